@@ -1,0 +1,71 @@
+/** Use-cases on routines: list, show, pause, resume, remove. */
+import { LoopdError } from "../domain/errors.js";
+import { dueOnResume } from "../domain/trigger.js";
+import { deleteRoutine, findRoutineByName, listRoutines, type Routine, setRoutineState } from "../store/routines.js";
+import { listRuns } from "../store/runs.js";
+import type { Store } from "../store/store.js";
+import { type RoutineView, type RunView, routineView, runView } from "./views.js";
+
+export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
+  return (await listRoutines(store.db)).map(routineView);
+}
+
+export interface RoutineDetail extends RoutineView {
+  spec: Routine["spec"];
+  recentRuns: RunView[];
+}
+
+export async function showRoutine(store: Store, name: string, options: { runs?: number } = {}): Promise<RoutineDetail> {
+  const routine = await requireRoutine(store, name);
+  const runs = await listRuns(store.db, { routineId: routine.id, limit: options.runs ?? 5 });
+  return { ...routineView(routine), spec: routine.spec, recentRuns: runs.map(runView) };
+}
+
+export async function pauseRoutine(store: Store, name: string, reason: string | undefined): Promise<RoutineView> {
+  return store.writeTransaction(async (db) => {
+    const routine = await requireRoutine({ db }, name);
+    if (routine.state !== "paused" || reason !== undefined) {
+      await setRoutineState(db, routine.id, {
+        state: "paused",
+        pausedReason: reason ?? "paused by hand",
+        nextDueAt: routine.nextDueAt,
+        now: Date.now(),
+      });
+    }
+    return routineView((await findRoutineByName(db, name))!);
+  });
+}
+
+export async function resumeRoutine(store: Store, name: string, now = Date.now()): Promise<RoutineView> {
+  return store.writeTransaction(async (db) => {
+    const routine = await requireRoutine({ db }, name);
+    if (routine.state === "paused") {
+      const state = { previousDueMs: routine.nextDueAt, scheduledRuns: routine.scheduledRuns };
+      await setRoutineState(db, routine.id, {
+        state: "active",
+        pausedReason: null,
+        nextDueAt: dueOnResume(routine.spec.trigger, state, now),
+        now,
+      });
+    }
+    return routineView((await findRoutineByName(db, name))!);
+  });
+}
+
+export async function removeRoutine(store: Store, name: string): Promise<{ name: string; source: string | null }> {
+  return store.writeTransaction(async (db) => {
+    const routine = await requireRoutine({ db }, name);
+    await deleteRoutine(db, routine.id);
+    return { name: routine.name, source: routine.source };
+  });
+}
+
+export async function requireRoutine(store: Pick<Store, "db">, name: string): Promise<Routine> {
+  const routine = await findRoutineByName(store.db, name);
+  if (!routine) {
+    throw new LoopdError("LOOPD_NOT_FOUND", `no routine named "${name}"`, {
+      hint: "Run `loopd ls` to see routines; `loopd apply` creates the ones in loopd.yaml.",
+    });
+  }
+  return routine;
+}

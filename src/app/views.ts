@@ -1,0 +1,107 @@
+/**
+ * The stable JSON shapes of routines and runs, shared by `--json` output and (later) the
+ * HTTP API. Times are ISO-8601 UTC strings; absent values are null, never missing.
+ */
+import type { RoutineSpec } from "../domain/routine-spec.js";
+import { describeTrigger } from "../domain/trigger.js";
+import type { Routine } from "../store/routines.js";
+import type { Run } from "../store/runs.js";
+
+export interface RoutineView {
+  name: string;
+  description: string | null;
+  state: Routine["state"];
+  pausedReason: string | null;
+  trigger: string;
+  triggerSpec: RoutineSpec["trigger"];
+  nextDueAt: string | null;
+  harness: RoutineSpec["harness"];
+  tier: string | null;
+  labels: string[];
+  health: {
+    lastRunAt: string | null;
+    lastOutcome: Routine["lastOutcome"];
+    lastError: { code: string | null; message: string } | null;
+    consecutiveFailures: number;
+    lastSuccessAt: string | null;
+  };
+  source: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function routineView(routine: Routine): RoutineView {
+  return {
+    name: routine.name,
+    description: routine.spec.description ?? null,
+    state: routine.state,
+    pausedReason: routine.pausedReason,
+    trigger: describeTrigger(routine.spec.trigger),
+    triggerSpec: routine.spec.trigger,
+    nextDueAt: iso(routine.state === "active" ? routine.nextDueAt : null),
+    harness: routine.spec.harness,
+    tier: routine.spec.tier ?? null,
+    labels: routine.spec.labels,
+    health: {
+      lastRunAt: iso(routine.lastRunAt),
+      lastOutcome: routine.lastOutcome,
+      lastError:
+        routine.lastErrorMessage === null ? null : { code: routine.lastErrorCode, message: routine.lastErrorMessage },
+      consecutiveFailures: routine.consecutiveFailures,
+      lastSuccessAt: iso(routine.lastSuccessAt),
+    },
+    source: routine.source,
+    createdAt: iso(routine.createdAt)!,
+    updatedAt: iso(routine.updatedAt)!,
+  };
+}
+
+export interface RunView {
+  id: number;
+  routine: string;
+  dueAt: string;
+  trigger: Run["trigger"];
+  status: Run["status"];
+  reason: string | null;
+  attempt: number;
+  maxAttempts: number;
+  workerId: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  summary: string | null;
+  error: { code: string | null; message: string } | null;
+  usage: Run["usage"];
+  costUsd: number;
+  turns: number | null;
+}
+
+export function runView(run: Run): RunView {
+  return {
+    id: run.id,
+    routine: run.routineName,
+    dueAt: iso(run.dueAt)!,
+    trigger: run.trigger,
+    status: run.status,
+    reason: run.reason,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    workerId: run.workerId,
+    queuedAt: iso(run.queuedAt)!,
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    durationMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
+    exitCode: run.exitCode,
+    summary: run.summary,
+    error: run.errorMessage === null ? null : { code: run.errorCode, message: run.errorMessage },
+    usage: run.usage,
+    costUsd: run.costUsd,
+    turns: run.turns,
+  };
+}
+
+function iso(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
+}

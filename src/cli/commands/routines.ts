@@ -1,0 +1,164 @@
+/** `loopd ls`, `show`, `pause`, `resume`, `rm`. */
+import { type Command, InvalidArgumentError } from "commander";
+import {
+  listRoutineViews,
+  pauseRoutine,
+  type RoutineDetail,
+  removeRoutine,
+  resumeRoutine,
+  showRoutine,
+} from "../../app/routines.js";
+import type { RoutineView } from "../../app/views.js";
+import type { CommandContext } from "../context.js";
+import { colourStatus, pc, relativeTime, table } from "../format.js";
+import type { Run } from "../program.js";
+import { runsTable } from "./runs.js";
+
+export function registerRoutineCommands(program: Command, run: Run): void {
+  program
+    .command("ls")
+    .description("list routines with their trigger, next due time and health")
+    .action(
+      run(async (ctx: CommandContext) => {
+        const routines = await listRoutineViews(await ctx.store());
+        ctx.print(routines, () => renderList(routines, ctx.io.now()));
+      }),
+    );
+
+  program
+    .command("show")
+    .description("show one routine: its settings, health and recent runs")
+    .argument("<routine>", "routine name")
+    .option("--runs <n>", "recent runs to show", parseCount, 5)
+    .action(
+      run(async (ctx: CommandContext, name: string, options: { runs: number }) => {
+        const detail = await showRoutine(await ctx.store(), name, { runs: options.runs });
+        ctx.print(detail, () => renderDetail(detail, ctx.io.now()));
+      }),
+    );
+
+  program
+    .command("pause")
+    .description("stop scheduling a routine (runs already going finish)")
+    .argument("<routine>", "routine name")
+    .option("--reason <text>", "why, shown in `loopd ls`")
+    .action(
+      run(async (ctx: CommandContext, name: string, options: { reason?: string }) => {
+        const routine = await pauseRoutine(await ctx.store(), name, options.reason);
+        ctx.print(routine, () => `Paused ${routine.name}.`);
+      }),
+    );
+
+  program
+    .command("resume")
+    .description("schedule a paused routine again from now (missed occurrences are not run)")
+    .argument("<routine>", "routine name")
+    .action(
+      run(async (ctx: CommandContext, name: string) => {
+        const routine = await resumeRoutine(await ctx.store(), name, ctx.io.now());
+        ctx.print(
+          routine,
+          () => `Resumed ${routine.name}; next run ${relativeTime(routine.nextDueAt, ctx.io.now())}.`,
+        );
+      }),
+    );
+
+  program
+    .command("rm")
+    .description("delete a routine with its runs and memory (costs stay in the ledger)")
+    .argument("<routine>", "routine name")
+    .action(
+      run(async (ctx: CommandContext, name: string) => {
+        const removed = await removeRoutine(await ctx.store(), name);
+        ctx.print({ removed: removed.name, source: removed.source }, () =>
+          [
+            `Removed ${removed.name}.`,
+            ...(removed.source
+              ? [pc.dim(`It is still declared in ${removed.source}; \`loopd apply\` would create it again.`)]
+              : []),
+          ].join("\n"),
+        );
+      }),
+    );
+}
+
+function renderList(routines: RoutineView[], now: number): string {
+  if (routines.length === 0) {
+    return "No routines yet. Run `loopd init` to write an example loopd.yaml, then `loopd apply`.";
+  }
+  return table(
+    ["NAME", "STATE", "TRIGGER", "NEXT", "LAST RUN", "HEALTH"],
+    routines.map((routine) => [
+      routine.name,
+      colourStatus(routine.state),
+      routine.trigger,
+      routine.state === "paused" ? pc.dim("—") : relativeTime(routine.nextDueAt, now),
+      routine.health.lastRunAt === null
+        ? pc.dim("never")
+        : `${colourStatus(routine.health.lastOutcome ?? "")} ${relativeTime(routine.health.lastRunAt, now)}`,
+      health(routine),
+    ]),
+  );
+}
+
+function health(routine: RoutineView): string {
+  const { consecutiveFailures, lastError } = routine.health;
+  if (consecutiveFailures === 0) return routine.health.lastRunAt === null ? pc.dim("—") : pc.green("ok");
+  const error = lastError ? ` ${lastError.code ?? ""} ${lastError.message}`.trimEnd() : "";
+  return pc.red(`${consecutiveFailures} failing${error ? ":" : ""}`) + error;
+}
+
+function renderDetail(detail: RoutineDetail, now: number): string {
+  const spec = detail.spec;
+  const task =
+    spec.task.kind === "command"
+      ? `command: ${spec.task.command}`
+      : spec.task.kind === "template"
+        ? `template: ${spec.task.template} ${JSON.stringify(spec.task.params)}`
+        : `prompt: ${firstLine(spec.task.prompt)}`;
+  const fields: Array<[string, string]> = [
+    ["name", detail.name],
+    ...(detail.description ? [["description", detail.description] as [string, string]] : []),
+    ["state", colourStatus(detail.state) + (detail.pausedReason ? pc.dim(` (${detail.pausedReason})`) : "")],
+    ["trigger", detail.trigger],
+    ["next", detail.nextDueAt ? `${relativeTime(detail.nextDueAt, now)} (${detail.nextDueAt})` : "—"],
+    ["task", task],
+    ["harness", [spec.harness, spec.tier && `tier ${spec.tier}`, spec.model].filter(Boolean).join(", ")],
+    ["repo", `${spec.repo} (${spec.workspace})`],
+    [
+      "limits",
+      [`timeout ${spec.timeout}`, spec.maxTurns && `max ${spec.maxTurns} turns`, `${spec.retries} retries`]
+        .filter(Boolean)
+        .join(", "),
+    ],
+    ["policies", `catch-up ${spec.catchUp}, overlap ${spec.overlap}`],
+    ["health", healthLine(detail, now)],
+    ["source", detail.source ?? "—"],
+  ];
+  const width = Math.max(...fields.map(([label]) => label.length));
+  const lines = fields.map(([label, value]) => `${pc.dim(label.padEnd(width))}  ${value}`);
+  lines.push("", pc.bold("Recent runs"));
+  lines.push(detail.recentRuns.length === 0 ? pc.dim("  none yet") : runsTable(detail.recentRuns, now, false));
+  return lines.join("\n");
+}
+
+function healthLine(detail: RoutineView, now: number): string {
+  const { lastRunAt, lastOutcome, consecutiveFailures, lastSuccessAt, lastError } = detail.health;
+  if (lastRunAt === null) return "never run";
+  const parts = [`last ${lastOutcome} ${relativeTime(lastRunAt, now)}`];
+  if (lastSuccessAt) parts.push(`last success ${relativeTime(lastSuccessAt, now)}`);
+  if (consecutiveFailures > 0) parts.push(pc.red(`${consecutiveFailures} consecutive failures`));
+  if (lastError) parts.push(`${lastError.code ?? "error"}: ${lastError.message}`);
+  return parts.join(", ");
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split("\n", 1)[0] ?? "";
+  return line.length > 80 ? `${line.slice(0, 77)}…` : line;
+}
+
+export function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  return count;
+}

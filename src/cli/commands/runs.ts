@@ -1,0 +1,57 @@
+/** `loopd runs [routine]`. */
+import { type Command, Option } from "commander";
+import { listRunViews } from "../../app/runs.js";
+import type { RunView } from "../../app/views.js";
+import { formatDuration } from "../../domain/duration.js";
+import type { RunStatus } from "../../store/schema.js";
+import type { CommandContext } from "../context.js";
+import { colourStatus, pc, relativeTime, table } from "../format.js";
+import type { Run } from "../program.js";
+import { parseCount } from "./routines.js";
+
+const STATUSES: RunStatus[] = ["queued", "running", "succeeded", "failed", "timed_out", "canceled", "skipped"];
+
+export function registerRunCommands(program: Command, run: Run): void {
+  program
+    .command("runs")
+    .description("list recent runs, newest first")
+    .argument("[routine]", "only this routine's runs")
+    .addOption(new Option("--status <status>", "only runs in this state").choices(STATUSES))
+    .option("-n, --limit <n>", "how many", parseCount, 20)
+    .action(
+      run(async (ctx: CommandContext, routine: string | undefined, options: { status?: RunStatus; limit: number }) => {
+        const runs = await listRunViews(await ctx.store(), {
+          ...(routine !== undefined ? { routine } : {}),
+          ...(options.status !== undefined ? { status: options.status } : {}),
+          limit: options.limit,
+        });
+        ctx.print(runs, () =>
+          runs.length === 0
+            ? `No runs${routine ? ` of ${routine}` : ""} yet.`
+            : runsTable(runs, ctx.io.now(), routine === undefined),
+        );
+      }),
+    );
+}
+
+export function runsTable(runs: RunView[], now: number, withRoutine: boolean): string {
+  const headers = ["RUN", ...(withRoutine ? ["ROUTINE"] : []), "DUE", "STATUS", "ATTEMPT", "DURATION", "SUMMARY"];
+  return table(
+    headers,
+    runs.map((run) => [
+      String(run.id),
+      ...(withRoutine ? [run.routine] : []),
+      relativeTime(run.dueAt, now),
+      colourStatus(run.status),
+      `${run.attempt}/${run.maxAttempts}`,
+      run.durationMs === null ? pc.dim("—") : formatDuration(run.durationMs),
+      summaryOf(run),
+    ]),
+  );
+}
+
+function summaryOf(run: RunView): string {
+  const text = run.error?.message ?? run.reason ?? run.summary ?? "";
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
+}

@@ -1,0 +1,51 @@
+/**
+ * What every command gets: the global flags, a writer that prints human text or JSON, and
+ * the store, opened on first use and closed when the command ends.
+ */
+import { resolveHome } from "../app/home.js";
+import { openStoreFromEnv } from "../app/open-store.js";
+import type { Store } from "../store/store.js";
+
+export interface GlobalOptions {
+  json?: boolean;
+  home?: string;
+}
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+}
+
+export class CommandContext {
+  readonly json: boolean;
+  readonly home: string;
+  private storePromise: Promise<Store> | undefined;
+
+  constructor(
+    options: GlobalOptions,
+    readonly io: Io,
+  ) {
+    this.json = options.json ?? false;
+    this.home = resolveHome(options.home, io.env);
+  }
+
+  store(): Promise<Store> {
+    this.storePromise ??= openStoreFromEnv(this.home, this.io.env);
+    return this.storePromise;
+  }
+
+  /** Prints `value` as JSON under --json, otherwise the human rendering. */
+  print(value: unknown, human: () => string): void {
+    if (this.json) this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+    else {
+      const text = human();
+      if (text.length > 0) this.io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.storePromise) await (await this.storePromise.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,58 @@
+/** Human output helpers: aligned tables, relative times, colour that respects NO_COLOR and pipes. */
+import pc from "picocolors";
+import { formatDuration } from "../domain/duration.js";
+
+/** "in 12m", "3h ago", "just now"; `—` for no time. */
+export function relativeTime(epochMs: number | string | null, nowMs: number): string {
+  if (epochMs === null) return "—";
+  const at = typeof epochMs === "string" ? Date.parse(epochMs) : epochMs;
+  const delta = at - nowMs;
+  if (Math.abs(delta) < 1000) return "now";
+  const amount = formatDuration(Math.abs(delta)).replace(/^(\d+[a-z]+)\d.*$/, "$1");
+  return delta > 0 ? `in ${amount}` : `${amount} ago`;
+}
+
+/** Columns padded to the widest cell; the last column is not padded. Colour codes do not count. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const all = [headers.map((header) => pc.bold(header)), ...rows];
+  const widths = headers.map((_, column) => Math.max(...all.map((row) => visibleLength(row[column] ?? ""))));
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) =>
+          column === row.length - 1 ? cell : cell + " ".repeat(widths[column]! - visibleLength(cell)),
+        )
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function visibleLength(text: string): number {
+  return text.replace(ANSI, "").length;
+}
+
+export function colourStatus(status: string): string {
+  switch (status) {
+    case "succeeded":
+    case "active":
+      return pc.green(status);
+    case "failed":
+    case "timed_out":
+      return pc.red(status);
+    case "running":
+    case "queued":
+      return pc.cyan(status);
+    case "paused":
+    case "skipped":
+    case "canceled":
+      return pc.yellow(status);
+    default:
+      return status;
+  }
+}
+
+export { pc };

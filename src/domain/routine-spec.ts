@@ -1,0 +1,190 @@
+/**
+ * A routine as the store keeps it: the declared config with defaults filled in, relative
+ * paths and named dates resolved, and the time zone pinned. Everything downstream (engine,
+ * CLI, API) reads this shape, never the raw YAML. Its hash decides whether `apply` changed it.
+ */
+import { createHash } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
+import { canonicalJson } from "./canonical-json.js";
+import type {
+  CatchUpPolicy,
+  Config,
+  Harness,
+  NotifyEvent,
+  OverlapPolicy,
+  RoutineConfig,
+  WorkspaceMode,
+} from "./config-schema.js";
+import { parseDuration } from "./duration.js";
+import { LoopdError } from "./errors.js";
+import { resolveInstant } from "./instant.js";
+import type { TriggerSpec, UntilSpec } from "./trigger.js";
+
+export const DEFAULTS = {
+  timeout: "1h",
+  maxTurns: 30,
+  retries: 0,
+  catchUp: "latest",
+  maxCatchup: 10,
+  overlap: "skip",
+  agentHarness: "claude",
+  notifyOn: ["failure"],
+} as const;
+
+export type TaskSpec =
+  | { kind: "prompt"; prompt: string }
+  | { kind: "template"; template: string; params: Record<string, unknown> }
+  | { kind: "command"; command: string };
+
+export interface NotifyRuleSpec {
+  to: string[];
+  on: NotifyEvent[];
+  changeOnly: boolean;
+  digest?: string;
+}
+
+export interface RoutineSpec {
+  name: string;
+  description?: string;
+  paused: boolean;
+  repo: string;
+  workspace: WorkspaceMode;
+  task: TaskSpec;
+  harness: Harness;
+  tier?: string;
+  escalate: string[];
+  model?: string;
+  trigger: TriggerSpec;
+  until?: UntilSpec;
+  maxTurns?: number;
+  timeout: string;
+  timeoutMs: number;
+  retries: number;
+  catchUp: CatchUpPolicy;
+  maxCatchup: number;
+  overlap: OverlapPolicy;
+  budget?: { perRun?: number; perDay?: number; perMonth?: number };
+  notify: NotifyRuleSpec[];
+  labels: string[];
+}
+
+export interface SpecContext {
+  /** Folder holding loopd.yaml: the default repo and the base for relative repo paths. */
+  configDir: string;
+  /** Zone used when a routine gives no `tz`. */
+  defaultTimeZone: string;
+  config: Pick<Config, "dates" | "models">;
+}
+
+export function toRoutineSpec(routine: RoutineConfig, index: number, context: SpecContext): RoutineSpec {
+  const tz = routine.tz ?? context.defaultTimeZone;
+  const instant = (text: string, field: string): string => {
+    const result = resolveInstant(text, { timeZone: tz, ...(context.config.dates ? { dates: context.config.dates } : {}) });
+    if (!result.ok) {
+      throw new LoopdError("LOOPD_CONFIG_INVALID", `routines[${index}].${field}: ${result.reason}`, {
+        details: { issues: [{ path: `routines[${index}].${field}`, message: result.reason }] },
+      });
+    }
+    return new Date(result.epochMs).toISOString();
+  };
+
+  const task = toTask(routine);
+  const harness =
+    routine.harness ??
+    (task.kind === "command"
+      ? "shell"
+      : routine.tier
+        ? (context.config.models?.[routine.tier]?.harness ?? DEFAULTS.agentHarness)
+        : DEFAULTS.agentHarness);
+  const timeout = routine.timeout ?? DEFAULTS.timeout;
+
+  const spec: RoutineSpec = {
+    name: routine.name,
+    paused: routine.paused ?? false,
+    repo: resolveRepo(routine.repo, context.configDir),
+    workspace: routine.workspace ?? (harness === "shell" ? "in-place" : "worktree"),
+    task,
+    harness,
+    escalate: routine.escalate ?? [],
+    trigger: toTrigger(routine, tz, instant),
+    timeout,
+    timeoutMs: durationMs(timeout),
+    retries: routine.retries ?? DEFAULTS.retries,
+    catchUp: routine.catchUp ?? DEFAULTS.catchUp,
+    maxCatchup: routine.maxCatchup ?? DEFAULTS.maxCatchup,
+    overlap: routine.overlap ?? DEFAULTS.overlap,
+    notify: toNotifyRules(routine),
+    labels: [...new Set(routine.labels ?? [])].sort(),
+  };
+  if (routine.description !== undefined) spec.description = routine.description;
+  if (routine.tier !== undefined) spec.tier = routine.tier;
+  if (routine.model !== undefined) spec.model = routine.model;
+  if (harness !== "shell") spec.maxTurns = routine.maxTurns ?? DEFAULTS.maxTurns;
+  if (routine.budget !== undefined) spec.budget = routine.budget;
+  if (routine.until !== undefined) {
+    spec.until =
+      typeof routine.until === "string"
+        ? { at: instant(routine.until, "until") }
+        : {
+            ...(routine.until.at !== undefined ? { at: instant(routine.until.at, "until.at") } : {}),
+            ...(routine.until.runs !== undefined ? { runs: routine.until.runs } : {}),
+          };
+  }
+  return spec;
+}
+
+export function specHash(spec: RoutineSpec): string {
+  return createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16);
+}
+
+/** Whether two specs schedule differently (so `next_due_at` must be recomputed). */
+export function scheduleChanged(before: RoutineSpec, after: RoutineSpec): boolean {
+  return canonicalJson([before.trigger, before.until]) !== canonicalJson([after.trigger, after.until]);
+}
+
+function toTask(routine: RoutineConfig): TaskSpec {
+  if (routine.command !== undefined) return { kind: "command", command: routine.command };
+  if (routine.template !== undefined) {
+    return { kind: "template", template: routine.template, params: routine.params ?? {} };
+  }
+  return { kind: "prompt", prompt: routine.prompt ?? "" };
+}
+
+function toTrigger(routine: RoutineConfig, tz: string, instant: (text: string, field: string) => string): TriggerSpec {
+  if (routine.every !== undefined) {
+    const trigger: TriggerSpec = { kind: "every", every: routine.every, everyMs: durationMs(routine.every) };
+    if (routine.jitter !== undefined) trigger.jitterMs = durationMs(routine.jitter);
+    return trigger;
+  }
+  if (routine.cron !== undefined) return { kind: "cron", cron: routine.cron, tz };
+  if (routine.at !== undefined) return { kind: "at", at: instant(routine.at, "at"), tz };
+  return { kind: "manual" };
+}
+
+function toNotifyRules(routine: RoutineConfig): NotifyRuleSpec[] {
+  if (routine.notify === undefined) return [];
+  const rules = Array.isArray(routine.notify) ? routine.notify : [routine.notify];
+  return rules.map((rule) => {
+    const spec: NotifyRuleSpec = {
+      to: Array.isArray(rule.to) ? rule.to : [rule.to],
+      on: rule.on ?? [...DEFAULTS.notifyOn],
+      changeOnly: rule.changeOnly ?? false,
+    };
+    if (rule.digest !== undefined) spec.digest = rule.digest;
+    return spec;
+  });
+}
+
+/** A URL (https://, git@, ssh://) is kept; a path is made absolute against the config's folder. */
+function resolveRepo(repo: string | undefined, configDir: string): string {
+  if (repo === undefined) return configDir;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^:\s]+:/.test(repo)) return repo;
+  return isAbsolute(repo) ? repo : resolve(configDir, repo);
+}
+
+function durationMs(text: string): number {
+  const parsed = parseDuration(text);
+  // The schema validated every duration already; reaching this is a programming error.
+  if (!parsed.ok) throw new Error(`unvalidated duration: ${parsed.reason}`);
+  return parsed.ms;
+}

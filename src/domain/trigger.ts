@@ -1,0 +1,129 @@
+/**
+ * Triggers → due times. Pure: given a routine's normalised trigger, when is it due?
+ * Due times are the nominal occurrence times (the unique key of a run). `jitter` does not
+ * move them: it is a start delay the engine adds when it queues the run, so every scheduler
+ * computes the same occurrence for the same slot.
+ */
+import { Cron } from "croner";
+import cronstrue from "cronstrue";
+import { Temporal } from "temporal-polyfill";
+
+export type TriggerSpec =
+  | { kind: "every"; every: string; everyMs: number; jitterMs?: number }
+  | { kind: "cron"; cron: string; tz: string }
+  | { kind: "at"; at: string; tz: string }
+  | { kind: "manual" };
+
+export interface UntilSpec {
+  /** ISO instant (UTC): no occurrence after it. */
+  at?: string;
+  /** Stop after this many scheduled runs. */
+  runs?: number;
+}
+
+/** The first due time of a newly created (or re-timed, or resumed) routine. */
+export function firstDueAt(trigger: TriggerSpec, nowMs: number): number | null {
+  switch (trigger.kind) {
+    case "every":
+      return nowMs + trigger.everyMs;
+    case "cron":
+      return nextCronAfter(trigger, nowMs);
+    case "at":
+      // A one-shot in the past is still owed: the engine's catch-up policy decides.
+      return Date.parse(trigger.at);
+    case "manual":
+      return null;
+  }
+}
+
+/** The occurrence after `previousDueMs`; anchored on the previous slot so `every` never drifts. */
+export function dueAfter(trigger: TriggerSpec, previousDueMs: number): number | null {
+  switch (trigger.kind) {
+    case "every":
+      return previousDueMs + trigger.everyMs;
+    case "cron":
+      return nextCronAfter(trigger, previousDueMs);
+    case "at":
+    case "manual":
+      return null;
+  }
+}
+
+/**
+ * The next due time when a paused routine resumes at `nowMs`. Occurrences that fell inside
+ * the pause are not owed (that is what pausing means); `every` keeps its anchor so a resumed
+ * 30-minute loop stays on its :00/:30 grid. A one-shot that never ran is still owed.
+ */
+export function dueOnResume(
+  trigger: TriggerSpec,
+  state: { previousDueMs: number | null; scheduledRuns: number },
+  nowMs: number,
+): number | null {
+  switch (trigger.kind) {
+    case "every": {
+      if (state.previousDueMs === null) return firstDueAt(trigger, nowMs);
+      if (state.previousDueMs > nowMs) return state.previousDueMs;
+      const slots = Math.floor((nowMs - state.previousDueMs) / trigger.everyMs) + 1;
+      return state.previousDueMs + slots * trigger.everyMs;
+    }
+    case "cron":
+      return nextCronAfter(trigger, nowMs);
+    case "at":
+      return state.scheduledRuns === 0 ? Date.parse(trigger.at) : null;
+    case "manual":
+      return null;
+  }
+}
+
+/** Whether an occurrence may still run under the routine's `until`. */
+export function isWithinUntil(until: UntilSpec | undefined, dueMs: number, scheduledRuns: number): boolean {
+  if (until === undefined) return true;
+  if (until.at !== undefined && dueMs > Date.parse(until.at)) return false;
+  if (until.runs !== undefined && scheduledRuns >= until.runs) return false;
+  return true;
+}
+
+function nextCronAfter(trigger: { cron: string; tz: string }, afterMs: number): number | null {
+  const next = new Cron(trigger.cron, { timezone: trigger.tz, paused: true }).nextRun(new Date(afterMs));
+  return next === null ? null : next.getTime();
+}
+
+/** The trigger in words, for tables: "every 30 min", "At 09:00, Monday through Friday (Europe/Berlin)". */
+export function describeTrigger(trigger: TriggerSpec): string {
+  switch (trigger.kind) {
+    case "every":
+      return describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "");
+    case "cron":
+      return `${cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false })} (${trigger.tz})`;
+    case "at": {
+      const wall = Temporal.Instant.from(trigger.at).toZonedDateTimeISO(trigger.tz);
+      return `once at ${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} (${trigger.tz})`;
+    }
+    case "manual":
+      return "manual";
+  }
+}
+
+const UNITS: Array<[ms: number, singular: string, plural: string]> = [
+  [86_400_000, "day", "days"],
+  [3_600_000, "hour", "h"],
+  [60_000, "minute", "min"],
+  [1000, "second", "s"],
+];
+
+function describeInterval(everyMs: number): string {
+  for (const [size, singular, plural] of UNITS) {
+    if (everyMs % size === 0) {
+      const count = everyMs / size;
+      return count === 1 ? `every ${singular}` : `every ${count} ${plural}`;
+    }
+  }
+  return `every ${everyMs} ms`;
+}
+
+function describeAmount(amountMs: number): string {
+  for (const [size, singular, plural] of UNITS) {
+    if (amountMs % size === 0) return amountMs === size ? `1 ${singular}` : `${amountMs / size} ${plural}`;
+  }
+  return `${amountMs} ms`;
+}

@@ -1,0 +1,5 @@
+import { initial } from "./0001-initial.js";
+import type { Migration } from "./migration.js";
+
+/** Every migration, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [initial];

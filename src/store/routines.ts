@@ -1,0 +1,128 @@
+/** Routine repository: the durable definitions and their scheduling and health state. */
+import type { RoutineSpec } from "../domain/routine-spec.js";
+import type { Outcome, RoutineRow, RoutineState } from "./schema.js";
+import type { Db } from "./store.js";
+
+export interface Routine {
+  id: number;
+  name: string;
+  source: string | null;
+  spec: RoutineSpec;
+  specHash: string;
+  state: RoutineState;
+  pausedReason: string | null;
+  nextDueAt: number | null;
+  scheduledRuns: number;
+  lastRunAt: number | null;
+  lastOutcome: Outcome | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+  consecutiveFailures: number;
+  lastSuccessAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewRoutine {
+  name: string;
+  source: string | null;
+  spec: RoutineSpec;
+  specHash: string;
+  state: RoutineState;
+  pausedReason: string | null;
+  nextDueAt: number | null;
+  now: number;
+}
+
+export async function insertRoutine(db: Db, routine: NewRoutine): Promise<Routine> {
+  const row = await db
+    .insertInto("routines")
+    .values({
+      name: routine.name,
+      source: routine.source,
+      spec: JSON.stringify(routine.spec),
+      spec_hash: routine.specHash,
+      state: routine.state,
+      paused_reason: routine.pausedReason,
+      next_due_at: routine.nextDueAt,
+      created_at: routine.now,
+      updated_at: routine.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toRoutine(row);
+}
+
+/** Replaces a routine's declared spec (after `apply` found it changed). */
+export async function updateRoutineSpec(
+  db: Db,
+  id: number,
+  change: { spec: RoutineSpec; specHash: string; source: string | null; nextDueAt: number | null; now: number },
+): Promise<void> {
+  await db
+    .updateTable("routines")
+    .set({
+      spec: JSON.stringify(change.spec),
+      spec_hash: change.specHash,
+      source: change.source,
+      next_due_at: change.nextDueAt,
+      updated_at: change.now,
+    })
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function setRoutineState(
+  db: Db,
+  id: number,
+  change: { state: RoutineState; pausedReason: string | null; nextDueAt: number | null; now: number },
+): Promise<void> {
+  await db
+    .updateTable("routines")
+    .set({
+      state: change.state,
+      paused_reason: change.pausedReason,
+      next_due_at: change.nextDueAt,
+      updated_at: change.now,
+    })
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function findRoutineByName(db: Db, name: string): Promise<Routine | undefined> {
+  const row = await db.selectFrom("routines").selectAll().where("name", "=", name).executeTakeFirst();
+  return row ? toRoutine(row) : undefined;
+}
+
+export async function listRoutines(db: Db): Promise<Routine[]> {
+  const rows = await db.selectFrom("routines").selectAll().orderBy("name").execute();
+  return rows.map(toRoutine);
+}
+
+/** Deletes a routine with its runs, events and memory; ledger rows keep its name for cost history. */
+export async function deleteRoutine(db: Db, id: number): Promise<boolean> {
+  const result = await db.deleteFrom("routines").where("id", "=", id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+function toRoutine(row: RoutineRow): Routine {
+  return {
+    id: row.id,
+    name: row.name,
+    source: row.source,
+    spec: JSON.parse(row.spec) as RoutineSpec,
+    specHash: row.spec_hash,
+    state: row.state,
+    pausedReason: row.paused_reason,
+    nextDueAt: row.next_due_at,
+    scheduledRuns: row.scheduled_runs,
+    lastRunAt: row.last_run_at,
+    lastOutcome: row.last_outcome,
+    lastErrorCode: row.last_error_code,
+    lastErrorMessage: row.last_error_message,
+    consecutiveFailures: row.consecutive_failures,
+    lastSuccessAt: row.last_success_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Table types for Kysely. Times are UTC epoch milliseconds (BIGINT) in both dialects: one
+ * representation, cheap comparisons in the scheduler's hot queries, and no driver-specific
+ * Date/text conversions. JSON documents are TEXT, parsed in the repository functions.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+export type RoutineState = "active" | "paused";
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "skipped";
+export type RunTrigger = "schedule" | "catch-up" | "manual" | "event" | "retry";
+export type Outcome = "succeeded" | "failed" | "timed_out" | "canceled" | "skipped";
+
+export interface RoutinesTable {
+  id: Generated<number>;
+  name: string;
+  /** Absolute path of the loopd.yaml that declared it; null when created another way. */
+  source: string | null;
+  /** RoutineSpec as JSON. */
+  spec: string;
+  spec_hash: string;
+  state: RoutineState;
+  paused_reason: string | null;
+  next_due_at: number | null;
+  /** Scheduled runs materialised so far (for `until: { runs }`). */
+  scheduled_runs: ColumnType<number, number | undefined, number>;
+  last_run_at: number | null;
+  last_outcome: Outcome | null;
+  last_error_code: string | null;
+  last_error_message: string | null;
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  last_success_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  routine_id: number;
+  /** The occurrence this run is for; unique per routine. */
+  due_at: number;
+  trigger: RunTrigger;
+  status: RunStatus;
+  /** Why a run was skipped or canceled (overlap, catch-up, budget, paused, …). */
+  reason: string | null;
+  attempt: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  /** Earliest start (retry backoff, jitter). */
+  not_before: number;
+  worker_id: string | null;
+  lease_until: number | null;
+  /** Text given when fired by hand or by an event. */
+  input: string | null;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  exit_code: number | null;
+  summary: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  tokens_in: ColumnType<number, number | undefined, number>;
+  tokens_out: ColumnType<number, number | undefined, number>;
+  tokens_cached: ColumnType<number, number | undefined, number>;
+  tokens_reasoning: ColumnType<number, number | undefined, number>;
+  cost_usd: ColumnType<number, number | undefined, number>;
+  turns: number | null;
+  session_id: string | null;
+}
+
+export interface RunEventsTable {
+  id: Generated<number>;
+  run_id: number;
+  attempt: number;
+  at: number;
+  /** log | status | message | tool | usage | error … */
+  type: string;
+  /** stdout | stderr for log lines. */
+  stream: string | null;
+  /** A log line, or a JSON document for structured events. */
+  data: string;
+}
+
+export interface LedgerTable {
+  id: Generated<number>;
+  at: number;
+  /** UTC day, YYYY-MM-DD, for per-day budgets. */
+  day: string;
+  routine_id: number | null;
+  /** Kept by value so costs survive `loopd rm`. */
+  routine_name: string;
+  run_id: number | null;
+  harness: string;
+  model: string;
+  tokens_in: number;
+  tokens_out: number;
+  tokens_cached: number;
+  tokens_reasoning: number;
+  cost_usd: number;
+  /** reported (by the harness) | priced (from the pricing table). */
+  cost_source: string;
+}
+
+export interface OutboxTable {
+  /** Stable event id, so receivers can dedupe. */
+  id: string;
+  type: string;
+  channel: string;
+  routine_id: number | null;
+  run_id: number | null;
+  payload: string;
+  status: "pending" | "delivered" | "dead";
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface MemoryTable {
+  routine_id: number;
+  content: string;
+  updated_at: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  /** JSON document. */
+  value: string;
+  updated_at: number;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface Database {
+  routines: RoutinesTable;
+  runs: RunsTable;
+  run_events: RunEventsTable;
+  ledger: LedgerTable;
+  outbox: OutboxTable;
+  memory: MemoryTable;
+  settings: SettingsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type RoutineRow = Selectable<RoutinesTable>;
+export type NewRoutineRow = Insertable<RoutinesTable>;
+export type RoutineRowUpdate = Updateable<RoutinesTable>;
+export type RunRow = Selectable<RunsTable>;
+export type NewRunRow = Insertable<RunsTable>;
+export type RunEventRow = Selectable<RunEventsTable>;
