@@ -9,7 +9,13 @@ import { type ApplyPlan, planApply, type RoutineChange } from "../domain/apply-p
 import type { Config } from "../domain/config-schema.js";
 import { scheduleChanged, specHash, toRoutineSpec } from "../domain/routine-spec.js";
 import { systemTimeZone } from "../domain/time-zone.js";
-import { dueOnResume, firstDueAt, isWithinUntil, type TriggerSpec, type UntilSpec } from "../domain/trigger.js";
+import {
+  dueOnResume,
+  firstDueAt,
+  isWithinUntil,
+  type TriggerSpec,
+  type UntilSpec,
+} from "../domain/trigger.js";
 import {
   deleteRoutine,
   findRoutineByName,

@@ -1,7 +1,13 @@
 /** Use-cases on routines: list, show, pause, resume, remove. */
 import { LoopdError } from "../domain/errors.js";
 import { dueOnResume } from "../domain/trigger.js";
-import { deleteRoutine, findRoutineByName, listRoutines, type Routine, setRoutineState } from "../store/routines.js";
+import {
+  deleteRoutine,
+  findRoutineByName,
+  listRoutines,
+  type Routine,
+  setRoutineState,
+} from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
 import type { Store } from "../store/store.js";
 import { type RoutineView, type RunView, routineView, runView } from "./views.js";
@@ -15,13 +21,21 @@ export interface RoutineDetail extends RoutineView {
   recentRuns: RunView[];
 }
 
-export async function showRoutine(store: Store, name: string, options: { runs?: number } = {}): Promise<RoutineDetail> {
+export async function showRoutine(
+  store: Store,
+  name: string,
+  options: { runs?: number } = {},
+): Promise<RoutineDetail> {
   const routine = await requireRoutine(store, name);
   const runs = await listRuns(store.db, { routineId: routine.id, limit: options.runs ?? 5 });
   return { ...routineView(routine), spec: routine.spec, recentRuns: runs.map(runView) };
 }
 
-export async function pauseRoutine(store: Store, name: string, reason: string | undefined): Promise<RoutineView> {
+export async function pauseRoutine(
+  store: Store,
+  name: string,
+  reason: string | undefined,
+): Promise<RoutineView> {
   return store.writeTransaction(async (db) => {
     const routine = await requireRoutine({ db }, name);
     if (routine.state !== "paused" || reason !== undefined) {
@@ -52,7 +66,10 @@ export async function resumeRoutine(store: Store, name: string, now = Date.now()
   });
 }
 
-export async function removeRoutine(store: Store, name: string): Promise<{ name: string; source: string | null }> {
+export async function removeRoutine(
+  store: Store,
+  name: string,
+): Promise<{ name: string; source: string | null }> {
   return store.writeTransaction(async (db) => {
     const routine = await requireRoutine({ db }, name);
     await deleteRoutine(db, routine.id);

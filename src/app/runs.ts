@@ -1,6 +1,7 @@
 /** Use-cases on runs. */
-import type { RunStatus } from "../store/schema.js";
+
 import { listRuns } from "../store/runs.js";
+import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 import { type RunView, runView } from "./views.js";
@@ -9,7 +10,8 @@ export async function listRunViews(
   store: Store,
   options: { routine?: string; status?: RunStatus; limit?: number },
 ): Promise<RunView[]> {
-  const routineId = options.routine === undefined ? undefined : (await requireRoutine(store, options.routine)).id;
+  const routineId =
+    options.routine === undefined ? undefined : (await requireRoutine(store, options.routine)).id;
   const runs = await listRuns(store.db, {
     ...(routineId !== undefined ? { routineId } : {}),
     ...(options.status !== undefined ? { status: options.status } : {}),

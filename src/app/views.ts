@@ -46,7 +46,9 @@ export function routineView(routine: Routine): RoutineView {
       lastRunAt: iso(routine.lastRunAt),
       lastOutcome: routine.lastOutcome,
       lastError:
-        routine.lastErrorMessage === null ? null : { code: routine.lastErrorCode, message: routine.lastErrorMessage },
+        routine.lastErrorMessage === null
+          ? null
+          : { code: routine.lastErrorCode, message: routine.lastErrorMessage },
       consecutiveFailures: routine.consecutiveFailures,
       lastSuccessAt: iso(routine.lastSuccessAt),
     },

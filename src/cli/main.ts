@@ -16,7 +16,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError && (error.exitCode === 0 || error.code === "commander.help")) return 0;
+    if (error instanceof CommanderError && (error.exitCode === 0 || error.code === "commander.help"))
+      return 0;
     const loopdError = error instanceof CommanderError ? usageError(error) : toLoopdError(error);
     const debug = io.env.LOOPD_DEBUG === "1" || loopdError.code === "LOOPD_INTERNAL";
     const text = renderError(loopdError, { json, debug: debug && io.env.LOOPD_DEBUG === "1" });

@@ -14,7 +14,9 @@ export type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => 
 export type Run = <A extends unknown[]>(handler: Handler<A>) => (...args: unknown[]) => Promise<void>;
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -23,7 +25,10 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
     .description("Run coding agents as durable background workers.")
     .version(packageVersion(), "-V, --version", "print the version")
     .option("--json", "print machine-readable JSON")
-    .option("--home <dir>", "data directory (default $LOOPD_HOME, $XDG_DATA_HOME/loopd, ~/.local/share/loopd)")
+    .option(
+      "--home <dir>",
+      "data directory (default $LOOPD_HOME, $XDG_DATA_HOME/loopd, ~/.local/share/loopd)",
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({

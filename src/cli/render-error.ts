@@ -11,7 +11,8 @@ export function renderError(error: LoopdError, options: { json: boolean; debug: 
     lines.push(`  ${where}${issue.path}: ${issue.message}`);
   }
   lines.push(`${pc.dim("hint:")} ${error.hint}`);
-  if (options.debug && error.cause instanceof Error && error.cause.stack) lines.push(pc.dim(error.cause.stack));
+  if (options.debug && error.cause instanceof Error && error.cause.stack)
+    lines.push(pc.dim(error.cause.stack));
   return `${lines.join("\n")}\n`;
 }
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
-import { LineCounter, type Node, parseDocument, isMap, isPair, isScalar } from "yaml";
+import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
@@ -35,9 +35,13 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       throw new LoopdError("LOOPD_CONFIG_NOT_FOUND", `${displayPath(path)} does not exist`);
     }
-    throw new LoopdError("LOOPD_CONFIG_INVALID", `${displayPath(path)} cannot be read: ${(error as Error).message}`, {
-      hint: "Check the file's permissions.",
-    });
+    throw new LoopdError(
+      "LOOPD_CONFIG_INVALID",
+      `${displayPath(path)} cannot be read: ${(error as Error).message}`,
+      {
+        hint: "Check the file's permissions.",
+      },
+    );
   }
   return { path, dir: dirname(path), config: parseConfigText(text, displayPath(path)) };
 }
@@ -61,7 +65,9 @@ export function parseConfigText(text: string, label: string): Config {
   const raw = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const issues = flattenIssues(result.error.issues).map((issue) => describeIssue(issue, doc.contents, lineCounter));
+  const issues = flattenIssues(result.error.issues).map((issue) =>
+    describeIssue(issue, doc.contents, lineCounter),
+  );
   throw configError(label, issues);
 }
 
@@ -87,7 +93,8 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] 
       branch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue),
     );
     const shaped = branches.filter(
-      (branch) => !branch.some((inner) => inner.code === "invalid_type" && inner.path.length === issue.path.length),
+      (branch) =>
+        !branch.some((inner) => inner.code === "invalid_type" && inner.path.length === issue.path.length),
     );
     if (shaped.length === 0) return [issue];
     return flattenIssues(shaped[0]!);
@@ -152,7 +159,9 @@ function locate(
     if (isNode(next)) lastFound = next;
   }
   if (unknownKey !== undefined && isMap(node)) {
-    const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === unknownKey);
+    const pair = node.items.find(
+      (item) => isPair(item) && isScalar(item.key) && item.key.value === unknownKey,
+    );
     if (pair && isNode(pair.key)) lastFound = pair.key;
   }
   const offset = lastFound?.range?.[0];

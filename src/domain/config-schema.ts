@@ -60,7 +60,10 @@ export const timeZoneSchema = z
   .string({ error: "expected an IANA time zone" })
   .superRefine((value, ctx) => {
     if (!isIanaTimeZone(value)) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not an IANA time zone (e.g. Europe/Berlin, UTC)` });
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
+      });
     }
   })
   .meta({ description: "IANA time-zone name; defaults to the zone of the machine running `loopd apply`." });
@@ -81,7 +84,9 @@ export const instantSchema = z
     examples: ["2026-11-29T09:00", "launch - 1d"],
   });
 
-const money = z.number({ error: "expected an amount in USD" }).positive({ error: "must be a positive amount" });
+const money = z
+  .number({ error: "expected an amount in USD" })
+  .positive({ error: "must be a positive amount" });
 
 export const budgetSchema = z
   .strictObject({
@@ -108,7 +113,10 @@ export const notifyRuleSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: "Events that notify; default [failure]." }),
-  changeOnly: z.boolean().optional().meta({ description: "Only notify when the outcome differs from the last run." }),
+  changeOnly: z
+    .boolean()
+    .optional()
+    .meta({ description: "Only notify when the outcome differs from the last run." }),
   digest: durationSchema.optional().meta({ description: "Batch events into one message per interval." }),
 });
 
@@ -117,11 +125,9 @@ export const routineSchema = z
     name: name("routine"),
     description: z.string().optional(),
     paused: z.boolean().optional().meta({ description: "Declared paused: applied but not scheduled." }),
-    repo: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: "Repository path (relative to loopd.yaml) or clone URL; default the folder of loopd.yaml." }),
+    repo: z.string().min(1).optional().meta({
+      description: "Repository path (relative to loopd.yaml) or clone URL; default the folder of loopd.yaml.",
+    }),
     workspace: z
       .enum(WORKSPACE_MODES)
       .optional()
@@ -132,23 +138,35 @@ export const routineSchema = z
     command: z.string().min(1).optional().meta({ description: "Shell command (harness: shell)." }),
     harness: z.enum(HARNESSES).optional(),
     tier: name("tier").optional().meta({ description: "Model tier from `models`." }),
-    escalate: z.array(name("tier")).optional().meta({ description: "Tiers to escalate to, in order, on failure." }),
+    escalate: z
+      .array(name("tier"))
+      .optional()
+      .meta({ description: "Tiers to escalate to, in order, on failure." }),
     model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
     every: durationSchema.optional().meta({ description: "Run at this interval (anchored, no drift)." }),
-    jitter: durationSchema.optional().meta({ description: "Random delay up to this much per occurrence (with `every`)." }),
+    jitter: durationSchema
+      .optional()
+      .meta({ description: "Random delay up to this much per occurrence (with `every`)." }),
     cron: cronSchema.optional(),
     tz: timeZoneSchema.optional(),
     at: instantSchema.optional().meta({ description: "Run once at this instant." }),
     until: untilSchema.optional(),
     maxTurns: z.int().positive().optional().meta({ description: "Agent turn cap (default 30)." }),
     timeout: durationSchema.optional().meta({ description: "Per-run timeout (default 1h)." }),
-    retries: z.int().min(0).max(20).optional().meta({ description: "Retries after a failed attempt (default 0)." }),
-    catchUp: z.enum(CATCH_UP_POLICIES).optional().meta({ description: "After downtime: latest (default), all, none." }),
-    maxCatchup: z.int().positive().optional().meta({ description: "Bound for catchUp: all (default 10)." }),
-    overlap: z
-      .enum(OVERLAP_POLICIES)
+    retries: z
+      .int()
+      .min(0)
+      .max(20)
       .optional()
-      .meta({ description: "When the previous run is still going: skip (default), queue, cancel-previous, allow." }),
+      .meta({ description: "Retries after a failed attempt (default 0)." }),
+    catchUp: z
+      .enum(CATCH_UP_POLICIES)
+      .optional()
+      .meta({ description: "After downtime: latest (default), all, none." }),
+    maxCatchup: z.int().positive().optional().meta({ description: "Bound for catchUp: all (default 10)." }),
+    overlap: z.enum(OVERLAP_POLICIES).optional().meta({
+      description: "When the previous run is still going: skip (default), queue, cancel-previous, allow.",
+    }),
     budget: budgetSchema.optional(),
     notify: z.union([notifyRuleSchema, z.array(notifyRuleSchema)]).optional(),
     labels: z.array(z.string().min(1)).optional(),
@@ -164,7 +182,11 @@ export const routineSchema = z
     }
     const tasks = (["prompt", "template", "command"] as const).filter((key) => routine[key] !== undefined);
     if (tasks.length === 0) {
-      ctx.addIssue({ code: "custom", path: [], message: "a routine needs a task: `prompt`, `template` or `command`" });
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "a routine needs a task: `prompt`, `template` or `command`",
+      });
     } else if (tasks.length > 1) {
       ctx.addIssue({
         code: "custom",
@@ -189,7 +211,10 @@ export const routineSchema = z
 export const modelTierSchema = z.strictObject({
   harness: z.enum(HARNESSES).exclude(["shell"]),
   model: z.string().min(1),
-  baseUrl: z.url().optional().meta({ description: "Provider base URL (OpenAI-compatible servers, proxies)." }),
+  baseUrl: z
+    .url()
+    .optional()
+    .meta({ description: "Provider base URL (OpenAI-compatible servers, proxies)." }),
 });
 
 const url = z.url({ error: "expected a URL" });
@@ -258,7 +283,12 @@ interface DeclaredNames {
   channels?: Record<string, unknown> | undefined;
 }
 
-function checkReferences(config: DeclaredNames, routine: RoutineConfig, index: number, ctx: z.RefinementCtx): void {
+function checkReferences(
+  config: DeclaredNames,
+  routine: RoutineConfig,
+  index: number,
+  ctx: z.RefinementCtx,
+): void {
   const tiers = Object.keys(config.models ?? {});
   const referencedTiers: Array<[string, PropertyKey[]]> = [];
   if (routine.tier !== undefined) referencedTiers.push([routine.tier, ["tier"]]);
@@ -275,7 +305,8 @@ function checkReferences(config: DeclaredNames, routine: RoutineConfig, index: n
     }
   }
   const channels = Object.keys(config.channels ?? {});
-  const rules = routine.notify === undefined ? [] : Array.isArray(routine.notify) ? routine.notify : [routine.notify];
+  const rules =
+    routine.notify === undefined ? [] : Array.isArray(routine.notify) ? routine.notify : [routine.notify];
   rules.forEach((rule, ruleIndex) => {
     const rulePath = Array.isArray(routine.notify) ? ["notify", ruleIndex] : ["notify"];
     for (const channel of Array.isArray(rule.to) ? rule.to : [rule.to]) {
@@ -299,12 +330,16 @@ function checkInstants(
 ): void {
   const fields: Array<[string | undefined, PropertyKey[]]> = [
     [routine.at, ["at"]],
-    [typeof routine.until === "string" ? routine.until : routine.until?.at, typeof routine.until === "string" ? ["until"] : ["until", "at"]],
+    [
+      typeof routine.until === "string" ? routine.until : routine.until?.at,
+      typeof routine.until === "string" ? ["until"] : ["until", "at"],
+    ],
   ];
   for (const [value, path] of fields) {
     if (value === undefined || !isInstantSyntax(value)) continue;
     const resolved = resolveInstant(value, { timeZone: "UTC", ...(dates ? { dates } : {}) });
-    if (!resolved.ok) ctx.addIssue({ code: "custom", path: ["routines", index, ...path], message: resolved.reason });
+    if (!resolved.ok)
+      ctx.addIssue({ code: "custom", path: ["routines", index, ...path], message: resolved.reason });
   }
 }
 
@@ -326,7 +361,11 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /** The JSON Schema for editors and `loopd schema`. */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configSchema, { io: "input", target: "draft-2020-12", unrepresentable: "any" });
+  const schema = z.toJSONSchema(configSchema, {
+    io: "input",
+    target: "draft-2020-12",
+    unrepresentable: "any",
+  });
   return {
     ...schema,
     title: "loopd.yaml",

@@ -10,9 +10,13 @@ const WITH_UNIT = /^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i;
 /** Returns milliseconds, or an explanation of why the text is not a duration. */
 export function parseDuration(text: string): { ok: true; ms: number } | { ok: false; reason: string } {
   const trimmed = text.trim();
-  if (trimmed.startsWith("-")) return { ok: false, reason: `"${text}" is negative; durations must be positive` };
+  if (trimmed.startsWith("-"))
+    return { ok: false, reason: `"${text}" is negative; durations must be positive` };
   if (!WITH_UNIT.test(trimmed)) {
-    return { ok: false, reason: `"${text}" is not a duration; use a number and a unit like 30s, 10m, 2h, 1d` };
+    return {
+      ok: false,
+      reason: `"${text}" is not a duration; use a number and a unit like 30s, 10m, 2h, 1d`,
+    };
   }
   const value = ms(trimmed as ms.StringValue);
   if (!Number.isFinite(value)) {

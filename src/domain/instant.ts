@@ -59,7 +59,10 @@ function resolveLiteral(text: string, timeZone: string): InstantResult {
     }
     if (LOCAL_DATE_TIME.test(text)) {
       const wall = Temporal.PlainDateTime.from(text.replace(" ", "T"));
-      return { ok: true, epochMs: wall.toZonedDateTime(timeZone, { disambiguation: "compatible" }).epochMilliseconds };
+      return {
+        ok: true,
+        epochMs: wall.toZonedDateTime(timeZone, { disambiguation: "compatible" }).epochMilliseconds,
+      };
     }
     if (HAS_OFFSET.test(text)) return { ok: true, epochMs: Temporal.Instant.from(text).epochMilliseconds };
   } catch {

@@ -79,7 +79,10 @@ export interface SpecContext {
 export function toRoutineSpec(routine: RoutineConfig, index: number, context: SpecContext): RoutineSpec {
   const tz = routine.tz ?? context.defaultTimeZone;
   const instant = (text: string, field: string): string => {
-    const result = resolveInstant(text, { timeZone: tz, ...(context.config.dates ? { dates: context.config.dates } : {}) });
+    const result = resolveInstant(text, {
+      timeZone: tz,
+      ...(context.config.dates ? { dates: context.config.dates } : {}),
+    });
     if (!result.ok) {
       throw new LoopdError("LOOPD_CONFIG_INVALID", `routines[${index}].${field}: ${result.reason}`, {
         details: { issues: [{ path: `routines[${index}].${field}`, message: result.reason }] },
@@ -150,7 +153,11 @@ function toTask(routine: RoutineConfig): TaskSpec {
   return { kind: "prompt", prompt: routine.prompt ?? "" };
 }
 
-function toTrigger(routine: RoutineConfig, tz: string, instant: (text: string, field: string) => string): TriggerSpec {
+function toTrigger(
+  routine: RoutineConfig,
+  tz: string,
+  instant: (text: string, field: string) => string,
+): TriggerSpec {
   if (routine.every !== undefined) {
     const trigger: TriggerSpec = { kind: "every", every: routine.every, everyMs: durationMs(routine.every) };
     if (routine.jitter !== undefined) trigger.jitterMs = durationMs(routine.jitter);

@@ -92,7 +92,9 @@ function nextCronAfter(trigger: { cron: string; tz: string }, afterMs: number): 
 export function describeTrigger(trigger: TriggerSpec): string {
   switch (trigger.kind) {
     case "every":
-      return describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "");
+      return (
+        describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "")
+      );
     case "cron":
       return `${cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false })} (${trigger.tz})`;
     case "at": {

@@ -57,7 +57,13 @@ export async function insertRoutine(db: Db, routine: NewRoutine): Promise<Routin
 export async function updateRoutineSpec(
   db: Db,
   id: number,
-  change: { spec: RoutineSpec; specHash: string; source: string | null; nextDueAt: number | null; now: number },
+  change: {
+    spec: RoutineSpec;
+    specHash: string;
+    source: string | null;
+    nextDueAt: number | null;
+    now: number;
+  },
 ): Promise<void> {
   await db
     .updateTable("routines")

@@ -32,7 +32,11 @@ export async function appendRunEvents(db: Db, events: readonly NewRunEvent[]): P
 }
 
 /** In order; `afterId` lets a follower fetch only what is new. */
-export async function listRunEvents(db: Db, runId: number, options: { afterId?: number } = {}): Promise<RunEvent[]> {
+export async function listRunEvents(
+  db: Db,
+  runId: number,
+  options: { afterId?: number } = {},
+): Promise<RunEvent[]> {
   let query = db.selectFrom("run_events").selectAll().where("run_id", "=", runId).orderBy("id");
   if (options.afterId !== undefined) query = query.where("id", ">", options.afterId);
   const rows = await query.execute();

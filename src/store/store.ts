@@ -7,9 +7,14 @@ import { dirname } from "node:path";
 import { Kysely, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { LoopdError } from "../domain/errors.js";
-import type { Dialect } from "./migrations/migration.js";
 import { migrate } from "./migrate.js";
-import { createPostgresDialect, createPostgresPool, type PostgresOptions, quoteIdentifier } from "./postgres/dialect.js";
+import type { Dialect } from "./migrations/migration.js";
+import {
+  createPostgresDialect,
+  createPostgresPool,
+  type PostgresOptions,
+  quoteIdentifier,
+} from "./postgres/dialect.js";
 import type { Database } from "./schema.js";
 import { createSqliteDialect } from "./sqlite/dialect.js";
 
@@ -46,7 +51,10 @@ function openSqlite(file: string): Store {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new LoopdError("LOOPD_HOME_UNUSABLE", `cannot create ${dirname(file)}: ${(error as Error).message}`);
+    throw new LoopdError(
+      "LOOPD_HOME_UNUSABLE",
+      `cannot create ${dirname(file)}: ${(error as Error).message}`,
+    );
   }
   const db = new Kysely<Database>({ dialect: createSqliteDialect(file) });
   return {
@@ -103,7 +111,13 @@ function toStoreError(error: unknown, location: string): LoopdError {
   if (error instanceof LoopdError) return error;
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "3D000" || code === "28P01") {
+  if (
+    code === "ECONNREFUSED" ||
+    code === "ENOTFOUND" ||
+    code === "ETIMEDOUT" ||
+    code === "3D000" ||
+    code === "28P01"
+  ) {
     return new LoopdError("LOOPD_STORE_UNAVAILABLE", `cannot open the store at ${location}: ${message}`, {
       cause: error,
     });
@@ -114,9 +128,13 @@ function toStoreError(error: unknown, location: string): LoopdError {
       cause: error,
     });
   }
-  return new LoopdError("LOOPD_STORE_MIGRATION_FAILED", `preparing the store at ${location} failed: ${message}`, {
-    cause: error,
-  });
+  return new LoopdError(
+    "LOOPD_STORE_MIGRATION_FAILED",
+    `preparing the store at ${location} failed: ${message}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** postgres://user:secret@host/db → postgres://user@host/db */

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { openStore, type Store } from "../../src/store/store.js";
 import type { Dialect } from "../../src/store/migrations/migration.js";
+import { openStore, type Store } from "../../src/store/store.js";
 
-export const TEST_POSTGRES_URL = process.env.LOOPD_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const TEST_POSTGRES_URL =
+  process.env.LOOPD_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 let postgresAvailable: Promise<boolean> | undefined;
 
@@ -35,8 +36,11 @@ export function isPostgresAvailable(): Promise<boolean> {
 /** The dialects to run a contract suite against. */
 export async function testDialects(): Promise<Dialect[]> {
   if (await isPostgresAvailable()) return ["sqlite", "postgres"];
-  if (process.env.CI) throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}; .ci/run should have started it`);
-  console.warn(`skipped: no PostgreSQL at ${TEST_POSTGRES_URL} (the postgres half of the store contract tests)`);
+  if (process.env.CI)
+    throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}; .ci/run should have started it`);
+  console.warn(
+    `skipped: no PostgreSQL at ${TEST_POSTGRES_URL} (the postgres half of the store contract tests)`,
+  );
   return ["sqlite"];
 }
 

@@ -1,6 +1,6 @@
 /** `loopd init`, `loopd apply`, `loopd schema`: config-as-code. */
 import type { Command } from "commander";
-import { applyConfig, type ApplyResult } from "../../app/apply-config.js";
+import { type ApplyResult, applyConfig } from "../../app/apply-config.js";
 import { writeExampleConfig } from "../../app/init-config.js";
 import { configJsonSchema } from "../../domain/config-schema.js";
 import type { CommandContext } from "../context.js";
@@ -78,13 +78,20 @@ function renderApply(result: ApplyResult, file: string, location: string): strin
   const lines = [`${file} → ${location}${result.dryRun ? pc.yellow(" (dry run: nothing written)") : ""}`];
   const width = Math.max(0, ...result.changes.map((change) => change.name.length));
   for (const change of result.changes) {
-    const verb = result.dryRun && change.action !== "unchanged" ? `would be ${VERBS[change.action]}` : VERBS[change.action];
+    const verb =
+      result.dryRun && change.action !== "unchanged"
+        ? `would be ${VERBS[change.action]}`
+        : VERBS[change.action];
     const detail = change.fields?.join(", ") ?? change.reason ?? "";
-    lines.push(`  ${SIGNS[change.action]} ${change.name.padEnd(width)}  ${verb}${detail ? pc.dim(`  ${detail}`) : ""}`);
+    lines.push(
+      `  ${SIGNS[change.action]} ${change.name.padEnd(width)}  ${verb}${detail ? pc.dim(`  ${detail}`) : ""}`,
+    );
   }
   if (result.changes.length === 0) lines.push(pc.dim("  no routines declared"));
   if (result.settings.length > 0) {
-    lines.push(`  ${pc.yellow("~")} settings${" ".repeat(Math.max(0, width - 8))}  ${result.dryRun ? "would be updated" : "updated"}${pc.dim(`  ${result.settings.join(", ")}`)}`);
+    lines.push(
+      `  ${pc.yellow("~")} settings${" ".repeat(Math.max(0, width - 8))}  ${result.dryRun ? "would be updated" : "updated"}${pc.dim(`  ${result.settings.join(", ")}`)}`,
+    );
   }
   const counts = new Map<string, number>();
   for (const change of result.changes) counts.set(change.action, (counts.get(change.action) ?? 0) + 1);

@@ -138,7 +138,9 @@ function renderDetail(detail: RoutineDetail, now: number): string {
   const width = Math.max(...fields.map(([label]) => label.length));
   const lines = fields.map(([label, value]) => `${pc.dim(label.padEnd(width))}  ${value}`);
   lines.push("", pc.bold("Recent runs"));
-  lines.push(detail.recentRuns.length === 0 ? pc.dim("  none yet") : runsTable(detail.recentRuns, now, false));
+  lines.push(
+    detail.recentRuns.length === 0 ? pc.dim("  none yet") : runsTable(detail.recentRuns, now, false),
+  );
   return lines.join("\n");
 }
 
@@ -159,6 +161,7 @@ function firstLine(text: string): string {
 
 export function parseCount(value: string): number {
   const count = Number(value);
-  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
   return count;
 }

@@ -9,7 +9,15 @@ import { colourStatus, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
 import { parseCount } from "./routines.js";
 
-const STATUSES: RunStatus[] = ["queued", "running", "succeeded", "failed", "timed_out", "canceled", "skipped"];
+const STATUSES: RunStatus[] = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "timed_out",
+  "canceled",
+  "skipped",
+];
 
 export function registerRunCommands(program: Command, run: Run): void {
   program
@@ -19,23 +27,37 @@ export function registerRunCommands(program: Command, run: Run): void {
     .addOption(new Option("--status <status>", "only runs in this state").choices(STATUSES))
     .option("-n, --limit <n>", "how many", parseCount, 20)
     .action(
-      run(async (ctx: CommandContext, routine: string | undefined, options: { status?: RunStatus; limit: number }) => {
-        const runs = await listRunViews(await ctx.store(), {
-          ...(routine !== undefined ? { routine } : {}),
-          ...(options.status !== undefined ? { status: options.status } : {}),
-          limit: options.limit,
-        });
-        ctx.print(runs, () =>
-          runs.length === 0
-            ? `No runs${routine ? ` of ${routine}` : ""} yet.`
-            : runsTable(runs, ctx.io.now(), routine === undefined),
-        );
-      }),
+      run(
+        async (
+          ctx: CommandContext,
+          routine: string | undefined,
+          options: { status?: RunStatus; limit: number },
+        ) => {
+          const runs = await listRunViews(await ctx.store(), {
+            ...(routine !== undefined ? { routine } : {}),
+            ...(options.status !== undefined ? { status: options.status } : {}),
+            limit: options.limit,
+          });
+          ctx.print(runs, () =>
+            runs.length === 0
+              ? `No runs${routine ? ` of ${routine}` : ""} yet.`
+              : runsTable(runs, ctx.io.now(), routine === undefined),
+          );
+        },
+      ),
     );
 }
 
 export function runsTable(runs: RunView[], now: number, withRoutine: boolean): string {
-  const headers = ["RUN", ...(withRoutine ? ["ROUTINE"] : []), "DUE", "STATUS", "ATTEMPT", "DURATION", "SUMMARY"];
+  const headers = [
+    "RUN",
+    ...(withRoutine ? ["ROUTINE"] : []),
+    "DUE",
+    "STATUS",
+    "ATTEMPT",
+    "DURATION",
+    "SUMMARY",
+  ];
   return table(
     headers,
     runs.map((run) => [

@@ -113,7 +113,11 @@ export const initial: Migration = {
       .addColumn("created_at", "bigint", (c) => c.notNull())
       .addColumn("delivered_at", "bigint")
       .execute();
-    await db.schema.createIndex("outbox_pending").on("outbox").columns(["status", "next_attempt_at"]).execute();
+    await db.schema
+      .createIndex("outbox_pending")
+      .on("outbox")
+      .columns(["status", "next_attempt_at"])
+      .execute();
 
     await db.schema
       .createTable("memory")

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { planApply, type StoredRoutine } from "./apply-plan.js";
+import type { RoutineSpec } from "./routine-spec.js";
+import { specHash } from "./routine-spec.js";
+
+function spec(name: string, overrides: Partial<RoutineSpec> = {}): RoutineSpec {
+  return {
+    name,
+    paused: false,
+    repo: "/repo",
+    workspace: "in-place",
+    task: { kind: "command", command: "true" },
+    harness: "shell",
+    escalate: [],
+    trigger: { kind: "every", every: "10s", everyMs: 10_000 },
+    timeout: "1h",
+    timeoutMs: 3_600_000,
+    retries: 0,
+    catchUp: "latest",
+    maxCatchup: 10,
+    overlap: "skip",
+    notify: [],
+    labels: [],
+    ...overrides,
+  };
+}
+
+const declared = (s: RoutineSpec) => ({ spec: s, specHash: specHash(s) });
+const stored = (
+  s: RoutineSpec,
+  source: string | null = "/a/loopd.yaml",
+  state: "active" | "paused" = "active",
+): StoredRoutine => ({
+  name: s.name,
+  source,
+  spec: s,
+  specHash: specHash(s),
+  state,
+});
+const base = {
+  source: "/a/loopd.yaml",
+  sourceLabel: "loopd.yaml",
+  declaredSettings: {},
+  storedSettings: {},
+  prune: false,
+};
+
+describe("planApply", () => {
+  it("creates new routines and leaves identical ones alone", () => {
+    const plan = planApply({
+      ...base,
+      declared: [declared(spec("a")), declared(spec("b"))],
+      stored: [stored(spec("b"))],
+    });
+    expect(plan.changes.map((change) => [change.action, change.name])).toEqual([
+      ["create", "a"],
+      ["unchanged", "b"],
+    ]);
+  });
+
+  it("lists the fields an update changes", () => {
+    const after = spec("a", { timeout: "5m", timeoutMs: 300_000, overlap: "queue" });
+    const plan = planApply({ ...base, declared: [declared(after)], stored: [stored(spec("a"))] });
+    expect(plan.changes).toEqual([
+      expect.objectContaining({ action: "update", fields: ["overlap", "timeout", "timeoutMs"] }),
+    ]);
+  });
+
+  it("pauses a routine its file no longer declares, or removes it with prune", () => {
+    const input = { ...base, declared: [], stored: [stored(spec("gone"))] };
+    expect(planApply(input).changes).toEqual([
+      { action: "pause", name: "gone", reason: "no longer in loopd.yaml" },
+    ]);
+    expect(planApply({ ...input, prune: true }).changes).toEqual([
+      { action: "remove", name: "gone", reason: "no longer in loopd.yaml" },
+    ]);
+  });
+
+  it("does not touch routines owned by another file or created by hand", () => {
+    const plan = planApply({
+      ...base,
+      declared: [],
+      stored: [stored(spec("other"), "/b/loopd.yaml"), stored(spec("manual"), null)],
+      prune: true,
+    });
+    expect(plan.changes).toEqual([]);
+  });
+
+  it("does not pause an already paused orphan twice", () => {
+    expect(
+      planApply({ ...base, declared: [], stored: [stored(spec("gone"), "/a/loopd.yaml", "paused")] }).changes,
+    ).toEqual([]);
+  });
+
+  it("takes over a routine of the same name from another source", () => {
+    const plan = planApply({ ...base, declared: [declared(spec("a"))], stored: [stored(spec("a"), null)] });
+    expect(plan.changes).toEqual([expect.objectContaining({ action: "update", fields: ["source"] })]);
+  });
+
+  it("reports which config-wide settings change", () => {
+    const plan = planApply({
+      ...base,
+      declared: [],
+      stored: [],
+      declaredSettings: { models: { fast: { harness: "claude", model: "m" } }, budgets: {} },
+      storedSettings: { models: {}, budgets: {} },
+    });
+    expect(plan.settings).toEqual(["models"]);
+  });
+});

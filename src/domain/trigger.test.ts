@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import {
+  describeTrigger,
+  dueAfter,
+  dueOnResume,
+  firstDueAt,
+  isWithinUntil,
+  type TriggerSpec,
+} from "./trigger.js";
+
+const t = (iso: string) => Date.parse(iso);
+const every30m: TriggerSpec = { kind: "every", every: "30m", everyMs: 1_800_000 };
+const weekdays9: TriggerSpec = { kind: "cron", cron: "0 9 * * 1-5", tz: "Europe/Berlin" };
+
+describe("firstDueAt / dueAfter", () => {
+  it("anchors `every` on the previous slot so it does not drift", () => {
+    const first = firstDueAt(every30m, t("2026-11-28T10:00:07Z"))!;
+    expect(first).toBe(t("2026-11-28T10:30:07Z"));
+    expect(dueAfter(every30m, first)).toBe(t("2026-11-28T11:00:07Z"));
+  });
+
+  it("evaluates cron in the routine's zone", () => {
+    // Friday 2026-11-27 10:00 Berlin → next is Monday 09:00 Berlin (08:00Z in winter).
+    expect(firstDueAt(weekdays9, t("2026-11-27T09:00:00Z"))).toBe(t("2026-11-30T08:00:00Z"));
+    expect(dueAfter(weekdays9, t("2026-11-30T08:00:00Z"))).toBe(t("2026-12-01T08:00:00Z"));
+  });
+
+  it("fires a one-shot once, even when it is already past", () => {
+    const at: TriggerSpec = { kind: "at", at: "2026-11-01T09:00:00.000Z", tz: "UTC" };
+    expect(firstDueAt(at, t("2026-11-28T00:00:00Z"))).toBe(t("2026-11-01T09:00:00Z"));
+    expect(dueAfter(at, t("2026-11-01T09:00:00Z"))).toBeNull();
+  });
+
+  it("never schedules a manual routine", () => {
+    expect(firstDueAt({ kind: "manual" }, 0)).toBeNull();
+  });
+});
+
+describe("dueOnResume", () => {
+  it("skips the slots inside the pause and keeps the `every` grid", () => {
+    const due = dueOnResume(
+      every30m,
+      { previousDueMs: t("2026-11-28T10:00:00Z"), scheduledRuns: 3 },
+      t("2026-11-28T12:10:00Z"),
+    );
+    expect(due).toBe(t("2026-11-28T12:30:00Z"));
+  });
+
+  it("still owes a one-shot that never ran", () => {
+    const at: TriggerSpec = { kind: "at", at: "2026-11-01T09:00:00.000Z", tz: "UTC" };
+    expect(dueOnResume(at, { previousDueMs: null, scheduledRuns: 0 }, t("2026-11-28T00:00:00Z"))).toBe(
+      t("2026-11-01T09:00:00Z"),
+    );
+    expect(dueOnResume(at, { previousDueMs: null, scheduledRuns: 1 }, t("2026-11-28T00:00:00Z"))).toBeNull();
+  });
+});
+
+describe("isWithinUntil", () => {
+  it("stops after the deadline and after the run count", () => {
+    expect(isWithinUntil({ at: "2026-12-01T00:00:00Z" }, t("2026-11-30T00:00:00Z"), 0)).toBe(true);
+    expect(isWithinUntil({ at: "2026-12-01T00:00:00Z" }, t("2026-12-02T00:00:00Z"), 0)).toBe(false);
+    expect(isWithinUntil({ runs: 3 }, 0, 2)).toBe(true);
+    expect(isWithinUntil({ runs: 3 }, 0, 3)).toBe(false);
+  });
+});
+
+describe("describeTrigger", () => {
+  it("says the trigger in words", () => {
+    expect(describeTrigger(every30m)).toBe("every 30 min");
+    expect(describeTrigger({ kind: "every", every: "1h", everyMs: 3_600_000, jitterMs: 60_000 })).toBe(
+      "every hour ±1 minute",
+    );
+    expect(describeTrigger(weekdays9)).toBe("At 09:00, Monday through Friday (Europe/Berlin)");
+    expect(describeTrigger({ kind: "at", at: "2026-12-09T08:00:00.000Z", tz: "Europe/Berlin" })).toBe(
+      "once at 2026-12-09 09:00 (Europe/Berlin)",
+    );
+  });
+});
