@@ -76,6 +76,77 @@ export const ERROR_CODES = {
     summary: "The store was migrated by a newer loopd than this one.",
     hint: "Upgrade loopd to the version that last wrote this store.",
   },
+  LOOPD_WORKER_NEEDS_POSTGRES: {
+    exitCode: EXIT.input,
+    summary: "`loopd worker` was started on embedded SQLite, where `loopd serve` is the only process that runs work.",
+    hint: "Set LOOPD_DATABASE_URL=postgres://… for separate workers, or run `loopd serve`.",
+  },
+  LOOPD_SERVE_FAILED: {
+    exitCode: EXIT.input,
+    summary: "`loopd serve` could not listen on its address (port in use, permission denied).",
+    hint: "Pick another port with --port (or LOOPD_PORT), or stop the process using it.",
+  },
+  LOOPD_DAEMON_RUNNING: {
+    exitCode: EXIT.input,
+    summary: "Another `loopd serve` already serves this data dir.",
+    hint: "Use the running daemon, stop it first, or pass a different --home.",
+  },
+  // Codes recorded on runs (shown by `loopd show`, `loopd runs`, `loopd logs`); `loopd run --wait` exits 1.
+  LOOPD_RUN_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary: "The run's command or agent finished unsuccessfully (non-zero exit status).",
+    hint: "Read the run's log with `loopd logs <run>`.",
+  },
+  LOOPD_RUN_TIMEOUT: {
+    exitCode: EXIT.runFailed,
+    summary: "The run exceeded its routine's `timeout`; its whole process tree was stopped.",
+    hint: "Raise `timeout` in loopd.yaml or make the task smaller.",
+  },
+  LOOPD_RUN_CANCELED: {
+    exitCode: EXIT.runFailed,
+    summary: "The run was stopped by a newer run of its routine (overlap: cancel-previous).",
+    hint: "Use overlap: queue or skip if runs must not be interrupted.",
+  },
+  LOOPD_RUN_RELEASED: {
+    exitCode: EXIT.runFailed,
+    summary: "The worker shut down before the run finished; the run went back to the queue.",
+    hint: "Nothing to do: another worker (or the restarted one) runs it.",
+  },
+  LOOPD_LEASE_EXPIRED: {
+    exitCode: EXIT.runFailed,
+    summary: "The worker running this attempt stopped heartbeating (it died or stalled); the run was recovered.",
+    hint: "Check the worker's host; the run was re-queued while attempts remained.",
+  },
+  LOOPD_LEASE_LOST: {
+    exitCode: EXIT.runFailed,
+    summary: "This worker could not renew its lease in time and stopped the run itself, so it never runs twice.",
+    hint: "Check the connection between the worker and the store.",
+  },
+  LOOPD_REPO_NOT_FOUND: {
+    exitCode: EXIT.runFailed,
+    summary: "The routine's repo folder does not exist on the worker that ran it.",
+    hint: "Fix `repo` in loopd.yaml, or run the routine on a host that has the folder.",
+  },
+  LOOPD_HARNESS_UNAVAILABLE: {
+    exitCode: EXIT.runFailed,
+    summary: "The routine's harness is not available in this loopd.",
+    hint: "Use a harness this version provides (`shell`), or upgrade loopd.",
+  },
+  LOOPD_HARNESS_MISMATCH: {
+    exitCode: EXIT.runFailed,
+    summary: "The routine's task does not fit its harness (e.g. a prompt given to the shell harness).",
+    hint: "Give shell routines a `command`, agent routines a `prompt` or `template`.",
+  },
+  LOOPD_HARNESS_SPAWN_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary: "The run's process could not be started.",
+    hint: "Check that the command's program exists on the worker's PATH.",
+  },
+  LOOPD_HARNESS_CRASHED: {
+    exitCode: EXIT.runFailed,
+    summary: "The harness itself failed unexpectedly (a bug in loopd or its adapter).",
+    hint: "Re-run with LOOPD_DEBUG=1 and report it.",
+  },
   LOOPD_INTERNAL: {
     exitCode: EXIT.internal,
     summary: "A bug in loopd: something failed that should not have.",

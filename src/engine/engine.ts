@@ -1,0 +1,401 @@
+/**
+ * The engine: one loop per process that (as scheduler) recovers expired leases and
+ * materialises due occurrences, and (as worker) claims runs and executes them through their
+ * harness, heartbeating leases and recording outcomes.
+ *
+ * Wake-ups: a single timer set to the earliest next due time / queued start / lease expiry,
+ * capped by a backstop rescan (default 60 s); wake-ups from other processes (NOTIFY, /wake)
+ * and local events (a run finished) run the loop at once. A timer that fires much later than
+ * asked means the machine slept or the clock jumped: the pass that follows applies catch-up.
+ */
+import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
+import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
+import { type Completion, completeRun } from "../store/sql/complete-run.js";
+import { heartbeatRuns } from "../store/sql/heartbeat-runs.js";
+import { materialiseDue } from "../store/sql/materialise-due.js";
+import { nextWakeups } from "../store/sql/next-wakeup.js";
+import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
+import { releaseRuns } from "../store/sql/release-runs.js";
+import type { Store } from "../store/store.js";
+import { EventSink } from "./event-sink.js";
+import { runEnvironment } from "./run-environment.js";
+import type { WakeBus } from "./wake.js";
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_BACKSTOP_MS = 60_000;
+/** A timer this much later than asked means the process was suspended (sleep) or the clock jumped. */
+export const SLEEP_DETECTION_MS = 5_000;
+
+export interface Clock {
+  now(): number;
+}
+
+export type EngineEvent =
+  | { type: "run-started"; run: ClaimedRun }
+  | { type: "run-finished"; run: ClaimedRun; outcome: Completion["outcome"]; accepted: boolean; retryAt?: number; durationMs: number }
+  | { type: "materialised"; queued: number; skipped: number }
+  | { type: "recovered"; requeued: number[]; failed: number[] }
+  | { type: "woke-late"; lateByMs: number }
+  | { type: "error"; error: unknown };
+
+export interface EngineOptions {
+  store: Store;
+  harnesses: HarnessRegistry;
+  /** Materialise due occurrences (scheduler) and/or claim and execute runs (worker). */
+  roles: { schedule: boolean; work: boolean };
+  workerId?: string;
+  /** Runs this process executes at once. */
+  concurrency?: number;
+  /** Running runs across all workers. */
+  globalConcurrency?: number;
+  leaseMs?: number;
+  backstopMs?: number;
+  graceMs?: number;
+  clock?: Clock;
+  wake?: WakeBus;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+interface ActiveRun {
+  run: ClaimedRun;
+  controller: AbortController;
+  /** Why it was aborted; decides the outcome. */
+  abortReason?: "timeout" | "canceled" | "lease-lost" | "shutdown";
+  done: Promise<void>;
+}
+
+export class Engine {
+  readonly workerId: string;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly leaseMs: number;
+  private readonly backstopMs: number;
+  private readonly concurrency: number;
+  private readonly active = new Map<number, ActiveRun>();
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private expectedAt: { wall: number; mono: number } | undefined;
+  private passing: Promise<void> | undefined;
+  private passAgain = false;
+  private stopping = false;
+  private started = false;
+
+  constructor(private readonly options: EngineOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.backstopMs = options.backstopMs ?? DEFAULT_BACKSTOP_MS;
+    this.concurrency = options.concurrency ?? 4;
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  }
+
+  /** Starts the loop: a first pass now, then wake-ups. */
+  async start(): Promise<void> {
+    this.started = true;
+    await this.options.wake?.listen(() => this.wake());
+    this.wake();
+  }
+
+  /** Runs a pass soon (coalesced with one already running). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.passing = this.runPasses().finally(() => {
+      this.passing = undefined;
+    });
+  }
+
+  /** One pass, for tests that drive time themselves. */
+  async pass(): Promise<void> {
+    await this.passOnce();
+  }
+
+  /** Resolves when no run is executing in this process. */
+  async idle(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active.values()].map((active) => active.done));
+  }
+
+  activeRunIds(): number[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Stops claiming, lets running runs finish for up to `graceMs`, then stops the rest and
+   * hands them back to the queue without spending an attempt.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.passing;
+    const finished = this.idle();
+    const timedOut = await Promise.race([finished.then(() => false), delay(graceMs).then(() => true)]);
+    if (timedOut) {
+      const ids = [...this.active.keys()];
+      for (const active of this.active.values()) abort(active, "shutdown");
+      await this.idle();
+      await releaseRuns(this.store.db, { workerId: this.workerId, runIds: ids, now: this.clock.now() });
+    }
+    clearInterval(this.heartbeatTimer);
+    await this.options.wake?.close();
+  }
+
+  private async runPasses(): Promise<void> {
+    do {
+      this.passAgain = false;
+      try {
+        await this.passOnce();
+      } catch (error) {
+        this.emit({ type: "error", error });
+      }
+    } while (this.passAgain && !this.stopping);
+    if (this.started && !this.stopping) await this.armTimer();
+  }
+
+  private async passOnce(): Promise<void> {
+    const now = this.clock.now();
+    const { schedule, work } = this.options.roles;
+    if (schedule || work) {
+      const recovered = await recoverExpiredLeases(this.store, now);
+      if (recovered.requeued.length + recovered.failed.length > 0) {
+        this.emit({ type: "recovered", ...recovered });
+        await this.notifyOthers();
+      }
+    }
+    if (schedule) {
+      const result = await materialiseDue(this.store, now, {
+        ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}),
+      });
+      if (result.queued + result.skipped > 0) {
+        this.emit({ type: "materialised", queued: result.queued, skipped: result.skipped });
+        if (result.queued > 0 && !work) await this.notifyOthers();
+      }
+    }
+    if (work) await this.claimAndStart(now);
+  }
+
+  private async claimAndStart(now: number): Promise<void> {
+    const { claimed, canceled } = await claimRuns(this.store, {
+      workerId: this.workerId,
+      now,
+      limit: this.concurrency - this.active.size,
+      leaseMs: this.leaseMs,
+      ...(this.options.globalConcurrency !== undefined ? { globalConcurrency: this.options.globalConcurrency } : {}),
+    });
+    for (const id of canceled) {
+      const local = this.active.get(id);
+      if (local) abort(local, "canceled");
+      else await this.notifyOthers(); // its worker learns at its next heartbeat; wake it now
+    }
+    for (const run of claimed) this.startRun(run);
+  }
+
+  /** Executes a claimed run (also used by `loopd run` to execute in-process). */
+  startRun(run: ClaimedRun): Promise<void> {
+    const controller = new AbortController();
+    const active: ActiveRun = { run, controller, done: Promise.resolve() };
+    active.done = this.execute(active).finally(() => {
+      this.active.delete(run.id);
+      if (this.active.size === 0) {
+        clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = undefined;
+      }
+      if (this.started) this.wake();
+    });
+    this.active.set(run.id, active);
+    this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    return active.done;
+  }
+
+  private async execute(active: ActiveRun): Promise<void> {
+    const { run } = active;
+    const started = this.clock.now();
+    const startedMono = performance.now();
+    this.emit({ type: "run-started", run });
+    const sink = new EventSink(this.store, run.id, run.attempt, () => this.clock.now());
+    sink.status({ event: "started", attempt: run.attempt, worker: this.workerId });
+    const timeout = setTimeout(() => abort(active, "timeout"), run.spec.timeoutMs);
+
+    let result: HarnessResult;
+    const harness = this.options.harnesses.get(run.spec.harness);
+    try {
+      result = harness
+        ? await harness.run(
+            {
+              runId: run.id,
+              routine: run.routineName,
+              spec: run.spec,
+              attempt: run.attempt,
+              dueAt: run.dueAt,
+              cwd: run.spec.repo,
+              env: runEnvironment(run, run.spec.repo),
+              input: run.input,
+              signal: active.controller.signal,
+            },
+            (event) => sink.push(event),
+          )
+        : unavailable(run.spec.harness, this.options.harnesses);
+    } catch (error) {
+      result = {
+        outcome: "failed",
+        exitCode: null,
+        summary: null,
+        error: { code: "LOOPD_HARNESS_CRASHED", message: error instanceof Error ? error.message : String(error) },
+      };
+    } finally {
+      clearTimeout(timeout);
+    }
+
+    const outcome = outcomeOf(result, active.abortReason);
+    const error = errorOf(result, active.abortReason, run);
+    sink.status({ event: "finished", outcome, exitCode: result.exitCode, error });
+    await sink.flush();
+    const durationMs = Math.round(performance.now() - startedMono);
+    if (active.abortReason === "lease-lost" || active.abortReason === "shutdown") {
+      // Not ours to complete any more (lost), or handed back by stop() (shutdown).
+      this.emit({ type: "run-finished", run, outcome, accepted: false, durationMs });
+      return;
+    }
+    const completion = await completeRun(this.store, {
+      runId: run.id,
+      attempt: run.attempt,
+      workerId: this.workerId,
+      now: Math.max(this.clock.now(), started),
+      outcome,
+      exitCode: result.exitCode,
+      summary: result.summary,
+      error,
+      ...(result.usage ? { usage: result.usage } : {}),
+      ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+      turns: result.turns ?? null,
+      sessionId: result.sessionId ?? null,
+    });
+    this.emit({
+      type: "run-finished",
+      run,
+      outcome,
+      accepted: completion.accepted,
+      durationMs,
+      ...(completion.accepted && !completion.final ? { retryAt: completion.retryAt } : {}),
+    });
+    if (completion.accepted) await this.notifyOthers();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    try {
+      const held = await heartbeatRuns(this.store.db, {
+        workerId: this.workerId,
+        runIds: ids,
+        now: this.clock.now(),
+        leaseMs: this.leaseMs,
+      });
+      for (const id of ids) {
+        const active = this.active.get(id);
+        if (active && !held.has(id) && active.abortReason === undefined) abort(active, "lease-lost");
+      }
+    } catch (error) {
+      // Fence ourselves: past the lease another worker may take the run, so stop it first.
+      for (const active of this.active.values()) {
+        if (active.run.leaseUntil - this.leaseMs / 3 < this.clock.now()) abort(active, "lease-lost");
+      }
+      this.emit({ type: "error", error });
+    }
+  }
+
+  private async armTimer(): Promise<void> {
+    clearTimeout(this.timer);
+    const now = this.clock.now();
+    let next: number | null = null;
+    try {
+      const wakeups = await nextWakeups(this.store.db);
+      const candidates = [
+        this.options.roles.schedule ? wakeups.nextDueAt : null,
+        this.options.roles.work && this.active.size < this.concurrency ? wakeups.nextQueuedAt : null,
+        wakeups.nextLeaseExpiry === null ? null : wakeups.nextLeaseExpiry + 1,
+      ].filter((value): value is number => value !== null);
+      next = candidates.length > 0 ? Math.min(...candidates) : null;
+    } catch (error) {
+      this.emit({ type: "error", error });
+    }
+    const delayMs = next === null ? this.backstopMs : Math.min(Math.max(next - now, 0), this.backstopMs);
+    this.expectedAt = { wall: now + delayMs, mono: performance.now() + delayMs };
+    this.timer = setTimeout(() => this.onTimer(), delayMs);
+  }
+
+  private onTimer(): void {
+    const expected = this.expectedAt;
+    if (expected) {
+      // Late against the wall clock or the monotonic clock: suspended, or the clock jumped.
+      const lateByMs = Math.max(this.clock.now() - expected.wall, performance.now() - expected.mono);
+      if (lateByMs > SLEEP_DETECTION_MS) this.emit({ type: "woke-late", lateByMs: Math.round(lateByMs) });
+    }
+    this.wake();
+  }
+
+  private async notifyOthers(): Promise<void> {
+    try {
+      await this.options.wake?.notify();
+    } catch (error) {
+      this.emit({ type: "error", error });
+    }
+  }
+
+  private emit(event: EngineEvent): void {
+    this.options.onEvent?.(event);
+  }
+}
+
+function abort(active: ActiveRun, reason: NonNullable<ActiveRun["abortReason"]>): void {
+  if (active.abortReason !== undefined) return;
+  active.abortReason = reason;
+  active.controller.abort(reason);
+}
+
+function outcomeOf(result: HarnessResult, abortReason: ActiveRun["abortReason"]): Completion["outcome"] {
+  if (abortReason === "timeout") return "timed_out";
+  if (abortReason === "canceled" || abortReason === "shutdown" || abortReason === "lease-lost") return "canceled";
+  return result.outcome;
+}
+
+function errorOf(
+  result: HarnessResult,
+  abortReason: ActiveRun["abortReason"],
+  run: ClaimedRun,
+): { code: string; message: string } | null {
+  switch (abortReason) {
+    case "timeout":
+      return { code: "LOOPD_RUN_TIMEOUT", message: `stopped after the ${run.spec.timeout} timeout` };
+    case "canceled":
+      return { code: "LOOPD_RUN_CANCELED", message: "canceled by a newer run (overlap: cancel-previous)" };
+    case "lease-lost":
+      return { code: "LOOPD_LEASE_LOST", message: "this worker lost the run's lease; stopped it" };
+    case "shutdown":
+      return { code: "LOOPD_RUN_RELEASED", message: "worker shut down; run handed back to the queue" };
+    default:
+      return result.error;
+  }
+}
+
+function unavailable(name: string, harnesses: HarnessRegistry): HarnessResult {
+  return {
+    outcome: "failed",
+    exitCode: null,
+    summary: null,
+    error: {
+      code: "LOOPD_HARNESS_UNAVAILABLE",
+      message: `harness "${name}" is not available in this loopd (available: ${[...harnesses.keys()].join(", ")})`,
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+

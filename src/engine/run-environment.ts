@@ -1,0 +1,19 @@
+/**
+ * The environment a run's process sees: the daemon's own environment plus its run context,
+ * so a script or agent can tell which run it is (and tests can check exactly-once from
+ * outside). Agent harnesses narrow the inherited part to an allow-list.
+ */
+import type { ClaimedRun } from "../store/sql/claim-runs.js";
+
+export function runEnvironment(run: ClaimedRun, workspace: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  env.LOOPD_RUN_ID = String(run.id);
+  env.LOOPD_ROUTINE = run.routineName;
+  env.LOOPD_ATTEMPT = String(run.attempt);
+  env.LOOPD_DUE_AT = new Date(run.dueAt).toISOString();
+  env.LOOPD_WORKSPACE = workspace;
+  env.LOOPD_TRIGGER = run.trigger;
+  if (run.input !== null) env.LOOPD_INPUT = run.input;
+  return env;
+}

@@ -1,0 +1,77 @@
+/**
+ * The shell harness: run the routine's `command` with /bin/sh in the repo folder. Output
+ * lines become run events; exit status 0 is success. The simplest harness, and the one the
+ * engine's own tests drive.
+ */
+import { existsSync } from "node:fs";
+import { execa } from "execa";
+import type { Harness, HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
+import { terminateGroup } from "./process-tree.js";
+
+const MAX_SUMMARY = 200;
+
+export const shellHarness: Harness = {
+  name: "shell",
+  async run(input: HarnessInput, emit: (event: HarnessEvent) => void): Promise<HarnessResult> {
+    if (input.spec.task.kind !== "command") {
+      return failure("LOOPD_HARNESS_MISMATCH", "the shell harness runs `command` tasks");
+    }
+    if (!existsSync(input.cwd)) {
+      return failure("LOOPD_REPO_NOT_FOUND", `repo folder ${input.cwd} does not exist`);
+    }
+    let lastStdout: string | null = null;
+    let lastStderr: string | null = null;
+    const subprocess = execa(input.spec.task.command, [], {
+      shell: true,
+      cwd: input.cwd,
+      env: input.env,
+      extendEnv: false,
+      stdin: "ignore",
+      detached: true,
+      reject: false,
+      buffer: false,
+      // Line transforms that forward each line as an event and keep nothing in memory.
+      stdout: function* (chunk: unknown) {
+        const line = String(chunk);
+        if (line.trim()) lastStdout = line;
+        emit({ type: "log", stream: "stdout", line });
+      },
+      stderr: function* (chunk: unknown) {
+        const line = String(chunk);
+        if (line.trim()) lastStderr = line;
+        emit({ type: "log", stream: "stderr", line });
+      },
+    });
+    const onAbort = () => {
+      if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
+    };
+    if (input.signal.aborted) onAbort();
+    else input.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const result = await subprocess;
+      const summary = truncate(lastStdout);
+      if (result.exitCode === 0) return { outcome: "succeeded", exitCode: 0, summary, error: null };
+      if (result.exitCode === undefined && !result.signal) {
+        return failure("LOOPD_HARNESS_SPAWN_FAILED", `could not start the command: ${result.shortMessage}`);
+      }
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+      return {
+        outcome: "failed",
+        exitCode: result.exitCode ?? null,
+        summary,
+        error: { code: "LOOPD_RUN_FAILED", message: `command ${how}${lastStderr ? `: ${truncate(lastStderr)}` : ""}` },
+      };
+    } finally {
+      input.signal.removeEventListener("abort", onAbort);
+    }
+  },
+};
+
+function failure(code: string, message: string): HarnessResult {
+  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+}
+
+function truncate(line: string | null): string | null {
+  if (line === null) return null;
+  return line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY - 1)}…` : line;
+}

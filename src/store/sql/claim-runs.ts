@@ -1,0 +1,173 @@
+/**
+ * Claim: take queued runs whose time has come, apply the routine's overlap policy, and lease
+ * the rest to this worker (status running, attempt + 1, lease_until). On PostgreSQL the
+ * candidate runs are locked with FOR UPDATE SKIP LOCKED, so concurrent workers never see the
+ * same run, and their routines with FOR UPDATE, so two workers cannot both start a routine
+ * whose policy allows one run at a time. On SQLite the write transaction is the lock.
+ */
+import { sql } from "kysely";
+import type { RoutineSpec } from "../../domain/routine-spec.js";
+import type { RunTrigger } from "../schema.js";
+import type { Db, Store } from "../store.js";
+
+export interface ClaimedRun {
+  id: number;
+  routineId: number;
+  routineName: string;
+  spec: RoutineSpec;
+  attempt: number;
+  maxAttempts: number;
+  dueAt: number;
+  trigger: RunTrigger;
+  input: string | null;
+  leaseUntil: number;
+}
+
+export interface ClaimResult {
+  claimed: ClaimedRun[];
+  /** Running runs this claim canceled (overlap: cancel-previous); their workers must stop them. */
+  canceled: number[];
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  now: number;
+  limit: number;
+  leaseMs: number;
+  /** Cap on running runs across all workers. */
+  globalConcurrency?: number;
+  /** Claim only this run (`loopd run` executing in-process). */
+  runId?: number;
+}
+
+export async function claimRuns(store: Store, options: ClaimOptions): Promise<ClaimResult> {
+  const empty: ClaimResult = { claimed: [], canceled: [] };
+  if (options.limit <= 0) return empty;
+  return store.writeTransaction(async (trx) => {
+    let limit = options.limit;
+    if (options.globalConcurrency !== undefined) {
+      if (store.dialect === "postgres") await sql`select pg_advisory_xact_lock(hashtext('loopd.claim'))`.execute(trx);
+      limit = Math.min(limit, options.globalConcurrency - (await countRunning(trx)));
+      if (limit <= 0) return empty;
+    }
+
+    const candidates = await trx
+      .selectFrom("runs")
+      .select(["id", "routine_id", "attempt", "max_attempts", "due_at", "trigger", "input"])
+      .where("status", "=", "queued")
+      .where("not_before", "<=", options.now)
+      .$if(options.runId !== undefined, (query) => query.where("id", "=", options.runId!))
+      .orderBy("not_before")
+      .orderBy("id")
+      .limit(limit)
+      .$if(store.dialect === "postgres", (query) => query.forUpdate().skipLocked())
+      .execute();
+    if (candidates.length === 0) return empty;
+
+    const routineIds = [...new Set(candidates.map((run) => run.routine_id))].sort((a, b) => a - b);
+    const routines = new Map(
+      (
+        await trx
+          .selectFrom("routines")
+          .select(["id", "name", "spec", "state"])
+          .where("id", "in", routineIds)
+          .orderBy("id")
+          .$if(store.dialect === "postgres", (query) => query.forUpdate())
+          .execute()
+      ).map((routine) => [routine.id, { ...routine, spec: JSON.parse(routine.spec) as RoutineSpec }]),
+    );
+    const running = new Map<number, Array<{ id: number; lease_until: number | null }>>();
+    for (const run of await trx
+      .selectFrom("runs")
+      .select(["id", "routine_id", "lease_until"])
+      .where("status", "=", "running")
+      .where("routine_id", "in", routineIds)
+      .execute()) {
+      running.set(run.routine_id, [...(running.get(run.routine_id) ?? []), run]);
+    }
+
+    const leaseUntil = options.now + options.leaseMs;
+    const result: ClaimResult = { claimed: [], canceled: [] };
+    for (const run of candidates) {
+      const routine = routines.get(run.routine_id)!;
+      if (routine.state === "paused" && run.trigger !== "manual") {
+        await finishUnstarted(trx, run.id, "skipped", "routine paused", options.now);
+        continue;
+      }
+      const busy = running.get(run.routine_id) ?? [];
+      const policy = routine.spec.overlap;
+      if (busy.length > 0 && policy === "skip") {
+        await finishUnstarted(trx, run.id, "skipped", `overlap skip: run ${busy[0]!.id} still running`, options.now);
+        continue;
+      }
+      if (busy.length > 0 && policy === "queue") {
+        // Wait for the blocker; its completion (or lease expiry) makes this run claimable again.
+        const blocker = busy[0]!;
+        await trx
+          .updateTable("runs")
+          .set({ not_before: blocker.lease_until ?? leaseUntil, reason: `overlap queue: waiting for run ${blocker.id}` })
+          .where("id", "=", run.id)
+          .execute();
+        continue;
+      }
+      if (busy.length > 0 && policy === "cancel-previous") {
+        for (const previous of busy) {
+          await finishUnstarted(trx, previous.id, "canceled", `overlap cancel-previous: superseded by run ${run.id}`, options.now);
+          result.canceled.push(previous.id);
+        }
+        busy.length = 0;
+      }
+      await trx
+        .updateTable("runs")
+        .set((eb) => ({
+          status: "running",
+          attempt: eb("attempt", "+", 1),
+          worker_id: options.workerId,
+          lease_until: leaseUntil,
+          started_at: options.now,
+          reason: null,
+        }))
+        .where("id", "=", run.id)
+        .execute();
+      busy.push({ id: run.id, lease_until: leaseUntil });
+      running.set(run.routine_id, busy);
+      result.claimed.push({
+        id: run.id,
+        routineId: run.routine_id,
+        routineName: routine.name,
+        spec: routine.spec,
+        attempt: run.attempt + 1,
+        maxAttempts: run.max_attempts,
+        dueAt: run.due_at,
+        trigger: run.trigger,
+        input: run.input,
+        leaseUntil,
+      });
+    }
+    return result;
+  });
+}
+
+async function countRunning(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("status", "=", "running")
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** Ends a run that will not (or will no longer) execute here. */
+async function finishUnstarted(
+  db: Db,
+  runId: number,
+  status: "skipped" | "canceled",
+  reason: string,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ status, reason, finished_at: now, worker_id: null, lease_until: null })
+    .where("id", "=", runId)
+    .execute();
+}

@@ -1,0 +1,148 @@
+/**
+ * Materialise: turn due occurrences of active routines into runs, and advance each
+ * routine's `next_due_at`, in one transaction. Runs are unique on `(routine_id, due_at)`
+ * and inserted with ON CONFLICT DO NOTHING, so any number of schedulers may race here; on
+ * PostgreSQL they also skip routines another scheduler has locked.
+ */
+import { type Insertable, sql } from "kysely";
+import { jitterFor } from "../../domain/backoff.js";
+import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
+import type { RoutineSpec } from "../../domain/routine-spec.js";
+import type { RunsTable } from "../schema.js";
+import type { Db, Store } from "../store.js";
+
+export interface MaterialiseResult {
+  routines: number;
+  queued: number;
+  skipped: number;
+}
+
+export async function materialiseDue(
+  store: Store,
+  now: number,
+  options: { limit?: number; graceMs?: number } = {},
+): Promise<MaterialiseResult> {
+  return store.writeTransaction(async (trx) => {
+    const routines = await trx
+      .selectFrom("routines")
+      .select(["id", "name", "spec", "next_due_at", "scheduled_runs"])
+      .where("state", "=", "active")
+      .where("next_due_at", "<=", now)
+      .orderBy("next_due_at")
+      .limit(options.limit ?? 500)
+      .$if(store.dialect === "postgres", (query) => query.forUpdate().skipLocked())
+      .execute();
+    if (routines.length === 0) return { routines: 0, queued: 0, skipped: 0 };
+
+    const specs = new Map(routines.map((routine) => [routine.id, JSON.parse(routine.spec) as RoutineSpec]));
+    const waiting = await routinesWithWaitingRun(
+      trx,
+      routines.filter((routine) => specs.get(routine.id)!.overlap === "queue").map((routine) => routine.id),
+    );
+
+    const rows: Array<Insertable<RunsTable>> = [];
+    const advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }> = [];
+    for (const routine of routines) {
+      const spec = specs.get(routine.id)!;
+      const plan = planOccurrences(
+        {
+          trigger: spec.trigger,
+          until: spec.until,
+          catchUp: spec.catchUp,
+          maxCatchup: spec.maxCatchup,
+          nextDueAt: routine.next_due_at!,
+          scheduledRuns: routine.scheduled_runs,
+        },
+        now,
+        options.graceMs ?? DEFAULT_GRACE_MS,
+      );
+      const base = { routine_id: routine.id, max_attempts: spec.retries + 1, queued_at: now };
+      let hasWaiting = waiting.has(routine.id);
+      for (const occurrence of plan.run) {
+        if (spec.overlap === "queue" && hasWaiting) {
+          rows.push(skippedRow(base, occurrence.dueAt, "overlap queue: a run is already waiting", now));
+          continue;
+        }
+        hasWaiting = true;
+        rows.push({
+          ...base,
+          due_at: occurrence.dueAt,
+          trigger: occurrence.trigger,
+          status: "queued",
+          not_before:
+            occurrence.dueAt +
+            jitterFor(spec.name, occurrence.dueAt, spec.trigger.kind === "every" ? spec.trigger.jitterMs : undefined),
+        });
+      }
+      plan.skip.forEach((skip, index) => {
+        const earlier = index === 0 && plan.unrecordedSkips > 0 ? ` (and ${plan.unrecordedSkips} earlier)` : "";
+        rows.push(skippedRow(base, skip.dueAt, skip.reason + earlier, now));
+      });
+      advances.push({ id: routine.id, nextDueAt: plan.nextDueAt, scheduledRuns: plan.scheduledRuns });
+    }
+
+    for (let start = 0; start < rows.length; start += 500) {
+      await trx
+        .insertInto("runs")
+        .values(rows.slice(start, start + 500))
+        .onConflict((conflict) => conflict.columns(["routine_id", "due_at"]).doNothing())
+        .execute();
+    }
+    await advanceRoutines(trx, store.dialect, advances, now);
+    const queued = rows.filter((row) => row.status === "queued").length;
+    return { routines: routines.length, queued, skipped: rows.length - queued };
+  });
+}
+
+function skippedRow(
+  base: { routine_id: number; max_attempts: number; queued_at: number },
+  dueAt: number,
+  reason: string,
+  now: number,
+): Insertable<RunsTable> {
+  return {
+    ...base,
+    due_at: dueAt,
+    trigger: "schedule",
+    status: "skipped",
+    reason,
+    not_before: dueAt,
+    finished_at: now,
+  };
+}
+
+async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
+  if (routineIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("runs")
+    .select("routine_id")
+    .distinct()
+    .where("status", "=", "queued")
+    .where("routine_id", "in", routineIds)
+    .execute();
+  return new Set(rows.map((row) => row.routine_id));
+}
+
+async function advanceRoutines(
+  db: Db,
+  dialect: Store["dialect"],
+  advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }>,
+  now: number,
+): Promise<void> {
+  if (dialect === "postgres") {
+    // One statement for the whole batch: a round trip per routine is what makes schedulers late.
+    const values = sql.join(
+      advances.map((a) => sql`(${a.id}::bigint, ${a.nextDueAt}::bigint, ${a.scheduledRuns}::integer)`),
+    );
+    await sql`update routines set next_due_at = v.next_due_at, scheduled_runs = v.scheduled_runs, updated_at = ${now}
+      from (values ${values}) as v(id, next_due_at, scheduled_runs) where routines.id = v.id`.execute(db);
+    return;
+  }
+  for (const advance of advances) {
+    await db
+      .updateTable("routines")
+      .set({ next_due_at: advance.nextDueAt, scheduled_runs: advance.scheduledRuns, updated_at: now })
+      .where("id", "=", advance.id)
+      .execute();
+  }
+}
