@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, sql, type Transaction } from "kysely";
+import { Kysely, type LogEvent, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { LoopdError } from "../domain/errors.js";
 import { migrate } from "./migrate.js";
@@ -34,10 +34,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreOptions = { kind: "sqlite"; file: string } | ({ kind: "postgres" } & PostgresOptions);
+/** Called for every query the store runs (benchmarks count queries with it). */
+export type QueryObserver = (event: LogEvent) => void;
+
+export type StoreOptions = ({ kind: "sqlite"; file: string } | ({ kind: "postgres" } & PostgresOptions)) & {
+  onQuery?: QueryObserver;
+};
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.kind === "sqlite" ? openSqlite(options.file) : await openPostgres(options);
+  const store = options.kind === "sqlite" ? openSqlite(options.file, options.onQuery) : await openPostgres(options);
   try {
     await migrate(store);
   } catch (error) {
@@ -47,7 +52,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, onQuery: QueryObserver | undefined): Store {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -56,7 +61,7 @@ function openSqlite(file: string): Store {
       `cannot create ${dirname(file)}: ${(error as Error).message}`,
     );
   }
-  const db = new Kysely<Database>({ dialect: createSqliteDialect(file) });
+  const db = new Kysely<Database>({ dialect: createSqliteDialect(file), ...(onQuery ? { log: onQuery } : {}) });
   return {
     db,
     dialect: "sqlite",
@@ -77,7 +82,7 @@ function openSqlite(file: string): Store {
   };
 }
 
-async function openPostgres(options: PostgresOptions): Promise<Store> {
+async function openPostgres(options: PostgresOptions & { onQuery?: QueryObserver }): Promise<Store> {
   const location = redactUrl(options.url) + (options.schema ? ` (schema ${options.schema})` : "");
   const pool = createPostgresPool(options);
   try {
@@ -87,7 +92,10 @@ async function openPostgres(options: PostgresOptions): Promise<Store> {
     await pool.end();
     throw toStoreError(error, location);
   }
-  const db = new Kysely<Database>({ dialect: createPostgresDialect(pool) });
+  const db = new Kysely<Database>({
+    dialect: createPostgresDialect(pool),
+    ...(options.onQuery ? { log: options.onQuery } : {}),
+  });
   return {
     db,
     dialect: "postgres",
