@@ -5,7 +5,9 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerConfigCommands } from "./commands/config.js";
+import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerRoutineCommands } from "./commands/routines.js";
+import { registerRunNowCommands } from "./commands/run.js";
 import { registerRunCommands } from "./commands/runs.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
 
@@ -49,5 +51,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerConfigCommands(program, run);
   registerRoutineCommands(program, run);
   registerRunCommands(program, run);
+  registerRunNowCommands(program, run);
+  registerDaemonCommands(program, run);
   return program;
 }

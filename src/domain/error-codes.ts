@@ -78,7 +78,8 @@ export const ERROR_CODES = {
   },
   LOOPD_WORKER_NEEDS_POSTGRES: {
     exitCode: EXIT.input,
-    summary: "`loopd worker` was started on embedded SQLite, where `loopd serve` is the only process that runs work.",
+    summary:
+      "`loopd worker` was started on embedded SQLite, where `loopd serve` is the only process that runs work.",
     hint: "Set LOOPD_DATABASE_URL=postgres://… for separate workers, or run `loopd serve`.",
   },
   LOOPD_SERVE_FAILED: {
@@ -114,12 +115,14 @@ export const ERROR_CODES = {
   },
   LOOPD_LEASE_EXPIRED: {
     exitCode: EXIT.runFailed,
-    summary: "The worker running this attempt stopped heartbeating (it died or stalled); the run was recovered.",
+    summary:
+      "The worker running this attempt stopped heartbeating (it died or stalled); the run was recovered.",
     hint: "Check the worker's host; the run was re-queued while attempts remained.",
   },
   LOOPD_LEASE_LOST: {
     exitCode: EXIT.runFailed,
-    summary: "This worker could not renew its lease in time and stopped the run itself, so it never runs twice.",
+    summary:
+      "This worker could not renew its lease in time and stopped the run itself, so it never runs twice.",
     hint: "Check the connection between the worker and the store.",
   },
   LOOPD_REPO_NOT_FOUND: {

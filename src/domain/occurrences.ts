@@ -39,7 +39,11 @@ export interface OccurrencePlan {
   scheduledRuns: number;
 }
 
-export function planOccurrences(state: OccurrenceState, now: number, graceMs = DEFAULT_GRACE_MS): OccurrencePlan {
+export function planOccurrences(
+  state: OccurrenceState,
+  now: number,
+  graceMs = DEFAULT_GRACE_MS,
+): OccurrencePlan {
   const { due, next, overflow } = enumerateDue(state, now);
   const newest = due.at(-1);
   const current = newest !== undefined && now - newest <= graceMs ? newest : undefined;
@@ -64,14 +68,16 @@ export function planOccurrences(state: OccurrenceState, now: number, graceMs = D
   ];
 
   // `until: { runs }` caps scheduled runs; the earliest chosen occurrences go first.
-  const remaining = state.until?.runs === undefined ? Number.POSITIVE_INFINITY : state.until.runs - state.scheduledRuns;
+  const remaining =
+    state.until?.runs === undefined ? Number.POSITIVE_INFINITY : state.until.runs - state.scheduledRuns;
   const run = candidates.slice(0, Math.max(0, remaining));
   const scheduledRuns = state.scheduledRuns + run.length;
 
   const skippedAll = missed.filter((dueAt) => !chosen.has(dueAt));
   const recorded = skippedAll.slice(-MAX_RECORDED_SKIPS);
   const skip = recorded.map((dueAt) => ({ dueAt, reason: skipReason(state, current !== undefined) }));
-  for (const over of candidates.slice(run.length)) skip.push({ dueAt: over.dueAt, reason: "until: run limit reached" });
+  for (const over of candidates.slice(run.length))
+    skip.push({ dueAt: over.dueAt, reason: "until: run limit reached" });
   skip.sort((a, b) => a.dueAt - b.dueAt);
 
   const exhausted = state.until?.runs !== undefined && scheduledRuns >= state.until.runs;
@@ -87,7 +93,9 @@ export function planOccurrences(state: OccurrenceState, now: number, graceMs = D
 function skipReason(state: OccurrenceState, hasCurrent: boolean): string {
   switch (state.catchUp) {
     case "latest":
-      return hasCurrent ? "catch-up latest: a newer occurrence runs on time" : "catch-up latest: a newer missed occurrence runs";
+      return hasCurrent
+        ? "catch-up latest: a newer occurrence runs on time"
+        : "catch-up latest: a newer missed occurrence runs";
     case "all":
       return `catch-up all: more than maxCatchup (${state.maxCatchup}) missed`;
     case "none":
@@ -100,7 +108,10 @@ function skipReason(state: OccurrenceState, hasCurrent: boolean): string {
  * Past MAX_ENUMERATED the oldest are dropped and only counted (an `every` trigger jumps
  * arithmetically; others keep stepping, bounded by the same cap on the kept list).
  */
-function enumerateDue(state: OccurrenceState, now: number): { due: number[]; next: number | null; overflow: number } {
+function enumerateDue(
+  state: OccurrenceState,
+  now: number,
+): { due: number[]; next: number | null; overflow: number } {
   const { trigger } = state;
   let cursor: number | null = state.nextDueAt;
   let overflow = 0;

@@ -11,8 +11,8 @@ import { addRoutine, FakeClock } from "../../test/helpers/routines.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
 import { RETRY_BASE_MS } from "../domain/backoff.js";
 import { shellHarness } from "../harness/shell.js";
-import { listRunEvents } from "../store/run-events.js";
 import { findRoutineByName } from "../store/routines.js";
+import { listRunEvents } from "../store/run-events.js";
 import { insertRun, listRuns } from "../store/runs.js";
 import { claimRuns } from "../store/sql/claim-runs.js";
 import { completeRun } from "../store/sql/complete-run.js";
@@ -41,7 +41,13 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
   });
 
   function engine(options: Partial<EngineOptions> = {}): Engine {
-    const created = new Engine({ store: ctx.store, harnesses, roles: { schedule: true, work: true }, clock, ...options });
+    const created = new Engine({
+      store: ctx.store,
+      harnesses,
+      roles: { schedule: true, work: true },
+      clock,
+      ...options,
+    });
     engines.push(created);
     return created;
   }
@@ -55,14 +61,23 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     clock = new FakeClock(T0);
     await addRoutine(
       ctx.store,
-      { name: "ctx", command: 'echo "$LOOPD_ROUTINE $LOOPD_RUN_ID $LOOPD_ATTEMPT $LOOPD_DUE_AT" >> ctx.log; echo done' },
+      {
+        name: "ctx",
+        command: 'echo "$LOOPD_ROUTINE $LOOPD_RUN_ID $LOOPD_ATTEMPT $LOOPD_DUE_AT" >> ctx.log; echo done',
+      },
       { repo, nextDueAt: T0, now: T0 },
     );
     const e = engine();
     await e.pass();
     await e.idle();
     const [run] = await runsOf("ctx");
-    expect(run).toMatchObject({ status: "succeeded", attempt: 1, exitCode: 0, summary: "done", trigger: "schedule" });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      attempt: 1,
+      exitCode: 0,
+      summary: "done",
+      trigger: "schedule",
+    });
     expect(readFileSync(join(repo, "ctx.log"), "utf8")).toBe(`ctx ${run!.id} 1 2026-11-28T08:00:00.000Z\n`);
     const events = await listRunEvents(ctx.store.db, run!.id);
     expect(events.filter((event) => event.type === "log").map((event) => event.data)).toEqual(["done"]);
@@ -78,28 +93,39 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     ["latest", { catchUp: "latest" }, 1],
     ["all (bounded by maxCatchup)", { catchUp: "all", maxCatchup: 3 }, 3],
     ["none", { catchUp: "none" }, 0],
-  ])("after 8 h of sleep, catch-up %s starts the right number of runs and records the skipped ones", async (label, policy, expected) => {
-    clock = new FakeClock(T0);
-    const name = `sleep-${label.split(" ")[0]}`;
-    await addRoutine(ctx.store, { name, command: "true", every: "30m", ...policy }, { repo, nextDueAt: T0 + 1000, now: T0 });
-    clock.advance(8 * HOUR);
-    await engine({ roles: { schedule: true, work: false } }).pass();
+  ])(
+    "after 8 h of sleep, catch-up %s starts the right number of runs and records the skipped ones",
+    async (label, policy, expected) => {
+      clock = new FakeClock(T0);
+      const name = `sleep-${label.split(" ")[0]}`;
+      await addRoutine(
+        ctx.store,
+        { name, command: "true", every: "30m", ...policy },
+        { repo, nextDueAt: T0 + 1000, now: T0 },
+      );
+      clock.advance(8 * HOUR);
+      await engine({ roles: { schedule: true, work: false } }).pass();
 
-    const runs = await runsOf(name);
-    const queued = runs.filter((run) => run.status === "queued");
-    const skipped = runs.filter((run) => run.status === "skipped");
-    expect(queued).toHaveLength(expected);
-    expect(queued.every((run) => run.trigger === "catch-up")).toBe(true);
-    expect(queued.length + skipped.length).toBe(16); // every occurrence is accounted for
-    expect(skipped.every((run) => run.reason?.startsWith(`catch-up ${policy.catchUp}`))).toBe(true);
-    if (expected > 0) expect(queued.at(-1)!.dueAt).toBe(T0 + 1000 + 15 * 30 * 60_000); // the newest
-    const routine = await findRoutineByName(ctx.store.db, name);
-    expect(routine!.nextDueAt).toBe(T0 + 1000 + 16 * 30 * 60_000);
-  });
+      const runs = await runsOf(name);
+      const queued = runs.filter((run) => run.status === "queued");
+      const skipped = runs.filter((run) => run.status === "skipped");
+      expect(queued).toHaveLength(expected);
+      expect(queued.every((run) => run.trigger === "catch-up")).toBe(true);
+      expect(queued.length + skipped.length).toBe(16); // every occurrence is accounted for
+      expect(skipped.every((run) => run.reason?.startsWith(`catch-up ${policy.catchUp}`))).toBe(true);
+      if (expected > 0) expect(queued.at(-1)!.dueAt).toBe(T0 + 1000 + 15 * 30 * 60_000); // the newest
+      const routine = await findRoutineByName(ctx.store.db, name);
+      expect(routine!.nextDueAt).toBe(T0 + 1000 + 16 * 30 * 60_000);
+    },
+  );
 
   it("does not schedule twice when the clock goes backwards", async () => {
     clock = new FakeClock(T0);
-    await addRoutine(ctx.store, { name: "backwards", command: "true", every: "10m" }, { repo, nextDueAt: T0, now: T0 });
+    await addRoutine(
+      ctx.store,
+      { name: "backwards", command: "true", every: "10m" },
+      { repo, nextDueAt: T0, now: T0 },
+    );
     const e = engine({ roles: { schedule: true, work: false } });
     await e.pass();
     clock.advance(-HOUR);
@@ -131,7 +157,11 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     clock = new FakeClock(T0);
     const routine = await addRoutine(
       ctx.store,
-      { name: "ov-queue", command: 'echo "start $LOOPD_RUN_ID" >> queue.log; sleep 0.3; echo "end $LOOPD_RUN_ID" >> queue.log', overlap: "queue" },
+      {
+        name: "ov-queue",
+        command: 'echo "start $LOOPD_RUN_ID" >> queue.log; sleep 0.3; echo "end $LOOPD_RUN_ID" >> queue.log',
+        overlap: "queue",
+      },
       { repo, nextDueAt: null, now: T0 },
     );
     const first = await queue(routine.id, T0);
@@ -226,7 +256,11 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
 
   it("recovers a run whose worker stopped heartbeating and rejects the stale completion", async () => {
     clock = new FakeClock(T0);
-    const routine = await addRoutine(ctx.store, { name: "lease", command: "true", retries: 1 }, { repo, nextDueAt: null, now: T0 });
+    const routine = await addRoutine(
+      ctx.store,
+      { name: "lease", command: "true", retries: 1 },
+      { repo, nextDueAt: null, now: T0 },
+    );
     const id = await queue(routine.id, T0);
     const a = await claimRuns(ctx.store, { workerId: "a", now: T0, limit: 10, leaseMs: 1000 });
     expect(a.claimed.map((run) => [run.id, run.attempt])).toEqual([[id, 1]]);
@@ -236,10 +270,24 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     const b = await claimRuns(ctx.store, { workerId: "b", now: T0 + 1002, limit: 10, leaseMs: 1000 });
     expect(b.claimed.map((run) => [run.id, run.attempt])).toEqual([[id, 2]]);
 
-    const stale = { runId: id, attempt: 1, workerId: "a", now: T0 + 1003, exitCode: 0, summary: "late", error: null };
+    const stale = {
+      runId: id,
+      attempt: 1,
+      workerId: "a",
+      now: T0 + 1003,
+      exitCode: 0,
+      summary: "late",
+      error: null,
+    };
     expect(await completeRun(ctx.store, { ...stale, outcome: "succeeded" })).toEqual({ accepted: false });
     expect(
-      await completeRun(ctx.store, { ...stale, attempt: 2, workerId: "b", summary: "fresh", outcome: "succeeded" }),
+      await completeRun(ctx.store, {
+        ...stale,
+        attempt: 2,
+        workerId: "b",
+        summary: "fresh",
+        outcome: "succeeded",
+      }),
     ).toEqual({ accepted: true, final: true });
     expect((await runsOf("lease"))[0]).toMatchObject({ status: "succeeded", attempt: 2, summary: "fresh" });
 
@@ -254,9 +302,20 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
 
   it("skips queued scheduled runs of a paused routine but runs manual ones", async () => {
     clock = new FakeClock(T0);
-    const routine = await addRoutine(ctx.store, { name: "paused", command: "true" }, { repo, nextDueAt: null, now: T0, paused: true });
+    const routine = await addRoutine(
+      ctx.store,
+      { name: "paused", command: "true" },
+      { repo, nextDueAt: null, now: T0, paused: true },
+    );
     await queue(routine.id, T0);
-    await insertRun(ctx.store.db, { routineId: routine.id, dueAt: T0 + 1, trigger: "manual", status: "queued", maxAttempts: 1, now: T0 });
+    await insertRun(ctx.store.db, {
+      routineId: routine.id,
+      dueAt: T0 + 1,
+      trigger: "manual",
+      status: "queued",
+      maxAttempts: 1,
+      now: T0,
+    });
     clock.advance(1000);
     const e = engine();
     await e.pass();
@@ -269,7 +328,11 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
 
   it("stops after `until: { runs }`", async () => {
     clock = new FakeClock(T0);
-    await addRoutine(ctx.store, { name: "twice", command: "true", every: "1m", until: { runs: 2 } }, { repo, nextDueAt: T0, now: T0 });
+    await addRoutine(
+      ctx.store,
+      { name: "twice", command: "true", every: "1m", until: { runs: 2 } },
+      { repo, nextDueAt: T0, now: T0 },
+    );
     const e = engine({ roles: { schedule: true, work: false } });
     for (let minute = 0; minute < 4; minute++) {
       await e.pass();
@@ -280,9 +343,22 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
   });
 
   async function queue(routineId: number, dueAt: number): Promise<number> {
-    const id = await insertRun(ctx.store.db, { routineId, dueAt, trigger: "schedule", status: "queued", maxAttempts: 3, now: dueAt });
+    const id = await insertRun(ctx.store.db, {
+      routineId,
+      dueAt,
+      trigger: "schedule",
+      status: "queued",
+      maxAttempts: 3,
+      now: dueAt,
+    });
     // Use the routine's retries for attempts, as materialise would.
-    const spec = (await ctx.store.db.selectFrom("routines").select("spec").where("id", "=", routineId).executeTakeFirstOrThrow()).spec;
+    const spec = (
+      await ctx.store.db
+        .selectFrom("routines")
+        .select("spec")
+        .where("id", "=", routineId)
+        .executeTakeFirstOrThrow()
+    ).spec;
     await ctx.store.db
       .updateTable("runs")
       .set({ max_attempts: (JSON.parse(spec) as { retries: number }).retries + 1 })

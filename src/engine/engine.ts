@@ -34,7 +34,14 @@ export interface Clock {
 
 export type EngineEvent =
   | { type: "run-started"; run: ClaimedRun }
-  | { type: "run-finished"; run: ClaimedRun; outcome: Completion["outcome"]; accepted: boolean; retryAt?: number; durationMs: number }
+  | {
+      type: "run-finished";
+      run: ClaimedRun;
+      outcome: Completion["outcome"];
+      accepted: boolean;
+      retryAt?: number;
+      durationMs: number;
+    }
   | { type: "materialised"; queued: number; skipped: number }
   | { type: "recovered"; requeued: number[]; failed: number[] }
   | { type: "woke-late"; lateByMs: number }
@@ -88,7 +95,8 @@ export class Engine {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.backstopMs = options.backstopMs ?? DEFAULT_BACKSTOP_MS;
     this.concurrency = options.concurrency ?? 4;
-    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    this.workerId =
+      options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   }
 
   /** Starts the loop: a first pass now, then wake-ups. */
@@ -184,7 +192,9 @@ export class Engine {
       now,
       limit: this.concurrency - this.active.size,
       leaseMs: this.leaseMs,
-      ...(this.options.globalConcurrency !== undefined ? { globalConcurrency: this.options.globalConcurrency } : {}),
+      ...(this.options.globalConcurrency !== undefined
+        ? { globalConcurrency: this.options.globalConcurrency }
+        : {}),
     });
     for (const id of canceled) {
       const local = this.active.get(id);
@@ -207,7 +217,10 @@ export class Engine {
       if (this.started) this.wake();
     });
     this.active.set(run.id, active);
-    this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.heartbeatTimer ??= setInterval(
+      () => void this.heartbeat(),
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     return active.done;
   }
 
@@ -244,7 +257,10 @@ export class Engine {
         outcome: "failed",
         exitCode: null,
         summary: null,
-        error: { code: "LOOPD_HARNESS_CRASHED", message: error instanceof Error ? error.message : String(error) },
+        error: {
+          code: "LOOPD_HARNESS_CRASHED",
+          message: error instanceof Error ? error.message : String(error),
+        },
       };
     } finally {
       clearTimeout(timeout);
@@ -359,7 +375,8 @@ function abort(active: ActiveRun, reason: NonNullable<ActiveRun["abortReason"]>)
 
 function outcomeOf(result: HarnessResult, abortReason: ActiveRun["abortReason"]): Completion["outcome"] {
   if (abortReason === "timeout") return "timed_out";
-  if (abortReason === "canceled" || abortReason === "shutdown" || abortReason === "lease-lost") return "canceled";
+  if (abortReason === "canceled" || abortReason === "shutdown" || abortReason === "lease-lost")
+    return "canceled";
   return result.outcome;
 }
 
@@ -397,5 +414,3 @@ function unavailable(name: string, harnesses: HarnessRegistry): HarnessResult {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
-
-

@@ -45,9 +45,11 @@ export class EventSink {
     this.timer = undefined;
     const batch = this.buffer;
     this.buffer = [];
-    this.flushing = this.flushing.then(() => appendRunEvents(this.store.db, batch)).catch(() => {
-      // Losing log lines must not fail the run; the outcome is recorded separately.
-    });
+    this.flushing = this.flushing
+      .then(() => appendRunEvents(this.store.db, batch))
+      .catch(() => {
+        // Losing log lines must not fail the run; the outcome is recorded separately.
+      });
     return this.flushing;
   }
 

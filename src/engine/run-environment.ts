@@ -5,7 +5,11 @@
  */
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 
-export function runEnvironment(run: ClaimedRun, workspace: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function runEnvironment(
+  run: ClaimedRun,
+  workspace: string,
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
   env.LOOPD_RUN_ID = String(run.id);

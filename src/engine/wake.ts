@@ -7,9 +7,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
-import type { Store } from "../store/store.js";
 import { sql } from "kysely";
+import pg from "pg";
+import type { Store, StoreOptions } from "../store/store.js";
 
 export interface WakeBus {
   /** Calls `onWake` whenever another process signals a change. */
@@ -51,6 +51,13 @@ export class PostgresWakeBus implements WakeBus {
   async close(): Promise<void> {
     await this.client?.end().catch(() => {});
   }
+}
+
+/** The wake bus for a store: NOTIFY on PostgreSQL, the daemon's /wake on SQLite. */
+export function createWakeBus(store: Store, options: StoreOptions, home: string): WakeBus {
+  return options.kind === "postgres"
+    ? new PostgresWakeBus(store, options.url, wakeChannel(options.schema))
+    : new SqliteWakeBus(home);
 }
 
 export const DAEMON_FILE = "daemon.json";

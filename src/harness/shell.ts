@@ -59,7 +59,10 @@ export const shellHarness: Harness = {
         outcome: "failed",
         exitCode: result.exitCode ?? null,
         summary,
-        error: { code: "LOOPD_RUN_FAILED", message: `command ${how}${lastStderr ? `: ${truncate(lastStderr)}` : ""}` },
+        error: {
+          code: "LOOPD_RUN_FAILED",
+          message: `command ${how}${lastStderr ? `: ${truncate(lastStderr)}` : ""}`,
+        },
       };
     } finally {
       input.signal.removeEventListener("abort", onAbort);

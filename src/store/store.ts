@@ -42,7 +42,8 @@ export type StoreOptions = ({ kind: "sqlite"; file: string } | ({ kind: "postgre
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.kind === "sqlite" ? openSqlite(options.file, options.onQuery) : await openPostgres(options);
+  const store =
+    options.kind === "sqlite" ? openSqlite(options.file, options.onQuery) : await openPostgres(options);
   try {
     await migrate(store);
   } catch (error) {
@@ -61,7 +62,10 @@ function openSqlite(file: string, onQuery: QueryObserver | undefined): Store {
       `cannot create ${dirname(file)}: ${(error as Error).message}`,
     );
   }
-  const db = new Kysely<Database>({ dialect: createSqliteDialect(file), ...(onQuery ? { log: onQuery } : {}) });
+  const db = new Kysely<Database>({
+    dialect: createSqliteDialect(file),
+    ...(onQuery ? { log: onQuery } : {}),
+  });
   return {
     db,
     dialect: "sqlite",

@@ -11,7 +11,11 @@ export async function addRoutine(
   options: { repo: string; nextDueAt: number | null; now: number; paused?: boolean },
 ): Promise<Routine> {
   const config = parseConfigText(stringify({ routines: [{ repo: options.repo, ...fields }] }), "test.yaml");
-  const spec = toRoutineSpec(config.routines[0]!, 0, { configDir: options.repo, defaultTimeZone: "UTC", config });
+  const spec = toRoutineSpec(config.routines[0]!, 0, {
+    configDir: options.repo,
+    defaultTimeZone: "UTC",
+    config,
+  });
   return insertRoutine(store.db, {
     name: spec.name,
     source: null,

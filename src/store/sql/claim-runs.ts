@@ -46,7 +46,8 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
   return store.writeTransaction(async (trx) => {
     let limit = options.limit;
     if (options.globalConcurrency !== undefined) {
-      if (store.dialect === "postgres") await sql`select pg_advisory_xact_lock(hashtext('loopd.claim'))`.execute(trx);
+      if (store.dialect === "postgres")
+        await sql`select pg_advisory_xact_lock(hashtext('loopd.claim'))`.execute(trx);
       limit = Math.min(limit, options.globalConcurrency - (await countRunning(trx)));
       if (limit <= 0) return empty;
     }
@@ -97,7 +98,13 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
       const busy = running.get(run.routine_id) ?? [];
       const policy = routine.spec.overlap;
       if (busy.length > 0 && policy === "skip") {
-        await finishUnstarted(trx, run.id, "skipped", `overlap skip: run ${busy[0]!.id} still running`, options.now);
+        await finishUnstarted(
+          trx,
+          run.id,
+          "skipped",
+          `overlap skip: run ${busy[0]!.id} still running`,
+          options.now,
+        );
         continue;
       }
       if (busy.length > 0 && policy === "queue") {
@@ -105,14 +112,23 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         const blocker = busy[0]!;
         await trx
           .updateTable("runs")
-          .set({ not_before: blocker.lease_until ?? leaseUntil, reason: `overlap queue: waiting for run ${blocker.id}` })
+          .set({
+            not_before: blocker.lease_until ?? leaseUntil,
+            reason: `overlap queue: waiting for run ${blocker.id}`,
+          })
           .where("id", "=", run.id)
           .execute();
         continue;
       }
       if (busy.length > 0 && policy === "cancel-previous") {
         for (const previous of busy) {
-          await finishUnstarted(trx, previous.id, "canceled", `overlap cancel-previous: superseded by run ${run.id}`, options.now);
+          await finishUnstarted(
+            trx,
+            previous.id,
+            "canceled",
+            `overlap cancel-previous: superseded by run ${run.id}`,
+            options.now,
+          );
           result.canceled.push(previous.id);
         }
         busy.length = 0;

@@ -46,7 +46,8 @@ export async function completeRun(store: Store, completion: Completion): Promise
     }
 
     const retry =
-      (completion.outcome === "failed" || completion.outcome === "timed_out") && run.attempt < run.max_attempts;
+      (completion.outcome === "failed" || completion.outcome === "timed_out") &&
+      run.attempt < run.max_attempts;
     const retryAt = completion.now + retryDelayMs(run.attempt);
     const usage = completion.usage;
     await trx

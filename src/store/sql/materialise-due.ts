@@ -71,11 +71,16 @@ export async function materialiseDue(
           status: "queued",
           not_before:
             occurrence.dueAt +
-            jitterFor(spec.name, occurrence.dueAt, spec.trigger.kind === "every" ? spec.trigger.jitterMs : undefined),
+            jitterFor(
+              spec.name,
+              occurrence.dueAt,
+              spec.trigger.kind === "every" ? spec.trigger.jitterMs : undefined,
+            ),
         });
       }
       plan.skip.forEach((skip, index) => {
-        const earlier = index === 0 && plan.unrecordedSkips > 0 ? ` (and ${plan.unrecordedSkips} earlier)` : "";
+        const earlier =
+          index === 0 && plan.unrecordedSkips > 0 ? ` (and ${plan.unrecordedSkips} earlier)` : "";
         rows.push(skippedRow(base, skip.dueAt, skip.reason + earlier, now));
       });
       advances.push({ id: routine.id, nextDueAt: plan.nextDueAt, scheduledRuns: plan.scheduledRuns });

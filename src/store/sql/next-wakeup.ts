@@ -19,6 +19,7 @@ export async function nextWakeups(db: Db): Promise<Wakeups> {
       (select min(not_before) from runs where status = 'queued') as queued,
       (select min(lease_until) from runs where status = 'running') as lease`.execute(db);
   const row = rows[0];
-  const num = (value: number | string | null | undefined) => (value === null || value === undefined ? null : Number(value));
+  const num = (value: number | string | null | undefined) =>
+    value === null || value === undefined ? null : Number(value);
   return { nextDueAt: num(row?.due), nextQueuedAt: num(row?.queued), nextLeaseExpiry: num(row?.lease) };
 }

@@ -4,7 +4,12 @@ import type { Db } from "../store.js";
 
 export async function recordRoutineOutcome(
   db: Db,
-  options: { routineId: number; outcome: Outcome; error: { code: string; message: string } | null; now: number },
+  options: {
+    routineId: number;
+    outcome: Outcome;
+    error: { code: string; message: string } | null;
+    now: number;
+  },
 ): Promise<void> {
   const succeeded = options.outcome === "succeeded";
   await db

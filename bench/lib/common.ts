@@ -1,0 +1,134 @@
+/** Shared pieces of the scheduler benchmark: PostgreSQL admin, statistics, the no-op harness. */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import pg from "pg";
+import type { RoutineSpec } from "../../src/domain/routine-spec.js";
+import type { Harness, HarnessRegistry, HarnessResult } from "../../src/harness/harness.js";
+import type { StoreOptions } from "../../src/store/store.js";
+
+export const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** A fresh, unique PostgreSQL schema name (dropped by `dropSchema`). */
+export function schemaName(label: string): string {
+  return `bench_${label}_${randomBytes(4).toString("hex")}`;
+}
+
+export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  await withAdmin((client) => client.query(`drop schema if exists "${schema}" cascade`));
+}
+
+/** A temporary SQLite file; `dispose` removes its directory. */
+export function sqliteFile(): { file: string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "loopd-bench-"));
+  return { file: join(dir, "loopd.db"), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export type BenchStore = { kind: "postgres"; schema: string } | { kind: "sqlite"; file: string };
+
+export function storeOptions(target: BenchStore, onQuery?: () => void): StoreOptions {
+  const base: StoreOptions =
+    target.kind === "postgres"
+      ? { kind: "postgres", url: PG_URL, schema: target.schema }
+      : { kind: "sqlite", file: target.file };
+  return onQuery ? { ...base, onQuery } : base;
+}
+
+const SUCCEEDED: HarnessResult = { outcome: "succeeded", exitCode: 0, summary: null, error: null };
+
+/** Resolves at once: what is left is the scheduler's own cost. */
+export const noopHarness: Harness = {
+  name: "shell",
+  run: async () => SUCCEEDED,
+};
+
+export const noopHarnesses: HarnessRegistry = new Map([["shell", noopHarness]]);
+
+export function routineSpec(
+  name: string,
+  trigger: RoutineSpec["trigger"],
+  overlap: RoutineSpec["overlap"] = "allow",
+): RoutineSpec {
+  return {
+    name,
+    paused: false,
+    repo: "/tmp",
+    workspace: "in-place",
+    task: { kind: "command", command: "true" },
+    harness: "shell",
+    escalate: [],
+    trigger,
+    timeout: "1h",
+    timeoutMs: 3_600_000,
+    retries: 0,
+    catchUp: "latest",
+    maxCatchup: 10,
+    overlap,
+    notify: [],
+    labels: [],
+  };
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Linear-interpolated quantile, q in [0, 1]. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` every `everyMs` until it returns true; rejects after `timeoutMs`. */
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  options: { everyMs: number; timeoutMs: number; what: string },
+): Promise<void> {
+  const deadline = performance.now() + options.timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${options.timeoutMs} ms: ${options.what}`);
+    await delay(options.everyMs);
+  }
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export function fmt(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A throughput measurement: one repetition. */
+export interface Rep {
+  runs: number;
+  seconds: number;
+  /** Store queries per completed run (loopd only). */
+  queriesPerRun?: number;
+}
+
+export function perSecond(rep: Rep): number {
+  return rep.runs / rep.seconds;
+}

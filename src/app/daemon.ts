@@ -1,0 +1,150 @@
+/**
+ * `loopd serve` and `loopd worker`: open the store, start the engine, serve /healthz, and
+ * (for serve -f) apply loopd.yaml at start and again whenever it changes.
+ */
+import { watch } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { LoopdError } from "../domain/errors.js";
+import { Engine, type EngineEvent } from "../engine/engine.js";
+import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon } from "../engine/wake.js";
+import { shellHarness } from "../harness/shell.js";
+import { createHttpApp, type Listening, listen } from "../server/http.js";
+import type { Store, StoreOptions } from "../store/store.js";
+import { type ApplyResult, applyConfig } from "./apply-config.js";
+
+export const HARNESSES = new Map([["shell", shellHarness]]);
+
+export interface DaemonOptions {
+  home: string;
+  store: Store;
+  storeOptions: StoreOptions;
+  version: string;
+  /** serve: scheduler + worker + HTTP; worker: claims and executes only. */
+  mode: "serve" | "worker";
+  host: string;
+  port: number;
+  concurrency: number;
+  leaseMs: number;
+  /** loopd.yaml to apply at start and on change (serve -f). */
+  configFile?: string;
+  onEvent: (event: DaemonEvent) => void;
+}
+
+export type DaemonEvent =
+  | EngineEvent
+  | { type: "applied"; result: ApplyResult }
+  | { type: "apply-failed"; error: unknown };
+
+export interface Daemon {
+  engine: Engine;
+  url: string | null;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { store, home } = options;
+  if (options.mode === "worker" && store.dialect !== "postgres") {
+    throw new LoopdError(
+      "LOOPD_WORKER_NEEDS_POSTGRES",
+      "`loopd worker` needs PostgreSQL (LOOPD_DATABASE_URL)",
+    );
+  }
+  if (options.mode === "serve" && store.dialect === "sqlite") {
+    const running = liveDaemon(home);
+    if (running && running.pid !== process.pid) {
+      throw new LoopdError(
+        "LOOPD_DAEMON_RUNNING",
+        `loopd serve (pid ${running.pid}) already serves ${home} at ${running.url}`,
+      );
+    }
+  }
+  if (options.configFile) {
+    options.onEvent({
+      type: "applied",
+      result: await applyConfig(store, { file: options.configFile, dryRun: false, prune: false }),
+    });
+  }
+
+  const wake = createWakeBus(store, options.storeOptions, home);
+  const engine = new Engine({
+    store,
+    harnesses: HARNESSES,
+    roles: { schedule: options.mode === "serve", work: true },
+    concurrency: options.concurrency,
+    leaseMs: options.leaseMs,
+    wake,
+    onEvent: options.onEvent,
+  });
+
+  let http: Listening | undefined;
+  if (options.mode === "serve") {
+    const app = createHttpApp(
+      {
+        version: options.version,
+        store: store.location,
+        workerId: engine.workerId,
+        activeRuns: () => engine.activeRunIds().length,
+      },
+      () => engine.wake(),
+    );
+    http = await listen(app, options.host, options.port);
+    const info: DaemonInfo = {
+      pid: process.pid,
+      url: http.url,
+      workerId: engine.workerId,
+      version: options.version,
+      startedAt: new Date().toISOString(),
+    };
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await writeFile(join(home, DAEMON_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  }
+  await engine.start();
+
+  const stopWatching = options.configFile
+    ? watchConfig(options.configFile, store, engine, options.onEvent)
+    : () => {};
+  return {
+    engine,
+    url: http?.url ?? null,
+    async stop(graceMs = 10_000) {
+      stopWatching();
+      await engine.stop(graceMs);
+      await http?.close();
+      if (http) await rm(join(home, DAEMON_FILE), { force: true });
+    },
+  };
+}
+
+/** Re-applies the file when it changes (debounced: editors write in several steps). */
+function watchConfig(
+  file: string,
+  store: Store,
+  engine: Engine,
+  onEvent: (event: DaemonEvent) => void,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let applying = Promise.resolve();
+  const reapply = () => {
+    applying = applying.then(async () => {
+      try {
+        const result = await applyConfig(store, { file, dryRun: false, prune: false });
+        onEvent({ type: "applied", result });
+        engine.wake();
+      } catch (error) {
+        onEvent({ type: "apply-failed", error });
+      }
+    });
+  };
+  // Watch the folder, not the file: editors replace files on save, which ends a file watch.
+  const path = resolve(file);
+  const watcher = watch(dirname(path), (_event, changed) => {
+    if (changed !== null && changed !== basename(path)) return;
+    clearTimeout(timer);
+    timer = setTimeout(reapply, 150);
+  });
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
+}

@@ -1,0 +1,201 @@
+/** `loopd serve` and `loopd worker`: long-running processes; Ctrl-C / SIGTERM stop them cleanly. */
+import { relative } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { type DaemonEvent, startDaemon } from "../../app/daemon.js";
+import { storeOptionsFromEnv } from "../../app/open-store.js";
+import { formatDuration } from "../../domain/duration.js";
+import { LoopdError, toLoopdError } from "../../domain/errors.js";
+import type { CommandContext } from "../context.js";
+import { pc } from "../format.js";
+import { packageVersion, type Run } from "../program.js";
+import { parseCount } from "./routines.js";
+
+interface DaemonFlags {
+  lease: number;
+  host?: string;
+  port?: number;
+  concurrency: number;
+  file?: string;
+  grace: number;
+}
+
+export function registerDaemonCommands(program: Command, run: Run): void {
+  program
+    .command("serve")
+    .description("run the scheduler and a worker, and answer /healthz (on SQLite: the whole system)")
+    .option("-f, --file <path>", "apply this loopd.yaml at start and whenever it changes")
+    .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
+    .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
+    .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
+    .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
+    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
+    .action(run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)));
+
+  program
+    .command("worker")
+    .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP)")
+    .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
+    .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
+    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
+    .action(
+      run(async (ctx: CommandContext, flags: Omit<DaemonFlags, "host" | "port">) =>
+        runDaemon(ctx, "worker", flags),
+      ),
+    );
+}
+
+async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: DaemonFlags): Promise<void> {
+  const store = await ctx.store();
+  const log = (line: string) => ctx.io.stdout(`${line}\n`);
+  const onEvent = (event: DaemonEvent) => {
+    if (ctx.json) ctx.io.stdout(`${JSON.stringify(jsonEvent(event))}\n`);
+    else {
+      const line = describeEvent(event);
+      if (line) log(`${pc.dim(clockTime(ctx.io.now()))} ${line}`);
+    }
+  };
+  const daemon = await startDaemon({
+    home: ctx.home,
+    store,
+    storeOptions: storeOptionsFromEnv(ctx.home, ctx.io.env),
+    version: packageVersion(),
+    mode,
+    host: flags.host ?? ctx.io.env.LOOPD_HOST ?? "127.0.0.1",
+    port: flags.port ?? (ctx.io.env.LOOPD_PORT ? portFromEnv(ctx.io.env.LOOPD_PORT) : 7878),
+    concurrency: flags.concurrency,
+    leaseMs: flags.lease * 1000,
+    ...(flags.file ? { configFile: flags.file } : {}),
+    onEvent,
+  });
+  const homeFlag = ctx.io.env.LOOPD_HOME === ctx.home ? "" : ` --home ${shortPath(ctx.home)}`;
+  // Under `npm start` the binary is not on PATH; say how to reach it.
+  const loopd = ctx.io.env.npm_lifecycle_event ? "npx loopd" : "loopd";
+  if (ctx.json) {
+    ctx.io.stdout(
+      `${JSON.stringify({ type: "ready", url: daemon.url, workerId: daemon.engine.workerId, store: store.location })}\n`,
+    );
+  } else {
+    log(
+      `${pc.bold(`loopd ${packageVersion()}`)} ${mode === "serve" ? `serving ${pc.cyan(daemon.url ?? "")}` : "worker"}` +
+        pc.dim(` · ${store.dialect} ${store.location} · worker ${daemon.engine.workerId}`),
+    );
+    if (mode === "serve") {
+      log(pc.dim(`  health: ${daemon.url}/healthz · stop: Ctrl-C`));
+      log(
+        pc.dim(
+          `  next, in another terminal: ${loopd} ls${homeFlag} · ${loopd} runs${homeFlag} · ${loopd} logs <run> -f${homeFlag}`,
+        ),
+      );
+    }
+  }
+  await waitForSignal();
+  if (!ctx.json) log(pc.dim(`stopping: runs in progress get ${flags.grace}s to finish…`));
+  await daemon.stop(flags.grace * 1000);
+  if (!ctx.json) log(pc.dim("stopped"));
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      // A second Ctrl-C while stopping means "now".
+      process.once("SIGINT", () => process.exit(130));
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function describeEvent(event: DaemonEvent): string | null {
+  switch (event.type) {
+    case "run-started":
+      return `${pc.cyan("▶")} ${event.run.routineName} #${event.run.id} started${event.run.attempt > 1 ? ` (attempt ${event.run.attempt})` : ""}`;
+    case "run-finished": {
+      const mark = event.outcome === "succeeded" ? pc.green("✓") : pc.red("✗");
+      const retry = event.retryAt
+        ? pc.yellow(` · retry in ${formatDuration(event.retryAt - Date.now())}`)
+        : "";
+      const stale = event.accepted ? "" : pc.yellow(" · not recorded (no longer this worker's)");
+      return `${mark} ${event.run.routineName} #${event.run.id} ${event.outcome} in ${formatDuration(event.durationMs)}${retry}${stale}`;
+    }
+    case "materialised":
+      return event.skipped > 0 ? pc.yellow(`catch-up: ${event.skipped} missed occurrence(s) skipped`) : null;
+    case "recovered":
+      return pc.yellow(
+        `recovered runs from a dead worker: ${[...event.requeued.map((id) => `#${id} re-queued`), ...event.failed.map((id) => `#${id} failed`)].join(", ")}`,
+      );
+    case "woke-late":
+      return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
+    case "applied": {
+      const changed = event.result.changes.filter((change) => change.action !== "unchanged");
+      if (changed.length === 0 && event.result.settings.length === 0)
+        return pc.dim(`${shortPath(event.result.file)}: no changes`);
+      const signs = { create: "+", update: "~", pause: "‖", remove: "-", unchanged: "=" } as const;
+      return `applied ${shortPath(event.result.file)}: ${changed.map((change) => `${signs[change.action]}${change.name}`).join(" ") || "settings"}`;
+    }
+    case "apply-failed": {
+      const error = toLoopdError(event.error);
+      return `${pc.red(`error[${error.code}]`)}: ${error.message} ${pc.dim("(still running the last good config)")}`;
+    }
+    case "error": {
+      const error = toLoopdError(event.error);
+      return `${pc.red(`error[${error.code}]`)}: ${error.message}`;
+    }
+  }
+}
+
+function jsonEvent(event: DaemonEvent): Record<string, unknown> {
+  switch (event.type) {
+    case "run-started":
+      return {
+        type: event.type,
+        runId: event.run.id,
+        routine: event.run.routineName,
+        attempt: event.run.attempt,
+      };
+    case "run-finished":
+      return {
+        type: event.type,
+        runId: event.run.id,
+        routine: event.run.routineName,
+        attempt: event.run.attempt,
+        outcome: event.outcome,
+        accepted: event.accepted,
+        durationMs: event.durationMs,
+        retryAt: event.retryAt ? new Date(event.retryAt).toISOString() : null,
+      };
+    case "apply-failed":
+    case "error":
+      return { type: event.type, error: toLoopdError(event.error).toJSON() };
+    default:
+      return event;
+  }
+}
+
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") ? path : rel;
+}
+
+function clockTime(epochMs: number): string {
+  return new Date(epochMs).toTimeString().slice(0, 8);
+}
+
+function portFromEnv(value: string): number {
+  try {
+    return parsePort(value);
+  } catch {
+    throw new LoopdError("LOOPD_USAGE", `LOOPD_PORT="${value}" is not a port`, {
+      hint: "Use a number from 0 to 65535.",
+    });
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port`);
+  return port;
+}

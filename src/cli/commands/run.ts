@@ -1,0 +1,202 @@
+/** `loopd run <routine>` (fire now, optionally wait and stream) and `loopd logs <run>`. */
+import { type Command, InvalidArgumentError } from "commander";
+import { HARNESSES } from "../../app/daemon.js";
+import { storeOptionsFromEnv } from "../../app/open-store.js";
+import { fireRoutine } from "../../app/run-now.js";
+import { runView } from "../../app/views.js";
+import { formatDuration } from "../../domain/duration.js";
+import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
+import { LoopdError } from "../../domain/errors.js";
+import { Engine } from "../../engine/engine.js";
+import { createWakeBus, liveDaemon } from "../../engine/wake.js";
+import { listRunEvents, type RunEvent } from "../../store/run-events.js";
+import { findRun, type Run as RunRecord } from "../../store/runs.js";
+import { claimRuns } from "../../store/sql/claim-runs.js";
+import type { Store } from "../../store/store.js";
+import type { CommandContext } from "../context.js";
+import { colourStatus, pc } from "../format.js";
+import type { Run } from "../program.js";
+
+const FINAL = new Set(["succeeded", "failed", "timed_out", "canceled", "skipped"]);
+const POLL_MS = 250;
+
+export function registerRunNowCommands(program: Command, run: Run): void {
+  program
+    .command("run")
+    .description("fire a routine now; with --wait, stream its log and exit with its outcome")
+    .argument("<routine>", "routine name")
+    .option("--wait", "wait for the run to finish, streaming its output")
+    .option("--text <text>", "text handed to the run (LOOPD_INPUT; appended to an agent's prompt)")
+    .action(
+      run(async (ctx: CommandContext, name: string, options: { wait?: boolean; text?: string }) => {
+        const store = await ctx.store();
+        const { runId } = await fireRoutine(store, name, {
+          now: ctx.io.now(),
+          ...(options.text !== undefined ? { input: options.text } : {}),
+        });
+        const inline =
+          store.dialect === "sqlite" && !liveDaemon(ctx.home) ? await executeInline(store, runId, ctx) : null;
+        if (!inline) await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home).notify();
+        if (!options.wait) {
+          ctx.print({ runId, executedBy: inline ? "this process" : "daemon" }, () =>
+            inline
+              ? `Ran ${name} as run ${runId}.`
+              : `Queued ${name} as run ${runId}. Follow it with \`loopd logs ${runId} -f\`.`,
+          );
+          await inline?.done;
+          return;
+        }
+        const final = await follow(store, runId, ctx, { quiet: ctx.json, afterDone: inline?.done });
+        exitWithOutcome(ctx, final);
+      }),
+    );
+
+  program
+    .command("logs")
+    .description("print a run's log and events; -f follows it until it finishes")
+    .argument("<run>", "run id", parseRunId)
+    .option("-f, --follow", "keep printing until the run finishes")
+    .action(
+      run(async (ctx: CommandContext, runId: number, options: { follow?: boolean }) => {
+        const store = await ctx.store();
+        const existing = await findRun(store.db, runId);
+        if (!existing) {
+          throw new LoopdError("LOOPD_NOT_FOUND", `no run ${runId}`, {
+            hint: "Run `loopd runs` to see run ids.",
+          });
+        }
+        if (ctx.json && !options.follow) {
+          ctx.print(await listRunEvents(store.db, runId), () => "");
+          return;
+        }
+        await follow(store, runId, ctx, { quiet: false, stopAtEnd: !options.follow });
+      }),
+    );
+}
+
+/** No daemon serves this SQLite data dir: claim the run here and execute it in this process. */
+async function executeInline(
+  store: Store,
+  runId: number,
+  ctx: CommandContext,
+): Promise<{ done: Promise<void> } | null> {
+  const engine = new Engine({
+    store,
+    harnesses: HARNESSES,
+    roles: { schedule: false, work: false },
+    clock: { now: ctx.io.now },
+  });
+  const { claimed } = await claimRuns(store, {
+    workerId: engine.workerId,
+    now: ctx.io.now(),
+    limit: 1,
+    leaseMs: 30_000,
+    runId,
+  });
+  const run = claimed[0];
+  if (!run) return null;
+  return { done: engine.startRun(run) };
+}
+
+/** Prints events as they arrive; returns the run once it is final (or at once with stopAtEnd). */
+async function follow(
+  store: Store,
+  runId: number,
+  ctx: CommandContext,
+  options: { quiet: boolean; stopAtEnd?: boolean; afterDone?: Promise<void> | undefined },
+): Promise<RunRecord> {
+  let afterId: number | undefined;
+  let waitingHintShown = false;
+  const started = Date.now();
+  for (;;) {
+    const events = await listRunEvents(store.db, runId, afterId === undefined ? {} : { afterId });
+    for (const event of events) {
+      afterId = event.id;
+      if (ctx.json && !options.quiet) ctx.io.stdout(`${JSON.stringify(event)}\n`);
+      else if (!options.quiet) printEvent(ctx, event);
+    }
+    const run = (await findRun(store.db, runId))!;
+    if (FINAL.has(run.status) || options.stopAtEnd) {
+      if (options.afterDone) await options.afterDone;
+      return (await findRun(store.db, runId))!;
+    }
+    if (!waitingHintShown && run.status === "queued" && Date.now() - started > 10_000 && !options.quiet) {
+      waitingHintShown = true;
+      ctx.io.stderr(
+        pc.yellow(
+          `run ${runId} is still queued: is \`loopd serve\` (or a \`loopd worker\`) running on this store?\n`,
+        ),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function printEvent(ctx: CommandContext, event: RunEvent): void {
+  if (event.type === "log") {
+    ctx.io.stdout(event.stream === "stderr" ? `${pc.red(event.data)}\n` : `${event.data}\n`);
+    return;
+  }
+  const data = safeJson(event.data);
+  if (event.type === "status" && data.event === "started") {
+    ctx.io.stdout(pc.dim(`── attempt ${event.attempt} started on ${String(data.worker)}\n`));
+  } else if (event.type === "status" && data.event === "finished") {
+    const error = data.error as { message?: string } | null;
+    ctx.io.stdout(
+      pc.dim(
+        `── attempt ${event.attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}\n`,
+      ),
+    );
+  } else if (event.type === "status" && data.event === "lease-expired") {
+    ctx.io.stdout(
+      pc.yellow(`── attempt ${event.attempt}: worker ${String(data.worker)} stopped heartbeating\n`),
+    );
+  } else {
+    ctx.io.stdout(pc.dim(`── ${event.type} ${event.data}\n`));
+  }
+}
+
+function exitWithOutcome(ctx: CommandContext, run: RunRecord): void {
+  const view = runView(run);
+  if (run.status === "succeeded") {
+    ctx.print(
+      view,
+      () => `${pc.green("✓")} ${run.routineName} #${run.id} succeeded${duration(view.durationMs)}`,
+    );
+    return;
+  }
+  if (!ctx.json)
+    ctx.io.stdout(
+      `${pc.red("✗")} ${run.routineName} #${run.id} ${colourStatus(run.status)}${duration(view.durationMs)}\n`,
+    );
+  const code: ErrorCode =
+    run.errorCode !== null && run.errorCode in ERROR_CODES
+      ? (run.errorCode as ErrorCode)
+      : "LOOPD_RUN_FAILED";
+  throw new LoopdError(
+    code,
+    `run ${run.id} ${run.status}${run.errorMessage ? `: ${run.errorMessage}` : run.reason ? `: ${run.reason}` : ""}`,
+    {
+      hint: `See the whole log with \`loopd logs ${run.id}\`.`,
+      details: { run: view },
+    },
+  );
+}
+
+function duration(ms: number | null): string {
+  return ms === null ? "" : ` in ${formatDuration(ms)}`;
+}
+
+function safeJson(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function parseRunId(value: string): number {
+  const id = Number(value.replace(/^#/, ""));
+  if (!Number.isInteger(id) || id < 1) throw new InvalidArgumentError(`"${value}" is not a run id`);
+  return id;
+}

@@ -1,0 +1,67 @@
+/**
+ * The daemon's HTTP surface (Hono on Node's http server): `/healthz` answers as soon as the
+ * engine runs, `POST /wake` lets other processes on this data dir trigger a pass at once.
+ * The full API and dashboard build on this app.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { LoopdError } from "../domain/errors.js";
+
+export interface HealthInfo {
+  version: string;
+  store: string;
+  workerId: string;
+  activeRuns: () => number;
+}
+
+export function createHttpApp(health: HealthInfo, onWake: () => void): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) =>
+    c.json({
+      ok: true,
+      version: health.version,
+      store: health.store,
+      workerId: health.workerId,
+      activeRuns: health.activeRuns(),
+    }),
+  );
+  app.post("/wake", (c) => {
+    onWake();
+    return c.body(null, 204);
+  });
+  return app;
+}
+
+export interface Listening {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function listen(app: Hono, host: string, port: number): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+      const shownHost = info.family === "IPv6" ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${shownHost}:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Keep-alive sockets (SSE later) must not hold shutdown hostage.
+            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          }),
+      });
+    });
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        new LoopdError(
+          "LOOPD_SERVE_FAILED",
+          `cannot listen on ${host}:${port}: ${error.code ?? error.message}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    });
+  });
+}
