@@ -30,17 +30,14 @@ export const shellHarness: Harness = {
       detached: true,
       reject: false,
       buffer: false,
-      // Line transforms that forward each line as an event and keep nothing in memory.
-      stdout: function* (chunk: unknown) {
-        const line = String(chunk);
+      stdout: forwardLines((line) => {
         if (line.trim()) lastStdout = line;
         emit({ type: "log", stream: "stdout", line });
-      },
-      stderr: function* (chunk: unknown) {
-        const line = String(chunk);
+      }),
+      stderr: forwardLines((line) => {
         if (line.trim()) lastStderr = line;
         emit({ type: "log", stream: "stderr", line });
-      },
+      }),
     });
     const onAbort = () => {
       if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
@@ -69,6 +66,14 @@ export const shellHarness: Harness = {
     }
   },
 };
+
+/** An execa line transform that hands each line on and keeps nothing in memory. */
+function forwardLines(onLine: (line: string) => void) {
+  // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once forwarded
+  return function* (chunk: unknown) {
+    onLine(String(chunk));
+  };
+}
 
 function failure(code: string, message: string): HarnessResult {
   return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };

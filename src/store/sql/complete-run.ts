@@ -37,8 +37,7 @@ export async function completeRun(store: Store, completion: Completion): Promise
       .$if(store.dialect === "postgres", (query) => query.forUpdate())
       .executeTakeFirst();
     if (
-      !run ||
-      run.status !== "running" ||
+      run?.status !== "running" ||
       run.attempt !== completion.attempt ||
       run.worker_id !== completion.workerId
     ) {
