@@ -83,9 +83,45 @@ export function isWithinUntil(until: UntilSpec | undefined, dueMs: number, sched
   return true;
 }
 
+/**
+ * The next cron fire strictly after `afterMs`, with the DST rule loopd promises (OCPS 1.4
+ * §4.3.1): a wall-clock time that does not exist that day (spring forward) is skipped, and a
+ * wall-clock time that occurs twice (fall back) fires once. Croner follows Vixie cron instead
+ * (fixed-time jobs run after the gap; interval jobs run in both passes of a repeated hour), so
+ * its answers are filtered: a fire whose wall time does not match the expression was moved
+ * out of a gap, and a fire whose wall time is not later than the previous one is a repeat.
+ */
 function nextCronAfter(trigger: { cron: string; tz: string }, afterMs: number): number | null {
-  const next = new Cron(trigger.cron, { timezone: trigger.tz, paused: true }).nextRun(new Date(afterMs));
-  return next === null ? null : next.getTime();
+  const cron = cronFor(trigger.cron, trigger.tz);
+  const afterWall = wallClock(afterMs, trigger.tz);
+  let cursor = afterMs;
+  for (let step = 0; step < 10_000; step++) {
+    const next = cron.nextRun(new Date(cursor));
+    if (next === null) return null;
+    const at = next.getTime();
+    if (cron.match(next) && Temporal.PlainDateTime.compare(wallClock(at, trigger.tz), afterWall) > 0)
+      return at;
+    cursor = at;
+  }
+  return null;
+}
+
+function wallClock(epochMs: number, tz: string): Temporal.PlainDateTime {
+  return Temporal.Instant.fromEpochMilliseconds(epochMs).toZonedDateTimeISO(tz).toPlainDateTime();
+}
+
+/** Parsed expressions, reused: a scheduler asks about the same few thousand routines all day. */
+const crons = new Map<string, Cron>();
+
+function cronFor(expression: string, tz: string): Cron {
+  const key = `${tz} ${expression}`;
+  let cron = crons.get(key);
+  if (cron === undefined) {
+    if (crons.size >= 10_000) crons.clear();
+    cron = new Cron(expression, { timezone: tz, paused: true });
+    crons.set(key, cron);
+  }
+  return cron;
 }
 
 /** The trigger in words, for tables: "every 30 min", "At 09:00, Monday through Friday (Europe/Berlin)". */
