@@ -46,7 +46,7 @@ export interface ApplyResult {
 export async function applyConfig(store: Store, options: ApplyOptions): Promise<ApplyResult> {
   const now = options.now ?? Date.now();
   const loaded = await loadConfigFile(options.file);
-  const context = { configDir: loaded.dir, defaultTimeZone: systemTimeZone(), config: loaded.config };
+  const context = { configDir: loaded.dir, defaultTimeZone: systemTimeZone(), config: loaded.config, now };
   const declared = loaded.config.routines.map((routine, index) => {
     const spec = toRoutineSpec(routine, index, context);
     return { spec, specHash: specHash(spec) };

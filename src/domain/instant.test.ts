@@ -49,9 +49,22 @@ describe("resolveInstant", () => {
     expect(result).toMatchObject({ ok: false, reason: expect.stringContaining("named dates are: launch") });
   });
 
+  it("reads phrases like 'tomorrow 9am' in the routine's zone", () => {
+    const now = Date.parse("2026-11-28T23:30:00Z"); // already the 29th in Berlin
+    expect(resolveInstant("tomorrow 9am", { ...berlin, now })).toEqual({
+      ok: true,
+      epochMs: Date.parse("2026-11-30T08:00:00Z"),
+    });
+    expect(resolveInstant("friday 17:00", { timeZone: "America/New_York", now })).toEqual({
+      ok: true,
+      epochMs: Date.parse("2026-12-04T22:00:00Z"),
+    });
+    expect(isInstantSyntax("next tuesday")).toBe(true);
+  });
+
   it("rejects impossible dates", () => {
     expect(resolveInstant("2026-13-01", berlin).ok).toBe(false);
     expect(isInstantSyntax("2026-02-30T10:00")).toBe(false);
-    expect(isInstantSyntax("next tuesday")).toBe(false);
+    expect(isInstantSyntax("9am blah")).toBe(false);
   });
 });

@@ -4,9 +4,12 @@
  *   2026-11-29T09:00                 wall-clock time in the routine's zone
  *   2026-11-29                       the start of that day in the routine's zone
  *   launch, launch - 1d, launch + 2h a named date from `dates:` plus or minus a duration
+ *   tomorrow 9am, next monday 10:30 a phrase (chrono-node), read in the routine's zone
+ *                                    relative to when the config is applied
  * Wall-clock times that fall in a DST gap move forward, repeated ones take the earlier
  * occurrence (Temporal's "compatible" disambiguation, the same rule as cron).
  */
+import * as chrono from "chrono-node";
 import { Temporal } from "temporal-polyfill";
 import { parseDuration } from "./duration.js";
 
@@ -20,20 +23,57 @@ const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 export interface InstantContext {
   timeZone: string;
   dates?: Readonly<Record<string, string>>;
+  /** Reference time for phrases like "tomorrow 9am"; default now. */
+  now?: number;
 }
 
 export function resolveInstant(text: string, context: InstantContext): InstantResult {
   const trimmed = text.trim();
   const named = NAMED.exec(trimmed);
-  if (named && !DATE_ONLY.test(trimmed)) return resolveNamed(named, text, context);
-  return resolveLiteral(trimmed, context.timeZone);
+  if (named && context.dates?.[named[1] ?? ""] !== undefined) return resolveNamed(named, text, context);
+  const literal = resolveLiteral(trimmed, context.timeZone);
+  if (literal.ok) return literal;
+  const phrase = resolvePhrase(trimmed, context.timeZone, context.now ?? Date.now());
+  if (phrase.ok) return phrase;
+  return named && !DATE_ONLY.test(trimmed) ? resolveNamed(named, text, context) : literal;
 }
 
 /** Syntax check without a zone or named dates (used by the schema, before cross-references). */
 export function isInstantSyntax(text: string): boolean {
   const trimmed = text.trim();
   if (NAMED.test(trimmed) && !DATE_ONLY.test(trimmed)) return true;
-  return resolveLiteral(trimmed, "UTC").ok;
+  return resolveLiteral(trimmed, "UTC").ok || resolvePhrase(trimmed, "UTC", Date.now()).ok;
+}
+
+/** "tomorrow 9am": chrono reads the wall-clock parts in the zone; Temporal places them (DST-aware). */
+function resolvePhrase(text: string, timeZone: string, now: number): InstantResult {
+  // ISO-shaped input is never a phrase: chrono would read 2026-13-01 as 13 January.
+  if (/^\d{4}-/.test(text)) return { ok: false, reason: `"${text}" is not a date/time` };
+  const offsetMinutes =
+    Temporal.Instant.fromEpochMilliseconds(now).toZonedDateTimeISO(timeZone).offsetNanoseconds /
+    60_000_000_000;
+  const [result] = chrono.parse(
+    text,
+    { instant: new Date(now), timezone: offsetMinutes },
+    { forwardDate: true },
+  );
+  // The whole text must be the phrase: "9am blah" is a typo, not 9am.
+  if (!result || result.text.trim().toLowerCase() !== text.toLowerCase()) {
+    return { ok: false, reason: `"${text}" is not a date/time` };
+  }
+  const part = (name: "year" | "month" | "day" | "hour" | "minute" | "second") => result.start.get(name) ?? 0;
+  const wall = Temporal.PlainDateTime.from({
+    year: part("year"),
+    month: part("month"),
+    day: part("day"),
+    hour: part("hour"),
+    minute: part("minute"),
+    second: part("second"),
+  });
+  return {
+    ok: true,
+    epochMs: wall.toZonedDateTime(timeZone, { disambiguation: "compatible" }).epochMilliseconds,
+  };
 }
 
 function resolveNamed(match: RegExpExecArray, text: string, context: InstantContext): InstantResult {
@@ -70,6 +110,6 @@ function resolveLiteral(text: string, timeZone: string): InstantResult {
   }
   return {
     ok: false,
-    reason: `"${text}" is not a date/time; use 2026-11-29, 2026-11-29T09:00 (routine's zone) or 2026-11-29T09:00:00Z`,
+    reason: `"${text}" is not a date/time; use 2026-11-29, 2026-11-29T09:00 (routine's zone), 2026-11-29T09:00:00Z or a phrase like "tomorrow 9am"`,
   };
 }

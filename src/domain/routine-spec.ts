@@ -73,6 +73,8 @@ export interface SpecContext {
   configDir: string;
   /** Zone used when a routine gives no `tz`. */
   defaultTimeZone: string;
+  /** Reference time for phrases like "tomorrow 9am" (default now). */
+  now?: number;
   config: Pick<Config, "dates" | "models">;
 }
 
