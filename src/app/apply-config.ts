@@ -24,10 +24,8 @@ import {
   setRoutineState,
   updateRoutineSpec,
 } from "../store/routines.js";
-import { getSetting, putSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting, putSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
-
-export const CONFIG_SETTING = "config";
 
 export interface ApplyOptions {
   file: string;
@@ -160,5 +158,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     models: config.models ?? {},
     budgets: config.budgets ?? {},
     channels: config.channels ?? {},
+    limits: config.limits ?? {},
   };
 }

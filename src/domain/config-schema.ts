@@ -258,6 +258,13 @@ export const configSchema = z
       .optional()
       .meta({ description: "Global USD caps." }),
     channels: z.record(name("channel"), channelSchema).optional(),
+    limits: z
+      .strictObject({
+        concurrency: z.int().positive().optional().meta({ description: "Running runs across all workers." }),
+        perRepo: z.int().positive().optional().meta({ description: "Running runs per repo (path or URL)." }),
+      })
+      .optional()
+      .meta({ description: "Concurrency caps shared by every process on this store." }),
     routines: z.array(routineSchema).default([]),
   })
   .superRefine((config, ctx) => {

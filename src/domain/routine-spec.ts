@@ -84,6 +84,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     const result = resolveInstant(text, {
       timeZone: tz,
       ...(context.config.dates ? { dates: context.config.dates } : {}),
+      ...(context.now !== undefined ? { now: context.now } : {}),
     });
     if (!result.ok) {
       throw new LoopdError("LOOPD_CONFIG_INVALID", `routines[${index}].${field}: ${result.reason}`, {

@@ -14,6 +14,7 @@ import { shellHarness } from "../harness/shell.js";
 import { findRoutineByName } from "../store/routines.js";
 import { listRunEvents } from "../store/run-events.js";
 import { insertRun, listRuns } from "../store/runs.js";
+import { CONFIG_SETTING, putSetting } from "../store/settings.js";
 import { claimRuns } from "../store/sql/claim-runs.js";
 import { completeRun } from "../store/sql/complete-run.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
@@ -340,6 +341,100 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     }
     expect((await runsOf("twice")).map((run) => run.dueAt)).toEqual([T0, T0 + 60_000]);
     expect((await findRoutineByName(ctx.store.db, "twice"))!.nextDueAt).toBeNull();
+  });
+
+  it("caps running runs per repo and across workers with `limits`", async () => {
+    clock = new FakeClock(T0);
+    const other = mkdtempSync(join(tmpdir(), "loopd-engine-other-"));
+    const a = await addRoutine(
+      ctx.store,
+      { name: "cap-a", command: "sleep 0.3" },
+      { repo, nextDueAt: null, now: T0 },
+    );
+    const b = await addRoutine(
+      ctx.store,
+      { name: "cap-b", command: "sleep 0.3" },
+      { repo, nextDueAt: null, now: T0 },
+    );
+    const c = await addRoutine(
+      ctx.store,
+      { name: "cap-c", command: "sleep 0.3" },
+      { repo: other, nextDueAt: null, now: T0 },
+    );
+    await putSetting(ctx.store.db, CONFIG_SETTING, { limits: { perRepo: 1 } }, T0);
+    for (const routine of [a, b, c]) await queue(routine.id, T0);
+    clock.advance(1000);
+    const e = engine();
+    await e.pass();
+    const status = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ["cap-a", "cap-b", "cap-c"].map(async (name) => [name, (await runsOf(name))[0]!.status]),
+        ),
+      );
+    expect(await status()).toEqual({ "cap-a": "running", "cap-b": "queued", "cap-c": "running" });
+    expect((await runsOf("cap-b"))[0]!.reason).toBe(`concurrency: 1 run(s) already in ${repo}`);
+    await e.idle();
+    await e.pass();
+    await e.idle();
+    expect(await status()).toEqual({ "cap-a": "succeeded", "cap-b": "succeeded", "cap-c": "succeeded" });
+
+    await putSetting(ctx.store.db, CONFIG_SETTING, { limits: { concurrency: 1 } }, T0);
+    for (const routine of [a, c]) await queue(routine.id, T0 + 5);
+    clock.advance(1000);
+    await e.pass();
+    expect(e.activeRunIds()).toHaveLength(1);
+    rmSync(other, { recursive: true, force: true });
+  });
+
+  it("a timer that fires hours late (sleep) applies catch-up", async () => {
+    clock = new FakeClock(T0);
+    await addRoutine(
+      ctx.store,
+      { name: "asleep", command: "true", every: "30m" },
+      { repo, nextDueAt: T0 + 1000, now: T0 },
+    );
+    const lateBy: number[] = [];
+    const e = engine({
+      roles: { schedule: true, work: false },
+      backstopMs: 100,
+      onEvent: (event) => {
+        if (event.type === "woke-late") lateBy.push(event.lateByMs);
+      },
+    });
+    await e.start();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    clock.advance(8 * HOUR); // the machine sleeps while the timer is pending
+    await expect.poll(() => lateBy.length, { timeout: 5000 }).toBeGreaterThan(0);
+    expect(lateBy[0]).toBeGreaterThan(7 * HOUR);
+    await expect
+      .poll(async () => (await runsOf("asleep")).filter((run) => run.status === "queued").length)
+      .toBe(1);
+    expect((await runsOf("asleep")).filter((run) => run.status === "skipped")).toHaveLength(15);
+  });
+
+  it("an idle engine issues no queries between due times", async () => {
+    let queries = 0;
+    const counted = await openTestStore(dialect, { onQuery: () => queries++ });
+    try {
+      const now = Date.now();
+      await addRoutine(
+        counted.store,
+        { name: "later", command: "true", every: "1h" },
+        { repo, nextDueAt: now + HOUR, now },
+      );
+      const e = new Engine({ store: counted.store, harnesses, roles: { schedule: true, work: true } });
+      engines.push(e);
+      await e.start();
+      await expect.poll(() => queries, { timeout: 5000 }).toBeGreaterThan(0); // the first pass
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const settled = queries;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(queries - settled).toBe(0);
+    } finally {
+      await Promise.all(engines.splice(0).map((engine) => engine.stop(0)));
+      await counted.dispose();
+    }
   });
 
   async function queue(routineId: number, dueAt: number): Promise<number> {

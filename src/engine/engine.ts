@@ -11,6 +11,7 @@
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
 import { type Completion, completeRun } from "../store/sql/complete-run.js";
 import { heartbeatRuns } from "../store/sql/heartbeat-runs.js";
@@ -86,6 +87,7 @@ export class Engine {
   private expectedAt: { wall: number; mono: number } | undefined;
   private passing: Promise<void> | undefined;
   private passAgain = false;
+  private saturated = false;
   private stopping = false;
   private started = false;
 
@@ -187,15 +189,19 @@ export class Engine {
   }
 
   private async claimAndStart(now: number): Promise<void> {
-    const { claimed, canceled } = await claimRuns(this.store, {
+    if (this.active.size >= this.concurrency) return;
+    const limits = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.limits ?? {};
+    const globalConcurrency = this.options.globalConcurrency ?? limits.concurrency;
+    const { claimed, canceled, saturated } = await claimRuns(this.store, {
       workerId: this.workerId,
       now,
       limit: this.concurrency - this.active.size,
       leaseMs: this.leaseMs,
-      ...(this.options.globalConcurrency !== undefined
-        ? { globalConcurrency: this.options.globalConcurrency }
-        : {}),
+      ...(globalConcurrency !== undefined ? { globalConcurrency } : {}),
+      ...(limits.perRepo !== undefined ? { perRepo: limits.perRepo } : {}),
     });
+    // At the global cap, queued runs wait for a completion's wake-up, not for the timer.
+    this.saturated = saturated;
     for (const id of canceled) {
       const local = this.active.get(id);
       if (local) abort(local, "canceled");
@@ -332,7 +338,9 @@ export class Engine {
       const wakeups = await nextWakeups(this.store.db);
       const candidates = [
         this.options.roles.schedule ? wakeups.nextDueAt : null,
-        this.options.roles.work && this.active.size < this.concurrency ? wakeups.nextQueuedAt : null,
+        this.options.roles.work && this.active.size < this.concurrency && !this.saturated
+          ? wakeups.nextQueuedAt
+          : null,
         wakeups.nextLeaseExpiry === null ? null : wakeups.nextLeaseExpiry + 1,
       ].filter((value): value is number => value !== null);
       next = candidates.length > 0 ? Math.min(...candidates) : null;

@@ -42,6 +42,7 @@ export async function insertRoutine(db: Db, routine: NewRoutine): Promise<Routin
       source: routine.source,
       spec: JSON.stringify(routine.spec),
       spec_hash: routine.specHash,
+      repo: routine.spec.repo,
       state: routine.state,
       paused_reason: routine.pausedReason,
       next_due_at: routine.nextDueAt,
@@ -70,6 +71,7 @@ export async function updateRoutineSpec(
     .set({
       spec: JSON.stringify(change.spec),
       spec_hash: change.specHash,
+      repo: change.spec.repo,
       source: change.source,
       next_due_at: change.nextDueAt,
       updated_at: change.now,

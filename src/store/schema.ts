@@ -18,6 +18,8 @@ export interface RoutinesTable {
   /** RoutineSpec as JSON. */
   spec: string;
   spec_hash: string;
+  /** The spec's repo (path or URL), for per-repo concurrency caps. */
+  repo: string | null;
   state: RoutineState;
   paused_reason: string | null;
   next_due_at: number | null;

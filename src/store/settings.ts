@@ -1,6 +1,17 @@
 /** Settings: config-wide documents (`models`, `budgets`, `channels`, `dates`) that `apply` keeps in step. */
 import type { Db } from "./store.js";
 
+/** The config-wide sections of loopd.yaml, kept in step by `loopd apply`. */
+export const CONFIG_SETTING = "config";
+
+export interface ConfigSettings {
+  dates?: Record<string, string>;
+  models?: Record<string, unknown>;
+  budgets?: Record<string, number>;
+  channels?: Record<string, unknown>;
+  limits?: { concurrency?: number; perRepo?: number };
+}
+
 export async function getSetting<T>(db: Db, key: string): Promise<T | undefined> {
   const row = await db.selectFrom("settings").select("value").where("key", "=", key).executeTakeFirst();
   return row ? (JSON.parse(row.value) as T) : undefined;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { Dialect } from "../../src/store/migrations/migration.js";
-import { openStore, type Store } from "../../src/store/store.js";
+import { openStore, type QueryObserver, type Store } from "../../src/store/store.js";
 
 export const TEST_POSTGRES_URL =
   process.env.LOOPD_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -51,10 +51,13 @@ export interface TestStore {
   dispose(): Promise<void>;
 }
 
-export async function openTestStore(dialect: Dialect): Promise<TestStore> {
+export async function openTestStore(
+  dialect: Dialect,
+  options: { onQuery?: QueryObserver } = {},
+): Promise<TestStore> {
   if (dialect === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "loopd-test-"));
-    const store = await openStore({ kind: "sqlite", file: join(dir, "loopd.db") });
+    const store = await openStore({ kind: "sqlite", file: join(dir, "loopd.db"), ...options });
     return {
       store,
       env: { LOOPD_HOME: dir },
@@ -65,7 +68,7 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
     };
   }
   const schema = `loopd_test_${randomBytes(6).toString("hex")}`;
-  const store = await openStore({ kind: "postgres", url: TEST_POSTGRES_URL, schema });
+  const store = await openStore({ kind: "postgres", url: TEST_POSTGRES_URL, schema, ...options });
   return {
     store,
     env: { LOOPD_DATABASE_URL: TEST_POSTGRES_URL, LOOPD_DATABASE_SCHEMA: schema },

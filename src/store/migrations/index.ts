@@ -1,5 +1,6 @@
 import { initial } from "./0001-initial.js";
+import { routineRepo } from "./0002-routine-repo.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, routineRepo];

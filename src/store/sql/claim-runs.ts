@@ -27,6 +27,8 @@ export interface ClaimResult {
   claimed: ClaimedRun[];
   /** Running runs this claim canceled (overlap: cancel-previous); their workers must stop them. */
   canceled: number[];
+  /** The global cap is reached: nothing more starts until a run finishes. */
+  saturated: boolean;
 }
 
 export interface ClaimOptions {
@@ -36,12 +38,14 @@ export interface ClaimOptions {
   leaseMs: number;
   /** Cap on running runs across all workers. */
   globalConcurrency?: number;
+  /** Cap on running runs per repo (routines sharing a repo path or URL). */
+  perRepo?: number;
   /** Claim only this run (`loopd run` executing in-process). */
   runId?: number;
 }
 
 export async function claimRuns(store: Store, options: ClaimOptions): Promise<ClaimResult> {
-  const empty: ClaimResult = { claimed: [], canceled: [] };
+  const empty: ClaimResult = { claimed: [], canceled: [], saturated: false };
   if (options.limit <= 0) return empty;
   return store.writeTransaction(async (trx) => {
     let limit = options.limit;
@@ -49,7 +53,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
       if (store.dialect === "postgres")
         await sql`select pg_advisory_xact_lock(hashtext('loopd.claim'))`.execute(trx);
       limit = Math.min(limit, options.globalConcurrency - (await countRunning(trx)));
-      if (limit <= 0) return empty;
+      if (limit <= 0) return { ...empty, saturated: true };
     }
 
     const candidates = await trx
@@ -70,7 +74,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
       (
         await trx
           .selectFrom("routines")
-          .select(["id", "name", "spec", "state"])
+          .select(["id", "name", "spec", "state", "repo"])
           .where("id", "in", routineIds)
           .orderBy("id")
           .$if(store.dialect === "postgres", (query) => query.forUpdate())
@@ -87,8 +91,13 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
       running.set(run.routine_id, [...(running.get(run.routine_id) ?? []), run]);
     }
 
+    const runningPerRepo =
+      options.perRepo === undefined
+        ? new Map<string, number>()
+        : await countRunningPerRepo(trx, [...routines.values()]);
+
     const leaseUntil = options.now + options.leaseMs;
-    const result: ClaimResult = { claimed: [], canceled: [] };
+    const result: ClaimResult = { claimed: [], canceled: [], saturated: false };
     for (const run of candidates) {
       const routine = routines.get(run.routine_id)!;
       if (routine.state === "paused" && run.trigger !== "manual") {
@@ -120,6 +129,19 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           .execute();
         continue;
       }
+      const repo = routine.repo ?? "";
+      if (options.perRepo !== undefined && (runningPerRepo.get(repo) ?? 0) >= options.perRepo) {
+        // Waits until a run in this repo finishes (completion releases it) or the lease horizon.
+        await trx
+          .updateTable("runs")
+          .set({
+            not_before: leaseUntil,
+            reason: `concurrency: ${options.perRepo} run(s) already in ${repo}`,
+          })
+          .where("id", "=", run.id)
+          .execute();
+        continue;
+      }
       if (busy.length > 0 && policy === "cancel-previous") {
         for (const previous of busy) {
           await finishUnstarted(
@@ -146,6 +168,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         .where("id", "=", run.id)
         .execute();
       busy.push({ id: run.id, lease_until: leaseUntil });
+      runningPerRepo.set(repo, (runningPerRepo.get(repo) ?? 0) + 1);
       running.set(run.routine_id, busy);
       result.claimed.push({
         id: run.id,
@@ -162,6 +185,22 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
     }
     return result;
   });
+}
+
+async function countRunningPerRepo(
+  db: Db,
+  routines: Array<{ repo: string | null }>,
+): Promise<Map<string, number>> {
+  const repos = [...new Set(routines.map((routine) => routine.repo ?? ""))];
+  const rows = await db
+    .selectFrom("runs")
+    .innerJoin("routines", "routines.id", "runs.routine_id")
+    .select(["routines.repo", (eb) => eb.fn.countAll<number>().as("count")])
+    .where("runs.status", "=", "running")
+    .where("routines.repo", "in", repos)
+    .groupBy("routines.repo")
+    .execute();
+  return new Map(rows.map((row) => [row.repo ?? "", Number(row.count)]));
 }
 
 async function countRunning(db: Db): Promise<number> {

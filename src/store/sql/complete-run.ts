@@ -79,13 +79,18 @@ export async function completeRun(store: Store, completion: Completion): Promise
       error: completion.error,
       now: completion.now,
     });
-    // Runs waiting behind this one (overlap: queue) may start now.
+    // Runs waiting behind this one (overlap: queue) or for a repo slot may start now.
     await trx
       .updateTable("runs")
       .set({ not_before: completion.now })
-      .where("routine_id", "=", run.routine_id)
       .where("status", "=", "queued")
-      .where("reason", "like", "overlap queue:%")
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("routine_id", "=", run.routine_id), eb("reason", "like", "overlap queue:%")]),
+          eb("reason", "like", "concurrency:%"),
+        ]),
+      )
+      .where("not_before", ">", completion.now)
       .execute();
     return retry ? { accepted: true, final: false, retryAt } : { accepted: true, final: true };
   });
