@@ -9,7 +9,7 @@ import { LoopdError } from "../domain/errors.js";
 import { Engine, type EngineEvent } from "../engine/engine.js";
 import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon } from "../engine/wake.js";
 import { shellHarness } from "../harness/shell.js";
-import { createHttpApp, type Listening, listen } from "../server/http.js";
+import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
 import { type ApplyResult, applyConfig } from "./apply-config.js";
 
@@ -79,6 +79,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   let http: Listening | undefined;
   if (options.mode === "serve") {
+    const { createHttpApp, listen } = await import("../server/http.js");
     const app = createHttpApp(
       {
         version: options.version,

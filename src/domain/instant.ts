@@ -9,7 +9,7 @@
  * Wall-clock times that fall in a DST gap move forward, repeated ones take the earlier
  * occurrence (Temporal's "compatible" disambiguation, the same rule as cron).
  */
-import * as chrono from "chrono-node";
+import { createRequire } from "node:module";
 import { Temporal } from "temporal-polyfill";
 import { parseDuration } from "./duration.js";
 
@@ -45,6 +45,13 @@ export function isInstantSyntax(text: string): boolean {
   return resolveLiteral(trimmed, "UTC").ok || resolvePhrase(trimmed, "UTC", Date.now()).ok;
 }
 
+/** chrono-node takes ~200 ms to load; only phrases need it, so it loads on first use. */
+let chronoModule: typeof import("chrono-node") | undefined;
+function chrono(): typeof import("chrono-node") {
+  chronoModule ??= createRequire(import.meta.url)("chrono-node") as typeof import("chrono-node");
+  return chronoModule;
+}
+
 /** "tomorrow 9am": chrono reads the wall-clock parts in the zone; Temporal places them (DST-aware). */
 function resolvePhrase(text: string, timeZone: string, now: number): InstantResult {
   // ISO-shaped input is never a phrase: chrono would read 2026-13-01 as 13 January.
@@ -52,7 +59,7 @@ function resolvePhrase(text: string, timeZone: string, now: number): InstantResu
   const offsetMinutes =
     Temporal.Instant.fromEpochMilliseconds(now).toZonedDateTimeISO(timeZone).offsetNanoseconds /
     60_000_000_000;
-  const [result] = chrono.parse(
+  const [result] = chrono().parse(
     text,
     { instant: new Date(now), timezone: offsetMinutes },
     { forwardDate: true },

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import type { Store, StoreOptions } from "../store/store.js";
 
 export interface WakeBus {
@@ -33,7 +33,8 @@ export class PostgresWakeBus implements WakeBus {
   ) {}
 
   async listen(onWake: () => void): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const { default: postgres } = await import("pg");
+    const client = new postgres.Client({ connectionString: this.url });
     await client.connect();
     client.on("notification", () => onWake());
     // A dropped listener connection is noticed by the backstop rescan; reconnecting is cheap.

@@ -4,7 +4,6 @@
  * engine's own tests drive.
  */
 import { existsSync } from "node:fs";
-import { execa } from "execa";
 import type { Harness, HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
 import { terminateGroup } from "./process-tree.js";
 
@@ -21,6 +20,7 @@ export const shellHarness: Harness = {
     }
     let lastStdout: string | null = null;
     let lastStderr: string | null = null;
+    const { execa } = await import("execa");
     const subprocess = execa(input.spec.task.command, [], {
       shell: true,
       cwd: input.cwd,

@@ -9,12 +9,7 @@ import type pg from "pg";
 import { LoopdError } from "../domain/errors.js";
 import { migrate } from "./migrate.js";
 import type { Dialect } from "./migrations/migration.js";
-import {
-  createPostgresDialect,
-  createPostgresPool,
-  type PostgresOptions,
-  quoteIdentifier,
-} from "./postgres/dialect.js";
+import type { PostgresOptions } from "./postgres/dialect.js";
 import type { Database } from "./schema.js";
 import { createSqliteDialect } from "./sqlite/dialect.js";
 
@@ -88,9 +83,13 @@ function openSqlite(file: string, onQuery: QueryObserver | undefined): Store {
 
 async function openPostgres(options: PostgresOptions & { onQuery?: QueryObserver }): Promise<Store> {
   const location = redactUrl(options.url) + (options.schema ? ` (schema ${options.schema})` : "");
+  // Loaded only when PostgreSQL is used: the embedded default never pays for `pg`.
+  const { createPostgresDialect, createPostgresPool, quoteIdentifier } = await import(
+    "./postgres/dialect.js"
+  );
   const pool = createPostgresPool(options);
   try {
-    if (options.schema) await createSchema(pool, options.schema);
+    if (options.schema) await createSchema(pool, quoteIdentifier(options.schema));
     else await pool.query("select 1");
   } catch (error) {
     await pool.end();
@@ -109,9 +108,9 @@ async function openPostgres(options: PostgresOptions & { onQuery?: QueryObserver
   };
 }
 
-async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
+async function createSchema(pool: pg.Pool, quotedSchema: string): Promise<void> {
   try {
-    await pool.query(`create schema if not exists ${quoteIdentifier(schema)}`);
+    await pool.query(`create schema if not exists ${quotedSchema}`);
   } catch (error) {
     // Two processes creating the same schema at once: the loser sees a duplicate, which is fine.
     const code = (error as { code?: string }).code;
