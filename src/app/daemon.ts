@@ -26,6 +26,7 @@ export interface DaemonOptions {
   port: number;
   concurrency: number;
   leaseMs: number;
+  labels?: string[];
   /** loopd.yaml to apply at start and on change (serve -f). */
   configFile?: string;
   onEvent: (event: DaemonEvent) => void;
@@ -73,6 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     roles: { schedule: options.mode === "serve", work: true },
     concurrency: options.concurrency,
     leaseMs: options.leaseMs,
+    ...(options.labels ? { labels: options.labels } : {}),
     wake,
     onEvent: options.onEvent,
   });

@@ -21,6 +21,7 @@ function spec(name: string, overrides: Partial<RoutineSpec> = {}): RoutineSpec {
     overlap: "skip",
     notify: [],
     labels: [],
+    requires: ["shell"],
     ...overrides,
   };
 }

@@ -66,6 +66,8 @@ export interface RoutineSpec {
   budget?: { perRun?: number; perDay?: number; perMonth?: number };
   notify: NotifyRuleSpec[];
   labels: string[];
+  /** Worker labels a run needs; the harness name is always among them. */
+  requires: string[];
 }
 
 export interface SpecContext {
@@ -121,6 +123,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     overlap: routine.overlap ?? DEFAULTS.overlap,
     notify: toNotifyRules(routine),
     labels: [...new Set(routine.labels ?? [])].sort(),
+    requires: [...new Set([...(routine.requires ?? []), harness])].sort(),
   };
   if (routine.description !== undefined) spec.description = routine.description;
   if (routine.tier !== undefined) spec.tier = routine.tier;

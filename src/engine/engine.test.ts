@@ -413,6 +413,49 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     expect((await runsOf("asleep")).filter((run) => run.status === "skipped")).toHaveLength(15);
   });
 
+  it("leaves runs that require labels it lacks to other workers, without spinning", async () => {
+    let queries = 0;
+    const counted = await openTestStore(dialect, { onQuery: () => queries++ });
+    try {
+      const now = Date.now();
+      const routine = await addRoutine(
+        counted.store,
+        { name: "gpu-job", command: "true", requires: ["gpu"] },
+        { repo, nextDueAt: null, now },
+      );
+      await insertRun(counted.store.db, {
+        routineId: routine.id,
+        dueAt: now,
+        trigger: "manual",
+        status: "queued",
+        maxAttempts: 1,
+        now,
+      });
+      const plain = new Engine({ store: counted.store, harnesses, roles: { schedule: true, work: true } });
+      engines.push(plain);
+      await plain.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const settled = queries;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(queries - settled).toBe(0); // no busy loop over the run it cannot take
+      expect((await listRuns(counted.store.db, {}))[0]!.status).toBe("queued");
+
+      const gpu = new Engine({
+        store: counted.store,
+        harnesses,
+        roles: { schedule: false, work: true },
+        labels: ["gpu"],
+      });
+      engines.push(gpu);
+      await gpu.pass();
+      await gpu.idle();
+      expect((await listRuns(counted.store.db, {}))[0]!.status).toBe("succeeded");
+    } finally {
+      await Promise.all(engines.splice(0).map((engine) => engine.stop(0)));
+      await counted.dispose();
+    }
+  });
+
   it("an idle engine issues no queries between due times", async () => {
     let queries = 0;
     const counted = await openTestStore(dialect, { onQuery: () => queries++ });

@@ -58,6 +58,8 @@ export interface EngineOptions {
   concurrency?: number;
   /** Running runs across all workers. */
   globalConcurrency?: number;
+  /** What this worker offers; it claims only runs whose routine `requires` a subset. */
+  labels?: readonly string[];
   leaseMs?: number;
   backstopMs?: number;
   graceMs?: number;
@@ -76,6 +78,7 @@ interface ActiveRun {
 
 export class Engine {
   readonly workerId: string;
+  readonly labels: string[];
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly leaseMs: number;
@@ -87,7 +90,8 @@ export class Engine {
   private expectedAt: { wall: number; mono: number } | undefined;
   private passing: Promise<void> | undefined;
   private passAgain = false;
-  private saturated = false;
+  /** The last claim left runs it could not start here (global cap, missing labels). */
+  private blocked = false;
   private stopping = false;
   private started = false;
 
@@ -97,6 +101,8 @@ export class Engine {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.backstopMs = options.backstopMs ?? DEFAULT_BACKSTOP_MS;
     this.concurrency = options.concurrency ?? 4;
+    // Every worker offers the harnesses it has, so `requires: [shell]` needs no flag.
+    this.labels = [...new Set([...(options.labels ?? []), ...options.harnesses.keys()])].sort();
     this.workerId =
       options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   }
@@ -192,16 +198,16 @@ export class Engine {
     if (this.active.size >= this.concurrency) return;
     const limits = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.limits ?? {};
     const globalConcurrency = this.options.globalConcurrency ?? limits.concurrency;
-    const { claimed, canceled, saturated } = await claimRuns(this.store, {
+    const { claimed, canceled, saturated, unsuitable } = await claimRuns(this.store, {
       workerId: this.workerId,
       now,
       limit: this.concurrency - this.active.size,
       leaseMs: this.leaseMs,
       ...(globalConcurrency !== undefined ? { globalConcurrency } : {}),
       ...(limits.perRepo !== undefined ? { perRepo: limits.perRepo } : {}),
+      labels: this.labels,
     });
-    // At the global cap, queued runs wait for a completion's wake-up, not for the timer.
-    this.saturated = saturated;
+    this.blocked = saturated || unsuitable > 0;
     for (const id of canceled) {
       const local = this.active.get(id);
       if (local) abort(local, "canceled");
@@ -335,12 +341,13 @@ export class Engine {
     const now = this.clock.now();
     let next: number | null = null;
     try {
-      const wakeups = await nextWakeups(this.store.db);
+      const wakeups = await nextWakeups(this.store.db, now);
+      const canStart = this.options.roles.work && this.active.size < this.concurrency;
       const candidates = [
         this.options.roles.schedule ? wakeups.nextDueAt : null,
-        this.options.roles.work && this.active.size < this.concurrency && !this.saturated
-          ? wakeups.nextQueuedAt
-          : null,
+        // Runs left queued that this worker could not start (global cap, labels) would make
+        // the timer spin; then only future starts count, and completions wake us for the rest.
+        canStart ? (this.blocked ? wakeups.nextFutureQueuedAt : wakeups.nextQueuedAt) : null,
         wakeups.nextLeaseExpiry === null ? null : wakeups.nextLeaseExpiry + 1,
       ].filter((value): value is number => value !== null);
       next = candidates.length > 0 ? Math.min(...candidates) : null;

@@ -33,6 +33,7 @@ function spec(name: string): RoutineSpec {
     overlap: "skip",
     notify: [],
     labels: [],
+    requires: ["shell"],
   };
 }
 

@@ -12,6 +12,7 @@ import { parseCount } from "./routines.js";
 
 interface DaemonFlags {
   lease: number;
+  labels: string[];
   host?: string;
   port?: number;
   concurrency: number;
@@ -27,6 +28,12 @@ export function registerDaemonCommands(program: Command, run: Run): void {
     .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
     .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
     .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
+    .option(
+      "--labels <list>",
+      "labels this worker offers (comma-separated) for routines' `requires`",
+      parseLabels,
+      [],
+    )
     .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
     .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
     .action(run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)));
@@ -35,6 +42,12 @@ export function registerDaemonCommands(program: Command, run: Run): void {
     .command("worker")
     .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP)")
     .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
+    .option(
+      "--labels <list>",
+      "labels this worker offers (comma-separated) for routines' `requires`",
+      parseLabels,
+      [],
+    )
     .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
     .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
     .action(
@@ -64,6 +77,7 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     port: flags.port ?? (ctx.io.env.LOOPD_PORT ? portFromEnv(ctx.io.env.LOOPD_PORT) : 7878),
     concurrency: flags.concurrency,
     leaseMs: flags.lease * 1000,
+    labels: flags.labels,
     ...(flags.file ? { configFile: flags.file } : {}),
     onEvent,
   });
@@ -181,6 +195,13 @@ function shortPath(path: string): string {
 
 function clockTime(epochMs: number): string {
   return new Date(epochMs).toTimeString().slice(0, 8);
+}
+
+function parseLabels(value: string): string[] {
+  return value
+    .split(",")
+    .map((label) => label.trim())
+    .filter(Boolean);
 }
 
 function portFromEnv(value: string): number {

@@ -29,6 +29,8 @@ export interface ClaimResult {
   canceled: number[];
   /** The global cap is reached: nothing more starts until a run finishes. */
   saturated: boolean;
+  /** Runs left queued because this worker lacks labels their routine requires. */
+  unsuitable: number;
 }
 
 export interface ClaimOptions {
@@ -40,12 +42,14 @@ export interface ClaimOptions {
   globalConcurrency?: number;
   /** Cap on running runs per repo (routines sharing a repo path or URL). */
   perRepo?: number;
+  /** This worker's labels; runs whose routine `requires` others are left for other workers. */
+  labels?: readonly string[];
   /** Claim only this run (`loopd run` executing in-process). */
   runId?: number;
 }
 
 export async function claimRuns(store: Store, options: ClaimOptions): Promise<ClaimResult> {
-  const empty: ClaimResult = { claimed: [], canceled: [], saturated: false };
+  const empty: ClaimResult = { claimed: [], canceled: [], saturated: false, unsuitable: 0 };
   if (options.limit <= 0) return empty;
   return store.writeTransaction(async (trx) => {
     let limit = options.limit;
@@ -97,11 +101,16 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         : await countRunningPerRepo(trx, [...routines.values()]);
 
     const leaseUntil = options.now + options.leaseMs;
-    const result: ClaimResult = { claimed: [], canceled: [], saturated: false };
+    const result: ClaimResult = { claimed: [], canceled: [], saturated: false, unsuitable: 0 };
+    const labels = options.labels === undefined ? undefined : new Set(options.labels);
     for (const run of candidates) {
       const routine = routines.get(run.routine_id)!;
       if (routine.state === "paused" && run.trigger !== "manual") {
         await finishUnstarted(trx, run.id, "skipped", "routine paused", options.now);
+        continue;
+      }
+      if (labels && !(routine.spec.requires ?? []).every((label) => labels.has(label))) {
+        result.unsuitable++;
         continue;
       }
       const busy = running.get(run.routine_id) ?? [];

@@ -9,17 +9,30 @@ import type { Db } from "../store.js";
 export interface Wakeups {
   nextDueAt: number | null;
   nextQueuedAt: number | null;
+  /** The earliest queued start still in the future (retry backoff, jitter, waits). */
+  nextFutureQueuedAt: number | null;
   nextLeaseExpiry: number | null;
 }
 
-export async function nextWakeups(db: Db): Promise<Wakeups> {
-  const { rows } = await sql<{ due: number | null; queued: number | null; lease: number | null }>`
+export async function nextWakeups(db: Db, now: number): Promise<Wakeups> {
+  const { rows } = await sql<{
+    due: number | null;
+    queued: number | null;
+    future: number | null;
+    lease: number | null;
+  }>`
     select
       (select min(next_due_at) from routines where state = 'active') as due,
       (select min(not_before) from runs where status = 'queued') as queued,
+      (select min(not_before) from runs where status = 'queued' and not_before > ${now}) as future,
       (select min(lease_until) from runs where status = 'running') as lease`.execute(db);
   const row = rows[0];
   const num = (value: number | string | null | undefined) =>
     value === null || value === undefined ? null : Number(value);
-  return { nextDueAt: num(row?.due), nextQueuedAt: num(row?.queued), nextLeaseExpiry: num(row?.lease) };
+  return {
+    nextDueAt: num(row?.due),
+    nextQueuedAt: num(row?.queued),
+    nextFutureQueuedAt: num(row?.future),
+    nextLeaseExpiry: num(row?.lease),
+  };
 }
