@@ -173,12 +173,9 @@ export const routineSchema = z
       .array(z.string().min(1))
       .optional()
       .meta({ description: "Free labels, for people and filters." }),
-    requires: z
-      .array(z.string().min(1))
-      .optional()
-      .meta({
-        description: "Worker labels a run needs (`loopd worker --labels gpu,repo-x`); harness names count.",
-      }),
+    requires: z.array(z.string().min(1)).optional().meta({
+      description: "Worker labels a run needs (`loopd worker --labels gpu,repo-x`); harness names count.",
+    }),
   })
   .superRefine((routine, ctx) => {
     const triggers = (["every", "cron", "at"] as const).filter((key) => routine[key] !== undefined);

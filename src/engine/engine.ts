@@ -73,6 +73,8 @@ interface ActiveRun {
   controller: AbortController;
   /** Why it was aborted; decides the outcome. */
   abortReason?: "timeout" | "canceled" | "lease-lost" | "shutdown";
+  /** Until when the store last confirmed our lease. */
+  leaseUntil: number;
   done: Promise<void>;
 }
 
@@ -219,7 +221,7 @@ export class Engine {
   /** Executes a claimed run (also used by `loopd run` to execute in-process). */
   startRun(run: ClaimedRun): Promise<void> {
     const controller = new AbortController();
-    const active: ActiveRun = { run, controller, done: Promise.resolve() };
+    const active: ActiveRun = { run, controller, leaseUntil: run.leaseUntil, done: Promise.resolve() };
     active.done = this.execute(active).finally(() => {
       this.active.delete(run.id);
       if (this.active.size === 0) {
@@ -316,21 +318,24 @@ export class Engine {
   private async heartbeat(): Promise<void> {
     const ids = [...this.active.keys()];
     if (ids.length === 0) return;
+    const now = this.clock.now();
     try {
       const held = await heartbeatRuns(this.store.db, {
         workerId: this.workerId,
         runIds: ids,
-        now: this.clock.now(),
+        now,
         leaseMs: this.leaseMs,
       });
       for (const id of ids) {
         const active = this.active.get(id);
-        if (active && !held.has(id) && active.abortReason === undefined) abort(active, "lease-lost");
+        if (!active) continue;
+        if (held.has(id)) active.leaseUntil = now + this.leaseMs;
+        else if (active.abortReason === undefined) abort(active, "lease-lost");
       }
     } catch (error) {
-      // Fence ourselves: past the lease another worker may take the run, so stop it first.
+      // Fence ourselves: near the end of the lease another worker may take the run, so stop it first.
       for (const active of this.active.values()) {
-        if (active.run.leaseUntil - this.leaseMs / 3 < this.clock.now()) abort(active, "lease-lost");
+        if (active.leaseUntil - this.leaseMs / 3 < this.clock.now()) abort(active, "lease-lost");
       }
       this.emit({ type: "error", error });
     }
