@@ -289,7 +289,7 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
         summary: "fresh",
         outcome: "succeeded",
       }),
-    ).toEqual({ accepted: true, final: true });
+    ).toEqual({ accepted: true, final: true, releasedRuns: 0 });
     expect((await runsOf("lease"))[0]).toMatchObject({ status: "succeeded", attempt: 2, summary: "fresh" });
 
     // With its attempts spent, an expired lease fails the run.

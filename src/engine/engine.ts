@@ -94,6 +94,8 @@ export class Engine {
   private passAgain = false;
   /** The last claim left runs it could not start here (global cap, missing labels). */
   private blocked = false;
+  /** A global concurrency cap applies: completions free slots other workers wait for. */
+  private globalCapped = false;
   private stopping = false;
   private started = false;
 
@@ -190,7 +192,8 @@ export class Engine {
       });
       if (result.queued + result.skipped > 0) {
         this.emit({ type: "materialised", queued: result.queued, skipped: result.skipped });
-        if (result.queued > 0 && !work) await this.notifyOthers();
+        // Workers elsewhere (loopd worker) learn about new runs at once.
+        if (result.queued > 0) await this.notifyOthers();
       }
     }
     if (work) await this.claimAndStart(now);
@@ -200,6 +203,7 @@ export class Engine {
     if (this.active.size >= this.concurrency) return;
     const limits = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.limits ?? {};
     const globalConcurrency = this.options.globalConcurrency ?? limits.concurrency;
+    this.globalCapped = globalConcurrency !== undefined;
     const { claimed, canceled, saturated, unsuitable } = await claimRuns(this.store, {
       workerId: this.workerId,
       now,
@@ -312,7 +316,9 @@ export class Engine {
       durationMs,
       ...(completion.accepted && !completion.final ? { retryAt: completion.retryAt } : {}),
     });
-    if (completion.accepted) await this.notifyOthers();
+    // Other processes only need waking when something they wait for changed: runs released
+    // from a wait, or a slot under a global cap. Otherwise a completion is nobody's business.
+    if (completion.accepted && (completion.releasedRuns > 0 || this.globalCapped)) await this.notifyOthers();
   }
 
   private async heartbeat(): Promise<void> {

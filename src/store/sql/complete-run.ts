@@ -23,10 +23,11 @@ export interface Completion {
   sessionId?: string | null;
 }
 
+/** `releasedRuns`: queued runs that were waiting for this one and may start now. */
 export type CompletionResult =
   | { accepted: false }
-  | { accepted: true; final: true }
-  | { accepted: true; final: false; retryAt: number };
+  | { accepted: true; final: true; releasedRuns: number }
+  | { accepted: true; final: false; retryAt: number; releasedRuns: number };
 
 export async function completeRun(store: Store, completion: Completion): Promise<CompletionResult> {
   return store.writeTransaction(async (trx) => {
@@ -80,7 +81,7 @@ export async function completeRun(store: Store, completion: Completion): Promise
       now: completion.now,
     });
     // Runs waiting behind this one (overlap: queue) or for a repo slot may start now.
-    await trx
+    const released = await trx
       .updateTable("runs")
       .set({ not_before: completion.now })
       .where("status", "=", "queued")
@@ -91,7 +92,10 @@ export async function completeRun(store: Store, completion: Completion): Promise
         ]),
       )
       .where("not_before", ">", completion.now)
-      .execute();
-    return retry ? { accepted: true, final: false, retryAt } : { accepted: true, final: true };
+      .executeTakeFirst();
+    const releasedRuns = Number(released.numUpdatedRows);
+    return retry
+      ? { accepted: true, final: false, retryAt, releasedRuns }
+      : { accepted: true, final: true, releasedRuns };
   });
 }
