@@ -13,14 +13,15 @@ import { performance } from "node:perf_hooks";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
-import { type Completion, completeRun } from "../store/sql/complete-run.js";
+import type { Completion, CompletionResult } from "../store/sql/complete-run.js";
 import { heartbeatRuns } from "../store/sql/heartbeat-runs.js";
 import { materialiseDue } from "../store/sql/materialise-due.js";
 import { nextWakeups } from "../store/sql/next-wakeup.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
 import { releaseRuns } from "../store/sql/release-runs.js";
 import type { Store } from "../store/store.js";
-import { EventSink } from "./event-sink.js";
+import { CompletionBatcher } from "./completion-batcher.js";
+import { RunEventBuffer } from "./event-sink.js";
 import { runEnvironment } from "./run-environment.js";
 import type { WakeBus } from "./wake.js";
 
@@ -87,6 +88,8 @@ export class Engine {
   private readonly backstopMs: number;
   private readonly concurrency: number;
   private readonly active = new Map<number, ActiveRun>();
+  private readonly events: RunEventBuffer;
+  private readonly completions: CompletionBatcher;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private expectedAt: { wall: number; mono: number } | undefined;
@@ -105,6 +108,12 @@ export class Engine {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.backstopMs = options.backstopMs ?? DEFAULT_BACKSTOP_MS;
     this.concurrency = options.concurrency ?? 4;
+    this.events = new RunEventBuffer(
+      this.store,
+      () => this.clock.now(),
+      (error) => this.emit({ type: "error", error }),
+    );
+    this.completions = new CompletionBatcher(this.store, this.events);
     // Every worker offers the harnesses it has, so `requires: [shell]` needs no flag.
     this.labels = [...new Set([...(options.labels ?? []), ...options.harnesses.keys()])].sort();
     this.workerId =
@@ -160,6 +169,7 @@ export class Engine {
       await this.idle();
       await releaseRuns(this.store.db, { workerId: this.workerId, runIds: ids, now: this.clock.now() });
     }
+    await this.events.flush();
     clearInterval(this.heartbeatTimer);
     await this.options.wake?.close();
   }
@@ -247,8 +257,11 @@ export class Engine {
     const started = this.clock.now();
     const startedMono = performance.now();
     this.emit({ type: "run-started", run });
-    const sink = new EventSink(this.store, run.id, run.attempt, () => this.clock.now());
-    sink.status({ event: "started", attempt: run.attempt, worker: this.workerId });
+    this.events.status(run.id, run.attempt, {
+      event: "started",
+      attempt: run.attempt,
+      worker: this.workerId,
+    });
     const timeout = setTimeout(() => abort(active, "timeout"), run.spec.timeoutMs);
 
     let result: HarnessResult;
@@ -267,7 +280,7 @@ export class Engine {
               input: run.input,
               signal: active.controller.signal,
             },
-            (event) => sink.push(event),
+            (event) => this.events.push(run.id, run.attempt, event),
           )
         : unavailable(run.spec.harness, this.options.harnesses);
     } catch (error) {
@@ -286,28 +299,36 @@ export class Engine {
 
     const outcome = outcomeOf(result, active.abortReason);
     const error = errorOf(result, active.abortReason, run);
-    sink.status({ event: "finished", outcome, exitCode: result.exitCode, error });
-    await sink.flush();
+    this.events.status(run.id, run.attempt, { event: "finished", outcome, exitCode: result.exitCode, error });
+    this.events.end(run.id);
     const durationMs = Math.round(performance.now() - startedMono);
     if (active.abortReason === "lease-lost" || active.abortReason === "shutdown") {
       // Not ours to complete any more (lost), or handed back by stop() (shutdown).
       this.emit({ type: "run-finished", run, outcome, accepted: false, durationMs });
       return;
     }
-    const completion = await completeRun(this.store, {
-      runId: run.id,
-      attempt: run.attempt,
-      workerId: this.workerId,
-      now: Math.max(this.clock.now(), started),
-      outcome,
-      exitCode: result.exitCode,
-      summary: result.summary,
-      error,
-      ...(result.usage ? { usage: result.usage } : {}),
-      ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
-      turns: result.turns ?? null,
-      sessionId: result.sessionId ?? null,
-    });
+    let completion: CompletionResult;
+    try {
+      completion = await this.completions.complete({
+        runId: run.id,
+        attempt: run.attempt,
+        workerId: this.workerId,
+        now: Math.max(this.clock.now(), started),
+        outcome,
+        exitCode: result.exitCode,
+        summary: result.summary,
+        error,
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+        turns: result.turns ?? null,
+        sessionId: result.sessionId ?? null,
+      });
+    } catch (error) {
+      // The store is unreachable: the run stays leased to us until the lease expires, then
+      // it is recovered and run again. Nothing is lost; it may run twice, never at once.
+      this.emit({ type: "error", error });
+      return;
+    }
     this.emit({
       type: "run-finished",
       run,

@@ -160,22 +160,13 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
             `overlap cancel-previous: superseded by run ${run.id}`,
             options.now,
           );
-          result.canceled.push(previous.id);
+          // Claimed earlier in this batch: it never starts. Running elsewhere: its worker stops it.
+          const inBatch = result.claimed.findIndex((claimed) => claimed.id === previous.id);
+          if (inBatch >= 0) result.claimed.splice(inBatch, 1);
+          else result.canceled.push(previous.id);
         }
         busy.length = 0;
       }
-      await trx
-        .updateTable("runs")
-        .set((eb) => ({
-          status: "running",
-          attempt: eb("attempt", "+", 1),
-          worker_id: options.workerId,
-          lease_until: leaseUntil,
-          started_at: options.now,
-          reason: null,
-        }))
-        .where("id", "=", run.id)
-        .execute();
       busy.push({ id: run.id, lease_until: leaseUntil });
       runningPerRepo.set(repo, (runningPerRepo.get(repo) ?? 0) + 1);
       running.set(run.routine_id, busy);
@@ -191,6 +182,25 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         input: run.input,
         leaseUntil,
       });
+    }
+    if (result.claimed.length > 0) {
+      // One statement leases the whole batch.
+      await trx
+        .updateTable("runs")
+        .set((eb) => ({
+          status: "running",
+          attempt: eb("attempt", "+", 1),
+          worker_id: options.workerId,
+          lease_until: leaseUntil,
+          started_at: options.now,
+          reason: null,
+        }))
+        .where(
+          "id",
+          "in",
+          result.claimed.map((run) => run.id),
+        )
+        .execute();
     }
     return result;
   });

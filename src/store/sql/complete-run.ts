@@ -1,12 +1,15 @@
 /**
- * Complete: record an attempt's result. Fenced on (run, attempt, worker, running): a worker
- * that stalled past its lease, whose run was recovered and started again elsewhere, cannot
- * overwrite the newer attempt. A failed attempt with retries left goes back to the queue
- * after an exponential backoff with jitter.
+ * Complete: record attempts' results, many per transaction (the engine batches runs that
+ * finish together, like a group commit). Each is fenced on (run, attempt, worker, running): a
+ * worker that stalled past its lease, whose run was recovered and started again elsewhere,
+ * cannot overwrite the newer attempt. A failed attempt with retries left goes back to the
+ * queue after an exponential backoff with jitter. Routine health and runs waiting behind the
+ * finished ones are updated in the same transaction.
  */
+import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
+import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
-import { recordRoutineOutcome } from "./record-outcome.js";
 
 export interface Completion {
   runId: number;
@@ -23,79 +26,233 @@ export interface Completion {
   sessionId?: string | null;
 }
 
-/** `releasedRuns`: queued runs that were waiting for this one and may start now. */
+/** `releasedRuns`: queued runs that were waiting for these and may start now. */
 export type CompletionResult =
   | { accepted: false }
   | { accepted: true; final: true; releasedRuns: number }
   | { accepted: true; final: false; retryAt: number; releasedRuns: number };
 
 export async function completeRun(store: Store, completion: Completion): Promise<CompletionResult> {
+  const [result] = await completeRuns(store, [completion]);
+  return result!;
+}
+
+interface RunUpdate {
+  id: number;
+  status: RunStatus;
+  finishedAt: number | null;
+  notBefore: number | null;
+  reason: string | null;
+  completion: Completion;
+}
+
+/** Results in the order of `completions`. */
+export async function completeRuns(
+  store: Store,
+  completions: readonly Completion[],
+): Promise<CompletionResult[]> {
+  if (completions.length === 0) return [];
   return store.writeTransaction(async (trx) => {
-    const run = await trx
+    const rows = await trx
       .selectFrom("runs")
       .select(["id", "routine_id", "status", "attempt", "max_attempts", "worker_id"])
-      .where("id", "=", completion.runId)
+      .where(
+        "id",
+        "in",
+        completions.map((completion) => completion.runId),
+      )
+      .orderBy("id")
       .$if(store.dialect === "postgres", (query) => query.forUpdate())
-      .executeTakeFirst();
-    if (
-      run?.status !== "running" ||
-      run.attempt !== completion.attempt ||
-      run.worker_id !== completion.workerId
-    ) {
-      return { accepted: false };
-    }
+      .execute();
+    const current = new Map(rows.map((row) => [row.id, row]));
 
-    const retry =
-      (completion.outcome === "failed" || completion.outcome === "timed_out") &&
-      run.attempt < run.max_attempts;
-    const retryAt = completion.now + retryDelayMs(run.attempt);
-    const usage = completion.usage;
+    const results: CompletionResult[] = [];
+    const updates: RunUpdate[] = [];
+    const health = new Map<number, RoutineHealth>();
+    for (const completion of completions) {
+      const run = current.get(completion.runId);
+      if (
+        run?.status !== "running" ||
+        run.attempt !== completion.attempt ||
+        run.worker_id !== completion.workerId
+      ) {
+        results.push({ accepted: false });
+        continue;
+      }
+      // A run is completed once: a second completion in the same batch sees it finished.
+      current.set(run.id, { ...run, status: "succeeded" });
+      const retry =
+        (completion.outcome === "failed" || completion.outcome === "timed_out") &&
+        run.attempt < run.max_attempts;
+      const retryAt = completion.now + retryDelayMs(run.attempt);
+      updates.push({
+        id: run.id,
+        status: retry ? "queued" : completion.outcome,
+        finishedAt: retry ? null : completion.now,
+        notBefore: retry ? retryAt : null,
+        reason: retry ? `retry ${run.attempt + 1}/${run.max_attempts} after ${completion.outcome}` : null,
+        completion,
+      });
+      noteOutcome(health, run.routine_id, completion);
+      results.push(
+        retry
+          ? { accepted: true, final: false, retryAt, releasedRuns: 0 }
+          : { accepted: true, final: true, releasedRuns: 0 },
+      );
+    }
+    if (updates.length === 0) return results;
+
+    await updateRuns(trx, store.dialect, updates);
+    await updateRoutineHealth(trx, store.dialect, health);
+    const released = await releaseWaiting(
+      trx,
+      [...health.keys()],
+      Math.max(...updates.map((u) => u.completion.now)),
+    );
+    return results.map((result) => (result.accepted ? { ...result, releasedRuns: released } : result));
+  });
+}
+
+interface RoutineHealth {
+  /** Failures after the last success in this batch. */
+  failures: number;
+  /** A success in this batch resets the routine's count. */
+  reset: boolean;
+  lastRunAt: number;
+  lastOutcome: Completion["outcome"];
+  lastError: { code: string; message: string } | null;
+  lastSuccessAt: number | null;
+}
+
+function noteOutcome(health: Map<number, RoutineHealth>, routineId: number, completion: Completion): void {
+  const succeeded = completion.outcome === "succeeded";
+  const before = health.get(routineId) ?? {
+    failures: 0,
+    reset: false,
+    lastRunAt: 0,
+    lastOutcome: completion.outcome,
+    lastError: null,
+    lastSuccessAt: null,
+  };
+  health.set(routineId, {
+    failures: succeeded ? 0 : before.failures + 1,
+    reset: before.reset || succeeded,
+    lastRunAt: completion.now,
+    lastOutcome: completion.outcome,
+    lastError: succeeded ? null : completion.error,
+    lastSuccessAt: succeeded ? completion.now : before.lastSuccessAt,
+  });
+}
+
+async function updateRuns(
+  trx: Kysely<Database>,
+  dialect: Store["dialect"],
+  updates: RunUpdate[],
+): Promise<void> {
+  if (dialect === "postgres") {
+    // One statement for the batch: a round trip per run is what limits throughput.
+    const values = sql.join(
+      updates.map(
+        ({ id, status, finishedAt, notBefore, reason, completion: c }) => sql`(${id}::bigint, ${status}::text,
+          ${finishedAt}::bigint, ${notBefore}::bigint, ${reason}::text, ${c.exitCode}::integer, ${c.summary}::text,
+          ${c.error?.code ?? null}::text, ${c.error?.message ?? null}::text, ${c.usage?.tokensIn ?? 0}::bigint,
+          ${c.usage?.tokensOut ?? 0}::bigint, ${c.usage?.tokensCached ?? 0}::bigint,
+          ${c.usage?.tokensReasoning ?? 0}::bigint, ${c.costUsd ?? 0}::double precision, ${c.turns ?? null}::integer,
+          ${c.sessionId ?? null}::text)`,
+      ),
+    );
+    await sql`update runs set
+        status = v.status, worker_id = null, lease_until = null, finished_at = v.finished_at,
+        not_before = coalesce(v.not_before, runs.not_before), reason = v.reason, exit_code = v.exit_code,
+        summary = v.summary, error_code = v.error_code, error_message = v.error_message,
+        tokens_in = runs.tokens_in + v.tokens_in, tokens_out = runs.tokens_out + v.tokens_out,
+        tokens_cached = runs.tokens_cached + v.tokens_cached,
+        tokens_reasoning = runs.tokens_reasoning + v.tokens_reasoning,
+        cost_usd = runs.cost_usd + v.cost_usd, turns = v.turns, session_id = v.session_id
+      from (values ${values}) as v(id, status, finished_at, not_before, reason, exit_code, summary, error_code,
+        error_message, tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_usd, turns, session_id)
+      where runs.id = v.id`.execute(trx);
+    return;
+  }
+  for (const { id, status, finishedAt, notBefore, reason, completion: c } of updates) {
     await trx
       .updateTable("runs")
       .set((eb) => ({
-        status: retry ? "queued" : completion.outcome,
+        status,
         worker_id: null,
         lease_until: null,
-        finished_at: retry ? null : completion.now,
-        not_before: retry ? retryAt : eb.ref("not_before"),
-        reason: retry ? `retry ${run.attempt + 1}/${run.max_attempts} after ${completion.outcome}` : null,
-        exit_code: completion.exitCode,
-        summary: completion.summary,
-        error_code: completion.error?.code ?? null,
-        error_message: completion.error?.message ?? null,
-        tokens_in: eb("tokens_in", "+", usage?.tokensIn ?? 0),
-        tokens_out: eb("tokens_out", "+", usage?.tokensOut ?? 0),
-        tokens_cached: eb("tokens_cached", "+", usage?.tokensCached ?? 0),
-        tokens_reasoning: eb("tokens_reasoning", "+", usage?.tokensReasoning ?? 0),
-        cost_usd: eb("cost_usd", "+", completion.costUsd ?? 0),
-        turns: completion.turns ?? null,
-        session_id: completion.sessionId ?? null,
+        finished_at: finishedAt,
+        not_before: notBefore ?? eb.ref("not_before"),
+        reason,
+        exit_code: c.exitCode,
+        summary: c.summary,
+        error_code: c.error?.code ?? null,
+        error_message: c.error?.message ?? null,
+        tokens_in: eb("tokens_in", "+", c.usage?.tokensIn ?? 0),
+        tokens_out: eb("tokens_out", "+", c.usage?.tokensOut ?? 0),
+        tokens_cached: eb("tokens_cached", "+", c.usage?.tokensCached ?? 0),
+        tokens_reasoning: eb("tokens_reasoning", "+", c.usage?.tokensReasoning ?? 0),
+        cost_usd: eb("cost_usd", "+", c.costUsd ?? 0),
+        turns: c.turns ?? null,
+        session_id: c.sessionId ?? null,
       }))
-      .where("id", "=", run.id)
+      .where("id", "=", id)
       .execute();
+  }
+}
 
-    await recordRoutineOutcome(trx, {
-      routineId: run.routine_id,
-      outcome: completion.outcome,
-      error: completion.error,
-      now: completion.now,
-    });
-    // Runs waiting behind this one (overlap: queue) or for a repo slot may start now.
-    const released = await trx
-      .updateTable("runs")
-      .set({ not_before: completion.now })
-      .where("status", "=", "queued")
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("routine_id", "=", run.routine_id), eb("reason", "like", "overlap queue:%")]),
-          eb("reason", "like", "concurrency:%"),
-        ]),
-      )
-      .where("not_before", ">", completion.now)
-      .executeTakeFirst();
-    const releasedRuns = Number(released.numUpdatedRows);
-    return retry
-      ? { accepted: true, final: false, retryAt, releasedRuns }
-      : { accepted: true, final: true, releasedRuns };
-  });
+async function updateRoutineHealth(
+  trx: Kysely<Database>,
+  dialect: Store["dialect"],
+  health: Map<number, RoutineHealth>,
+): Promise<void> {
+  const entries = [...health.entries()].sort(([a], [b]) => a - b);
+  if (dialect === "postgres") {
+    const values = sql.join(
+      entries.map(
+        ([id, h]) => sql`(${id}::bigint, ${h.failures}::integer, ${h.reset}::boolean, ${h.lastRunAt}::bigint,
+          ${h.lastOutcome}::text, ${h.lastError?.code ?? null}::text, ${h.lastError?.message ?? null}::text,
+          ${h.lastSuccessAt}::bigint)`,
+      ),
+    );
+    await sql`update routines set
+        consecutive_failures = case when v.reset then v.failures else routines.consecutive_failures + v.failures end,
+        last_run_at = v.last_run_at, last_outcome = v.last_outcome, last_error_code = v.error_code,
+        last_error_message = v.error_message, last_success_at = coalesce(v.last_success_at, routines.last_success_at)
+      from (values ${values}) as v(id, failures, reset, last_run_at, last_outcome, error_code, error_message,
+        last_success_at)
+      where routines.id = v.id`.execute(trx);
+    return;
+  }
+  for (const [id, h] of entries) {
+    await trx
+      .updateTable("routines")
+      .set((eb) => ({
+        consecutive_failures: h.reset ? h.failures : eb("consecutive_failures", "+", h.failures),
+        last_run_at: h.lastRunAt,
+        last_outcome: h.lastOutcome,
+        last_error_code: h.lastError?.code ?? null,
+        last_error_message: h.lastError?.message ?? null,
+        ...(h.lastSuccessAt !== null ? { last_success_at: h.lastSuccessAt } : {}),
+      }))
+      .where("id", "=", id)
+      .execute();
+  }
+}
+
+/** Runs waiting behind the finished ones (overlap: queue) or for a repo slot may start now. */
+async function releaseWaiting(trx: Kysely<Database>, routineIds: number[], now: number): Promise<number> {
+  const released = await trx
+    .updateTable("runs")
+    .set({ not_before: now })
+    .where("status", "=", "queued")
+    .where("not_before", ">", now)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("routine_id", "in", routineIds), eb("reason", "like", "overlap queue:%")]),
+        eb("reason", "like", "concurrency:%"),
+      ]),
+    )
+    .executeTakeFirst();
+  return Number(released.numUpdatedRows);
 }
