@@ -189,14 +189,17 @@ export class Engine {
   private async passOnce(): Promise<void> {
     const now = this.clock.now();
     const { schedule, work } = this.options.roles;
-    if (schedule || work) {
+    // One cheap read decides which write transactions this pass needs at all.
+    const due = await nextWakeups(this.store.db, now);
+    if ((schedule || work) && due.nextLeaseExpiry !== null && due.nextLeaseExpiry < now) {
       const recovered = await recoverExpiredLeases(this.store, now);
       if (recovered.requeued.length + recovered.failed.length > 0) {
         this.emit({ type: "recovered", ...recovered });
         await this.notifyOthers();
       }
     }
-    if (schedule) {
+    let queued = false;
+    if (schedule && due.nextDueAt !== null && due.nextDueAt <= now) {
       const result = await materialiseDue(this.store, now, {
         ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}),
       });
@@ -205,8 +208,10 @@ export class Engine {
         // Workers elsewhere (loopd worker) learn about new runs at once.
         if (result.queued > 0) await this.notifyOthers();
       }
+      queued = result.queued > 0;
     }
-    if (work) await this.claimAndStart(now);
+    if (work && (queued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now)))
+      await this.claimAndStart(now);
   }
 
   private async claimAndStart(now: number): Promise<void> {

@@ -29,7 +29,7 @@ export async function materialiseDue(
       .where("state", "=", "active")
       .where("next_due_at", "<=", now)
       .orderBy("next_due_at")
-      .limit(options.limit ?? 500)
+      .limit(options.limit ?? 1000)
       .$if(store.dialect === "postgres", (query) => query.forUpdate().skipLocked())
       .execute();
     if (routines.length === 0) return { routines: 0, queued: 0, skipped: 0 };
