@@ -1,6 +1,6 @@
 /** Shared pieces of the scheduler benchmark: PostgreSQL admin, statistics, the no-op harness. */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -78,6 +78,7 @@ export function routineSpec(
     overlap,
     notify: [],
     labels: [],
+    requires: ["shell"],
   };
 }
 
@@ -125,10 +126,53 @@ export function fmt(value: number, digits = 0): string {
 export interface Rep {
   runs: number;
   seconds: number;
+  /** Busy CPU time of the whole machine (this process and PostgreSQL) per run. */
+  cpuMsPerRun: number;
+  /** Share of the machine's cores busy during the timed section. */
+  busy: number;
+  /** CPU time of this Node process (the workers, and the harness of the peers) per run. */
+  nodeCpuMsPerRun: number;
   /** Store queries per completed run (loopd only). */
   queriesPerRun?: number;
+  /** Mean share of the workers' run slots holding a claimed, not yet completed run (loopd only). */
+  occupancy?: number;
+}
+
+/** Starts timing a drain of `runs` runs; `stop()` gives the repetition's measurements. */
+export function startTiming(runs: number): { stop(): Rep } {
+  const started = performance.now();
+  const cpu = machineCpu();
+  const node = process.cpuUsage();
+  return {
+    stop() {
+      const seconds = (performance.now() - started) / 1000;
+      const now = machineCpu();
+      const nodeUsed = process.cpuUsage(node);
+      const busyMs = now.busyMs - cpu.busyMs;
+      return {
+        runs,
+        seconds,
+        cpuMsPerRun: busyMs / runs,
+        busy: busyMs / Math.max(1, now.totalMs - cpu.totalMs),
+        nodeCpuMsPerRun: (nodeUsed.user + nodeUsed.system) / 1000 / runs,
+      };
+    },
+  };
 }
 
 export function perSecond(rep: Rep): number {
   return rep.runs / rep.seconds;
+}
+
+/** Busy and total CPU time of the whole machine (all processes, PostgreSQL included), in ms. */
+export function machineCpu(): { busyMs: number; totalMs: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const tick = 10; // USER_HZ is 100 on Linux: one jiffy = 10 ms
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busyMs: busy * tick, totalMs: (busy + idle + iowait) * tick };
 }

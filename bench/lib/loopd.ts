@@ -1,5 +1,4 @@
 /** loopd scenarios: drain throughput, schedule lateness, idle cost. All through the real Engine. */
-import { performance } from "node:perf_hooks";
 import { type Insertable, sql } from "kysely";
 import { Engine, type EngineEvent } from "../../src/engine/engine.js";
 import { insertRoutine } from "../../src/store/routines.js";
@@ -16,6 +15,7 @@ import {
   routineSpec,
   schemaName,
   sqliteFile,
+  startTiming,
   storeOptions,
 } from "./common.js";
 
@@ -114,7 +114,10 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
     const done = new Promise<void>((resolve) => {
       resolveDone = resolve;
     });
+    let inFlight = 0;
     const onEvent = (event: EngineEvent) => {
+      if (event.type === "run-started") inFlight++;
+      else if (event.type === "run-finished") inFlight--;
       if (event.type === "run-finished" && event.accepted) {
         finished++;
         if (finished === options.runs) resolveDone();
@@ -139,13 +142,22 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
       });
     }
     // Count queries only on the workers' pools, from the start of the timed section.
-    const started = performance.now();
+    const timing = startTiming(options.runs);
     counting = true;
+    // Occupancy: runs between claim and recorded completion, sampled every 10 ms.
+    let samples = 0;
+    let occupied = 0;
+    const sampler = setInterval(() => {
+      samples++;
+      occupied += inFlight;
+    }, 10);
     await Promise.all(workers.map(({ engine }) => engine.start()));
     const timeout = setTimeout(() => resolveDone(), 300_000);
     await done;
     clearTimeout(timeout);
-    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const rep = timing.stop();
+    counting = false;
     await Promise.all(workers.map(({ engine }) => engine.stop(1000)));
     if (finished !== options.runs)
       throw new Error(`loopd finished ${finished}/${options.runs} runs in 300 s`);
@@ -163,7 +175,11 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
       throw new Error(`loopd: expected ${options.runs} runs succeeded once, got ${JSON.stringify(check)}`);
     }
     if (errors > 0) log(`loopd: ${errors} engine errors, first: ${String(firstError)}`);
-    return { runs: options.runs, seconds, queriesPerRun: queries / options.runs };
+    return {
+      ...rep,
+      queriesPerRun: queries / options.runs,
+      occupancy: occupied / Math.max(1, samples) / (options.workers * options.concurrency),
+    };
   } finally {
     for (const { store } of workers) await store.close();
     await setup.close();
@@ -181,6 +197,11 @@ export interface LatenessResult {
   max: number;
   /** Due inside the window but still not started at its end. */
   unstarted: number;
+  /** Median over the ticks of the earliest run's lateness: how late the engine woke up. */
+  firstOfTick: number;
+  /** Over every due run, an unstarted one counted as (window end − due): lower bounds. */
+  allP50: number;
+  allP99: number;
   skipped: number;
   errors: number;
 }
@@ -231,8 +252,24 @@ export async function loopdLateness(options: {
     const lateness = rows
       .filter((row) => row.started_at !== null && row.started_at <= end)
       .map((row) => row.started_at! - row.due_at);
+    const earliest = new Map<number, number>();
+    for (const row of rows) {
+      if (row.started_at === null || row.started_at > end) continue;
+      const late = row.started_at - row.due_at;
+      earliest.set(row.due_at, Math.min(earliest.get(row.due_at) ?? late, late));
+    }
     const skipped = rows.filter((row) => row.status === "skipped").length;
     const expected = options.routines * options.seconds;
+    const censored = rows
+      .filter((row) => row.status !== "skipped")
+      .map((row) => (row.started_at !== null && row.started_at <= end ? row.started_at : end) - row.due_at);
+    // Occurrences never materialised by the end count as late by (end − due) too.
+    const dues = new Map<number, number>();
+    for (const row of rows) dues.set(row.due_at, (dues.get(row.due_at) ?? 0) + 1);
+    for (let due = first; due <= lastDue; due += 1000) {
+      for (let missing = options.routines - (dues.get(due) ?? 0); missing > 0; missing--)
+        censored.push(end - due);
+    }
     return {
       dialect: options.dialect,
       due: expected,
@@ -241,6 +278,9 @@ export async function loopdLateness(options: {
       p99: quantile(lateness, 0.99),
       max: quantile(lateness, 1),
       unstarted: expected - lateness.length - skipped,
+      firstOfTick: quantile([...earliest.values()], 0.5),
+      allP50: quantile(censored, 0.5),
+      allP99: quantile(censored, 0.99),
       skipped,
       errors,
     };
@@ -250,24 +290,14 @@ export async function loopdLateness(options: {
   }
 }
 
-export interface IdleResult {
-  dialect: "postgres" | "sqlite";
-  seconds: number;
-  startupQueries: number;
-  queries: number;
-}
-
 /**
- * (d): an engine with `routines` routines due a day from now. Returns the queries of the
- * first pass (startup) and of the `seconds` that follow. CPU and RSS are measured by the caller
- * for the whole process.
+ * (d): an engine (scheduler + worker) with `routines` routines due a day from now. The caller
+ * reads the query counter around its measurement window; CPU and RSS are the process's.
  */
-export async function loopdIdle(options: {
+export async function startIdleEngine(options: {
   dialect: "postgres" | "sqlite";
   routines: number;
-  warmupMs: number;
-  measure: () => Promise<number>;
-}): Promise<IdleResult & { dispose(): Promise<void> }> {
+}): Promise<{ queries(): number; dispose(): Promise<void> }> {
   const { target, dispose } = freshTarget(options.dialect, "loopd_idle");
   let queries = 0;
   const store = await openStore(storeOptions(target, () => queries++));
@@ -277,7 +307,6 @@ export async function loopdIdle(options: {
     spec: routineSpec(`daily-${index}`, { kind: "every", every: "1d", everyMs: 86_400_000 }, "skip"),
     nextDueAt: nextDue,
   }));
-  queries = 0;
   const engine = new Engine({
     store,
     harnesses: noopHarnesses,
@@ -285,17 +314,10 @@ export async function loopdIdle(options: {
     concurrency: 64,
     leaseMs: 30_000,
   });
+  queries = 0; // from here on: the engine's own queries
   await engine.start();
-  await delay(options.warmupMs);
-  const startupQueries = queries;
-  queries = 0;
-  const seconds = await options.measure();
-  const measured = queries;
   return {
-    dialect: options.dialect,
-    seconds,
-    startupQueries,
-    queries: measured,
+    queries: () => queries,
     async dispose() {
       await engine.stop(1000);
       await store.close();

@@ -175,15 +175,21 @@ export class Engine {
   }
 
   private async runPasses(): Promise<void> {
-    do {
-      this.passAgain = false;
-      try {
-        await this.passOnce();
-      } catch (error) {
-        this.emit({ type: "error", error });
-      }
-    } while (this.passAgain && !this.stopping);
-    if (this.started && !this.stopping) await this.armTimer();
+    for (;;) {
+      do {
+        this.passAgain = false;
+        try {
+          await this.passOnce();
+        } catch (error) {
+          this.emit({ type: "error", error });
+        }
+      } while (this.passAgain && !this.stopping);
+      if (!this.started || this.stopping) return;
+      await this.armTimer();
+      // A wake-up that arrived while the timer was being armed saw `passing` set and only
+      // flagged `passAgain`; the timer was armed from a read taken before that change.
+      if (!this.passAgain) return;
+    }
   }
 
   private async passOnce(): Promise<void> {
