@@ -189,6 +189,8 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
 
 export interface LatenessResult {
   dialect: "postgres" | "sqlite";
+  /** Run slots of the engine. */
+  concurrency: number;
   /** Runs due inside the window. */
   due: number;
   started: number;
@@ -272,6 +274,7 @@ export async function loopdLateness(options: {
     }
     return {
       dialect: options.dialect,
+      concurrency: options.concurrency,
       due: expected,
       started: lateness.length,
       p50: quantile(lateness, 0.5),
