@@ -216,8 +216,10 @@ export class Engine {
       }
       queued = result.queued > 0;
     }
-    if (work && (queued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now)))
-      await this.claimAndStart(now);
+    if (work && (queued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
+      // A fresh clock reading: `started_at` records when the claim happened, after materialising.
+      await this.claimAndStart(this.clock.now());
+    }
   }
 
   private async claimAndStart(now: number): Promise<void> {
