@@ -10,6 +10,7 @@ import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
 import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
+import { valuesTable } from "./values.js";
 
 export interface Completion {
   runId: number;
@@ -102,8 +103,8 @@ export async function completeRuns(
     }
     if (updates.length === 0) return results;
 
-    await updateRuns(trx, store.dialect, updates);
-    await updateRoutineHealth(trx, store.dialect, health);
+    await updateRuns(trx, updates);
+    await updateRoutineHealth(trx, health);
     const released = await releaseWaiting(
       trx,
       [...health.keys()],
@@ -144,100 +145,89 @@ function noteOutcome(health: Map<number, RoutineHealth>, routineId: number, comp
   });
 }
 
-async function updateRuns(
-  trx: Kysely<Database>,
-  dialect: Store["dialect"],
-  updates: RunUpdate[],
-): Promise<void> {
-  if (dialect === "postgres") {
-    // One statement for the batch: a round trip per run is what limits throughput.
-    const values = sql.join(
-      updates.map(
-        ({ id, status, finishedAt, notBefore, reason, completion: c }) => sql`(${id}::bigint, ${status}::text,
-          ${finishedAt}::bigint, ${notBefore}::bigint, ${reason}::text, ${c.exitCode}::integer, ${c.summary}::text,
-          ${c.error?.code ?? null}::text, ${c.error?.message ?? null}::text, ${c.usage?.tokensIn ?? 0}::bigint,
-          ${c.usage?.tokensOut ?? 0}::bigint, ${c.usage?.tokensCached ?? 0}::bigint,
-          ${c.usage?.tokensReasoning ?? 0}::bigint, ${c.costUsd ?? 0}::double precision, ${c.turns ?? null}::integer,
-          ${c.sessionId ?? null}::text)`,
-      ),
-    );
-    await sql`update runs set
-        status = v.status, worker_id = null, lease_until = null, finished_at = v.finished_at,
-        not_before = coalesce(v.not_before, runs.not_before), reason = v.reason, exit_code = v.exit_code,
-        summary = v.summary, error_code = v.error_code, error_message = v.error_message,
-        tokens_in = runs.tokens_in + v.tokens_in, tokens_out = runs.tokens_out + v.tokens_out,
-        tokens_cached = runs.tokens_cached + v.tokens_cached,
-        tokens_reasoning = runs.tokens_reasoning + v.tokens_reasoning,
-        cost_usd = runs.cost_usd + v.cost_usd, turns = v.turns, session_id = v.session_id
-      from (values ${values}) as v(id, status, finished_at, not_before, reason, exit_code, summary, error_code,
-        error_message, tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_usd, turns, session_id)
-      where runs.id = v.id`.execute(trx);
-    return;
-  }
-  for (const { id, status, finishedAt, notBefore, reason, completion: c } of updates) {
-    await trx
-      .updateTable("runs")
-      .set((eb) => ({
-        status,
-        worker_id: null,
-        lease_until: null,
-        finished_at: finishedAt,
-        not_before: notBefore ?? eb.ref("not_before"),
-        reason,
-        exit_code: c.exitCode,
-        summary: c.summary,
-        error_code: c.error?.code ?? null,
-        error_message: c.error?.message ?? null,
-        tokens_in: eb("tokens_in", "+", c.usage?.tokensIn ?? 0),
-        tokens_out: eb("tokens_out", "+", c.usage?.tokensOut ?? 0),
-        tokens_cached: eb("tokens_cached", "+", c.usage?.tokensCached ?? 0),
-        tokens_reasoning: eb("tokens_reasoning", "+", c.usage?.tokensReasoning ?? 0),
-        cost_usd: eb("cost_usd", "+", c.costUsd ?? 0),
-        turns: c.turns ?? null,
-        session_id: c.sessionId ?? null,
-      }))
-      .where("id", "=", id)
-      .execute();
-  }
+/** One statement per batch in both dialects: a round trip per run is what limits throughput. */
+async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<void> {
+  const v = valuesTable(
+    "v",
+    [
+      ["id", "bigint"],
+      ["status", "text"],
+      ["finished_at", "bigint"],
+      ["not_before", "bigint"],
+      ["reason", "text"],
+      ["exit_code", "integer"],
+      ["summary", "text"],
+      ["error_code", "text"],
+      ["error_message", "text"],
+      ["tokens_in", "bigint"],
+      ["tokens_out", "bigint"],
+      ["tokens_cached", "bigint"],
+      ["tokens_reasoning", "bigint"],
+      ["cost_usd", "double precision"],
+      ["turns", "integer"],
+      ["session_id", "text"],
+    ],
+    updates.map(({ id, status, finishedAt, notBefore, reason, completion: c }) => [
+      id,
+      status,
+      finishedAt,
+      notBefore,
+      reason,
+      c.exitCode,
+      c.summary,
+      c.error?.code ?? null,
+      c.error?.message ?? null,
+      c.usage?.tokensIn ?? 0,
+      c.usage?.tokensOut ?? 0,
+      c.usage?.tokensCached ?? 0,
+      c.usage?.tokensReasoning ?? 0,
+      c.costUsd ?? 0,
+      c.turns ?? null,
+      c.sessionId ?? null,
+    ]),
+  );
+  await sql`with ${v} update runs set
+      status = v.status, worker_id = null, lease_until = null, finished_at = v.finished_at,
+      not_before = coalesce(v.not_before, runs.not_before), reason = v.reason, exit_code = v.exit_code,
+      summary = v.summary, error_code = v.error_code, error_message = v.error_message,
+      tokens_in = runs.tokens_in + v.tokens_in, tokens_out = runs.tokens_out + v.tokens_out,
+      tokens_cached = runs.tokens_cached + v.tokens_cached,
+      tokens_reasoning = runs.tokens_reasoning + v.tokens_reasoning,
+      cost_usd = runs.cost_usd + v.cost_usd, turns = v.turns, session_id = v.session_id
+    from v where runs.id = v.id`.execute(trx);
 }
 
-async function updateRoutineHealth(
-  trx: Kysely<Database>,
-  dialect: Store["dialect"],
-  health: Map<number, RoutineHealth>,
-): Promise<void> {
-  const entries = [...health.entries()].sort(([a], [b]) => a - b);
-  if (dialect === "postgres") {
-    const values = sql.join(
-      entries.map(
-        ([id, h]) => sql`(${id}::bigint, ${h.failures}::integer, ${h.reset}::boolean, ${h.lastRunAt}::bigint,
-          ${h.lastOutcome}::text, ${h.lastError?.code ?? null}::text, ${h.lastError?.message ?? null}::text,
-          ${h.lastSuccessAt}::bigint)`,
-      ),
-    );
-    await sql`update routines set
-        consecutive_failures = case when v.reset then v.failures else routines.consecutive_failures + v.failures end,
-        last_run_at = v.last_run_at, last_outcome = v.last_outcome, last_error_code = v.error_code,
-        last_error_message = v.error_message, last_success_at = coalesce(v.last_success_at, routines.last_success_at)
-      from (values ${values}) as v(id, failures, reset, last_run_at, last_outcome, error_code, error_message,
-        last_success_at)
-      where routines.id = v.id`.execute(trx);
-    return;
-  }
-  for (const [id, h] of entries) {
-    await trx
-      .updateTable("routines")
-      .set((eb) => ({
-        consecutive_failures: h.reset ? h.failures : eb("consecutive_failures", "+", h.failures),
-        last_run_at: h.lastRunAt,
-        last_outcome: h.lastOutcome,
-        last_error_code: h.lastError?.code ?? null,
-        last_error_message: h.lastError?.message ?? null,
-        ...(h.lastSuccessAt !== null ? { last_success_at: h.lastSuccessAt } : {}),
-      }))
-      .where("id", "=", id)
-      .execute();
-  }
+async function updateRoutineHealth(trx: Kysely<Database>, health: Map<number, RoutineHealth>): Promise<void> {
+  const v = valuesTable(
+    "v",
+    [
+      ["id", "bigint"],
+      ["failures", "integer"],
+      ["reset", "integer"],
+      ["last_run_at", "bigint"],
+      ["last_outcome", "text"],
+      ["error_code", "text"],
+      ["error_message", "text"],
+      ["last_success_at", "bigint"],
+    ],
+    [...health.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([id, h]) => [
+        id,
+        h.failures,
+        h.reset ? 1 : 0,
+        h.lastRunAt,
+        h.lastOutcome,
+        h.lastError?.code ?? null,
+        h.lastError?.message ?? null,
+        h.lastSuccessAt,
+      ]),
+  );
+  await sql`with ${v} update routines set
+      consecutive_failures = case when v.reset = 1 then v.failures else routines.consecutive_failures + v.failures end,
+      last_run_at = v.last_run_at, last_outcome = v.last_outcome, last_error_code = v.error_code,
+      last_error_message = v.error_message, last_success_at = coalesce(v.last_success_at, routines.last_success_at)
+    from v where routines.id = v.id`.execute(trx);
 }
 
 /** Runs waiting behind the finished ones (overlap: queue) or for a repo slot may start now. */

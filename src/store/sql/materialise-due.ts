@@ -10,6 +10,7 @@ import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
 import type { RoutineSpec } from "../../domain/routine-spec.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
+import { valuesTable } from "./values.js";
 
 export interface MaterialiseResult {
   routines: number;
@@ -93,7 +94,7 @@ export async function materialiseDue(
         .onConflict((conflict) => conflict.columns(["routine_id", "due_at"]).doNothing())
         .execute();
     }
-    await advanceRoutines(trx, store.dialect, advances, now);
+    await advanceRoutines(trx, advances, now);
     const queued = rows.filter((row) => row.status === "queued").length;
     return { routines: routines.length, queued, skipped: rows.length - queued };
   });
@@ -130,24 +131,19 @@ async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set
 
 async function advanceRoutines(
   db: Db,
-  dialect: Store["dialect"],
   advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }>,
   now: number,
 ): Promise<void> {
-  if (dialect === "postgres") {
-    // One statement for the whole batch: a round trip per routine is what makes schedulers late.
-    const values = sql.join(
-      advances.map((a) => sql`(${a.id}::bigint, ${a.nextDueAt}::bigint, ${a.scheduledRuns}::integer)`),
-    );
-    await sql`update routines set next_due_at = v.next_due_at, scheduled_runs = v.scheduled_runs, updated_at = ${now}
-      from (values ${values}) as v(id, next_due_at, scheduled_runs) where routines.id = v.id`.execute(db);
-    return;
-  }
-  for (const advance of advances) {
-    await db
-      .updateTable("routines")
-      .set({ next_due_at: advance.nextDueAt, scheduled_runs: advance.scheduledRuns, updated_at: now })
-      .where("id", "=", advance.id)
-      .execute();
-  }
+  // One statement for the whole batch: a round trip per routine is what makes schedulers late.
+  const v = valuesTable(
+    "v",
+    [
+      ["id", "bigint"],
+      ["next_due_at", "bigint"],
+      ["scheduled_runs", "integer"],
+    ],
+    advances.map((a) => [a.id, a.nextDueAt, a.scheduledRuns]),
+  );
+  await sql`with ${v} update routines set next_due_at = v.next_due_at, scheduled_runs = v.scheduled_runs,
+    updated_at = ${now} from v where routines.id = v.id`.execute(db);
 }
