@@ -1,30 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { shellSpec } from "../../test/helpers/specs.js";
 import { planApply, type StoredRoutine } from "./apply-plan.js";
 import type { RoutineSpec } from "./routine-spec.js";
 import { specHash } from "./routine-spec.js";
 
-function spec(name: string, overrides: Partial<RoutineSpec> = {}): RoutineSpec {
-  return {
-    name,
-    paused: false,
-    repo: "/repo",
-    workspace: "in-place",
-    task: { kind: "command", command: "true" },
-    harness: "shell",
-    escalate: [],
-    trigger: { kind: "every", every: "10s", everyMs: 10_000 },
-    timeout: "1h",
-    timeoutMs: 3_600_000,
-    retries: 0,
-    catchUp: "latest",
-    maxCatchup: 10,
-    overlap: "skip",
-    notify: [],
-    labels: [],
-    requires: ["shell"],
-    ...overrides,
-  };
-}
+const spec = shellSpec;
 
 const declared = (s: RoutineSpec) => ({ spec: s, specHash: specHash(s) });
 const stored = (

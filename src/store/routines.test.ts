@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shellSpec } from "../../test/helpers/specs.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
-import type { RoutineSpec } from "../domain/routine-spec.js";
 import {
   deleteRoutine,
   findRoutineByName,
@@ -15,27 +15,7 @@ import { getSetting, putSetting } from "./settings.js";
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 
-function spec(name: string): RoutineSpec {
-  return {
-    name,
-    paused: false,
-    repo: "/repo",
-    workspace: "in-place",
-    task: { kind: "command", command: "echo hi" },
-    harness: "shell",
-    escalate: [],
-    trigger: { kind: "every", every: "10s", everyMs: 10_000 },
-    timeout: "1h",
-    timeoutMs: 3_600_000,
-    retries: 2,
-    catchUp: "latest",
-    maxCatchup: 10,
-    overlap: "skip",
-    notify: [],
-    labels: [],
-    requires: ["shell"],
-  };
-}
+const spec = (name: string) => shellSpec(name, { task: { kind: "command", command: "echo hi" }, retries: 2 });
 
 const newRoutine = (name: string) => ({
   name,

@@ -21,40 +21,24 @@ interface DaemonFlags {
 }
 
 export function registerDaemonCommands(program: Command, run: Run): void {
-  program
+  const serve = program
     .command("serve")
     .description("run the scheduler and a worker, and answer /healthz (on SQLite: the whole system)")
     .option("-f, --file <path>", "apply this loopd.yaml at start and whenever it changes")
     .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
-    .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
-    .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
-    .option(
-      "--labels <list>",
-      "labels this worker offers (comma-separated) for routines' `requires`",
-      parseLabels,
-      [],
-    )
-    .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
-    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
-    .action(run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)));
+    .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort);
+  withWorkerOptions(serve).action(
+    run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)),
+  );
 
-  program
+  const worker = program
     .command("worker")
-    .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP)")
-    .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
-    .option(
-      "--labels <list>",
-      "labels this worker offers (comma-separated) for routines' `requires`",
-      parseLabels,
-      [],
-    )
-    .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
-    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
-    .action(
-      run(async (ctx: CommandContext, flags: Omit<DaemonFlags, "host" | "port">) =>
-        runDaemon(ctx, "worker", flags),
-      ),
-    );
+    .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP)");
+  withWorkerOptions(worker).action(
+    run(async (ctx: CommandContext, flags: Omit<DaemonFlags, "host" | "port">) =>
+      runDaemon(ctx, "worker", flags),
+    ),
+  );
 }
 
 async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: DaemonFlags): Promise<void> {
@@ -195,6 +179,20 @@ function shortPath(path: string): string {
 
 function clockTime(epochMs: number): string {
   return new Date(epochMs).toTimeString().slice(0, 8);
+}
+
+/** What every process that executes runs is tuned with. */
+function withWorkerOptions(command: Command): Command {
+  return command
+    .option("--concurrency <n>", "runs this process executes at once", parseCount, 4)
+    .option(
+      "--labels <list>",
+      "labels this worker offers (comma-separated) for routines' `requires`",
+      parseLabels,
+      [],
+    )
+    .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
+    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10);
 }
 
 function parseLabels(value: string): string[] {
