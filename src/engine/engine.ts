@@ -22,6 +22,7 @@ import { releaseRuns } from "../store/sql/release-runs.js";
 import type { Store } from "../store/store.js";
 import { CompletionBatcher } from "./completion-batcher.js";
 import { RunEventBuffer } from "./event-sink.js";
+import { type AbortReason, errorOf, outcomeOf, unavailable } from "./outcome.js";
 import { runEnvironment } from "./run-environment.js";
 import type { WakeBus } from "./wake.js";
 
@@ -73,7 +74,7 @@ interface ActiveRun {
   run: ClaimedRun;
   controller: AbortController;
   /** Why it was aborted; decides the outcome. */
-  abortReason?: "timeout" | "canceled" | "lease-lost" | "shutdown";
+  abortReason?: AbortReason;
   /** Until when the store last confirmed our lease. */
   leaseUntil: number;
   done: Promise<void>;
@@ -431,44 +432,6 @@ function abort(active: ActiveRun, reason: NonNullable<ActiveRun["abortReason"]>)
   if (active.abortReason !== undefined) return;
   active.abortReason = reason;
   active.controller.abort(reason);
-}
-
-function outcomeOf(result: HarnessResult, abortReason: ActiveRun["abortReason"]): Completion["outcome"] {
-  if (abortReason === "timeout") return "timed_out";
-  if (abortReason === "canceled" || abortReason === "shutdown" || abortReason === "lease-lost")
-    return "canceled";
-  return result.outcome;
-}
-
-function errorOf(
-  result: HarnessResult,
-  abortReason: ActiveRun["abortReason"],
-  run: ClaimedRun,
-): { code: string; message: string } | null {
-  switch (abortReason) {
-    case "timeout":
-      return { code: "LOOPD_RUN_TIMEOUT", message: `stopped after the ${run.spec.timeout} timeout` };
-    case "canceled":
-      return { code: "LOOPD_RUN_CANCELED", message: "canceled by a newer run (overlap: cancel-previous)" };
-    case "lease-lost":
-      return { code: "LOOPD_LEASE_LOST", message: "this worker lost the run's lease; stopped it" };
-    case "shutdown":
-      return { code: "LOOPD_RUN_RELEASED", message: "worker shut down; run handed back to the queue" };
-    default:
-      return result.error;
-  }
-}
-
-function unavailable(name: string, harnesses: HarnessRegistry): HarnessResult {
-  return {
-    outcome: "failed",
-    exitCode: null,
-    summary: null,
-    error: {
-      code: "LOOPD_HARNESS_UNAVAILABLE",
-      message: `harness "${name}" is not available in this loopd (available: ${[...harnesses.keys()].join(", ")})`,
-    },
-  };
 }
 
 function delay(ms: number): Promise<void> {

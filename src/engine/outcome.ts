@@ -1,0 +1,51 @@
+/**
+ * What a finished attempt amounts to: the harness's result, unless the engine stopped the
+ * run itself (timeout, cancel, lost lease, shutdown), in which case that reason decides.
+ */
+import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import type { ClaimedRun } from "../store/sql/claim-runs.js";
+import type { Completion } from "../store/sql/complete-run.js";
+
+/** Why the engine aborted a run. */
+export type AbortReason = "timeout" | "canceled" | "lease-lost" | "shutdown";
+
+export function outcomeOf(
+  result: HarnessResult,
+  abortReason: AbortReason | undefined,
+): Completion["outcome"] {
+  if (abortReason === "timeout") return "timed_out";
+  if (abortReason === "canceled" || abortReason === "shutdown" || abortReason === "lease-lost")
+    return "canceled";
+  return result.outcome;
+}
+
+export function errorOf(
+  result: HarnessResult,
+  abortReason: AbortReason | undefined,
+  run: ClaimedRun,
+): { code: string; message: string } | null {
+  switch (abortReason) {
+    case "timeout":
+      return { code: "LOOPD_RUN_TIMEOUT", message: `stopped after the ${run.spec.timeout} timeout` };
+    case "canceled":
+      return { code: "LOOPD_RUN_CANCELED", message: "canceled by a newer run (overlap: cancel-previous)" };
+    case "lease-lost":
+      return { code: "LOOPD_LEASE_LOST", message: "this worker lost the run's lease; stopped it" };
+    case "shutdown":
+      return { code: "LOOPD_RUN_RELEASED", message: "worker shut down; run handed back to the queue" };
+    default:
+      return result.error;
+  }
+}
+
+export function unavailable(name: string, harnesses: HarnessRegistry): HarnessResult {
+  return {
+    outcome: "failed",
+    exitCode: null,
+    summary: null,
+    error: {
+      code: "LOOPD_HARNESS_UNAVAILABLE",
+      message: `harness "${name}" is not available in this loopd (available: ${[...harnesses.keys()].join(", ")})`,
+    },
+  };
+}
