@@ -4,6 +4,7 @@
  * harnesses (claude, codex, …) implement the same interface.
  */
 import type { RoutineSpec } from "../domain/routine-spec.js";
+import type { RunReport } from "../domain/run-report.js";
 
 export interface HarnessInput {
   runId: number;
@@ -25,15 +26,8 @@ export type HarnessEvent =
   | { type: "log"; stream: "stdout" | "stderr"; line: string }
   | { type: "message" | "tool" | "usage" | "status"; data: unknown };
 
-export interface HarnessResult {
+export interface HarnessResult extends RunReport {
   outcome: "succeeded" | "failed";
-  exitCode: number | null;
-  summary: string | null;
-  error: { code: string; message: string } | null;
-  usage?: { tokensIn: number; tokensOut: number; tokensCached: number; tokensReasoning: number };
-  costUsd?: number;
-  turns?: number | null;
-  sessionId?: string | null;
 }
 
 export interface Harness {

@@ -1,4 +1,5 @@
 /** Run repository: occurrences of routines and their outcomes. */
+import type { TokenUsage } from "../domain/run-report.js";
 import type { RunRow, RunStatus, RunTrigger } from "./schema.js";
 import type { Db } from "./store.js";
 
@@ -23,7 +24,7 @@ export interface Run {
   summary: string | null;
   errorCode: string | null;
   errorMessage: string | null;
-  usage: { tokensIn: number; tokensOut: number; tokensCached: number; tokensReasoning: number };
+  usage: TokenUsage;
   costUsd: number;
   turns: number | null;
   sessionId: string | null;

@@ -8,23 +8,17 @@
  */
 import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
+import type { RunReport } from "../../domain/run-report.js";
 import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
 import { valuesTable } from "./values.js";
 
-export interface Completion {
+export interface Completion extends RunReport {
   runId: number;
   attempt: number;
   workerId: string;
   now: number;
   outcome: "succeeded" | "failed" | "timed_out" | "canceled";
-  exitCode: number | null;
-  summary: string | null;
-  error: { code: string; message: string } | null;
-  usage?: { tokensIn: number; tokensOut: number; tokensCached: number; tokensReasoning: number };
-  costUsd?: number;
-  turns?: number | null;
-  sessionId?: string | null;
 }
 
 /** `releasedRuns`: queued runs that were waiting for these and may start now. */
