@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export default function setup(): void {
+  // Unit tests that spawn no loopd process can skip the build (handy while other files are mid-edit).
+  if (process.env.LOOPD_TEST_SKIP_BUILD === "1") return;
   const root = fileURLToPath(new URL("..", import.meta.url));
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
     cwd: root,

@@ -150,6 +150,41 @@ export const ERROR_CODES = {
     summary: "The harness itself failed unexpectedly (a bug in loopd or its adapter).",
     hint: "Re-run with LOOPD_DEBUG=1 and report it.",
   },
+  LOOPD_HARNESS_NOT_INSTALLED: {
+    exitCode: EXIT.runFailed,
+    summary: "The harness's CLI (claude, codex, gemini, opencode) is not installed on the worker that ran it.",
+    hint: "Install it (e.g. `npm i -g @anthropic-ai/claude-code`) or set its path under `harnesses.<name>.command`.",
+  },
+  LOOPD_AUTH_MISSING: {
+    exitCode: EXIT.auth,
+    summary: "The harness has no credentials: no API key in the environment and no CLI login.",
+    hint: "Log in with the harness's CLI (`claude /login`, `codex login`) or export its API key; `loopd doctor` shows what is missing.",
+  },
+  LOOPD_AUTH_EXPIRED: {
+    exitCode: EXIT.auth,
+    summary: "The harness's credentials were rejected (HTTP 401/403): the key was revoked or the login expired.",
+    hint: "Log in again with the harness's CLI or replace the API key, then `loopd resume <routine>`; `loopd doctor` shows which harness.",
+  },
+  LOOPD_TURN_LIMIT: {
+    exitCode: EXIT.runFailed,
+    summary: "The agent reached the routine's `maxTurns` before it finished; loopd stopped it.",
+    hint: "Raise `maxTurns`, or make the prompt narrower.",
+  },
+  LOOPD_AGENT_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary: "The agent ended its run with an error (the model API failed, or the agent reported failure).",
+    hint: "Read the run's events with `loopd logs <run>`; model API errors name their status.",
+  },
+  LOOPD_WORKSPACE_ESCAPE: {
+    exitCode: EXIT.runFailed,
+    summary: "The agent changed files outside its worktree (in the main checkout or the repo folder).",
+    hint: "Inspect the listed paths and revert what you do not want; tighten the agent's permissions.",
+  },
+  LOOPD_WORKSPACE_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary: "loopd could not prepare the run's workspace (git worktree, clone or reset failed).",
+    hint: "Check that `repo` is a git repository with the configured base branch; the message has git's error.",
+  },
   LOOPD_INTERNAL: {
     exitCode: EXIT.internal,
     summary: "A bug in loopd: something failed that should not have.",

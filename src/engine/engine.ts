@@ -292,6 +292,7 @@ export class Engine {
               cwd: run.spec.repo,
               env: runEnvironment(run, run.spec.repo),
               input: run.input,
+              agent: null,
               signal: active.controller.signal,
             },
             (event) => this.events.push(run.id, run.attempt, event),

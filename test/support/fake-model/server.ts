@@ -1,0 +1,149 @@
+/**
+ * A fake model server for tests and benchmarks: real HTTP on 127.0.0.1, speaking the wire
+ * protocols real agent CLIs and SDKs use (Anthropic Messages, OpenAI Responses, Chat
+ * Completions), answering from a per-test script. Agent turns (requests that declare tools)
+ * consume the script in order; side requests without tools (titles, summaries) get
+ * `sideReply` and do not. Every request is recorded for assertions.
+ *
+ *   const model = await startFakeModelServer({ script: [
+ *     { toolCalls: [{ name: "Write", input: { file_path: "hello.txt", content: "hi" } }] },
+ *     { text: "done" },
+ *   ] });
+ *   env.ANTHROPIC_BASE_URL = model.url;          // Claude Code, @ai-sdk/anthropic (+ /v1)
+ *   env.OPENAI_BASE_URL = `${model.url}/v1`;      // codex provider, @ai-sdk/openai
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { handleAnthropic } from "./anthropic.js";
+import { handleChatCompletions } from "./openai-chat.js";
+import { handleResponses } from "./openai-responses.js";
+import type { ModelRequest, Protocol, Script, ScriptedReply } from "./script.js";
+
+export interface FakeModelServerOptions {
+  script: Script;
+  /** Reply to side requests (no tools). Default: a short text. */
+  sideReply?: ScriptedReply;
+  /** When the script list runs out: this reply (default `{ text: "done" }`). */
+  whenExhausted?: ScriptedReply;
+}
+
+export interface RecordedRequest extends ModelRequest {
+  reply: ScriptedReply;
+}
+
+export interface FakeModelServer {
+  /** http://127.0.0.1:PORT (no /v1). */
+  url: string;
+  requests: RecordedRequest[];
+  /** Agent-turn requests only. */
+  turns(): RecordedRequest[];
+  /** Replace the script (and reset the turn counter). */
+  setScript(script: Script): void;
+  close(): Promise<void>;
+}
+
+/** Renders one reply for one request in a protocol's wire format. */
+export type ProtocolHandler = (request: ModelRequest, reply: ScriptedReply, res: ServerResponse) => void;
+
+const ROUTES: Array<{ path: RegExp; protocol: Protocol; handler: ProtocolHandler }> = [
+  { path: /^\/(v1\/)?messages$/, protocol: "anthropic", handler: handleAnthropic },
+  { path: /^\/(v1\/)?responses$/, protocol: "openai-responses", handler: handleResponses },
+  { path: /^\/(v1\/)?chat\/completions$/, protocol: "openai-chat", handler: handleChatCompletions },
+];
+
+export async function startFakeModelServer(options: FakeModelServerOptions): Promise<FakeModelServer> {
+  let script = options.script;
+  let turn = 0;
+  const requests: RecordedRequest[] = [];
+
+  const nextReply = (request: ModelRequest): ScriptedReply => {
+    if (!request.hasTools) return options.sideReply ?? { text: "ok", usage: { input: 10, output: 2 } };
+    if (typeof script === "function") return script(request);
+    return script[request.turn] ?? options.whenExhausted ?? { text: "done" };
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: String(error) } }));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const raw = await readBody(req);
+    if (req.method === "GET" && /^\/(v1\/)?models$/.test(path)) {
+      json(res, 200, { object: "list", data: [{ id: "fake-model", object: "model", created: 0, owned_by: "loopd" }] });
+      return;
+    }
+    if (req.method === "POST" && /^\/(v1\/)?messages\/count_tokens$/.test(path)) {
+      json(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
+      return;
+    }
+    const route = ROUTES.find((candidate) => candidate.path.test(path));
+    if (req.method !== "POST" || !route) {
+      json(res, 404, { error: { type: "not_found_error", message: `fake model server: no route ${req.method} ${path}` } });
+      return;
+    }
+    const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
+    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+    const request: ModelRequest = {
+      protocol: route.protocol,
+      method: req.method,
+      path,
+      headers: req.headers,
+      body,
+      model: typeof body.model === "string" ? body.model : "",
+      stream: body.stream === true,
+      hasTools,
+      turn: hasTools ? turn++ : -1,
+    };
+    const reply = nextReply(request);
+    requests.push({ ...request, reply });
+    route.handler(request, reply, res);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    turns: () => requests.filter((request) => request.hasTools),
+    setScript(next) {
+      script = next;
+      turn = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** Starts an SSE response; returns a writer for `event:`/`data:` frames. */
+export function sse(res: ServerResponse): { send(event: string | null, data: unknown): void; end(): void } {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  return {
+    send(event, data) {
+      res.write(`${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+    },
+    end() {
+      res.end();
+    },
+  };
+}
