@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { agentEnvironment, createRedactor } from "./agent-env.js";
+
+describe("agentEnvironment", () => {
+  const base = {
+    PATH: "/usr/bin",
+    HOME: "/home/me",
+    LC_ALL: "C.UTF-8",
+    ANTHROPIC_API_KEY: "sk-ant-secret-value",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-value",
+    DATABASE_URL: "postgres://user:pw@db/prod",
+    GITHUB_TOKEN: "ghp_declaredsecret",
+  };
+
+  it("passes the allow-list, the harness's keys and declared secrets only", () => {
+    const { env, secrets } = agentEnvironment({
+      base,
+      harnessKeys: [/^ANTHROPIC_/],
+      secretNames: ["GITHUB_TOKEN"],
+      env: { CI: "1" },
+      context: { LOOPD_RUN_ID: "7" },
+    });
+    expect(env).toEqual({
+      PATH: "/usr/bin",
+      HOME: "/home/me",
+      LC_ALL: "C.UTF-8",
+      ANTHROPIC_API_KEY: "sk-ant-secret-value",
+      GITHUB_TOKEN: "ghp_declaredsecret",
+      CI: "1",
+      LOOPD_RUN_ID: "7",
+    });
+    expect([...secrets.keys()].sort()).toEqual(["ANTHROPIC_API_KEY", "GITHUB_TOKEN"]);
+  });
+
+  it("redacts secret values wherever they appear", () => {
+    const redact = createRedactor(
+      new Map([
+        ["GITHUB_TOKEN", "ghp_declaredsecret"],
+        ["SHORT", "abc"],
+      ]),
+    );
+    expect(redact("curl -H 'Authorization: ghp_declaredsecret' x; abc")).toBe(
+      "curl -H 'Authorization: [redacted:GITHUB_TOKEN]' x; abc",
+    );
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * What an agent process may see. Agents get an allow-listed environment (PATH, HOME,
+ * locale, proxies and certificates, the harness's own keys, the routine's declared secrets
+ * and env) instead of the daemon's whole environment, which may hold unrelated credentials.
+ * Values that look secret are collected so stored events and logs can be redacted.
+ */
+
+const COMMON_KEYS: readonly (string | RegExp)[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "TERM",
+  "TMPDIR",
+  "TZ",
+  "LANG",
+  "LANGUAGE",
+  /^LC_/,
+  /^XDG_(CONFIG|DATA|CACHE|STATE|RUNTIME)_(HOME|DIR)$/,
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  /^(HTTPS?|NO|ALL)_PROXY$/i,
+  // git identity and ssh agent, so agents can commit and fetch like the user would.
+  /^GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL)$/,
+  "SSH_AUTH_SOCK",
+];
+
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)/i;
+/** Shorter values are too likely to appear by chance in ordinary output. */
+const MIN_SECRET_LENGTH = 8;
+
+export interface AgentEnvironment {
+  env: Record<string, string>;
+  /** Name → value of everything that must not be stored in clear. */
+  secrets: Map<string, string>;
+}
+
+export function agentEnvironment(options: {
+  base: NodeJS.ProcessEnv;
+  harnessKeys: readonly (string | RegExp)[];
+  /** The routine's declared secrets (names), always passed and always redacted. */
+  secretNames: readonly string[];
+  /** The routine's literal env. */
+  env: Readonly<Record<string, string>>;
+  /** LOOPD_* run context. */
+  context: Readonly<Record<string, string>>;
+}): AgentEnvironment {
+  const allowed = [...COMMON_KEYS, ...options.harnessKeys];
+  const env: Record<string, string> = {};
+  const secrets = new Map<string, string>();
+  for (const [key, value] of Object.entries(options.base)) {
+    if (value === undefined) continue;
+    const declared = options.secretNames.includes(key);
+    if (!declared && !allowed.some((pattern) => matches(pattern, key))) continue;
+    env[key] = value;
+    if (declared || SECRET_NAME.test(key)) secrets.set(key, value);
+  }
+  Object.assign(env, options.env, options.context);
+  return { env, secrets };
+}
+
+function matches(pattern: string | RegExp, key: string): boolean {
+  return typeof pattern === "string" ? pattern === key : pattern.test(key);
+}
+
+/** Replaces every secret value in text with `[redacted:NAME]`. */
+export function createRedactor(secrets: ReadonlyMap<string, string>): (text: string) => string {
+  const entries = [...secrets]
+    .filter(([, value]) => value.length >= MIN_SECRET_LENGTH)
+    // Longest first, so a secret containing another is replaced whole.
+    .sort((a, b) => b[1].length - a[1].length);
+  if (entries.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const [name, value] of entries) {
+      if (out.includes(value)) out = out.split(value).join(`[redacted:${name}]`);
+    }
+    return out;
+  };
+}
