@@ -159,5 +159,9 @@ function settingsOf(config: Config): Record<string, unknown> {
     budgets: config.budgets ?? {},
     channels: config.channels ?? {},
     limits: config.limits ?? {},
+    workspaces: config.workspaces ?? {},
+    context: config.context ?? {},
+    auth: config.auth ?? {},
+    harnesses: config.harnesses ?? {},
   };
 }

@@ -8,12 +8,13 @@ import { basename, dirname, join, resolve } from "node:path";
 import { LoopdError } from "../domain/errors.js";
 import { Engine, type EngineEvent } from "../engine/engine.js";
 import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon } from "../engine/wake.js";
-import { shellHarness } from "../harness/shell.js";
 import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
 import { type ApplyResult, applyConfig } from "./apply-config.js";
+import { workerRuntime } from "./worker-runtime.js";
 
-export const HARNESSES = new Map([["shell", shellHarness]]);
+/** Kept worktrees older than `workspaces.pruneAfter` are removed this often. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface DaemonOptions {
   home: string;
@@ -68,9 +69,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 
   const wake = createWakeBus(store, options.storeOptions, home);
+  const runtime = await workerRuntime(store, home);
   const engine = new Engine({
     store,
-    harnesses: HARNESSES,
+    harnesses: runtime.harnesses,
+    workspaces: runtime.workspaces,
     roles: { schedule: options.mode === "serve", work: true },
     concurrency: options.concurrency,
     leaseMs: options.leaseMs,
@@ -103,6 +106,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await writeFile(join(home, DAEMON_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   }
   await engine.start();
+  const prune = () =>
+    void runtime.workspaces.prune().catch((error: unknown) => options.onEvent({ type: "error", error }));
+  prune();
+  const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+  pruneTimer.unref();
 
   const stopWatching = options.configFile
     ? watchConfig(options.configFile, store, engine, options.onEvent)
@@ -112,6 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     url: http?.url ?? null,
     async stop(graceMs = 10_000) {
       stopWatching();
+      clearInterval(pruneTimer);
       await engine.stop(graceMs);
       await http?.close();
       if (http) await rm(join(home, DAEMON_FILE), { force: true });

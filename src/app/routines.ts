@@ -61,6 +61,12 @@ export async function resumeRoutine(store: Store, name: string, now = Date.now()
         nextDueAt: dueOnResume(routine.spec.trigger, state, now),
         now,
       });
+      // Resuming after a fixed login starts the auth-failure count afresh.
+      await db
+        .updateTable("routines")
+        .set({ consecutive_auth_failures: 0 })
+        .where("id", "=", routine.id)
+        .execute();
     }
     return routineView((await findRoutineByName(db, name))!);
   });

@@ -1,6 +1,8 @@
 /** Use-cases on runs. */
 
-import { listRuns } from "../store/runs.js";
+import { LoopdError } from "../domain/errors.js";
+import { listRunArtifacts } from "../store/run-artifacts.js";
+import { findRun, listRuns } from "../store/runs.js";
 import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
@@ -18,4 +20,31 @@ export async function listRunViews(
     limit: options.limit ?? 20,
   });
   return runs.map(runView);
+}
+
+export interface RunDetail extends RunView {
+  changedFiles: string[];
+  escaped: string[];
+  /** Unified diff of the run's last attempt ("" when it changed nothing or kept no workspace). */
+  diff: string;
+  finalMessage: string | null;
+}
+
+export async function showRun(store: Store, runId: number): Promise<RunDetail> {
+  const run = await findRun(store.db, runId);
+  if (!run) {
+    throw new LoopdError("LOOPD_NOT_FOUND", `no run ${runId}`, { hint: "Run `loopd runs` to see run ids." });
+  }
+  const artifacts = (await listRunArtifacts(store.db, runId)).filter(
+    (artifact) => artifact.attempt === run.attempt,
+  );
+  const text = (kind: string) => artifacts.find((artifact) => artifact.kind === kind)?.content ?? null;
+  const list = (kind: string) => JSON.parse(text(kind) ?? "[]") as string[];
+  return {
+    ...runView(run),
+    changedFiles: list("changed-files"),
+    escaped: list("escaped"),
+    diff: text("diff") ?? "",
+    finalMessage: text("final-message"),
+  };
 }

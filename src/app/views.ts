@@ -78,6 +78,10 @@ export interface RunView {
   usage: Run["usage"];
   costUsd: number;
   turns: number | null;
+  sessionId: string | null;
+  branch: string | null;
+  workspace: string | null;
+  headCommit: string | null;
 }
 
 export function runView(run: Run): RunView {
@@ -101,6 +105,10 @@ export function runView(run: Run): RunView {
     usage: run.usage,
     costUsd: run.costUsd,
     turns: run.turns,
+    sessionId: run.sessionId,
+    branch: run.branch,
+    workspace: run.workspace,
+    headCommit: run.headCommit,
   };
 }
 

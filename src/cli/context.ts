@@ -36,6 +36,9 @@ export class CommandContext {
     return this.storePromise;
   }
 
+  /** Exit code of a command that succeeded in printing its answer but reports a problem (doctor). */
+  exitCode = 0;
+
   /** Prints `value` as JSON under --json, otherwise the human rendering. */
   print(value: unknown, human: () => string): void {
     if (this.json) this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);

@@ -14,7 +14,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const json = argv.includes("--json");
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    return contexts.at(-1)?.exitCode ?? 0;
   } catch (error) {
     if (error instanceof CommanderError && (error.exitCode === 0 || error.code === "commander.help"))
       return 0;

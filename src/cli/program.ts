@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { registerAgentCommands } from "./commands/agents.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerRoutineCommands } from "./commands/routines.js";
@@ -53,5 +54,6 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerRunCommands(program, run);
   registerRunNowCommands(program, run);
   registerDaemonCommands(program, run);
+  registerAgentCommands(program, run);
   return program;
 }

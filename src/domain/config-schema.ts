@@ -120,6 +120,27 @@ export const notifyRuleSchema = z.strictObject({
   digest: durationSchema.optional().meta({ description: "Batch events into one message per interval." }),
 });
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envName = z.string().regex(ENV_NAME, { error: "an environment variable name (letters, digits, _)" });
+
+export const subAgentSchema = z
+  .strictObject({
+    description: z
+      .string()
+      .min(1)
+      .meta({ description: "When the main agent should delegate to it (shown to the model)." }),
+    tier: name("tier").optional().meta({ description: "Model tier for this sub-agent." }),
+    model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
+    maxTurns: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Turn cap for one delegation (default 10)." }),
+  })
+  .meta({
+    description: "A sub-agent the builtin harness may delegate to, e.g. an explorer on a cheap model.",
+  });
+
 export const routineSchema = z
   .strictObject({
     name: name("routine"),
@@ -176,6 +197,31 @@ export const routineSchema = z
     requires: z.array(z.string().min(1)).optional().meta({
       description: "Worker labels a run needs (`loopd worker --labels gpu,repo-x`); harness names count.",
     }),
+    base: z.string().min(1).optional().meta({
+      description:
+        "Git ref the run's worktree branches from; default the repo's current HEAD (path) or default branch (URL).",
+    }),
+    docs: z.array(z.string().min(1)).optional().meta({
+      description: "Extra docs/playbooks (paths in the repo) given to the agent with AGENTS.md, CLAUDE.md, …",
+    }),
+    memory: z
+      .boolean()
+      .optional()
+      .meta({ description: "Keep a memory between runs (default true for agent harnesses)." }),
+    secrets: z.array(envName).optional().meta({
+      description: "Names of environment variables passed to the agent (and redacted from stored events).",
+    }),
+    env: z
+      .record(envName, z.string())
+      .optional()
+      .meta({ description: "Literal environment variables for the run (not secret)." }),
+    mcpConfig: z.string().min(1).optional().meta({
+      description: "MCP config file (relative to loopd.yaml) for harnesses that take one (claude).",
+    }),
+    agents: z
+      .record(name("sub-agent"), subAgentSchema)
+      .optional()
+      .meta({ description: "Sub-agents for the builtin harness." }),
   })
   .superRefine((routine, ctx) => {
     const triggers = (["every", "cron", "at"] as const).filter((key) => routine[key] !== undefined);
@@ -208,6 +254,9 @@ export const routineSchema = z
     }
     if (routine.params !== undefined && routine.template === undefined) {
       ctx.addIssue({ code: "custom", path: ["params"], message: "`params` are given to a `template`" });
+    }
+    if (routine.agents !== undefined && routine.harness !== undefined && routine.harness !== "builtin") {
+      ctx.addIssue({ code: "custom", path: ["agents"], message: "sub-`agents` run on harness: builtin" });
     }
     if (routine.jitter !== undefined && routine.every === undefined) {
       ctx.addIssue({ code: "custom", path: ["jitter"], message: "`jitter` applies to `every` triggers" });
@@ -271,6 +320,55 @@ export const configSchema = z
       })
       .optional()
       .meta({ description: "Concurrency caps shared by every process on this store." }),
+    workspaces: z
+      .strictObject({
+        pool: z
+          .int()
+          .min(0)
+          .max(16)
+          .optional()
+          .meta({ description: "Warm worktrees kept per repo (default 2)." }),
+        keep: z.enum(["failed", "always", "never"]).optional().meta({
+          description: "Keep a run's worktree for inspection: failed (default), always, never.",
+        }),
+        pruneAfter: durationSchema
+          .optional()
+          .meta({ description: "Remove kept worktrees after (default 7d)." }),
+      })
+      .optional()
+      .meta({ description: "Per-run git worktrees." }),
+    context: z
+      .strictObject({
+        maxBytes: z
+          .int()
+          .min(1024)
+          .optional()
+          .meta({ description: "Cap on repo agent docs given to a run (default 32768)." }),
+        memoryMaxBytes: z
+          .int()
+          .min(256)
+          .optional()
+          .meta({ description: "Cap on a routine's memory; oldest entries go first (default 16384)." }),
+      })
+      .optional()
+      .meta({ description: "What agents get in context." }),
+    auth: z
+      .strictObject({
+        pauseAfter: z.int().positive().optional().meta({
+          description: "Pause a routine after this many consecutive auth failures (default 3).",
+        }),
+      })
+      .optional(),
+    harnesses: z
+      .partialRecord(
+        z.enum(HARNESSES).exclude(["shell", "builtin"]),
+        z.strictObject({
+          command: z.string().min(1).optional().meta({ description: "Executable (default: on PATH)." }),
+          args: z.array(z.string()).optional().meta({ description: "Extra arguments for every run." }),
+        }),
+      )
+      .optional()
+      .meta({ description: "Where the agent CLIs are and extra arguments for them." }),
     routines: z.array(routineSchema).default([]),
   })
   .superRefine((config, ctx) => {
@@ -308,6 +406,9 @@ function checkReferences(
   routine.escalate?.forEach((tier, i) => {
     referencedTiers.push([tier, ["escalate", i]]);
   });
+  for (const [agent, spec] of Object.entries(routine.agents ?? {})) {
+    if (spec.tier !== undefined) referencedTiers.push([spec.tier, ["agents", agent, "tier"]]);
+  }
   for (const [tier, path] of referencedTiers) {
     if (!tiers.includes(tier)) {
       ctx.addIssue({

@@ -152,7 +152,8 @@ export const ERROR_CODES = {
   },
   LOOPD_HARNESS_NOT_INSTALLED: {
     exitCode: EXIT.runFailed,
-    summary: "The harness's CLI (claude, codex, gemini, opencode) is not installed on the worker that ran it.",
+    summary:
+      "The harness's CLI (claude, codex, gemini, opencode) is not installed on the worker that ran it.",
     hint: "Install it (e.g. `npm i -g @anthropic-ai/claude-code`) or set its path under `harnesses.<name>.command`.",
   },
   LOOPD_AUTH_MISSING: {
@@ -162,7 +163,8 @@ export const ERROR_CODES = {
   },
   LOOPD_AUTH_EXPIRED: {
     exitCode: EXIT.auth,
-    summary: "The harness's credentials were rejected (HTTP 401/403): the key was revoked or the login expired.",
+    summary:
+      "The harness's credentials were rejected (HTTP 401/403): the key was revoked or the login expired.",
     hint: "Log in again with the harness's CLI or replace the API key, then `loopd resume <routine>`; `loopd doctor` shows which harness.",
   },
   LOOPD_TURN_LIMIT: {

@@ -23,6 +23,7 @@ import type { TriggerSpec, UntilSpec } from "./trigger.js";
 export const DEFAULTS = {
   timeout: "1h",
   maxTurns: 30,
+  subAgentMaxTurns: 10,
   retries: 0,
   catchUp: "latest",
   maxCatchup: 10,
@@ -68,6 +69,27 @@ export interface RoutineSpec {
   labels: string[];
   /** Worker labels a run needs; the harness name is always among them. */
   requires: string[];
+  /** Git ref the worktree branches from (default: the repo's HEAD / default branch). */
+  base?: string;
+  /** Extra docs (repo-relative paths) for the agent. */
+  docs: string[];
+  /** Keep a memory between runs (agent harnesses). */
+  memory: boolean;
+  /** Environment variable names passed through to the agent and redacted from stored events. */
+  secrets: string[];
+  env: Record<string, string>;
+  /** Absolute path of an MCP config file. */
+  mcpConfig?: string;
+  /** Sub-agents (builtin harness), in declaration order. */
+  agents: SubAgentConfigSpec[];
+}
+
+export interface SubAgentConfigSpec {
+  name: string;
+  description: string;
+  tier?: string;
+  model?: string;
+  maxTurns: number;
 }
 
 export interface SpecContext {
@@ -124,7 +146,20 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     notify: toNotifyRules(routine),
     labels: [...new Set(routine.labels ?? [])].sort(),
     requires: [...new Set([...(routine.requires ?? []), harness])].sort(),
+    docs: routine.docs ?? [],
+    memory: routine.memory ?? harness !== "shell",
+    secrets: [...new Set(routine.secrets ?? [])].sort(),
+    env: routine.env ?? {},
+    agents: Object.entries(routine.agents ?? {}).map(([agentName, agent]) => ({
+      name: agentName,
+      description: agent.description,
+      ...(agent.tier !== undefined ? { tier: agent.tier } : {}),
+      ...(agent.model !== undefined ? { model: agent.model } : {}),
+      maxTurns: agent.maxTurns ?? DEFAULTS.subAgentMaxTurns,
+    })),
   };
+  if (routine.base !== undefined) spec.base = routine.base;
+  if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);
   if (routine.description !== undefined) spec.description = routine.description;
   if (routine.tier !== undefined) spec.tier = routine.tier;
   if (routine.model !== undefined) spec.model = routine.model;
@@ -139,6 +174,17 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
             ...(routine.until.runs !== undefined ? { runs: routine.until.runs } : {}),
           };
   }
+  return spec;
+}
+
+/** A spec read from the store: specs written by an older loopd lack newer fields. */
+export function storedSpec(json: string): RoutineSpec {
+  const spec = JSON.parse(json) as RoutineSpec;
+  spec.docs ??= [];
+  spec.memory ??= spec.harness !== "shell";
+  spec.secrets ??= [];
+  spec.env ??= {};
+  spec.agents ??= [];
   return spec;
 }
 

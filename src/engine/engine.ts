@@ -17,16 +17,19 @@ import type { Completion, CompletionResult } from "../store/sql/complete-run.js"
 import { heartbeatRuns } from "../store/sql/heartbeat-runs.js";
 import { materialiseDue } from "../store/sql/materialise-due.js";
 import { nextWakeups } from "../store/sql/next-wakeup.js";
+import { DEFAULT_AUTH_PAUSE_AFTER, recordAuthOutcome } from "../store/sql/record-auth-outcome.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
 import { releaseRuns } from "../store/sql/release-runs.js";
 import type { Store } from "../store/store.js";
+import type { WorkspaceManager } from "../workspace/workspaces.js";
 import { CompletionBatcher } from "./completion-batcher.js";
 import { RunEventBuffer } from "./event-sink.js";
-import { type AbortReason, errorOf, outcomeOf, unavailable } from "./outcome.js";
-import { runEnvironment } from "./run-environment.js";
+import { type AbortReason, errorOf, outcomeOf } from "./outcome.js";
+import { RunExecutor } from "./run-executor.js";
 import type { WakeBus } from "./wake.js";
 
 export const DEFAULT_LEASE_MS = 30_000;
+const AUTH_ERRORS = new Set(["LOOPD_AUTH_EXPIRED", "LOOPD_AUTH_MISSING"]);
 export const DEFAULT_BACKSTOP_MS = 60_000;
 /** A timer this much later than asked means the process was suspended (sleep) or the clock jumped. */
 export const SLEEP_DETECTION_MS = 5_000;
@@ -48,6 +51,12 @@ export type EngineEvent =
   | { type: "materialised"; queued: number; skipped: number }
   | { type: "recovered"; requeued: number[]; failed: number[] }
   | { type: "woke-late"; lateByMs: number }
+  | {
+      type: "routine-paused";
+      routine: string;
+      reason: "auth";
+      error: { code: string; message: string } | null;
+    }
   | { type: "error"; error: unknown };
 
 export interface EngineOptions {
@@ -66,6 +75,8 @@ export interface EngineOptions {
   backstopMs?: number;
   graceMs?: number;
   clock?: Clock;
+  /** Worktrees for runs; without it every run works in its repo folder. */
+  workspaces?: WorkspaceManager;
   wake?: WakeBus;
   onEvent?: (event: EngineEvent) => void;
 }
@@ -91,6 +102,7 @@ export class Engine {
   private readonly active = new Map<number, ActiveRun>();
   private readonly events: RunEventBuffer;
   private readonly completions: CompletionBatcher;
+  private readonly executor: RunExecutor;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private expectedAt: { wall: number; mono: number } | undefined;
@@ -119,6 +131,13 @@ export class Engine {
     this.labels = [...new Set([...(options.labels ?? []), ...options.harnesses.keys()])].sort();
     this.workerId =
       options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    this.executor = new RunExecutor({
+      store: this.store,
+      harnesses: options.harnesses,
+      workspaces: options.workspaces ?? null,
+      workerId: this.workerId,
+      now: () => this.clock.now(),
+    });
   }
 
   /** Starts the loop: a first pass now, then wake-ups. */
@@ -279,25 +298,12 @@ export class Engine {
     const timeout = setTimeout(() => abort(active, "timeout"), run.spec.timeoutMs);
 
     let result: HarnessResult;
-    const harness = this.options.harnesses.get(run.spec.harness);
     try {
-      result = harness
-        ? await harness.run(
-            {
-              runId: run.id,
-              routine: run.routineName,
-              spec: run.spec,
-              attempt: run.attempt,
-              dueAt: run.dueAt,
-              cwd: run.spec.repo,
-              env: runEnvironment(run, run.spec.repo),
-              input: run.input,
-              agent: null,
-              signal: active.controller.signal,
-            },
-            (event) => this.events.push(run.id, run.attempt, event),
-          )
-        : unavailable(run.spec.harness, this.options.harnesses);
+      result = await this.executor.execute({
+        run,
+        signal: active.controller.signal,
+        emit: (event) => this.events.push(run.id, run.attempt, event),
+      });
     } catch (error) {
       result = {
         outcome: "failed",
@@ -352,9 +358,31 @@ export class Engine {
       durationMs,
       ...(completion.accepted && !completion.final ? { retryAt: completion.retryAt } : {}),
     });
+    if (completion.accepted && run.spec.harness !== "shell") await this.recordAuth(run, error);
     // Other processes only need waking when something they wait for changed: runs released
     // from a wait, or a slot under a global cap. Otherwise a completion is nobody's business.
     if (completion.accepted && (completion.releasedRuns > 0 || this.globalCapped)) await this.notifyOthers();
+  }
+
+  /** Counts consecutive auth failures; the routine pauses itself at the configured threshold. */
+  private async recordAuth(run: ClaimedRun, error: { code: string; message: string } | null): Promise<void> {
+    const authError = error && AUTH_ERRORS.has(error.code) ? error : null;
+    try {
+      const settings = await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING);
+      const result = await recordAuthOutcome(this.store, {
+        routineId: run.routineId,
+        routineName: run.routineName,
+        runId: run.id,
+        authError,
+        pauseAfter: settings?.auth?.pauseAfter ?? DEFAULT_AUTH_PAUSE_AFTER,
+        notify: run.spec.notify,
+        now: this.clock.now(),
+      });
+      if (result.paused)
+        this.emit({ type: "routine-paused", routine: run.routineName, reason: "auth", error: authError });
+    } catch (failure) {
+      this.emit({ type: "error", error: failure });
+    }
   }
 
   private async heartbeat(): Promise<void> {

@@ -12,6 +12,12 @@ export function runEnvironment(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  return Object.assign(env, runContext(run, workspace));
+}
+
+/** Just the LOOPD_* run context. */
+export function runContext(run: ClaimedRun, workspace: string): Record<string, string> {
+  const env: Record<string, string> = {};
   env.LOOPD_RUN_ID = String(run.id);
   env.LOOPD_ROUTINE = run.routineName;
   env.LOOPD_ATTEMPT = String(run.attempt);

@@ -83,6 +83,8 @@ export interface PreflightInput {
   cwd: string;
   /** Provider base URL from the routine's tier, if any. */
   baseUrl: string | null;
+  /** The model the run will use (routine or tier), if known; lets in-process harnesses check the right key. */
+  model?: string | null;
   signal: AbortSignal;
 }
 

@@ -1,5 +1,5 @@
 /** Routine repository: the durable definitions and their scheduling and health state. */
-import type { RoutineSpec } from "../domain/routine-spec.js";
+import { type RoutineSpec, storedSpec } from "../domain/routine-spec.js";
 import type { Outcome, RoutineRow, RoutineState } from "./schema.js";
 import type { Db } from "./store.js";
 
@@ -118,7 +118,7 @@ function toRoutine(row: RoutineRow): Routine {
     id: row.id,
     name: row.name,
     source: row.source,
-    spec: JSON.parse(row.spec) as RoutineSpec,
+    spec: storedSpec(row.spec),
     specHash: row.spec_hash,
     state: row.state,
     pausedReason: row.paused_reason,

@@ -28,6 +28,9 @@ export interface Run {
   costUsd: number;
   turns: number | null;
   sessionId: string | null;
+  branch: string | null;
+  workspace: string | null;
+  headCommit: string | null;
 }
 
 export interface NewRun {
@@ -131,5 +134,8 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     costUsd: row.cost_usd,
     turns: row.turns,
     sessionId: row.session_id,
+    branch: row.branch,
+    workspace: row.workspace,
+    headCommit: row.head_commit,
   };
 }

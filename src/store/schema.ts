@@ -30,6 +30,8 @@ export interface RoutinesTable {
   last_error_code: string | null;
   last_error_message: string | null;
   consecutive_failures: ColumnType<number, number | undefined, number>;
+  /** Failures with LOOPD_AUTH_* in a row; the routine pauses itself at `auth.pauseAfter`. */
+  consecutive_auth_failures: ColumnType<number, number | undefined, number>;
   last_success_at: number | null;
   created_at: number;
   updated_at: number;
@@ -66,6 +68,38 @@ export interface RunsTable {
   cost_usd: ColumnType<number, number | undefined, number>;
   turns: number | null;
   session_id: string | null;
+  /** Git branch of the run's worktree (`loopd/<routine>/<run>`). */
+  branch: string | null;
+  /** Folder the run worked in. */
+  workspace: string | null;
+  /** Branch head after the run (the agent's commits, if any). */
+  head_commit: string | null;
+}
+
+export type ArtifactKind = "diff" | "changed-files" | "escaped" | "final-message" | "memory";
+
+export interface RunArtifactsTable {
+  id: Generated<number>;
+  run_id: number;
+  attempt: number;
+  kind: ArtifactKind;
+  /** Text, or a JSON array for file lists. */
+  content: string;
+  created_at: number;
+}
+
+/** The last preflight of each harness, by whichever worker ran it: `loopd doctor`'s history. */
+export interface HarnessHealthTable {
+  harness: string;
+  checked_at: number;
+  worker_id: string;
+  installed: number;
+  version: string | null;
+  auth: string;
+  error_code: string | null;
+  error_message: string | null;
+  /** When the last error happened (kept after later successes, for "last error"). */
+  error_at: number | null;
 }
 
 export interface RunEventsTable {
@@ -143,6 +177,8 @@ export interface Database {
   ledger: LedgerTable;
   outbox: OutboxTable;
   memory: MemoryTable;
+  run_artifacts: RunArtifactsTable;
+  harness_health: HarnessHealthTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
 }

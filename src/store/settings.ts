@@ -10,6 +10,10 @@ export interface ConfigSettings {
   budgets?: Record<string, number>;
   channels?: Record<string, unknown>;
   limits?: { concurrency?: number; perRepo?: number };
+  workspaces?: { pool?: number; keep?: "failed" | "always" | "never"; pruneAfter?: string };
+  context?: { maxBytes?: number; memoryMaxBytes?: number };
+  auth?: { pauseAfter?: number };
+  harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
 }
 
 export async function getSetting<T>(db: Db, key: string): Promise<T | undefined> {

@@ -20,6 +20,11 @@ export function shellSpec(name: string, overrides: Partial<RoutineSpec> = {}): R
     notify: [],
     labels: [],
     requires: ["shell"],
+    docs: [],
+    memory: false,
+    secrets: [],
+    env: {},
+    agents: [],
     ...overrides,
   };
 }

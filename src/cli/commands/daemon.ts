@@ -126,6 +126,10 @@ function describeEvent(event: DaemonEvent): string | null {
       );
     case "woke-late":
       return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
+    case "routine-paused":
+      return pc.red(
+        `‖ ${event.routine} paused itself: ${event.error?.code ?? "auth"} on consecutive runs — fix the login, then \`loopd resume ${event.routine}\``,
+      );
     case "applied": {
       const changed = event.result.changes.filter((change) => change.action !== "unchanged");
       if (changed.length === 0 && event.result.settings.length === 0)

@@ -1,9 +1,9 @@
 /** `loopd run <routine>` (fire now, optionally wait and stream) and `loopd logs <run>`. */
 import { type Command, InvalidArgumentError } from "commander";
-import { HARNESSES } from "../../app/daemon.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { fireRoutine } from "../../app/run-now.js";
 import { runView } from "../../app/views.js";
+import { workerRuntime } from "../../app/worker-runtime.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
@@ -80,9 +80,11 @@ async function executeInline(
   runId: number,
   ctx: CommandContext,
 ): Promise<{ done: Promise<void> } | null> {
+  const runtime = await workerRuntime(store, ctx.home);
   const engine = new Engine({
     store,
-    harnesses: HARNESSES,
+    harnesses: runtime.harnesses,
+    workspaces: runtime.workspaces,
     roles: { schedule: false, work: false },
     clock: { now: ctx.io.now },
   });
@@ -152,7 +154,53 @@ function printEvent(ctx: CommandContext, event: RunEvent): void {
       pc.yellow(`── attempt ${event.attempt}: worker ${String(data.worker)} stopped heartbeating\n`),
     );
   } else {
-    ctx.io.stdout(pc.dim(`── ${event.type} ${event.data}\n`));
+    const line = describeAgentEvent(event.type, data);
+    if (line !== null) ctx.io.stdout(`${line}\n`);
+  }
+}
+
+/** One readable line for an agent's structured events; null for ones not worth a line. */
+function describeAgentEvent(type: string, data: Record<string, unknown>): string | null {
+  const text = (value: unknown, max = 300) => {
+    const value_ = typeof value === "string" ? value : JSON.stringify(value ?? "");
+    return value_.length > max ? `${value_.slice(0, max - 1)}…` : value_;
+  };
+  switch (type) {
+    case "message":
+      return data.text ? `${pc.cyan("●")} ${text(data.text, 2000)}` : null;
+    case "tool":
+      if (data.name !== undefined) return pc.magenta(`→ ${String(data.name)} ${text(data.input)}`);
+      return data.isError ? pc.red(`  ✗ ${text(data.result, 200)}`) : null;
+    case "usage":
+      return null; // the totals are on the run (`loopd show-run`)
+    case "status":
+      switch (data.event) {
+        case "preflight":
+          return pc.dim(
+            `── ${String(data.harness)} ${String(data.version ?? "")} · auth ${String(data.auth)}${data.authSource ? ` (${String(data.authSource)})` : ""}`,
+          );
+        case "workspace":
+          return pc.dim(
+            `── workspace ${String(data.path)}${data.branch ? ` on ${String(data.branch)}` : ""}`,
+          );
+        case "context": {
+          const docs = (data.docs as Array<{ path: string; handling: string }> | undefined) ?? [];
+          const listed = docs.map(
+            (doc) => `${doc.path}${doc.handling === "full" ? "" : ` (${doc.handling})`}`,
+          );
+          return pc.dim(
+            `── context: ${listed.length > 0 ? listed.join(", ") : "no agent docs"}${data.cut ? ` · ${String(data.cut)}` : ""}`,
+          );
+        }
+        case "session":
+          return pc.dim(
+            `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
+          );
+        default:
+          return pc.dim(`── ${text(data)}`);
+      }
+    default:
+      return pc.dim(`── ${type} ${text(data)}`);
   }
 }
 

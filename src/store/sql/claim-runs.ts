@@ -6,7 +6,7 @@
  * whose policy allows one run at a time. On SQLite the write transaction is the lock.
  */
 import { sql } from "kysely";
-import type { RoutineSpec } from "../../domain/routine-spec.js";
+import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
 import type { RunTrigger } from "../schema.js";
 import type { Db, Store } from "../store.js";
 
@@ -83,7 +83,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           .orderBy("id")
           .$if(store.dialect === "postgres", (query) => query.forUpdate())
           .execute()
-      ).map((routine) => [routine.id, { ...routine, spec: JSON.parse(routine.spec) as RoutineSpec }]),
+      ).map((routine) => [routine.id, { ...routine, spec: storedSpec(routine.spec) }]),
     );
     const running = new Map<number, Array<{ id: number; lease_until: number | null }>>();
     for (const run of await trx

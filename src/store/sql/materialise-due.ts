@@ -7,7 +7,7 @@
 import { type Insertable, sql } from "kysely";
 import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
-import type { RoutineSpec } from "../../domain/routine-spec.js";
+import { storedSpec } from "../../domain/routine-spec.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
 import { valuesTable } from "./values.js";
@@ -35,7 +35,7 @@ export async function materialiseDue(
       .execute();
     if (routines.length === 0) return { routines: 0, queued: 0, skipped: 0 };
 
-    const specs = new Map(routines.map((routine) => [routine.id, JSON.parse(routine.spec) as RoutineSpec]));
+    const specs = new Map(routines.map((routine) => [routine.id, storedSpec(routine.spec)]));
     const waiting = await routinesWithWaitingRun(
       trx,
       routines.filter((routine) => specs.get(routine.id)!.overlap === "queue").map((routine) => routine.id),

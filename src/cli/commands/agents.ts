@@ -1,0 +1,194 @@
+/** `loopd doctor`, `loopd memory <routine>` and `loopd show-run <run>`: the agent side of loopd. */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { type DoctorReport, doctor } from "../../app/doctor.js";
+import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
+import { type RunDetail, showRun } from "../../app/runs.js";
+import { workerRuntime } from "../../app/worker-runtime.js";
+import { formatDuration } from "../../domain/duration.js";
+import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
+import { LoopdError } from "../../domain/errors.js";
+import type { CommandContext } from "../context.js";
+import { colourStatus, pc, relativeTime, table } from "../format.js";
+import type { Run } from "../program.js";
+
+export function registerAgentCommands(program: Command, run: Run): void {
+  program
+    .command("doctor")
+    .description("check every harness: installed, version, credentials, last error")
+    .action(
+      run(async (ctx: CommandContext) => {
+        const store = await ctx.store();
+        const { harnesses } = await workerRuntime(store, ctx.home);
+        const report = await doctor(store, harnesses, ctx.io.env);
+        ctx.print(report, () => renderDoctor(report, ctx.io.now()));
+        const blocking = report.harnesses.find((view) => view.error && view.routines.length > 0);
+        if (blocking?.error) {
+          const code =
+            blocking.error.code in ERROR_CODES ? (blocking.error.code as ErrorCode) : "LOOPD_AUTH_MISSING";
+          // Under --json the report above is the answer; the exit code still says it is not ready.
+          if (ctx.json) {
+            ctx.exitCode = ERROR_CODES[code].exitCode;
+            return;
+          }
+          throw new LoopdError(code, `${blocking.harness} is not ready for ${blocking.routines.join(", ")}`, {
+            hint: blocking.error.hint,
+          });
+        }
+      }),
+    );
+
+  program
+    .command("memory")
+    .description("show a routine's memory; --edit, --set or --clear change it")
+    .argument("<routine>", "routine name")
+    .option("--edit", "open it in $VISUAL / $EDITOR")
+    .option("--set <file>", "replace it with a file's content (- for stdin)")
+    .option("--clear", "forget everything")
+    .action(
+      run(
+        async (
+          ctx: CommandContext,
+          name: string,
+          options: { edit?: boolean; set?: string; clear?: boolean },
+        ) => {
+          const store = await ctx.store();
+          if (options.clear) {
+            const result = await forgetMemory(store, name);
+            ctx.print(result, () =>
+              result.cleared ? `Cleared ${name}'s memory.` : `${name} had no memory.`,
+            );
+            return;
+          }
+          if (options.set !== undefined) {
+            const content = options.set === "-" ? await readStdin() : await readFile(options.set, "utf8");
+            const view = await setMemory(store, name, content, ctx.io.now());
+            ctx.print(view, () => `Saved ${name}'s memory (${view.bytes} of ${view.maxBytes} bytes).`);
+            return;
+          }
+          if (options.edit) {
+            const view = await editMemory(ctx, name);
+            ctx.print(view, () => `Saved ${name}'s memory (${view.bytes} of ${view.maxBytes} bytes).`);
+            return;
+          }
+          const view = await showMemory(store, name);
+          ctx.print(view, () => renderMemory(view, ctx.io.now()));
+        },
+      ),
+    );
+
+  program
+    .command("show-run")
+    .description("show one run: outcome, workspace and branch, tokens and cost, changed files")
+    .argument("<run>", "run id", parseRunId)
+    .option("--diff", "print the run's diff")
+    .action(
+      run(async (ctx: CommandContext, runId: number, options: { diff?: boolean }) => {
+        const detail = await showRun(await ctx.store(), runId);
+        if (options.diff && !ctx.json) {
+          ctx.io.stdout(detail.diff || pc.dim(`run ${runId} recorded no diff\n`));
+          return;
+        }
+        ctx.print(detail, () => renderRun(detail, ctx.io.now()));
+      }),
+    );
+}
+
+function renderDoctor(report: DoctorReport, now: number): string {
+  const rows = report.harnesses.map((view) => [
+    view.harness,
+    view.installed ? pc.green("yes") : pc.red("no"),
+    view.version ?? "—",
+    view.auth === "ok"
+      ? pc.green(`ok${view.authSource ? ` (${view.authSource})` : ""}`)
+      : view.auth === "n/a"
+        ? pc.dim("n/a")
+        : view.auth === "unknown"
+          ? pc.yellow("unknown")
+          : pc.red(view.auth),
+    view.routines.length > 0 ? String(view.routines.length) : pc.dim("0"),
+    view.lastError ? `${view.lastError.code} ${pc.dim(relativeTime(view.lastError.at, now))}` : pc.dim("—"),
+  ]);
+  const problems = report.harnesses
+    .filter((view) => view.error)
+    .map(
+      (view) =>
+        `${view.routines.length > 0 ? pc.red("✗") : pc.dim("·")} ${view.harness}: ${view.error!.message}\n    ${pc.dim(view.error!.hint)}`,
+    );
+  return [
+    table(["HARNESS", "INSTALLED", "VERSION", "AUTH", "ROUTINES", "LAST ERROR"], rows),
+    `git: ${report.git.installed ? `${report.git.version ?? "installed"}` : pc.red("not found (worktrees need git)")}`,
+    ...(problems.length > 0 ? ["", ...problems] : []),
+  ].join("\n");
+}
+
+function renderMemory(view: MemoryView, now: number): string {
+  if (!view.content)
+    return pc.dim(`${view.routine} has no memory yet. Runs add to it; \`--edit\` writes it by hand.`);
+  return `${view.content.trimEnd()}\n${pc.dim(`── ${view.bytes} of ${view.maxBytes} bytes · updated ${relativeTime(view.updatedAt, now)}`)}`;
+}
+
+function renderRun(run: RunDetail, now: number): string {
+  const usage = run.usage;
+  const lines = [
+    `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
+    ...(run.summary ? [`summary:   ${run.summary}`] : []),
+    ...(run.error ? [`error:     ${pc.red(`${run.error.code ?? ""} ${run.error.message}`.trim())}`] : []),
+    ...(run.branch
+      ? [`branch:    ${run.branch}${run.headCommit ? pc.dim(` @ ${run.headCommit.slice(0, 12)}`) : ""}`]
+      : []),
+    ...(run.workspace ? [`workspace: ${run.workspace}`] : []),
+    `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
+    `cost:      $${run.costUsd.toFixed(4)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
+  ];
+  if (run.changedFiles.length > 0) {
+    lines.push(
+      `changed:   ${run.changedFiles.length} file(s)`,
+      ...run.changedFiles.slice(0, 20).map((file) => `  ${file}`),
+    );
+    if (run.changedFiles.length > 20) lines.push(pc.dim(`  … ${run.changedFiles.length - 20} more`));
+    lines.push(pc.dim(`  (\`loopd show-run ${run.id} --diff\` prints the diff)`));
+  }
+  if (run.escaped.length > 0) {
+    lines.push(
+      pc.red(`escaped:   ${run.escaped.length} path(s) outside the worktree`),
+      ...run.escaped.map((path) => `  ${path}`),
+    );
+  }
+  return lines.join("\n");
+}
+
+async function editMemory(ctx: CommandContext, name: string): Promise<MemoryView> {
+  const store = await ctx.store();
+  const current = await showMemory(store, name);
+  const dir = await mkdtemp(join(tmpdir(), "loopd-memory-"));
+  const file = join(dir, `${name}.md`);
+  try {
+    await writeFile(file, current.content);
+    const editor = ctx.io.env.VISUAL || ctx.io.env.EDITOR || "vi";
+    const { execa } = await import("execa");
+    const result = await execa(editor, [file], { shell: true, stdio: "inherit", reject: false });
+    if (result.exitCode !== 0) {
+      throw new LoopdError("LOOPD_USAGE", `${editor} exited with ${result.exitCode}; memory unchanged`, {
+        hint: "Set $EDITOR to your editor, or use `loopd memory <routine> --set <file>`.",
+      });
+    }
+    return await setMemory(store, name, await readFile(file, "utf8"), ctx.io.now());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseRunId(value: string): number {
+  const id = Number(value.replace(/^#/, ""));
+  if (!Number.isInteger(id) || id < 1) throw new InvalidArgumentError(`"${value}" is not a run id`);
+  return id;
+}

@@ -1,0 +1,212 @@
+/**
+ * Agent routines end to end, as a user runs them: `loopd run <routine> --wait` with the real
+ * Claude Code and Codex CLIs against the fake model server, in git worktrees. Covers the
+ * harness issue's "done means": the file lands in the run's worktree and not the main
+ * checkout, usage/cost/turns are recorded, memory persists across runs, repo docs reach the
+ * agent, escapes fail the run, a 401 becomes LOOPD_AUTH_EXPIRED and pauses the routine, and
+ * `loopd doctor` tells the truth.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { createGitRepo, gitStatus } from "./helpers/git-repo.js";
+import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
+import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
+
+const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
+
+interface RunDetailJson {
+  id: number;
+  status: string;
+  error: { code: string; message: string } | null;
+  summary: string | null;
+  usage: { tokensIn: number; tokensOut: number; tokensCached: number };
+  costUsd: number;
+  turns: number | null;
+  sessionId: string | null;
+  branch: string | null;
+  workspace: string | null;
+  changedFiles: string[];
+  escaped: string[];
+  diff: string;
+}
+
+/** The run's worktree, read from loopd's instructions in the request's system prompt. */
+function worktreeOf(request: ModelRequest): string {
+  const text = JSON.stringify(request.body.system ?? request.body.instructions ?? request.body.input ?? "");
+  const match = /You work in (\/[^,\s"\\]+), a private/.exec(text);
+  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
+  return match[1];
+}
+
+function systemText(request: ModelRequest): string {
+  return JSON.stringify(request.body.system ?? "");
+}
+
+describe("agent routines through the CLI", () => {
+  let model: FakeModelServer;
+  let root: string;
+  let repo: string;
+  let env: Record<string, string>;
+  let configFile: string;
+  const loopd = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd: root });
+
+  function writeConfig(extra = ""): void {
+    writeFileSync(
+      configFile,
+      `auth: { pauseAfter: 2 }
+context: { maxBytes: 4096 }
+routines:
+  - name: greet
+    harness: claude
+    model: claude-haiku-4-5
+    repo: ${repo}
+    prompt: "Create hello.txt containing hello."
+    maxTurns: 6
+    timeout: 2m
+  - name: escaper
+    harness: claude
+    model: claude-haiku-4-5
+    repo: ${repo}
+    prompt: "Write a note."
+    memory: false
+    maxTurns: 6
+    timeout: 2m
+${extra}`,
+    );
+  }
+
+  beforeAll(async () => {
+    model = await startFakeModelServer({ script: [] });
+    root = mkdtempSync(join(tmpdir(), "loopd-agents-"));
+    repo = createGitRepo({
+      "README.md": "# demo\n",
+      "AGENTS.md": "Always greet politely.\n",
+      "docs/PORTING.md": "Porting guide: keep APIs stable.\n",
+    });
+    const agentHome = join(root, "agent-home");
+    mkdirSync(agentHome);
+    configFile = join(root, "loopd.yaml");
+    env = {
+      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      HOME: agentHome,
+      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
+      LOOPD_HOME: join(root, "home"),
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
+      // Anything that tries to leave the machine fails at once.
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "127.0.0.1,localhost",
+    };
+    writeConfig();
+    const applied = await loopd("apply", "-f", configFile);
+    expect(applied.code, applied.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await model?.close();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it("claude: the file lands in the run's worktree, with usage, cost, docs and memory", async () => {
+    const replies = (request: ModelRequest): ScriptedReply =>
+      request.turn === 0
+        ? {
+            toolCalls: [
+              {
+                name: "Write",
+                input: { file_path: join(worktreeOf(request), "hello.txt"), content: "hello\n" },
+              },
+            ],
+            usage: { input: 1200, output: 40 },
+          }
+        : {
+            text: "Created hello.txt.\n```loopd-memory\nGreeted once; next time greet in French.\n```",
+            usage: { input: 1300, output: 30 },
+          };
+    model.setScript(replies);
+    const run = await loopd("run", "greet", "--wait", "--json");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const runId = json<{ id: number }>(run).id;
+
+    const detail = json<RunDetailJson>(await loopd("show-run", String(runId), "--json"));
+    expect(detail.status).toBe("succeeded");
+    expect(detail.branch).toBe(`loopd/greet/${runId}`);
+    expect(detail.workspace).not.toBe(repo);
+    expect(readFileSync(join(detail.workspace!, "hello.txt"), "utf8")).toBe("hello\n");
+    expect(existsSync(join(repo, "hello.txt"))).toBe(false);
+    expect(gitStatus(repo)).toBe("");
+    expect(detail.changedFiles).toEqual(["hello.txt"]);
+    expect(detail.diff).toContain("+hello");
+    expect(detail.summary).toBe("Created hello.txt.");
+    expect(detail.turns).toBe(2);
+    expect(detail.usage.tokensIn).toBeGreaterThanOrEqual(2500);
+    expect(detail.costUsd).toBeGreaterThan(0);
+    expect(detail.sessionId).toBeTruthy();
+
+    // Repo docs Claude Code does not read itself reached it through the system prompt.
+    const first = model.turns().at(-2)!;
+    expect(systemText(first)).toContain("Always greet politely.");
+    expect(systemText(first)).toContain("Porting guide: keep APIs stable.");
+
+    const memory = json<{ content: string }>(await loopd("memory", "greet", "--json"));
+    expect(memory.content).toContain("next time greet in French");
+
+    // The next run is given what the last one remembered.
+    model.setScript([{ text: "Bonjour done." }]);
+    const before = model.turns().length;
+    const second = await loopd("run", "greet", "--wait", "--json");
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(systemText(model.turns()[before]!)).toContain("next time greet in French");
+  });
+
+  it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {
+    const outside = join(repo, "escaped.txt");
+    model.setScript([
+      { toolCalls: [{ name: "Bash", input: { command: `echo oops > ${outside}`, description: "write" } }] },
+      { text: "Wrote the note." },
+    ]);
+    const run = await loopd("run", "escaper", "--wait", "--json");
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe("LOOPD_WORKSPACE_ESCAPE");
+    expect(error.message).toContain(outside);
+    rmSync(outside, { force: true });
+  });
+
+  it("claude: a 401 is LOOPD_AUTH_EXPIRED and pauses the routine after auth.pauseAfter runs", async () => {
+    model.setScript(() => ({ status: 401, errorMessage: "invalid x-api-key" }));
+    for (const expected of ["active", "paused"]) {
+      const run = await loopd("run", "escaper", "--wait", "--json");
+      expect(run.code).toBe(4);
+      expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe("LOOPD_AUTH_EXPIRED");
+      const routine = json<{ state: string; pausedReason: string | null }>(
+        await loopd("show", "escaper", "--json"),
+      );
+      expect(routine.state).toBe(expected);
+    }
+    const paused = json<{ pausedReason: string }>(await loopd("show", "escaper", "--json"));
+    expect(paused.pausedReason).toContain("LOOPD_AUTH_EXPIRED");
+    expect((await loopd("resume", "escaper")).code).toBe(0);
+  });
+
+  it("doctor reports claude installed and authenticated, and what is missing", async () => {
+    const report = await loopd("doctor", "--json");
+    expect(report.code, report.stderr).toBe(0);
+    const claude = json<{ harnesses: Array<Record<string, unknown>> }>(report).harnesses.find(
+      (harness) => harness.harness === "claude",
+    );
+    expect(claude).toMatchObject({ installed: true, auth: "ok", authSource: "ANTHROPIC_API_KEY" });
+    expect(String(claude?.version)).toMatch(/^\d+\.\d+\.\d+/);
+
+    const noKey = { ...env, ANTHROPIC_API_KEY: "" };
+    delete (noKey as Record<string, string | undefined>).ANTHROPIC_API_KEY;
+    const missing = await runCli(["doctor", "--json"], { env: noKey, cwd: root });
+    expect(missing.code).toBe(4);
+    expect(missing.stdout).toContain('"auth": "missing"');
+  });
+});
