@@ -54,11 +54,19 @@ describe("agent routines through the CLI", () => {
   let configFile: string;
   const loopd = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd: root });
 
-  function writeConfig(extra = ""): void {
+  function writeConfig(): void {
     writeFileSync(
       configFile,
       `auth: { pauseAfter: 2 }
 context: { maxBytes: 4096 }
+models:
+  codex-fake: { harness: codex, model: gpt-5.5, baseUrl: "${model.url}/v1" }
+pricing:
+  gpt-5.5: { input: 2, cachedInput: 0.2, output: 10 }
+harnesses:
+  codex:
+    # Hermetic: no plugin/app sync, a failing stream retried once.
+    args: ["-c", "features.plugins=false", "-c", "features.apps=false", "-c", "model_providers.loopd.request_max_retries=0", "-c", "model_providers.loopd.stream_max_retries=1"]
 routines:
   - name: greet
     harness: claude
@@ -75,7 +83,13 @@ routines:
     memory: false
     maxTurns: 6
     timeout: 2m
-${extra}`,
+  - name: codex-greet
+    tier: codex-fake
+    repo: ${repo}
+    prompt: "Create hello.txt containing hello."
+    maxTurns: 6
+    timeout: 2m
+`,
     );
   }
 
@@ -94,9 +108,12 @@ ${extra}`,
       PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       HOME: agentHome,
       CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
+      CLAUDE_CODE_TMPDIR: agentHome,
       LOOPD_HOME: join(root, "home"),
       ANTHROPIC_BASE_URL: model.url,
       ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
+      CODEX_HOME: agentHome,
+      OPENAI_API_KEY: "sk-openai-fake-key-for-tests",
       // Anything that tries to leave the machine fails at once.
       HTTPS_PROXY: "http://127.0.0.1:9",
       HTTP_PROXY: "http://127.0.0.1:9",
@@ -162,6 +179,33 @@ ${extra}`,
     const second = await loopd("run", "greet", "--wait", "--json");
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(systemText(model.turns()[before]!)).toContain("next time greet in French");
+  });
+
+  it("codex: the file lands in the run's worktree, tokens priced from the pricing table", async () => {
+    model.setScript([
+      {
+        toolCalls: [{ name: "exec_command", input: { cmd: "printf hello > hello.txt" } }],
+        usage: { input: 1000, cached: 200, output: 50 },
+      },
+      { text: "Created hello.txt with codex.", usage: { input: 300, cached: 1000, output: 20 } },
+    ]);
+    const before = model.turns().length;
+    const run = await loopd("run", "codex-greet", "--wait", "--json");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const detail = json<RunDetailJson>(
+      await loopd("show-run", String(json<{ id: number }>(run).id), "--json"),
+    );
+    expect(detail.status).toBe("succeeded");
+    expect(readFileSync(join(detail.workspace!, "hello.txt"), "utf8")).toBe("hello");
+    expect(existsSync(join(repo, "hello.txt"))).toBe(false);
+    expect(detail.changedFiles).toEqual(["hello.txt"]);
+    expect(detail.usage).toMatchObject({ tokensIn: 1300, tokensCached: 1200, tokensOut: 70 });
+    // (1300 × 2 + 1200 × 0.2 + 70 × 10) / 1e6
+    expect(detail.costUsd).toBeCloseTo(0.00354, 6);
+    expect(detail.summary).toBe("Created hello.txt with codex.");
+    // Codex reads AGENTS.md itself; loopd adds the docs it does not read.
+    const instructions = JSON.stringify(model.turns()[before]!.body);
+    expect(instructions).toContain("Porting guide: keep APIs stable.");
   });
 
   it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {

@@ -163,5 +163,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     context: config.context ?? {},
     auth: config.auth ?? {},
     harnesses: config.harnesses ?? {},
+    pricing: config.pricing ?? {},
   };
 }

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { parseDuration } from "../domain/duration.js";
+import { DEFAULT_PRICING } from "../domain/pricing.js";
 import type { HarnessRegistry } from "../harness/harness.js";
 import { createHarnessRegistry } from "../harness/registry.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
@@ -21,7 +22,7 @@ export async function workerRuntime(store: Store, home: string): Promise<WorkerR
   const workspaces = settings.workspaces ?? {};
   const pruneAfter = workspaces.pruneAfter ? parseDuration(workspaces.pruneAfter) : null;
   return {
-    harnesses: createHarnessRegistry(settings.harnesses),
+    harnesses: createHarnessRegistry(settings.harnesses, { ...DEFAULT_PRICING, ...settings.pricing }),
     workspaces: new WorkspaceManager({
       root: join(home, "workspaces"),
       ...(workspaces.pool !== undefined ? { poolSize: workspaces.pool } : {}),

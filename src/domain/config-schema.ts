@@ -359,6 +359,23 @@ export const configSchema = z
         }),
       })
       .optional(),
+    pricing: z
+      .record(
+        z.string().min(1),
+        z.strictObject({
+          input: z.number().min(0).meta({ description: "USD per million uncached input tokens." }),
+          cachedInput: z.number().min(0).meta({ description: "USD per million cache-read input tokens." }),
+          output: z
+            .number()
+            .min(0)
+            .meta({ description: "USD per million output tokens (reasoning included)." }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          "Model prices (USD per million tokens) added to or overriding the built-in table; used where a harness reports tokens but not dollars.",
+      }),
     harnesses: z
       .partialRecord(
         z.enum(HARNESSES).exclude(["shell", "builtin"]),

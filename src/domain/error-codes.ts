@@ -177,6 +177,11 @@ export const ERROR_CODES = {
     summary: "The agent ended its run with an error (the model API failed, or the agent reported failure).",
     hint: "Read the run's events with `loopd logs <run>`; model API errors name their status.",
   },
+  LOOPD_BUDGET_EXCEEDED: {
+    exitCode: EXIT.budget,
+    summary: "The run reached its budget (`budget.perRun`) and was stopped.",
+    hint: "Raise `budget.perRun`, use a cheaper tier, or narrow the prompt; `loopd show-run <run>` shows what it spent.",
+  },
   LOOPD_WORKSPACE_ESCAPE: {
     exitCode: EXIT.runFailed,
     summary: "The agent changed files outside its worktree (in the main checkout or the repo folder).",

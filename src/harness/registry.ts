@@ -1,4 +1,5 @@
-/** Every harness this loopd offers, configured from `harnesses:` in loopd.yaml. */
+/** Every harness this loopd offers, configured from `harnesses:` and `pricing:` in loopd.yaml. */
+import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import type { ConfigSettings } from "../store/settings.js";
 import { createBuiltinHarness } from "./builtin/agent.js";
 import { createClaudeHarness } from "./claude.js";
@@ -6,7 +7,10 @@ import { createCodexHarness } from "./codex.js";
 import type { Harness, HarnessRegistry } from "./harness.js";
 import { shellHarness } from "./shell.js";
 
-export function createHarnessRegistry(settings: ConfigSettings["harnesses"] = {}): HarnessRegistry {
+export function createHarnessRegistry(
+  settings: ConfigSettings["harnesses"] = {},
+  pricing: PricingTable = DEFAULT_PRICING,
+): HarnessRegistry {
   const cli = (name: string) => {
     const entry = settings[name];
     return {
@@ -17,8 +21,8 @@ export function createHarnessRegistry(settings: ConfigSettings["harnesses"] = {}
   const harnesses: Harness[] = [
     shellHarness,
     createClaudeHarness(cli("claude")),
-    createCodexHarness(cli("codex")),
-    createBuiltinHarness(),
+    createCodexHarness({ ...cli("codex"), pricing }),
+    createBuiltinHarness({ pricing }),
   ];
   return new Map(harnesses.map((harness) => [harness.name, harness]));
 }

@@ -14,6 +14,7 @@ export interface ConfigSettings {
   context?: { maxBytes?: number; memoryMaxBytes?: number };
   auth?: { pauseAfter?: number };
   harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
+  pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
 }
 
 export async function getSetting<T>(db: Db, key: string): Promise<T | undefined> {

@@ -73,7 +73,10 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const raw = await readBody(req);
     if (req.method === "GET" && /^\/(v1\/)?models$/.test(path)) {
-      json(res, 200, { object: "list", data: [{ id: "fake-model", object: "model", created: 0, owned_by: "loopd" }] });
+      json(res, 200, {
+        object: "list",
+        data: [{ id: "fake-model", object: "model", created: 0, owned_by: "loopd" }],
+      });
       return;
     }
     if (req.method === "POST" && /^\/(v1\/)?messages\/count_tokens$/.test(path)) {
@@ -82,11 +85,17 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
     }
     const route = ROUTES.find((candidate) => candidate.path.test(path));
     if (req.method !== "POST" || !route) {
-      json(res, 404, { error: { type: "not_found_error", message: `fake model server: no route ${req.method} ${path}` } });
+      json(res, 404, {
+        error: { type: "not_found_error", message: `fake model server: no route ${req.method} ${path}` },
+      });
       return;
     }
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
-    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+    // Codex's code-mode models declare their tools in an `additional_tools` input item instead.
+    const hasTools =
+      (Array.isArray(body.tools) && body.tools.length > 0) ||
+      (Array.isArray(body.input) &&
+        body.input.some((item) => (item as { type?: unknown })?.type === "additional_tools"));
     const request: ModelRequest = {
       protocol: route.protocol,
       method: req.method,
@@ -137,10 +146,16 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 
 /** Starts an SSE response; returns a writer for `event:`/`data:` frames. */
 export function sse(res: ServerResponse): { send(event: string | null, data: unknown): void; end(): void } {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
   return {
     send(event, data) {
-      res.write(`${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+      res.write(
+        `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`,
+      );
     },
     end() {
       res.end();

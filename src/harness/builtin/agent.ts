@@ -1,0 +1,206 @@
+/**
+ * The `builtin` harness: loopd's own small coding agent, in process, on the Vercel AI SDK.
+ * It talks to Anthropic, OpenAI (Responses API) or any OpenAI-compatible server, edits the
+ * run's workspace through confined file tools and a shell, and can delegate to sub-agents on
+ * other models. No CLI to install; the only precondition is a key (or a local server).
+ */
+import { createRequire } from "node:module";
+import { DEFAULT_PRICING, type PricingTable } from "../../domain/pricing.js";
+import type {
+  Harness,
+  HarnessEvent,
+  HarnessInput,
+  HarnessResult,
+  PreflightInput,
+  PreflightResult,
+} from "../harness.js";
+import { toRunError } from "./errors.js";
+import { builtinInstructions, runAgentLoop } from "./loop.js";
+import { KEY_VARS, resolveTarget } from "./providers.js";
+import { type ResolvedSubAgent, subAgentTools } from "./sub-agents.js";
+import { type ToolEvent, workspaceTools } from "./tools.js";
+import { UsageLedger } from "./usage.js";
+import { openWorkspace } from "./workspace.js";
+
+const MAX_SUMMARY = 200;
+
+export const BUILTIN_ENV_KEYS = [
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_BASE_URL",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "LOOPD_OPENAI_COMPATIBLE_API_KEY",
+] as const;
+
+export interface BuiltinHarnessOptions {
+  pricing?: PricingTable;
+}
+
+export function createBuiltinHarness(options: BuiltinHarnessOptions = {}): Harness {
+  const pricing = options.pricing ?? DEFAULT_PRICING;
+  return {
+    name: "builtin",
+    envKeys: BUILTIN_ENV_KEYS,
+    preflight: async (input) => preflight(input),
+    run: (input, emit) => run(input, emit, pricing),
+  };
+}
+
+export const builtinHarness: Harness = createBuiltinHarness();
+
+async function run(
+  input: HarnessInput,
+  emit: (event: HarnessEvent) => void,
+  pricing: PricingTable,
+): Promise<HarnessResult> {
+  const agent = input.agent;
+  if (!agent)
+    return failure("LOOPD_HARNESS_MISMATCH", "the builtin harness runs agent tasks (`prompt` or `template`)");
+  // Every model is checked before the first request, so a sub-agent's missing key fails the
+  // run up front instead of halfway through it.
+  const main = resolveTarget(agent.model, agent.baseUrl, input.env);
+  if (!main.ok) return failure(main.code, main.message);
+  const subAgents: ResolvedSubAgent[] = [];
+  for (const spec of agent.subAgents) {
+    const resolved = resolveTarget(spec.model, spec.baseUrl, input.env);
+    if (!resolved.ok) return failure(resolved.code, `sub-agent ${spec.name}: ${resolved.message}`);
+    subAgents.push({ spec, target: resolved.target });
+  }
+  const workspace = await openWorkspace(input.cwd).catch(() => null);
+  if (!workspace) return failure("LOOPD_REPO_NOT_FOUND", `repo folder ${input.cwd} does not exist`);
+
+  const ledger = new UsageLedger(pricing);
+  // A sub-agent's fatal error (credentials rejected) stops the main loop through this signal.
+  const stop = new AbortController();
+  let fatal: { error: unknown; model: string } | null = null;
+  const signal = AbortSignal.any([input.signal, stop.signal]);
+  const onToolEvent = (event: ToolEvent) => emit({ type: "tool", data: event });
+  const tools = {
+    ...workspaceTools({ workspace, env: input.env, signal, agent: "main", onEvent: onToolEvent }),
+    ...subAgentTools(subAgents, {
+      workspace,
+      env: input.env,
+      signal,
+      ledger,
+      emit,
+      onToolEvent,
+      onFatal: (error, model) => {
+        fatal ??= { error, model };
+        stop.abort(error);
+      },
+    }),
+  };
+  const report = () => ({ usage: ledger.total(), costUsd: ledger.costUsd(), modelUsage: ledger.models() });
+  try {
+    const result = await runAgentLoop({
+      agent: "main",
+      target: main.target,
+      system: [builtinInstructions(input.cwd), agent.systemPrompt].filter((part) => part.trim()).join("\n\n"),
+      prompt: agent.prompt,
+      tools,
+      maxTurns: agent.maxTurns,
+      signal,
+      ledger,
+      emit,
+    });
+    const base = {
+      exitCode: null,
+      summary: summaryOf(result.text),
+      finalMessage: result.text || null,
+      turns: result.steps,
+      sessionId: null,
+      ...report(),
+    };
+    if (result.hitTurnLimit) {
+      return {
+        ...base,
+        outcome: "failed",
+        error: {
+          code: "LOOPD_TURN_LIMIT",
+          message: `stopped after ${agent.maxTurns} turns while still working`,
+        },
+      };
+    }
+    return { ...base, outcome: "succeeded", error: null };
+  } catch (error) {
+    // After a sub-agent's fatal error the main loop ends with an abort; report the cause.
+    const cause = fatal ?? { error, model: main.target.modelId };
+    return {
+      outcome: "failed",
+      exitCode: null,
+      summary: null,
+      finalMessage: null,
+      error: toRunError(cause.error, cause.model),
+      turns: null,
+      sessionId: null,
+      ...report(),
+    };
+  }
+}
+
+async function preflight(input: PreflightInput): Promise<PreflightResult> {
+  const base = { harness: "builtin", installed: true, command: null, version: aiVersion() };
+  if (input.model) {
+    // The run's model is known: check exactly what the run will need, without a request.
+    const target = resolveTarget(input.model, input.baseUrl, input.env);
+    if (!target.ok) {
+      return {
+        ...base,
+        auth: "missing",
+        authSource: null,
+        error: { code: target.code, message: target.message, hint: MISSING_KEY_HINT },
+      };
+    }
+  }
+  // Otherwise any usable provider counts: a hosted key, or a tier base URL pointing at an
+  // OpenAI-compatible server (which may need no key at all).
+  for (const keyVar of [KEY_VARS.anthropic, KEY_VARS.openai]) {
+    if (input.env[keyVar]?.trim()) return { ...base, auth: "ok", authSource: keyVar, error: null };
+  }
+  if (input.baseUrl) {
+    const compatibleKey = KEY_VARS["openai-compatible"];
+    return input.env[compatibleKey]?.trim()
+      ? { ...base, auth: "ok", authSource: compatibleKey, error: null }
+      : { ...base, auth: "unknown", authSource: null, error: null };
+  }
+  return {
+    ...base,
+    auth: "missing",
+    authSource: null,
+    error: {
+      code: "LOOPD_AUTH_MISSING",
+      message: "the builtin harness found no model API key (ANTHROPIC_API_KEY or OPENAI_API_KEY)",
+      hint: MISSING_KEY_HINT,
+    },
+  };
+}
+
+const MISSING_KEY_HINT =
+  "Export ANTHROPIC_API_KEY or OPENAI_API_KEY for loopd, or give the routine's tier a `baseUrl` for an OpenAI-compatible server (Ollama, vLLM).";
+
+let cachedVersion: string | null | undefined;
+function aiVersion(): string | null {
+  if (cachedVersion === undefined) {
+    try {
+      const pkg = createRequire(import.meta.url)("ai/package.json") as { version?: string };
+      cachedVersion = pkg.version ?? null;
+    } catch {
+      cachedVersion = null;
+    }
+  }
+  return cachedVersion;
+}
+
+/** The first non-empty line of the final message, shortened. */
+export function summaryOf(text: string): string | null {
+  const line = text
+    .split("\n")
+    .map((candidate) => candidate.trim())
+    .find((candidate) => candidate !== "");
+  if (!line) return null;
+  return line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY - 1)}…` : line;
+}
+
+function failure(code: string, message: string): HarnessResult {
+  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+}

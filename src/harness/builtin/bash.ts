@@ -1,0 +1,114 @@
+/**
+ * The builtin agent's bash tool: `/bin/sh -c <command>` in the workspace with the run's
+ * environment, in its own process group (like every process loopd starts), so a timeout or
+ * the run's abort stops the command and everything it spawned. Processes the command leaves
+ * running in the background are stopped when it exits: a daemon must not collect strays from
+ * runs that ended long ago. Output (stdout and stderr interleaved) is capped, keeping the
+ * head and the tail, where errors usually are.
+ */
+import { spawn } from "node:child_process";
+import { signalGroup, terminateGroup } from "../process-tree.js";
+
+export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
+export const MAX_BASH_TIMEOUT_MS = 600_000;
+export const MAX_BASH_OUTPUT_CHARS = 30_000;
+
+export interface BashOptions {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL (tests shorten it). */
+  killGraceMs?: number;
+}
+
+export interface BashResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  output: string;
+}
+
+export function runBash(options: BashOptions): Promise<BashResult> {
+  const timeoutMs = Math.min(options.timeoutMs ?? DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS);
+  const output = new CappedOutput(MAX_BASH_OUTPUT_CHARS);
+  return new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", options.command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let timedOut = false;
+    let aborted = false;
+    // 'close' waits for the pipes, which background children may hold open: settle on it,
+    // but make sure it comes by stopping the group once the shell itself has exited.
+    const closed = new Promise<void>((done) => child.once("close", () => done()));
+    const stop = () => {
+      if (child.pid !== undefined) terminateGroup(child.pid, closed, options.killGraceMs);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+    child.once("exit", () => {
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+    });
+    child.once("error", (error) => output.push(`${error.message}\n`));
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve({ exitCode: code, signal, timedOut, aborted, output: output.text() });
+    });
+  });
+}
+
+/** The text the model reads for a bash result. */
+export function formatBashResult(result: BashResult, timeoutMs: number): string {
+  const body = result.output.trimEnd();
+  let status: string;
+  if (result.timedOut) status = `timed out after ${timeoutMs} ms; the command and its children were stopped`;
+  else if (result.aborted) status = "stopped: the run was aborted";
+  else if (result.signal) status = `killed by ${result.signal}`;
+  else status = `exit code ${result.exitCode}`;
+  return `${body === "" ? "(no output)" : body}\n[${status}]`;
+}
+
+/** Keeps the first and last `max / 2` characters of a stream of chunks. */
+class CappedOutput {
+  private head = "";
+  private tail = "";
+  private dropped = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(chunk: string): void {
+    const half = this.max / 2;
+    if (this.head.length < half) {
+      const room = half - this.head.length;
+      this.head += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    if (chunk === "") return;
+    this.tail += chunk;
+    if (this.tail.length > half) {
+      this.dropped += this.tail.length - half;
+      this.tail = this.tail.slice(this.tail.length - half);
+    }
+  }
+
+  text(): string {
+    if (this.dropped === 0) return this.head + this.tail;
+    return `${this.head}\n… (${this.dropped} characters of output omitted) …\n${this.tail}`;
+  }
+}

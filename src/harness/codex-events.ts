@@ -1,0 +1,190 @@
+/**
+ * Reading `codex exec --json`: its JSONL events (thread.started, turn.*, item.* with
+ * agent_message / command_execution / file_change / …, error) become loopd run events and a
+ * run state (session, cumulative usage, turns, last message, why it failed). Also decides
+ * when the turn cap is hit, since Codex has no cap of its own.
+ */
+import type { TokenUsage } from "../domain/run-report.js";
+import { parseJsonLine } from "./agent-process.js";
+import type { HarnessEvent } from "./harness.js";
+
+const MAX_TEXT = 200;
+const TOOL_ITEMS = new Set(["command_execution", "file_change", "mcp_tool_call", "web_search"]);
+// Codex answers a rejected key with "unexpected status 401 Unauthorized: …" (and retries it).
+const AUTH_ERROR = /\bstatus 40[13]\b|unauthorized|invalid_api_key|incorrect api key|not logged in/i;
+
+export interface CodexRunState {
+  sessionId: string | null;
+  usage: TokenUsage;
+  /** Model responses: one per tool-calling response (counted per tool item) plus the final answer. */
+  turns: number;
+  lastMessage: string | null;
+  completed: boolean;
+  failure: string | null;
+  authError: string | null;
+  turnLimit: boolean;
+}
+
+/** Translates `codex exec --json` lines into run events and a run state. */
+export class CodexEventParser {
+  readonly state: CodexRunState = {
+    sessionId: null,
+    usage: { tokensIn: 0, tokensOut: 0, tokensCached: 0, tokensReasoning: 0 },
+    turns: 0,
+    lastMessage: null,
+    completed: false,
+    failure: null,
+    authError: null,
+    turnLimit: false,
+  };
+  private readonly toolItems = new Set<string>();
+  /** Set once the parser asked to stop: what the dying process still prints changes nothing. */
+  private stopped = false;
+
+  constructor(
+    private readonly maxTurns: number,
+    private readonly emit: (event: HarnessEvent) => void,
+  ) {}
+
+  onLine(line: string): "stop" | undefined {
+    if (this.stopped) return undefined;
+    const answer = this.translate(line);
+    if (answer === "stop") this.stopped = true;
+    return answer;
+  }
+
+  private translate(line: string): "stop" | undefined {
+    const event = parseJsonLine(line);
+    if (!event || typeof event.type !== "string") {
+      this.emit({ type: "log", stream: "stdout", line });
+      return undefined;
+    }
+    const state = this.state;
+    switch (event.type) {
+      case "thread.started":
+        state.sessionId = str(event.thread_id);
+        this.emit({ type: "status", data: { event: "session", sessionId: state.sessionId } });
+        return undefined;
+      case "turn.started":
+        this.emit({ type: "status", data: { event: "turn.started" } });
+        return undefined;
+      case "item.started":
+      case "item.updated":
+      case "item.completed":
+        return this.onItem(event.type, record(event.item));
+      case "turn.completed":
+        state.completed = true;
+        this.addUsage(record(event.usage));
+        if (state.lastMessage !== null) state.turns = this.toolItems.size + 1;
+        return undefined;
+      case "turn.failed":
+        return this.onError(str(record(event.error).message) ?? "the turn failed", true);
+      case "error":
+        return this.onError(str(event.message) ?? "unknown error", false);
+      default:
+        this.emit({ type: "status", data: event });
+        return undefined;
+    }
+  }
+
+  private onItem(phase: string, item: Record<string, unknown>): "stop" | undefined {
+    const type = str(item.type) ?? "unknown";
+    const id = str(item.id) ?? `${type}-${this.toolItems.size}`;
+    if (TOOL_ITEMS.has(type) && !this.toolItems.has(id)) {
+      this.toolItems.add(id);
+      this.state.turns = this.toolItems.size;
+      // A response that calls a tool means at least one more response; stop before running
+      // the tool when that next response would go past the cap.
+      if (this.toolItems.size + 1 > this.maxTurns) {
+        this.state.turnLimit = true;
+        return "stop";
+      }
+    }
+    if (phase === "item.started" && TOOL_ITEMS.has(type)) {
+      // Announce long-running commands as they start, not only when they end.
+      this.emit({ type: "tool", data: toolData(type, item) });
+    }
+    if (phase !== "item.completed") return undefined;
+    if (type === "agent_message") {
+      const text = str(item.text) ?? "";
+      this.state.lastMessage = text;
+      this.emit({ type: "message", data: { role: "assistant", text } });
+    } else if (type === "reasoning") {
+      this.emit({ type: "message", data: { role: "reasoning", text: str(item.text) ?? "" } });
+    } else if (type === "error") {
+      // Non-fatal warnings (e.g. unknown model metadata); fatal errors come as turn.failed.
+      this.emit({ type: "status", data: { event: "warning", message: str(item.message) } });
+    } else {
+      this.emit({ type: "tool", data: toolData(type, item) });
+    }
+    return undefined;
+  }
+
+  private onError(message: string, final: boolean): "stop" | undefined {
+    // Codex retries a rejected key several times ("Reconnecting... 1/5 (unexpected status 401…")
+    // before giving up; a 401 will not heal, so stop at the first one.
+    if (AUTH_ERROR.test(message)) {
+      this.state.authError = message.replace(/^Reconnecting\.\.\. \d+\/\d+ \((.*)\)$/s, "$1");
+      return "stop";
+    }
+    if (final) this.state.failure = message;
+    this.emit({ type: "status", data: { event: final ? "turn.failed" : "error", message } });
+    return undefined;
+  }
+
+  private addUsage(usage: Record<string, unknown>): void {
+    const input = num(usage.input_tokens);
+    const cached = num(usage.cached_input_tokens);
+    const u = this.state.usage;
+    // OpenAI's input_tokens includes the cached part; loopd's tokensIn is the uncached part.
+    u.tokensIn += Math.max(0, input - cached);
+    u.tokensCached += cached;
+    u.tokensOut += num(usage.output_tokens);
+    u.tokensReasoning += num(usage.reasoning_output_tokens);
+    this.emit({ type: "usage", data: { ...u } });
+  }
+}
+
+/** A short, storable description of a tool item. */
+function toolData(type: string, item: Record<string, unknown>): Record<string, unknown> {
+  const status = str(item.status);
+  switch (type) {
+    case "command_execution":
+      return { name: "command", input: short(str(item.command)), exitCode: item.exit_code ?? null, status };
+    case "file_change": {
+      const changes = Array.isArray(item.changes) ? item.changes.map(record) : [];
+      const summary = changes
+        .map((change) => `${str(change.kind) ?? "?"} ${str(change.path) ?? "?"}`)
+        .join(", ");
+      return { name: "file_change", summary: short(summary), status };
+    }
+    case "mcp_tool_call":
+      return { name: `mcp:${str(item.server) ?? "?"}/${str(item.tool) ?? "?"}`, status };
+    case "web_search":
+      return { name: "web_search", input: short(str(item.query)) };
+    case "todo_list": {
+      const items = Array.isArray(item.items) ? item.items.map(record) : [];
+      const done = items.filter((todo) => todo.completed === true).length;
+      return { name: "todo_list", summary: `${done}/${items.length} done` };
+    }
+    default:
+      return { name: type };
+  }
+}
+
+export function short(text: string | null, max = MAX_TEXT): string | null {
+  if (text === null) return null;
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
+}

@@ -1,0 +1,239 @@
+/**
+ * The codex harness: runs OpenAI's Codex CLI (`codex exec --json`) sandboxed in the run's
+ * folder, and turns what it reports (read by `codex-events.ts`) into a result with usage,
+ * cost and the right error code. Also answers preflight: installed, version, credentials.
+ */
+import { randomUUID } from "node:crypto";
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
+import { runAgentProcess } from "./agent-process.js";
+import { CodexEventParser, short } from "./codex-events.js";
+import { commandVersion, findExecutable } from "./executable.js";
+import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
+
+export interface CodexHarnessOptions {
+  /** Executable name or path (`harnesses.codex.command`); default `codex` on the run's PATH. */
+  command?: string;
+  /** Added before the prompt, e.g. `-c` overrides. */
+  extraArgs?: string[];
+  pricing?: PricingTable;
+}
+
+/**
+ * Codex runs each command in its own session (a PTY, under codex-linux-sandbox), outside the
+ * process group loopd stops; when codex dies mid-command those can outlive it. Every process
+ * of a run carries this variable, so what is left can be found and killed.
+ */
+const RUN_MARKER = "LOOPD_CODEX_RUN";
+
+/** The provider id loopd defines when a tier gives a base URL. */
+export const CODEX_PROVIDER = "loopd";
+
+export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
+  const command = options.command ?? "codex";
+  return {
+    name: "codex",
+    envKeys: ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", /^CODEX_/],
+    preflight: (input) => preflightCodex(command, input),
+    async run(input, emit) {
+      const agent = input.agent;
+      if (!agent)
+        return failed(
+          "LOOPD_HARNESS_MISMATCH",
+          "the codex harness runs agent tasks (`prompt` or `template`)",
+        );
+      const parser = new CodexEventParser(agent.maxTurns, emit);
+      const marker = `${RUN_MARKER}=${randomUUID()}`;
+      const proc = await runAgentProcess({
+        command,
+        args: codexArgs(input, options.extraArgs ?? []),
+        cwd: input.cwd,
+        env: { ...input.env, [RUN_MARKER]: marker.slice(RUN_MARKER.length + 1) },
+        signal: input.signal,
+        emit,
+        onLine: (line) => parser.onLine(line),
+      }).finally(() => killMarked(marker));
+      const state = parser.state;
+      const model = agent.model ?? sessionModel(input.env, state.sessionId) ?? "codex-default";
+      const costUsd = costOf(model, state.usage, options.pricing ?? DEFAULT_PRICING);
+      const report = {
+        exitCode: proc.exitCode,
+        summary: summaryOf(state.lastMessage),
+        finalMessage: state.lastMessage,
+        usage: state.usage,
+        costUsd,
+        modelUsage: [{ model, usage: state.usage, costUsd }],
+        turns: state.turns,
+        sessionId: state.sessionId,
+      };
+      const fail = (code: string, message: string): HarnessResult => ({
+        ...report,
+        outcome: "failed",
+        error: { code, message },
+      });
+      if (proc.spawnError) {
+        return /ENOENT/.test(proc.spawnError)
+          ? fail("LOOPD_HARNESS_NOT_INSTALLED", `codex is not installed (${command}): ${proc.spawnError}`)
+          : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
+      }
+      if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `codex: ${state.authError}`);
+      if (state.turnLimit)
+        return fail("LOOPD_TURN_LIMIT", `stopped codex after ${agent.maxTurns} turns (maxTurns)`);
+      if (input.signal.aborted) return fail("LOOPD_AGENT_FAILED", "codex was stopped: the run was aborted");
+      if (state.failure) return fail("LOOPD_AGENT_FAILED", `codex: ${state.failure}`);
+      if (!state.completed || proc.exitCode !== 0) {
+        const tail = proc.stderrTail.slice(-5).join("\n") || "no output";
+        const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
+        return fail("LOOPD_AGENT_FAILED", `codex ${how} before finishing its turn: ${tail}`);
+      }
+      return { ...report, outcome: "succeeded", error: null };
+    },
+  };
+}
+
+export const codexHarness = createCodexHarness();
+
+/** The command line for one run (exported for tests). */
+export function codexArgs(input: HarnessInput, extraArgs: readonly string[]): string[] {
+  const agent = input.agent;
+  // Without --skip-git-repo-check codex refuses folders that are not a git repo; loopd already
+  // decides where a run may work (worktree or repo) and the sandbox confines writes to it.
+  const args = ["exec", "--json", "-C", input.cwd, "--sandbox", "workspace-write", "--skip-git-repo-check"];
+  // A background daemon must not phone home: no analytics (ab.chatgpt.com), no update check.
+  args.push("-c", "analytics.enabled=false", "-c", "check_for_update_on_startup=false");
+  if (agent?.model) args.push("-m", agent.model);
+  // Codex reads AGENTS.md itself; loopd's own instructions go in as extra developer
+  // instructions, on top of (not instead of) Codex's built-in prompt.
+  if (agent?.systemPrompt) args.push("-c", `developer_instructions=${tomlString(agent.systemPrompt)}`);
+  if (agent?.baseUrl) {
+    // One dotted key per field, so `extraArgs` can add e.g. `model_providers.loopd.stream_max_retries`.
+    const key = `model_providers.${CODEX_PROVIDER}`;
+    args.push("-c", `model_provider="${CODEX_PROVIDER}"`, "-c", `${key}.name="loopd"`);
+    args.push("-c", `${key}.base_url=${tomlString(agent.baseUrl)}`, "-c", `${key}.env_key="OPENAI_API_KEY"`);
+    args.push("-c", `${key}.wire_api="responses"`);
+  }
+  args.push(...extraArgs);
+  // `--` so a prompt starting with "-" is not read as a flag.
+  args.push("--", agent?.prompt ?? "");
+  return args;
+}
+
+/**
+ * A TOML basic string. JSON's escapes are valid TOML, except that DEL must be escaped too and
+ * lone surrogates (which JSON writes as `\udXXX`) are not allowed at all.
+ */
+export function tomlString(value: string): string {
+  const wellFormed = value.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    "\uFFFD",
+  );
+  return JSON.stringify(wellFormed).replaceAll("\u007f", "\\u007f");
+}
+
+/**
+ * The model codex used when the routine named none: codex records it in the session file
+ * (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-…-<thread id>.jsonl`); its JSON events do not.
+ */
+export function sessionModel(env: Record<string, string>, sessionId: string | null): string | null {
+  if (!sessionId) return null;
+  const home = env.CODEX_HOME ?? (env.HOME ? join(env.HOME, ".codex") : null);
+  if (!home) return null;
+  const now = new Date();
+  // The file sits under the day the session started (UTC): today, or yesterday past midnight.
+  for (const day of [now, new Date(now.getTime() - 86_400_000)]) {
+    const dir = join(home, "sessions", ...day.toISOString().slice(0, 10).split("-"));
+    try {
+      const file = readdirSync(dir).find((name) => name.endsWith(`${sessionId}.jsonl`));
+      if (!file) continue;
+      return firstModel(join(dir, file));
+    } catch {
+      // no sessions for that day
+    }
+  }
+  return null;
+}
+
+/** Linux: SIGKILL every process whose environment holds `marker` (no /proc elsewhere: no-op). */
+function killMarked(marker: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(marker)) {
+        process.kill(Number(entry), "SIGKILL");
+      }
+    } catch {
+      // gone already, or not ours
+    }
+  }
+}
+
+/** The first `"model":"…"` in the file's head (the turn context comes right after the session meta). */
+function firstModel(path: string): string | null {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.toString("utf8", 0, read).match(/"model":"([^"]+)"/)?.[1] ?? null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function preflightCodex(command: string, input: PreflightInput): Promise<PreflightResult> {
+  const base = { harness: "codex", installed: false, command: null, version: null, authSource: null };
+  const resolved = findExecutable(command, input.env.PATH);
+  if (!resolved) {
+    return {
+      ...base,
+      auth: "unknown",
+      error: {
+        code: "LOOPD_HARNESS_NOT_INSTALLED",
+        message: `codex (${command}) was not found on the run's PATH`,
+        hint: "Install it with `npm i -g @openai/codex`, or set `harnesses.codex.command` to its path.",
+      },
+    };
+  }
+  const found = {
+    ...base,
+    installed: true,
+    command: resolved,
+    version: await commandVersion(resolved, input.env),
+  };
+  const key = ["OPENAI_API_KEY", "CODEX_API_KEY"].find((name) => input.env[name]);
+  if (key) return { ...found, auth: "ok", authSource: key, error: null };
+  const { execa } = await import("execa");
+  const status = await execa(resolved, ["login", "status"], {
+    env: input.env,
+    extendEnv: false,
+    stdin: "ignore",
+    reject: false,
+    timeout: 15_000,
+    cancelSignal: input.signal,
+  });
+  if (status.exitCode === 0) return { ...found, auth: "ok", authSource: "codex login", error: null };
+  return {
+    ...found,
+    auth: "missing",
+    error: {
+      code: "LOOPD_AUTH_MISSING",
+      message: "codex has no credentials: no OPENAI_API_KEY and `codex login status` says not logged in",
+      hint: "Run `codex login`, or export OPENAI_API_KEY.",
+    },
+  };
+}
+
+function failed(code: string, message: string): HarnessResult {
+  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+}
+
+function summaryOf(message: string | null): string | null {
+  const first = message?.trim().split("\n")[0]?.trim();
+  return first ? short(first) : null;
+}
