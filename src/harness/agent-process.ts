@@ -1,11 +1,13 @@
 /**
  * Running an agent CLI: spawn it in its own process group with stdin closed, hand every
  * stdout line to the adapter (JSON lines for claude/codex/gemini/opencode), keep stderr as log
- * events, and stop the whole tree on abort or when the adapter asks (turn cap). Adapters only
- * translate the CLI's events; this module owns the process.
+ * events, stop the whole tree on abort or when the adapter asks (turn cap), and once the CLI
+ * has exited, stop whatever it left running. Adapters only translate the CLI's events; this
+ * module owns the process.
  */
+import { randomUUID } from "node:crypto";
 import type { HarnessEvent } from "./harness.js";
-import { terminateGroup } from "./process-tree.js";
+import { terminateGroup, terminateMarked } from "./process-tree.js";
 
 export interface AgentProcessOptions {
   command: string;
@@ -32,15 +34,22 @@ export interface AgentProcessResult {
 }
 
 const STDERR_TAIL = 20;
+/**
+ * Set to a fresh id in every agent's environment, so everything the run starts inherits it.
+ * Some CLIs run commands in a session of their own (Codex: a PTY under its sandbox), outside
+ * the process group loopd signals, and those can outlive the CLI; the marker finds them.
+ */
+export const PROCESS_MARKER = "LOOPD_PROCESS_MARKER";
 
 export async function runAgentProcess(options: AgentProcessOptions): Promise<AgentProcessResult> {
   const { execa } = await import("execa");
   const stderrTail: string[] = [];
   let stopped = false;
   let stopRequested = (): void => {};
+  const marker = randomUUID();
   const subprocess = execa(options.command, options.args, {
     cwd: options.cwd,
-    env: options.env,
+    env: { ...options.env, [PROCESS_MARKER]: marker },
     extendEnv: false,
     ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: "ignore" as const }),
     detached: true,
@@ -66,6 +75,15 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
   stopRequested = terminate;
   if (options.signal.aborted) terminate();
   else options.signal.addEventListener("abort", terminate, { once: true });
+  // However it ends (done, stopped, aborted), nothing of the run may outlive it. This starts at
+  // the CLI's exit, not once its output closes: a leftover holding stdout would keep it open.
+  const exited = new Promise<void>((resolve) => {
+    subprocess.once("exit", () => resolve());
+    subprocess.once("error", () => resolve());
+  });
+  const leftoversGone = Promise.race([exited, subprocess]).then(() =>
+    terminateMarked(PROCESS_MARKER, marker),
+  );
   try {
     const result = await subprocess;
     const spawnError =
@@ -81,6 +99,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
     };
   } finally {
     options.signal.removeEventListener("abort", terminate);
+    await leftoversGone;
   }
 }
 

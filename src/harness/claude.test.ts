@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
 import type { AgentProcessResult } from "./agent-process.js";
-import { ClaudeEventParser, claudeArgs, claudeEnv, claudeResult, claudeUsage } from "./claude.js";
+import { claudeArgs, claudeEnv } from "./claude.js";
+import { ClaudeEventParser, claudeResult, claudeUsage } from "./claude-events.js";
 import type { HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
 
 // A Write tool call, its result, then "done" (one assistant line per content block).

@@ -3,8 +3,7 @@
  * folder, and turns what it reports (read by `codex-events.ts`) into a result with usage,
  * cost and the right error code. Also answers preflight: installed, version, credentials.
  */
-import { randomUUID } from "node:crypto";
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { runAgentProcess } from "./agent-process.js";
@@ -19,13 +18,6 @@ export interface CodexHarnessOptions {
   extraArgs?: string[];
   pricing?: PricingTable;
 }
-
-/**
- * Codex runs each command in its own session (a PTY, under codex-linux-sandbox), outside the
- * process group loopd stops; when codex dies mid-command those can outlive it. Every process
- * of a run carries this variable, so what is left can be found and killed.
- */
-const RUN_MARKER = "LOOPD_CODEX_RUN";
 
 /** The provider id loopd defines when a tier gives a base URL. */
 export const CODEX_PROVIDER = "loopd";
@@ -44,16 +36,17 @@ export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
           "the codex harness runs agent tasks (`prompt` or `template`)",
         );
       const parser = new CodexEventParser(agent.maxTurns, emit);
-      const marker = `${RUN_MARKER}=${randomUUID()}`;
+      // Codex runs each command in a session of its own, outside codex's process group; what
+      // it leaves running is stopped by runAgentProcess through its environment marker.
       const proc = await runAgentProcess({
         command,
         args: codexArgs(input, options.extraArgs ?? []),
         cwd: input.cwd,
-        env: { ...input.env, [RUN_MARKER]: marker.slice(RUN_MARKER.length + 1) },
+        env: input.env,
         signal: input.signal,
         emit,
         onLine: (line) => parser.onLine(line),
-      }).finally(() => killMarked(marker));
+      });
       const state = parser.state;
       const model = agent.model ?? sessionModel(input.env, state.sessionId) ?? "codex-default";
       const costUsd = costOf(model, state.usage, options.pricing ?? DEFAULT_PRICING);
@@ -152,26 +145,6 @@ export function sessionModel(env: Record<string, string>, sessionId: string | nu
     }
   }
   return null;
-}
-
-/** Linux: SIGKILL every process whose environment holds `marker` (no /proc elsewhere: no-op). */
-function killMarked(marker: string): void {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(marker)) {
-        process.kill(Number(entry), "SIGKILL");
-      }
-    } catch {
-      // gone already, or not ours
-    }
-  }
 }
 
 /** The first `"model":"…"` in the file's head (the turn context comes right after the session meta). */
