@@ -159,6 +159,7 @@ routines:
     expect(gitStatus(repo)).toBe("");
     expect(detail.changedFiles).toEqual(["hello.txt"]);
     expect(detail.diff).toContain("+hello");
+    expect(detail.diff).not.toContain(".loopd/memory.md");
     expect(detail.summary).toBe("Created hello.txt.");
     expect(detail.turns).toBe(2);
     expect(detail.usage.tokensIn).toBeGreaterThanOrEqual(2500);
