@@ -159,7 +159,7 @@ export const ERROR_CODES = {
   LOOPD_AUTH_MISSING: {
     exitCode: EXIT.auth,
     summary: "The harness has no credentials: no API key in the environment and no CLI login.",
-    hint: "Log in with the harness's CLI (`claude /login`, `codex login`) or export its API key; `loopd doctor` shows what is missing.",
+    hint: "Log in with the harness's CLI (`claude` then /login, `codex login`, `gemini`, `opencode auth login`) or export its API key; `loopd doctor` shows what is missing.",
   },
   LOOPD_AUTH_EXPIRED: {
     exitCode: EXIT.auth,

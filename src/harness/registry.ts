@@ -4,7 +4,9 @@ import type { ConfigSettings } from "../store/settings.js";
 import { createBuiltinHarness } from "./builtin/agent.js";
 import { createClaudeHarness } from "./claude.js";
 import { createCodexHarness } from "./codex.js";
+import { createGeminiHarness } from "./gemini.js";
 import type { Harness, HarnessRegistry } from "./harness.js";
+import { createOpencodeHarness } from "./opencode.js";
 import { shellHarness } from "./shell.js";
 
 export function createHarnessRegistry(
@@ -22,6 +24,8 @@ export function createHarnessRegistry(
     shellHarness,
     createClaudeHarness(cli("claude")),
     createCodexHarness({ ...cli("codex"), pricing }),
+    createGeminiHarness({ ...cli("gemini"), pricing }),
+    createOpencodeHarness({ ...cli("opencode"), pricing }),
     createBuiltinHarness({ pricing }),
   ];
   return new Map(harnesses.map((harness) => [harness.name, harness]));

@@ -1,0 +1,290 @@
+/**
+ * The opencode harness: runs `opencode run --format json` (prompt on stdin, permissions
+ * auto-approved) in the run's folder, and turns what it reports (read by
+ * `opencode-events.ts`) into a result with usage, cost and the right error code. loopd's
+ * instructions and a tier's OpenAI-compatible server reach opencode through
+ * OPENCODE_CONFIG_CONTENT. Also answers preflight: installed, version, credentials.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
+import { type AgentProcessResult, runAgentProcess } from "./agent-process.js";
+import { commandVersion, findExecutable } from "./executable.js";
+import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
+import { OpencodeEventParser, type OpencodeRunState, short } from "./opencode-events.js";
+
+export interface OpencodeHarnessOptions {
+  /** Executable name or path (`harnesses.opencode.command`); default `opencode` on the run's PATH. */
+  command?: string;
+  /** Added after loopd's flags, e.g. `--agent plan` or `--variant high`. */
+  extraArgs?: string[];
+  pricing?: PricingTable;
+}
+
+/** The provider id loopd defines when a tier gives a base URL. */
+export const OPENCODE_PROVIDER = "loopd";
+/** API keys of the providers opencode knows best; any one of them is a usable credential. */
+const PROVIDER_KEYS = [
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "OPENROUTER_API_KEY",
+  "GOOGLE_GENERATIVE_AI_API_KEY",
+  "GEMINI_API_KEY",
+  "GROQ_API_KEY",
+  "MISTRAL_API_KEY",
+  "DEEPSEEK_API_KEY",
+  "XAI_API_KEY",
+  "FIREWORKS_API_KEY",
+  "TOGETHER_AI_API_KEY",
+  "CEREBRAS_API_KEY",
+];
+const INSTALL_HINT =
+  "Install it with `npm i -g opencode-ai`, or set `harnesses.opencode.command` to its path.";
+const LOGIN_HINT =
+  "Run `opencode auth login`, or export a provider's API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, …).";
+
+export function createOpencodeHarness(options: OpencodeHarnessOptions = {}): Harness {
+  const command = options.command ?? "opencode";
+  const pricing = options.pricing ?? DEFAULT_PRICING;
+  return {
+    name: "opencode",
+    envKeys: [
+      /^OPENCODE_/,
+      ...PROVIDER_KEYS,
+      // Bedrock, Azure and Vertex providers take their cloud's usual credentials.
+      /^AWS_/,
+      /^AZURE_/,
+      /^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CLOUD_PROJECT|GOOGLE_VERTEX_LOCATION)$/,
+    ],
+    preflight: (input) => preflightOpencode(command, input),
+    async run(input, emit) {
+      const agent = input.agent;
+      if (!agent)
+        return failed(
+          "LOOPD_HARNESS_MISMATCH",
+          "the opencode harness runs agent tasks (`prompt` or `template`)",
+        );
+      if (agent.baseUrl && !agent.model)
+        return failed(
+          "LOOPD_AGENT_FAILED",
+          "opencode needs a model name to use the tier's baseUrl; give the tier a `model`",
+        );
+      const dir = agent.systemPrompt ? await mkdtemp(join(tmpdir(), "loopd-opencode-")) : null;
+      try {
+        const instructions = dir ? join(dir, "loopd-instructions.md") : null;
+        if (instructions) await writeFile(instructions, agent.systemPrompt, { mode: 0o600 });
+        const parser = new OpencodeEventParser(agent.maxTurns, emit);
+        const proc = await runAgentProcess({
+          command,
+          args: opencodeArgs(input, options.extraArgs ?? []),
+          cwd: input.cwd,
+          env: opencodeEnv(input, instructions),
+          // On stdin, not argv: no 128 KiB limit, and a prompt starting with "-" is not a flag.
+          stdin: agent.prompt,
+          signal: input.signal,
+          emit,
+          onLine: (line) => parser.onLine(line),
+        });
+        const model = agent.model ?? "opencode-default";
+        return opencodeResult(parser.state, proc, {
+          command,
+          model,
+          aborted: input.signal.aborted,
+          maxTurns: agent.maxTurns,
+          pricing,
+        });
+      } finally {
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export const opencodeHarness = createOpencodeHarness();
+
+/** The command line for one run (exported for tests); the prompt goes on stdin. */
+export function opencodeArgs(input: HarnessInput, extraArgs: readonly string[]): string[] {
+  const agent = input.agent;
+  // --auto answers opencode's permission prompts with "once" (without it `run` rejects them,
+  // so edits and shell commands fail); rules a user set to "deny" still hold.
+  const args = ["run", "--format", "json", "--auto", "--thinking"];
+  const model =
+    agent?.baseUrl && agent.model
+      ? `${OPENCODE_PROVIDER}/${agent.model}`
+      : opencodeModel(agent?.model ?? null);
+  if (model) args.push("--model", model);
+  args.push(...extraArgs);
+  return args;
+}
+
+/**
+ * opencode names models `provider/model`; routines and tiers often give the bare id used by
+ * the other harnesses (`claude-sonnet-4-5`, `gpt-5`), so the provider is added for those.
+ */
+export function opencodeModel(model: string | null): string | null {
+  if (!model || model.includes("/")) return model;
+  if (/^claude-/.test(model)) return `anthropic/${model}`;
+  if (/^(gpt-|o\d|codex-)/.test(model)) return `openai/${model}`;
+  if (/^gemini-/.test(model)) return `google/${model}`;
+  return model;
+}
+
+/**
+ * The run's environment plus loopd's part of the config: the instructions file (opencode
+ * loads AGENTS.md, else CLAUDE.md or CONTEXT.md, by itself) and the tier's server as an
+ * OpenAI-compatible provider whose key is OPENAI_API_KEY, as for codex. A routine's own
+ * OPENCODE_CONFIG_CONTENT is kept and added to.
+ */
+export function opencodeEnv(input: HarnessInput, instructionsFile: string | null): Record<string, string> {
+  // A background run must not update opencode mid-run; the routine's env may turn it back on.
+  const env: Record<string, string> = { OPENCODE_DISABLE_AUTOUPDATE: "1", ...input.env };
+  const agent = input.agent;
+  if (!instructionsFile && !agent?.baseUrl) return env;
+  const config = parseObject(env.OPENCODE_CONFIG_CONTENT);
+  if (instructionsFile) {
+    const own = Array.isArray(config.instructions) ? config.instructions : [];
+    config.instructions = [...own, instructionsFile];
+  }
+  if (agent?.baseUrl && agent.model) {
+    config.provider = {
+      ...(typeof config.provider === "object" && config.provider !== null ? config.provider : {}),
+      [OPENCODE_PROVIDER]: {
+        npm: "@ai-sdk/openai-compatible",
+        name: "loopd",
+        options: { baseURL: agent.baseUrl.replace(/\/+$/, ""), apiKey: "{env:OPENAI_API_KEY}" },
+        models: { [agent.model]: { name: agent.model } },
+      },
+    };
+  }
+  env.OPENCODE_CONFIG_CONTENT = JSON.stringify(config);
+  return env;
+}
+
+/** The run's result from the parsed stream and how the process ended (exported for tests). */
+export function opencodeResult(
+  state: OpencodeRunState,
+  proc: AgentProcessResult,
+  context: { command: string; model: string; aborted: boolean; maxTurns: number; pricing: PricingTable },
+): HarnessResult {
+  // opencode prices what models.dev lists; a model it cannot price reports 0.
+  const costUsd =
+    state.costUsd > 0
+      ? Math.round(state.costUsd * 1e6) / 1e6
+      : costOf(context.model, state.usage, context.pricing);
+  const first = state.lastMessage?.trim().split("\n")[0]?.trim();
+  const report = {
+    exitCode: proc.exitCode,
+    summary: first ? short(first) : null,
+    finalMessage: state.lastMessage,
+    usage: state.usage,
+    costUsd,
+    modelUsage: [{ model: context.model, usage: state.usage, costUsd }],
+    turns: state.turns,
+    sessionId: state.sessionId,
+  };
+  const fail = (code: string, message: string): HarnessResult => ({
+    ...report,
+    outcome: "failed",
+    error: { code, message },
+  });
+  if (proc.spawnError) {
+    return /ENOENT/.test(proc.spawnError)
+      ? fail(
+          "LOOPD_HARNESS_NOT_INSTALLED",
+          `opencode is not installed (${context.command}): ${proc.spawnError}`,
+        )
+      : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
+  }
+  if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `opencode: ${state.authError}`);
+  if (state.turnLimit)
+    return fail("LOOPD_TURN_LIMIT", `stopped opencode after ${context.maxTurns} turns (maxTurns)`);
+  if (context.aborted) return fail("LOOPD_AGENT_FAILED", "opencode was stopped: the run was aborted");
+  if (state.failure) return fail("LOOPD_AGENT_FAILED", `opencode: ${state.failure}`);
+  if (!state.finished || proc.exitCode !== 0) {
+    const tail = proc.stderrTail.slice(-5).join("\n") || "no output";
+    const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
+    return fail("LOOPD_AGENT_FAILED", `opencode ${how} before finishing: ${tail}`);
+  }
+  return { ...report, outcome: "succeeded", error: null };
+}
+
+async function preflightOpencode(command: string, input: PreflightInput): Promise<PreflightResult> {
+  const base = { harness: "opencode", installed: false, command: null, version: null, authSource: null };
+  const resolved = findExecutable(command, input.env.PATH);
+  if (!resolved) {
+    const message = `opencode (${command}) was not found on the run's PATH`;
+    return {
+      ...base,
+      auth: "unknown",
+      error: { code: "LOOPD_HARNESS_NOT_INSTALLED", message, hint: INSTALL_HINT },
+    };
+  }
+  const found = {
+    ...base,
+    installed: true,
+    command: resolved,
+    version: await commandVersion(resolved, input.env),
+  };
+  const auth = opencodeAuth(input.env, input.cwd, input.baseUrl);
+  if (auth) return { ...found, auth: auth.state, authSource: auth.source, error: null };
+  const message = "opencode has no credentials: nothing in `opencode auth list` and no provider API key";
+  return { ...found, auth: "missing", error: { code: "LOOPD_AUTH_MISSING", message, hint: LOGIN_HINT } };
+}
+
+/**
+ * Where opencode will find credentials, without starting it: the logins `opencode auth
+ * login` stores in its data folder (what `opencode auth list` shows), a provider key in the
+ * environment, or a provider set up in config (its key cannot be checked from outside).
+ */
+export function opencodeAuth(
+  env: Record<string, string>,
+  cwd: string,
+  baseUrl: string | null,
+): { state: "ok" | "unknown"; source: string } | null {
+  const data = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
+  const stored = Object.keys(parseObject(readText(join(data, "opencode", "auth.json"))));
+  if (stored.length > 0) return { state: "ok", source: `opencode auth login (${stored.join(", ")})` };
+  const key = PROVIDER_KEYS.find((name) => env[name]);
+  if (key) return { state: "ok", source: key };
+  // Local OpenAI-compatible servers (Ollama, vLLM) usually take no key at all.
+  if (baseUrl) return { state: "unknown", source: "the tier's baseUrl" };
+  const configDir = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  const configs = [
+    env.OPENCODE_CONFIG_CONTENT ?? null,
+    ...[
+      env.OPENCODE_CONFIG,
+      join(configDir, "opencode", "opencode.json"),
+      join(configDir, "opencode", "opencode.jsonc"),
+    ]
+      .concat([join(cwd, "opencode.json"), join(cwd, "opencode.jsonc")])
+      .map((path) => (path && existsSync(path) ? readText(path) : null)),
+  ];
+  if (configs.some((text) => text !== null && /"provider"\s*:/.test(text)))
+    return { state: "unknown", source: "a provider in opencode's config" };
+  return null;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function parseObject(text: string | null | undefined): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text ?? "");
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+function failed(code: string, message: string): HarnessResult {
+  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+}
