@@ -83,6 +83,11 @@ routines:
     memory: false
     maxTurns: 6
     timeout: 2m
+  - name: secret-shell
+    command: 'echo "token=$MY_TOKEN" && echo data > out.txt'
+    workspace: worktree
+    repo: ${repo}
+    secrets: [MY_TOKEN]
   - name: codex-greet
     tier: codex-fake
     repo: ${repo}
@@ -114,6 +119,9 @@ routines:
       ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
       CODEX_HOME: agentHome,
       OPENAI_API_KEY: "sk-openai-fake-key-for-tests",
+      MY_TOKEN: "tok-supersecret-123456",
+      // In the daemon's environment, but not the agent's business.
+      DATABASE_URL: "postgres://admin:hunter2@prod/db",
       // Anything that tries to leave the machine fails at once.
       HTTPS_PROXY: "http://127.0.0.1:9",
       HTTP_PROXY: "http://127.0.0.1:9",
@@ -209,6 +217,36 @@ routines:
     expect(instructions).toContain("Porting guide: keep APIs stable.");
   });
 
+  it("agents get an allow-listed environment; declared secrets are redacted from the log", async () => {
+    model.setScript((request) =>
+      request.turn === 0
+        ? { toolCalls: [{ name: "Bash", input: { command: "env > env.txt", description: "dump env" } }] }
+        : { text: "Dumped the environment." },
+    );
+    const run = await loopd("run", "escaper", "--wait", "--json");
+    expect(run.code, run.stdout).toBe(0);
+    const detail = json<RunDetailJson>(
+      await loopd("show-run", String(json<{ id: number }>(run).id), "--json"),
+    );
+    const seen = readFileSync(join(detail.workspace!, "env.txt"), "utf8");
+    expect(seen).toContain(`LOOPD_RUN_ID=${detail.id}`);
+    expect(seen).toContain("ANTHROPIC_BASE_URL=");
+    expect(seen).not.toContain("DATABASE_URL");
+    expect(seen).not.toContain("MY_TOKEN"); // not declared by this routine
+
+    const shell = await loopd("run", "secret-shell", "--wait", "--json");
+    expect(shell.code, shell.stdout).toBe(0);
+    const shellRun = json<RunDetailJson>(
+      await loopd("show-run", String(json<{ id: number }>(shell).id), "--json"),
+    );
+    expect(shellRun.changedFiles).toEqual(["out.txt"]);
+    expect(existsSync(join(repo, "out.txt"))).toBe(false);
+    const logs = (await loopd("logs", String(shellRun.id), "--json")).stdout;
+    expect(logs).toContain("token=[redacted:MY_TOKEN]");
+    expect(logs).not.toContain("tok-supersecret-123456");
+    expect(shellRun.summary).toBe("token=[redacted:MY_TOKEN]");
+  });
+
   it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {
     const outside = join(repo, "escaped.txt");
     model.setScript([
@@ -246,6 +284,8 @@ routines:
       (harness) => harness.harness === "claude",
     );
     expect(claude).toMatchObject({ installed: true, auth: "ok", authSource: "ANTHROPIC_API_KEY" });
+    // The 401s of the test before are remembered as claude's last error.
+    expect(claude?.lastError).toMatchObject({ code: "LOOPD_AUTH_EXPIRED" });
     expect(String(claude?.version)).toMatch(/^\d+\.\d+\.\d+/);
 
     const noKey = { ...env, ANTHROPIC_API_KEY: "" };

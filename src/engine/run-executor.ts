@@ -112,15 +112,7 @@ export class RunExecutor {
         model: spec.model ?? tier?.model ?? null,
         signal,
       });
-      await recordHarnessHealth(this.options.store.db, {
-        harness: harness.name,
-        checkedAt: this.options.now(),
-        workerId: this.options.workerId,
-        installed: preflight.installed,
-        version: preflight.version,
-        auth: preflight.auth,
-        error: preflight.error,
-      }).catch(() => {}); // doctor's history must never fail a run
+      await this.recordHealth(harness.name, preflight, preflight.error);
       emit({
         type: "status",
         data: {
@@ -163,6 +155,14 @@ export class RunExecutor {
       const memory = spec.memory ? await this.prepareMemory(run, workspace) : null;
       const agent = isAgent ? await this.agentInput(run, settings, tier, workspace, memory, emit) : null;
       result = await harness.run({ ...baseInput(run, signal), cwd: workspace.cwd, env, agent }, emit);
+      if (result.error && HARNESS_HEALTH_ERRORS.has(result.error.code)) {
+        // Credentials that passed preflight but were rejected mid-run: doctor's "last error".
+        await this.recordHealth(
+          harness.name,
+          { installed: true, version: null, auth: "expired" },
+          result.error,
+        );
+      }
       if (memory) await this.saveMemory(run, memory, result, settings);
     } finally {
       report = await this.finish(workspace, result);
@@ -170,6 +170,22 @@ export class RunExecutor {
     if (report) await this.saveArtifacts(run, report, result, redact);
     const final = report && report.escaped.length > 0 ? escaped(result, report) : result;
     return redactResult(final, redact);
+  }
+
+  private async recordHealth(
+    harness: string,
+    state: { installed: boolean; version: string | null; auth: string },
+    error: { code: string; message: string } | null,
+  ): Promise<void> {
+    await recordHarnessHealth(this.options.store.db, {
+      harness,
+      checkedAt: this.options.now(),
+      workerId: this.options.workerId,
+      installed: state.installed,
+      version: state.version,
+      auth: state.auth,
+      error: error ? { code: error.code, message: error.message } : null,
+    }).catch(() => {}); // doctor's history must never fail a run
   }
 
   private async acquire(run: ClaimedRun, signal: AbortSignal): Promise<Workspace> {
@@ -296,6 +312,12 @@ export class RunExecutor {
     if (report.headCommit) await recordRunHead(this.options.store.db, run.id, run.attempt, report.headCommit);
   }
 }
+
+const HARNESS_HEALTH_ERRORS = new Set([
+  "LOOPD_AUTH_EXPIRED",
+  "LOOPD_AUTH_MISSING",
+  "LOOPD_HARNESS_NOT_INSTALLED",
+]);
 
 interface TierSettings {
   harness?: string;

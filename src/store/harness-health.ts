@@ -19,7 +19,8 @@ export async function recordHarnessHealth(
     checked_at: health.checkedAt,
     worker_id: health.workerId,
     installed: health.installed ? 1 : 0,
-    version: health.version,
+    // An error seen mid-run does not know the version: keep the one preflight found.
+    ...(health.version !== null ? { version: health.version } : {}),
     auth: health.auth,
     // A later success keeps the last error, so doctor can say what went wrong and when.
     ...(health.error
@@ -28,7 +29,14 @@ export async function recordHarnessHealth(
   };
   await db
     .insertInto("harness_health")
-    .values({ harness: health.harness, error_code: null, error_message: null, error_at: null, ...row })
+    .values({
+      harness: health.harness,
+      version: null,
+      error_code: null,
+      error_message: null,
+      error_at: null,
+      ...row,
+    })
     .onConflict((conflict) => conflict.column("harness").doUpdateSet(row))
     .execute();
 }
