@@ -11,7 +11,7 @@
  * A benchmark, not a test: prints a Markdown table and writes bench/results/workspace.md.
  * Knobs (environment): BENCH_FILES (50000), BENCH_ITERATIONS (12), BENCH_WARMUP (2).
  */
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -89,6 +89,14 @@ async function fresh(repo: string, scratch: string, i: number): Promise<Sample> 
   return { ms: spawned - t0, finishMs: performance.now() - t1 };
 }
 
+/**
+ * Flushes dirty pages between samples (untimed): removing a 50,000-file worktree leaves
+ * writeback that would otherwise land in the next sample's timed span and grow run by run.
+ */
+function settle(): void {
+  spawnSync("sync");
+}
+
 async function warm(repo: string, workspaces: WorkspaceManager, i: number): Promise<Sample> {
   const t0 = performance.now();
   const ws = await workspaces.acquire({ repo, routine: "warm", runId: i, mode: "worktree" });
@@ -148,7 +156,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP + ITERATIONS; i++) {
       // Interleaved so both variants see the same page-cache and background conditions.
       const a = await fresh(repo, scratch, i);
+      settle();
       const b = await warm(repo, workspaces, i);
+      settle();
       console.error(`#${i}${i < WARMUP ? " (warm-up)" : ""}: fresh ${ms(a.ms)} ms, warm ${ms(b.ms)} ms`);
       if (i < WARMUP) warmups.push(`fresh ${ms(a.ms)} ms / warm ${ms(b.ms)} ms`);
       else {

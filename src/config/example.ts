@@ -39,8 +39,10 @@ routines:
     cron: "0 3 * * *"
     tz: Europe/Berlin
 
-  # An agent loop: every 30 minutes, look after open pull requests.
-  # Declared paused; remove \`paused: true\` once the claude CLI is logged in.
+  # An agent loop: every 30 minutes, look after open pull requests. Each run works in its
+  # own git worktree (branch loopd/babysit-prs/<run>) with AGENTS.md, CLAUDE.md and the
+  # routine's memory in context. Declared paused: \`loopd doctor\` tells whether the claude
+  # CLI is installed and logged in; then remove \`paused: true\`.
   - name: babysit-prs
     paused: true
     prompt: |
@@ -51,7 +53,8 @@ routines:
     escalate: [strong]
     maxTurns: 25
     budget: { perRun: 2, perDay: 10 }
-    notify: { to: me, on: [failure, budget] }
+    secrets: [GITHUB_TOKEN]           # passed to the agent, redacted from stored logs
+    notify: { to: me, on: [failure, budget, auth] }
 
   # An agent on weekdays at 09:00 in Berlin.
   - name: fix-docs
