@@ -3,7 +3,7 @@
  * (`harnesses.<name>.command`) or the run environment's PATH, so `loopd doctor` and the run
  * agree on which binary is used.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 
 /** Absolute path of `command` on `pathVariable`, or null. A path with a slash is checked as is. */
@@ -26,12 +26,41 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/**
+ * Versions by binary and modification time: every run's preflight asks, and some CLIs take a
+ * second or more to answer `--version`; an upgrade changes the mtime and so the answer.
+ */
+const versions = new Map<string, Promise<string | null>>();
+
 /** First line of `<command> --version` (or the given args), or null when it fails. */
-export async function commandVersion(
+export function commandVersion(
   command: string,
   env: Record<string, string>,
   args: string[] = ["--version"],
   timeoutMs = 15_000,
+): Promise<string | null> {
+  let mtime: number;
+  try {
+    mtime = statSync(command).mtimeMs;
+  } catch {
+    return readVersion(command, env, args, timeoutMs);
+  }
+  const key = `${command}\0${mtime}\0${args.join("\0")}`;
+  let version = versions.get(key);
+  if (!version) {
+    version = readVersion(command, env, args, timeoutMs);
+    versions.set(key, version);
+    // A failure (timeout on a loaded machine) is not remembered.
+    void version.then((value) => value === null && versions.delete(key));
+  }
+  return version;
+}
+
+async function readVersion(
+  command: string,
+  env: Record<string, string>,
+  args: string[],
+  timeoutMs: number,
 ): Promise<string | null> {
   const { execa } = await import("execa");
   const result = await execa(command, args, {
