@@ -7,10 +7,19 @@
  */
 import { addUsage, ZERO_USAGE } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
-import { type AgentProcessResult, parseJsonLine } from "./agent-process.js";
+import {
+  type CliProcess,
+  cliFailure,
+  cliResult,
+  endedEarly,
+  jsonEvent,
+  num,
+  record,
+  short,
+  str,
+} from "./cli-adapter.js";
 import type { HarnessEvent, HarnessResult, ModelUsage } from "./harness.js";
 
-const MAX_SUMMARY = 200;
 /** Result and error texts Claude Code writes when the credential is the problem. */
 const AUTH_TEXT =
   /invalid api key|please run \/login|not logged in|authentication_error|authentication_failed|oauth token has expired|API Error: 40[13]\b/i;
@@ -45,11 +54,8 @@ export class ClaudeEventParser {
   constructor(private readonly emit: (event: HarnessEvent) => void) {}
 
   onLine(line: string): "stop" | undefined {
-    const event = parseJsonLine(line);
-    if (!event || typeof event.type !== "string") {
-      this.emit({ type: "log", stream: "stdout", line });
-      return undefined;
-    }
+    const event = jsonEvent(line, this.emit);
+    if (!event) return undefined;
     switch (event.type) {
       case "system":
         return this.onSystem(event);
@@ -61,7 +67,7 @@ export class ClaudeEventParser {
           if (block.type !== "tool_result") continue;
           this.emit({
             type: "tool",
-            data: { result: short(toolResultText(block.content), 200), isError: block.is_error === true },
+            data: { result: short(toolResultText(block.content)), isError: block.is_error === true },
           });
         }
         return undefined;
@@ -129,7 +135,7 @@ export class ClaudeEventParser {
       else if (block.type === "tool_use") {
         this.emit({
           type: "tool",
-          data: { name: str(block.name) ?? "?", input: short(JSON.stringify(block.input ?? {}), 200) },
+          data: { name: str(block.name) ?? "?", input: short(JSON.stringify(block.input ?? {})) },
         });
       }
     }
@@ -147,44 +153,28 @@ export class ClaudeEventParser {
 /** The harness result for a finished process, from what the parser collected. */
 export function claudeResult(
   state: ClaudeRunState,
-  proc: Pick<AgentProcessResult, "exitCode" | "signal" | "spawnError" | "stderrTail">,
+  proc: CliProcess,
   context: { command: string; aborted: boolean },
 ): HarnessResult {
   const result = state.result;
   const text = result ? str(result.result) : null;
-  const report = {
-    exitCode: proc.exitCode,
-    summary: summaryOf(text),
+  const { fail, succeed } = cliResult(proc, {
     finalMessage: text,
     usage: state.usage,
     costUsd: result && typeof result.total_cost_usd === "number" ? result.total_cost_usd : 0,
     modelUsage: result ? modelUsageOf(record(result.modelUsage)) : [],
     turns: result ? state.turns : null,
     sessionId: state.sessionId,
-  };
-  const fail = (code: string, message: string): HarnessResult => ({
-    ...report,
-    outcome: "failed",
-    error: { code, message },
   });
-  if (proc.spawnError) {
-    return /ENOENT/.test(proc.spawnError)
-      ? fail(
-          "LOOPD_HARNESS_NOT_INSTALLED",
-          `claude is not installed (${context.command}): ${proc.spawnError}`,
-        )
-      : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
-  }
-  if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `claude: ${state.authError}`);
-  if (!result) {
-    if (context.aborted) return fail("LOOPD_AGENT_FAILED", "claude was stopped: the run was aborted");
-    const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
-    const tail = proc.stderrTail.slice(-5).join("\n") || "no output";
-    return fail("LOOPD_AGENT_FAILED", `claude ${how} before reporting a result: ${tail}`);
-  }
+  // Claude Code enforces its own turn cap (reported in the result), and a result it reported
+  // before the run was aborted still counts.
+  const failure = cliFailure({ name: "claude", command: context.command }, proc, state, {
+    aborted: context.aborted && !result,
+  });
+  if (failure) return fail(failure);
+  if (!result) return fail(endedEarly("claude", proc, "reporting a result"));
   const subtype = str(result.subtype) ?? "unknown";
-  if (subtype === "success" && result.is_error !== true)
-    return { ...report, outcome: "succeeded", error: null };
+  if (subtype === "success" && result.is_error !== true) return succeed();
   const errors = Array.isArray(result.errors)
     ? result.errors.filter((e): e is string => typeof e === "string")
     : [];
@@ -229,14 +219,6 @@ function modelUsageOf(byModel: Record<string, unknown>): ModelUsage[] {
   });
 }
 
-function summaryOf(text: string | null): string | null {
-  const first = text
-    ?.split("\n")
-    .find((line) => line.trim())
-    ?.trim();
-  return first ? short(first, MAX_SUMMARY) : null;
-}
-
 function toolResultText(content: unknown): string {
   if (typeof content === "string") return content;
   return blocks(content)
@@ -246,22 +228,4 @@ function toolResultText(content: unknown): string {
 
 function blocks(content: unknown): Record<string, unknown>[] {
   return Array.isArray(content) ? content.map(record) : [];
-}
-
-function short(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-export function str(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-function num(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-export function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
 }

@@ -11,9 +11,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseJsonLine, runAgentProcess } from "./agent-process.js";
-import { ClaudeEventParser, claudeResult, record, str } from "./claude-events.js";
-import { commandVersion, findExecutable } from "./executable.js";
-import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
+import { ClaudeEventParser, claudeResult } from "./claude-events.js";
+import { locateCli, notAnAgentTask, record, str } from "./cli-adapter.js";
+import type { Harness, HarnessInput, PreflightInput, PreflightResult } from "./harness.js";
 
 export interface ClaudeHarnessOptions {
   /** Executable name or path (`harnesses.claude.command`); default `claude` on the run's PATH. */
@@ -47,11 +47,7 @@ export function createClaudeHarness(options: ClaudeHarnessOptions = {}): Harness
     preflight: (input) => preflightClaude(command, input),
     async run(input, emit) {
       const agent = input.agent;
-      if (!agent)
-        return failed(
-          "LOOPD_HARNESS_MISMATCH",
-          "the claude harness runs agent tasks (`prompt` or `template`)",
-        );
+      if (!agent) return notAnAgentTask("claude");
       const spill =
         Buffer.byteLength(agent.systemPrompt) > MAX_ARG_BYTES ? await spillToFile(agent.systemPrompt) : null;
       try {
@@ -128,22 +124,8 @@ async function spillToFile(text: string): Promise<{ dir: string; path: string }>
 }
 
 async function preflightClaude(command: string, input: PreflightInput): Promise<PreflightResult> {
-  const base = { harness: "claude", installed: false, command: null, version: null, authSource: null };
-  const resolved = findExecutable(command, input.env.PATH);
-  if (!resolved) {
-    const message = `claude (${command}) was not found on the run's PATH`;
-    return {
-      ...base,
-      auth: "unknown",
-      error: { code: "LOOPD_HARNESS_NOT_INSTALLED", message, hint: INSTALL_HINT },
-    };
-  }
-  const found = {
-    ...base,
-    installed: true,
-    command: resolved,
-    version: await commandVersion(resolved, input.env),
-  };
+  const found = await locateCli("claude", command, input, INSTALL_HINT);
+  if (!found.installed) return found;
   const key = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].find(
     (name) => input.env[name],
   );
@@ -163,7 +145,7 @@ async function preflightClaude(command: string, input: PreflightInput): Promise<
   // No credentials file: macOS keeps the login in the Keychain, and settings may name an
   // apiKeyHelper. `claude auth status` knows both, answers offline in well under a second.
   const { execa } = await import("execa");
-  const status = await execa(resolved, ["auth", "status", "--json"], {
+  const status = await execa(found.command, ["auth", "status", "--json"], {
     cwd: input.cwd,
     env: input.env,
     extendEnv: false,
@@ -197,8 +179,4 @@ export function storedLogin(env: Record<string, string>): "ok" | "expired" | nul
   if (!str(oauth.accessToken)) return null;
   const expired = typeof oauth.expiresAt === "number" && oauth.expiresAt <= Date.now();
   return expired && !str(oauth.refreshToken) ? "expired" : "ok";
-}
-
-function failed(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
 }

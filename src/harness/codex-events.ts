@@ -5,10 +5,9 @@
  * when the turn cap is hit, since Codex has no cap of its own.
  */
 import type { TokenUsage } from "../domain/run-report.js";
-import { parseJsonLine } from "./agent-process.js";
+import { jsonEvent, num, record, short, str } from "./cli-adapter.js";
 import type { HarnessEvent } from "./harness.js";
 
-const MAX_TEXT = 200;
 const TOOL_ITEMS = new Set(["command_execution", "file_change", "mcp_tool_call", "web_search"]);
 // Codex answers a rejected key with "unexpected status 401 Unauthorized: …" (and retries it).
 const AUTH_ERROR = /\bstatus 40[13]\b|unauthorized|invalid_api_key|incorrect api key|not logged in/i;
@@ -54,11 +53,8 @@ export class CodexEventParser {
   }
 
   private translate(line: string): "stop" | undefined {
-    const event = parseJsonLine(line);
-    if (!event || typeof event.type !== "string") {
-      this.emit({ type: "log", stream: "stdout", line });
-      return undefined;
-    }
+    const event = jsonEvent(line, this.emit);
+    if (!event) return undefined;
     const state = this.state;
     switch (event.type) {
       case "thread.started":
@@ -170,21 +166,4 @@ function toolData(type: string, item: Record<string, unknown>): Record<string, u
     default:
       return { name: type };
   }
-}
-
-export function short(text: string | null, max = MAX_TEXT): string | null {
-  if (text === null) return null;
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-export function str(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-function num(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
 }

@@ -5,11 +5,18 @@
  */
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
+import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { runAgentProcess } from "./agent-process.js";
-import { CodexEventParser, short } from "./codex-events.js";
-import { commandVersion, findExecutable } from "./executable.js";
-import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
+import {
+  cliFailure,
+  cliResult,
+  endedEarly,
+  locateCli,
+  notAnAgentTask,
+  pricedModelUsage,
+} from "./cli-adapter.js";
+import { CodexEventParser } from "./codex-events.js";
+import type { Harness, HarnessInput, PreflightInput, PreflightResult } from "./harness.js";
 
 export interface CodexHarnessOptions {
   /** Executable name or path (`harnesses.codex.command`); default `codex` on the run's PATH. */
@@ -30,11 +37,7 @@ export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
     preflight: (input) => preflightCodex(command, input),
     async run(input, emit) {
       const agent = input.agent;
-      if (!agent)
-        return failed(
-          "LOOPD_HARNESS_MISMATCH",
-          "the codex harness runs agent tasks (`prompt` or `template`)",
-        );
+      if (!agent) return notAnAgentTask("codex");
       const parser = new CodexEventParser(agent.maxTurns, emit);
       // Codex runs each command in a session of its own, outside codex's process group; what
       // it leaves running is stopped by runAgentProcess through its environment marker.
@@ -49,38 +52,23 @@ export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
       });
       const state = parser.state;
       const model = agent.model ?? sessionModel(input.env, state.sessionId) ?? "codex-default";
-      const costUsd = costOf(model, state.usage, options.pricing ?? DEFAULT_PRICING);
-      const report = {
-        exitCode: proc.exitCode,
-        summary: summaryOf(state.lastMessage),
+      const priced = pricedModelUsage([{ model, usage: state.usage }], options.pricing ?? DEFAULT_PRICING);
+      const { fail, succeed } = cliResult(proc, {
         finalMessage: state.lastMessage,
         usage: state.usage,
-        costUsd,
-        modelUsage: [{ model, usage: state.usage, costUsd }],
+        ...priced,
         turns: state.turns,
         sessionId: state.sessionId,
-      };
-      const fail = (code: string, message: string): HarnessResult => ({
-        ...report,
-        outcome: "failed",
-        error: { code, message },
       });
-      if (proc.spawnError) {
-        return /ENOENT/.test(proc.spawnError)
-          ? fail("LOOPD_HARNESS_NOT_INSTALLED", `codex is not installed (${command}): ${proc.spawnError}`)
-          : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
-      }
-      if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `codex: ${state.authError}`);
-      if (state.turnLimit)
-        return fail("LOOPD_TURN_LIMIT", `stopped codex after ${agent.maxTurns} turns (maxTurns)`);
-      if (input.signal.aborted) return fail("LOOPD_AGENT_FAILED", "codex was stopped: the run was aborted");
+      const failure = cliFailure({ name: "codex", command }, proc, state, {
+        aborted: input.signal.aborted,
+        maxTurns: agent.maxTurns,
+      });
+      if (failure) return fail(failure);
       if (state.failure) return fail("LOOPD_AGENT_FAILED", `codex: ${state.failure}`);
-      if (!state.completed || proc.exitCode !== 0) {
-        const tail = proc.stderrTail.slice(-5).join("\n") || "no output";
-        const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
-        return fail("LOOPD_AGENT_FAILED", `codex ${how} before finishing its turn: ${tail}`);
-      }
-      return { ...report, outcome: "succeeded", error: null };
+      if (!state.completed || proc.exitCode !== 0)
+        return fail(endedEarly("codex", proc, "finishing its turn"));
+      return succeed();
     },
   };
 }
@@ -160,29 +148,17 @@ function firstModel(path: string): string | null {
 }
 
 async function preflightCodex(command: string, input: PreflightInput): Promise<PreflightResult> {
-  const base = { harness: "codex", installed: false, command: null, version: null, authSource: null };
-  const resolved = findExecutable(command, input.env.PATH);
-  if (!resolved) {
-    return {
-      ...base,
-      auth: "unknown",
-      error: {
-        code: "LOOPD_HARNESS_NOT_INSTALLED",
-        message: `codex (${command}) was not found on the run's PATH`,
-        hint: "Install it with `npm i -g @openai/codex`, or set `harnesses.codex.command` to its path.",
-      },
-    };
-  }
-  const found = {
-    ...base,
-    installed: true,
-    command: resolved,
-    version: await commandVersion(resolved, input.env),
-  };
+  const found = await locateCli(
+    "codex",
+    command,
+    input,
+    "Install it with `npm i -g @openai/codex`, or set `harnesses.codex.command` to its path.",
+  );
+  if (!found.installed) return found;
   const key = ["OPENAI_API_KEY", "CODEX_API_KEY"].find((name) => input.env[name]);
   if (key) return { ...found, auth: "ok", authSource: key, error: null };
   const { execa } = await import("execa");
-  const status = await execa(resolved, ["login", "status"], {
+  const status = await execa(found.command, ["login", "status"], {
     env: input.env,
     extendEnv: false,
     stdin: "ignore",
@@ -200,13 +176,4 @@ async function preflightCodex(command: string, input: PreflightInput): Promise<P
       hint: "Run `codex login`, or export OPENAI_API_KEY.",
     },
   };
-}
-
-function failed(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
-}
-
-function summaryOf(message: string | null): string | null {
-  const first = message?.trim().split("\n")[0]?.trim();
-  return first ? short(first) : null;
 }

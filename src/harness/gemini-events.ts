@@ -7,10 +7,9 @@
  */
 import { addUsage, ZERO_USAGE } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
-import { parseJsonLine } from "./agent-process.js";
+import { jsonEvent, num, record, short, str } from "./cli-adapter.js";
 import type { HarnessEvent } from "./harness.js";
 
-const MAX_TEXT = 200;
 // The Gemini API answers a bad key with 400 "API key not valid" (reason API_KEY_INVALID), a
 // revoked or unauthorised one with 401/403; the CLI passes the API's JSON on in its message.
 const AUTH_ERROR =
@@ -76,11 +75,8 @@ export class GeminiEventParser {
   }
 
   private translate(line: string): "stop" | undefined {
-    const event = parseJsonLine(line);
-    if (!event || typeof event.type !== "string") {
-      this.emit({ type: "log", stream: "stdout", line });
-      return undefined;
-    }
+    const event = jsonEvent(line, this.emit);
+    if (!event) return undefined;
     const state = this.state;
     switch (event.type) {
       case "init":
@@ -208,21 +204,4 @@ export function usageOf(stats: Record<string, unknown>): TokenUsage {
     tokensOut: answer + reasoning,
     tokensReasoning: reasoning,
   };
-}
-
-export function short(text: string | null, max = MAX_TEXT): string | null {
-  if (text === null) return null;
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function str(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-function num(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
 }

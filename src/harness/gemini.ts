@@ -8,10 +8,17 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
+import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { type AgentProcessResult, runAgentProcess } from "./agent-process.js";
-import { commandVersion, findExecutable } from "./executable.js";
-import { GeminiEventParser, type GeminiRunState, short } from "./gemini-events.js";
+import {
+  cliFailure,
+  cliResult,
+  endedEarly,
+  locateCli,
+  notAnAgentTask,
+  pricedModelUsage,
+} from "./cli-adapter.js";
+import { GeminiEventParser, type GeminiRunState } from "./gemini-events.js";
 import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
 
 export interface GeminiHarnessOptions {
@@ -43,11 +50,7 @@ export function createGeminiHarness(options: GeminiHarnessOptions = {}): Harness
     preflight: (input) => preflightGemini(command, input),
     async run(input, emit) {
       const agent = input.agent;
-      if (!agent)
-        return failed(
-          "LOOPD_HARNESS_MISMATCH",
-          "the gemini harness runs agent tasks (`prompt` or `template`)",
-        );
+      if (!agent) return notAnAgentTask("gemini");
       const context = agent.systemPrompt ? await contextDir(agent.systemPrompt) : null;
       try {
         const parser = new GeminiEventParser(agent.maxTurns, emit);
@@ -124,40 +127,15 @@ export function geminiResult(
   proc: AgentProcessResult,
   context: { command: string; aborted: boolean; maxTurns: number; pricing: PricingTable },
 ): HarnessResult {
-  const modelUsage = state.models.map(({ model, usage }) => ({
-    model,
-    usage,
-    costUsd: costOf(model, usage, context.pricing),
-  }));
-  const costUsd = Math.round(modelUsage.reduce((sum, entry) => sum + entry.costUsd, 0) * 1e6) / 1e6;
-  const first = state.lastMessage?.trim().split("\n")[0]?.trim();
-  const report = {
-    exitCode: proc.exitCode,
-    summary: first ? short(first) : null,
+  const { fail, succeed } = cliResult(proc, {
     finalMessage: state.lastMessage,
     usage: state.usage,
-    costUsd,
-    modelUsage,
+    ...pricedModelUsage(state.models, context.pricing),
     turns: state.turns,
     sessionId: state.sessionId,
-  };
-  const fail = (code: string, message: string): HarnessResult => ({
-    ...report,
-    outcome: "failed",
-    error: { code, message },
   });
-  if (proc.spawnError) {
-    return /ENOENT/.test(proc.spawnError)
-      ? fail(
-          "LOOPD_HARNESS_NOT_INSTALLED",
-          `gemini is not installed (${context.command}): ${proc.spawnError}`,
-        )
-      : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
-  }
-  if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `gemini: ${state.authError}`);
-  if (state.turnLimit)
-    return fail("LOOPD_TURN_LIMIT", `stopped gemini after ${context.maxTurns} turns (maxTurns)`);
-  if (context.aborted) return fail("LOOPD_AGENT_FAILED", "gemini was stopped: the run was aborted");
+  const failure = cliFailure({ name: "gemini", command: context.command }, proc, state, context);
+  if (failure) return fail(failure);
   // Credential problems found before the first request are printed on stderr, not as JSON.
   const tail = proc.stderrTail
     .filter((line) => !/^\s+at /.test(line))
@@ -169,30 +147,13 @@ export function geminiResult(
       : fail("LOOPD_AUTH_EXPIRED", `gemini: ${tail || "authentication failed"}`);
   }
   if (state.failure) return fail("LOOPD_AGENT_FAILED", `gemini: ${state.failure}`);
-  if (!state.completed || proc.exitCode !== 0) {
-    const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
-    return fail("LOOPD_AGENT_FAILED", `gemini ${how} before finishing: ${tail || "no output"}`);
-  }
-  return { ...report, outcome: "succeeded", error: null };
+  if (!state.completed || proc.exitCode !== 0) return fail(endedEarly("gemini", proc, "finishing", tail));
+  return succeed();
 }
 
 async function preflightGemini(command: string, input: PreflightInput): Promise<PreflightResult> {
-  const base = { harness: "gemini", installed: false, command: null, version: null, authSource: null };
-  const resolved = findExecutable(command, input.env.PATH);
-  if (!resolved) {
-    const message = `gemini (${command}) was not found on the run's PATH`;
-    return {
-      ...base,
-      auth: "unknown",
-      error: { code: "LOOPD_HARNESS_NOT_INSTALLED", message, hint: INSTALL_HINT },
-    };
-  }
-  const found = {
-    ...base,
-    installed: true,
-    command: resolved,
-    version: await commandVersion(resolved, input.env),
-  };
+  const found = await locateCli("gemini", command, input, INSTALL_HINT);
+  if (!found.installed) return found;
   const auth = geminiAuth(input.env, input.baseUrl);
   if (auth.state === "missing") {
     return {
@@ -266,8 +227,4 @@ function selectedAuthType(path: string): string | null {
   } catch {
     return null;
   }
-}
-
-function failed(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
 }

@@ -6,10 +6,9 @@
  * agent answer without tools, it does not stop the run.
  */
 import type { TokenUsage } from "../domain/run-report.js";
-import { parseJsonLine } from "./agent-process.js";
+import { jsonEvent, num, record, short, str } from "./cli-adapter.js";
 import type { HarnessEvent } from "./harness.js";
 
-const MAX_TEXT = 200;
 // The AI SDK's APIError keeps the HTTP status; ProviderAuthError is opencode's own for a
 // provider without credentials.
 const AUTH_MESSAGE =
@@ -58,11 +57,8 @@ export class OpencodeEventParser {
   }
 
   private translate(line: string): "stop" | undefined {
-    const event = parseJsonLine(line);
-    if (!event || typeof event.type !== "string") {
-      this.emit({ type: "log", stream: "stdout", line });
-      return undefined;
-    }
+    const event = jsonEvent(line, this.emit);
+    if (!event) return undefined;
     const state = this.state;
     const sessionId = str(event.sessionID);
     if (sessionId && state.sessionId === null) {
@@ -148,21 +144,4 @@ function toolData(part: Record<string, unknown>): Record<string, unknown> {
     status: str(state.status),
     ...(str(state.error) ? { error: short(str(state.error)) } : {}),
   };
-}
-
-export function short(text: string | null, max = MAX_TEXT): string | null {
-  if (text === null) return null;
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function str(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-function num(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
 }

@@ -11,9 +11,16 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { type AgentProcessResult, runAgentProcess } from "./agent-process.js";
-import { commandVersion, findExecutable } from "./executable.js";
+import {
+  cliFailure,
+  cliResult,
+  endedEarly,
+  failedToStart,
+  locateCli,
+  notAnAgentTask,
+} from "./cli-adapter.js";
 import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
-import { OpencodeEventParser, type OpencodeRunState, short } from "./opencode-events.js";
+import { OpencodeEventParser, type OpencodeRunState } from "./opencode-events.js";
 
 export interface OpencodeHarnessOptions {
   /** Executable name or path (`harnesses.opencode.command`); default `opencode` on the run's PATH. */
@@ -61,13 +68,9 @@ export function createOpencodeHarness(options: OpencodeHarnessOptions = {}): Har
     preflight: (input) => preflightOpencode(command, input),
     async run(input, emit) {
       const agent = input.agent;
-      if (!agent)
-        return failed(
-          "LOOPD_HARNESS_MISMATCH",
-          "the opencode harness runs agent tasks (`prompt` or `template`)",
-        );
+      if (!agent) return notAnAgentTask("opencode");
       if (agent.baseUrl && !agent.model)
-        return failed(
+        return failedToStart(
           "LOOPD_AGENT_FAILED",
           "opencode needs a model name to use the tier's baseUrl; give the tier a `model`",
         );
@@ -173,60 +176,24 @@ export function opencodeResult(
     state.costUsd > 0
       ? Math.round(state.costUsd * 1e6) / 1e6
       : costOf(context.model, state.usage, context.pricing);
-  const first = state.lastMessage?.trim().split("\n")[0]?.trim();
-  const report = {
-    exitCode: proc.exitCode,
-    summary: first ? short(first) : null,
+  const { fail, succeed } = cliResult(proc, {
     finalMessage: state.lastMessage,
     usage: state.usage,
     costUsd,
     modelUsage: [{ model: context.model, usage: state.usage, costUsd }],
     turns: state.turns,
     sessionId: state.sessionId,
-  };
-  const fail = (code: string, message: string): HarnessResult => ({
-    ...report,
-    outcome: "failed",
-    error: { code, message },
   });
-  if (proc.spawnError) {
-    return /ENOENT/.test(proc.spawnError)
-      ? fail(
-          "LOOPD_HARNESS_NOT_INSTALLED",
-          `opencode is not installed (${context.command}): ${proc.spawnError}`,
-        )
-      : fail("LOOPD_HARNESS_SPAWN_FAILED", proc.spawnError);
-  }
-  if (state.authError) return fail("LOOPD_AUTH_EXPIRED", `opencode: ${state.authError}`);
-  if (state.turnLimit)
-    return fail("LOOPD_TURN_LIMIT", `stopped opencode after ${context.maxTurns} turns (maxTurns)`);
-  if (context.aborted) return fail("LOOPD_AGENT_FAILED", "opencode was stopped: the run was aborted");
+  const failure = cliFailure({ name: "opencode", command: context.command }, proc, state, context);
+  if (failure) return fail(failure);
   if (state.failure) return fail("LOOPD_AGENT_FAILED", `opencode: ${state.failure}`);
-  if (!state.finished || proc.exitCode !== 0) {
-    const tail = proc.stderrTail.slice(-5).join("\n") || "no output";
-    const how = proc.signal ? `was killed by ${proc.signal}` : `exited with ${proc.exitCode}`;
-    return fail("LOOPD_AGENT_FAILED", `opencode ${how} before finishing: ${tail}`);
-  }
-  return { ...report, outcome: "succeeded", error: null };
+  if (!state.finished || proc.exitCode !== 0) return fail(endedEarly("opencode", proc, "finishing"));
+  return succeed();
 }
 
 async function preflightOpencode(command: string, input: PreflightInput): Promise<PreflightResult> {
-  const base = { harness: "opencode", installed: false, command: null, version: null, authSource: null };
-  const resolved = findExecutable(command, input.env.PATH);
-  if (!resolved) {
-    const message = `opencode (${command}) was not found on the run's PATH`;
-    return {
-      ...base,
-      auth: "unknown",
-      error: { code: "LOOPD_HARNESS_NOT_INSTALLED", message, hint: INSTALL_HINT },
-    };
-  }
-  const found = {
-    ...base,
-    installed: true,
-    command: resolved,
-    version: await commandVersion(resolved, input.env),
-  };
+  const found = await locateCli("opencode", command, input, INSTALL_HINT);
+  if (!found.installed) return found;
   const auth = opencodeAuth(input.env, input.cwd, input.baseUrl);
   if (auth) return { ...found, auth: auth.state, authSource: auth.source, error: null };
   const message = "opencode has no credentials: nothing in `opencode auth list` and no provider API key";
@@ -283,8 +250,4 @@ function parseObject(text: string | null | undefined): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-function failed(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
 }

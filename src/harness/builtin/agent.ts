@@ -6,6 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { DEFAULT_PRICING, type PricingTable } from "../../domain/pricing.js";
+import { failedToStart, notAnAgentTask, summaryOf } from "../cli-adapter.js";
 import type {
   Harness,
   HarnessEvent,
@@ -21,8 +22,6 @@ import { type ResolvedSubAgent, subAgentTools } from "./sub-agents.js";
 import { type ToolEvent, workspaceTools } from "./tools.js";
 import { UsageLedger } from "./usage.js";
 import { openWorkspace } from "./workspace.js";
-
-const MAX_SUMMARY = 200;
 
 export const BUILTIN_ENV_KEYS = [
   "ANTHROPIC_API_KEY",
@@ -54,20 +53,19 @@ async function run(
   pricing: PricingTable,
 ): Promise<HarnessResult> {
   const agent = input.agent;
-  if (!agent)
-    return failure("LOOPD_HARNESS_MISMATCH", "the builtin harness runs agent tasks (`prompt` or `template`)");
+  if (!agent) return notAnAgentTask("builtin");
   // Every model is checked before the first request, so a sub-agent's missing key fails the
   // run up front instead of halfway through it.
   const main = resolveTarget(agent.model, agent.baseUrl, input.env);
-  if (!main.ok) return failure(main.code, main.message);
+  if (!main.ok) return failedToStart(main.code, main.message);
   const subAgents: ResolvedSubAgent[] = [];
   for (const spec of agent.subAgents) {
     const resolved = resolveTarget(spec.model, spec.baseUrl, input.env);
-    if (!resolved.ok) return failure(resolved.code, `sub-agent ${spec.name}: ${resolved.message}`);
+    if (!resolved.ok) return failedToStart(resolved.code, `sub-agent ${spec.name}: ${resolved.message}`);
     subAgents.push({ spec, target: resolved.target });
   }
   const workspace = await openWorkspace(input.cwd).catch(() => null);
-  if (!workspace) return failure("LOOPD_REPO_NOT_FOUND", `repo folder ${input.cwd} does not exist`);
+  if (!workspace) return failedToStart("LOOPD_REPO_NOT_FOUND", `repo folder ${input.cwd} does not exist`);
 
   const ledger = new UsageLedger(pricing);
   // A sub-agent's fatal error (credentials rejected) stops the main loop through this signal.
@@ -189,18 +187,4 @@ function aiVersion(): string | null {
     }
   }
   return cachedVersion;
-}
-
-/** The first non-empty line of the final message, shortened. */
-export function summaryOf(text: string): string | null {
-  const line = text
-    .split("\n")
-    .map((candidate) => candidate.trim())
-    .find((candidate) => candidate !== "");
-  if (!line) return null;
-  return line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY - 1)}…` : line;
-}
-
-function failure(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
 }
