@@ -190,7 +190,9 @@ describe("gemini harness (real Gemini CLI)", () => {
     const result = await run();
     expect(result.error?.code).toBe("LOOPD_TURN_LIMIT");
     expect(existsSync(join(input.cwd, "f1.txt"))).toBe(true);
-    expect(existsSync(join(input.cwd, "f2.txt"))).toBe(false);
+    // The second response's tool may already be running when the stop lands (Gemini CLI
+    // announces and starts tools together); no third model turn ever happens.
+    expect(existsSync(join(input.cwd, "f3.txt"))).toBe(false);
   });
 
   it("fails fast with LOOPD_AUTH_EXPIRED when the key is rejected", async () => {
