@@ -164,5 +164,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     auth: config.auth ?? {},
     harnesses: config.harnesses ?? {},
     pricing: config.pricing ?? {},
+    routing: config.routing ?? {},
   };
 }

@@ -93,8 +93,49 @@ export const budgetSchema = z
     perRun: money.optional().meta({ description: "USD cap for one run." }),
     perDay: money.optional().meta({ description: "USD cap per UTC day." }),
     perMonth: money.optional().meta({ description: "USD cap per calendar month (UTC)." }),
+    tokensPerRun: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Token cap for one run (input not from cache + output)." }),
   })
-  .meta({ description: "Hard spending caps in USD." });
+  .meta({ description: "Hard spending caps in USD (and tokens per run)." });
+
+export const verifySchema = z
+  .strictObject({
+    command: z
+      .string()
+      .min(1)
+      .meta({ description: "Shell command run in the run's workspace; exit 0 = verified." }),
+    timeout: durationSchema.optional().meta({ description: "Timeout of the verification (default 10m)." }),
+  })
+  .meta({
+    description: "How to check an agent's work; a failed check escalates to the next tier in `escalate`.",
+  });
+
+const rangeSchema = z.strictObject({
+  min: z.number().min(0).optional(),
+  max: z.number().min(0).optional(),
+});
+
+export const routingRuleSchema = z.strictObject({
+  name: name("rule"),
+  when: z
+    .strictObject({
+      template: z.string().min(1).optional().meta({ description: "The routine's template." }),
+      labels: z.array(z.string().min(1)).min(1).optional().meta({ description: "Any of these labels." }),
+      repo: z.string().min(1).optional().meta({ description: "Repo path or URL, `*` wildcards allowed." }),
+      files: z.array(z.string().min(1)).min(1).optional().meta({
+        description: "Globs; matches when every file the routine's last run touched matches one.",
+      }),
+      promptChars: rangeSchema.optional().meta({ description: "Prompt length in characters." }),
+      failingTests: rangeSchema
+        .optional()
+        .meta({ description: "Failing tests reported in the run's input (`failing: N`)." }),
+    })
+    .meta({ description: "All given conditions must hold." }),
+  tier: name("tier"),
+});
 
 export const untilSchema = z
   .union([
@@ -189,6 +230,7 @@ export const routineSchema = z
       description: "When the previous run is still going: skip (default), queue, cancel-previous, allow.",
     }),
     budget: budgetSchema.optional(),
+    verify: verifySchema.optional(),
     notify: z.union([notifyRuleSchema, z.array(notifyRuleSchema)]).optional(),
     labels: z
       .array(z.string().min(1))
@@ -309,9 +351,28 @@ export const configSchema = z
         daily: money.optional(),
         monthly: money.optional(),
         perRun: money.optional(),
+        tokensPerMinute: z.int().positive().optional().meta({
+          description:
+            "Token-velocity alarm: a run using more tokens per minute than this is stopped (default 2,000,000).",
+        }),
       })
       .optional()
       .meta({ description: "Global USD caps." }),
+    routing: z
+      .strictObject({
+        rules: z
+          .array(routingRuleSchema)
+          .optional()
+          .meta({ description: "First matching rule picks the tier." }),
+        explore: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .meta({ description: "Share of runs that try another tier to keep learning (default 0.05)." }),
+      })
+      .optional()
+      .meta({ description: "How runs without an explicit `tier` are routed." }),
     channels: z.record(name("channel"), channelSchema).optional(),
     limits: z
       .strictObject({
@@ -402,6 +463,16 @@ export const configSchema = z
       seen.set(routine.name, index);
       checkReferences(config, routine, index, ctx);
       checkInstants(config.dates, routine, index, ctx);
+    });
+    const tiers = Object.keys(config.models ?? {});
+    config.routing?.rules?.forEach((rule, index) => {
+      if (!tiers.includes(rule.tier)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["routing", "rules", index, "tier"],
+          message: `unknown model tier "${rule.tier}"${knownList("tiers under `models`", tiers)}`,
+        });
+      }
     });
   });
 

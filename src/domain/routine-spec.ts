@@ -24,6 +24,7 @@ export const DEFAULTS = {
   timeout: "1h",
   maxTurns: 30,
   subAgentMaxTurns: 10,
+  verifyTimeout: "10m",
   retries: 0,
   catchUp: "latest",
   maxCatchup: 10,
@@ -64,7 +65,9 @@ export interface RoutineSpec {
   catchUp: CatchUpPolicy;
   maxCatchup: number;
   overlap: OverlapPolicy;
-  budget?: { perRun?: number; perDay?: number; perMonth?: number };
+  budget?: { perRun?: number; perDay?: number; perMonth?: number; tokensPerRun?: number };
+  /** Checks the agent's work; a failure escalates to the next tier. */
+  verify?: { command: string; timeout: string; timeoutMs: number };
   notify: NotifyRuleSpec[];
   labels: string[];
   /** Worker labels a run needs; the harness name is always among them. */
@@ -165,6 +168,10 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
   if (routine.model !== undefined) spec.model = routine.model;
   if (harness !== "shell") spec.maxTurns = routine.maxTurns ?? DEFAULTS.maxTurns;
   if (routine.budget !== undefined) spec.budget = routine.budget;
+  if (routine.verify !== undefined) {
+    const timeout = routine.verify.timeout ?? DEFAULTS.verifyTimeout;
+    spec.verify = { command: routine.verify.command, timeout, timeoutMs: durationMs(timeout) };
+  }
   if (routine.until !== undefined) {
     spec.until =
       typeof routine.until === "string"

@@ -74,6 +74,9 @@ export interface RunsTable {
   workspace: string | null;
   /** Branch head after the run (the agent's commits, if any). */
   head_commit: string | null;
+  /** Model tier the router chose for the current attempt, and why. */
+  tier: string | null;
+  route_reason: string | null;
 }
 
 export type ArtifactKind = "diff" | "changed-files" | "escaped" | "final-message" | "memory";
@@ -133,6 +136,20 @@ export interface LedgerTable {
   cost_usd: number;
   /** reported (by the harness) | priced (from the pricing table). */
   cost_source: string;
+  tier: string | null;
+  attempt: number | null;
+}
+
+export interface BudgetReservationsTable {
+  id: Generated<number>;
+  run_id: number;
+  attempt: number;
+  routine_id: number | null;
+  amount_usd: number;
+  created_at: number;
+  /** Null while the run is going: the reservation counts against caps at `amount_usd`. */
+  settled_at: number | null;
+  actual_usd: number | null;
 }
 
 export interface OutboxTable {
@@ -179,6 +196,7 @@ export interface Database {
   memory: MemoryTable;
   run_artifacts: RunArtifactsTable;
   harness_health: HarnessHealthTable;
+  budget_reservations: BudgetReservationsTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
 }

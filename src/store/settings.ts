@@ -7,7 +7,7 @@ export const CONFIG_SETTING = "config";
 export interface ConfigSettings {
   dates?: Record<string, string>;
   models?: Record<string, unknown>;
-  budgets?: Record<string, number>;
+  budgets?: { daily?: number; monthly?: number; perRun?: number; tokensPerMinute?: number };
   channels?: Record<string, unknown>;
   limits?: { concurrency?: number; perRepo?: number };
   workspaces?: { pool?: number; keep?: "failed" | "always" | "never"; pruneAfter?: string };
@@ -15,6 +15,10 @@ export interface ConfigSettings {
   auth?: { pauseAfter?: number };
   harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
+  routing?: {
+    rules?: Array<{ name: string; when: Record<string, unknown>; tier: string }>;
+    explore?: number;
+  };
 }
 
 export async function getSetting<T>(db: Db, key: string): Promise<T | undefined> {
