@@ -61,8 +61,11 @@ describe("agent routines through the CLI", () => {
 context: { maxBytes: 4096 }
 models:
   codex-fake: { harness: codex, model: gpt-5.5, baseUrl: "${model.url}/v1" }
+  local: { harness: builtin, model: "openai-compatible:big-spender", baseUrl: "${model.url}/v1" }
 pricing:
   gpt-5.5: { input: 2, cachedInput: 0.2, output: 10 }
+  big-spender: { input: 10, cachedInput: 1, output: 50 }
+budgets: { tokensPerMinute: 30000 }
 harnesses:
   codex:
     # Hermetic: no plugin/app sync, a failing stream retried once.
@@ -88,6 +91,17 @@ routines:
     workspace: worktree
     repo: ${repo}
     secrets: [MY_TOKEN]
+  - name: spender
+    tier: local
+    repo: ${repo}
+    prompt: "Look around forever."
+    budget: { perRun: 0.05 }
+    maxTurns: 50
+  - name: runaway
+    tier: local
+    repo: ${repo}
+    prompt: "Look around forever."
+    maxTurns: 50
   - name: codex-greet
     tier: codex-fake
     repo: ${repo}
@@ -245,6 +259,27 @@ routines:
     expect(logs).toContain("token=[redacted:MY_TOKEN]");
     expect(logs).not.toContain("tok-supersecret-123456");
     expect(shellRun.summary).toBe("token=[redacted:MY_TOKEN]");
+  });
+
+  it("a run that crosses its budget mid-flight, or burns tokens too fast, is stopped", async () => {
+    // Each step: 5,000 input + 100 output tokens = $0.055 at the configured big-spender price.
+    model.setScript(() => ({
+      toolCalls: [{ name: "list_files", input: { path: "." } }],
+      usage: { input: 5000, output: 100 },
+    }));
+    const before = model.turns().length;
+    const spent = await loopd("run", "spender", "--wait", "--json");
+    expect(spent.code, spent.stdout).toBe(5);
+    const error = (JSON.parse(spent.stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("LOOPD_BUDGET_EXCEEDED");
+    expect(error.message).toContain("over the run's $0.05 budget");
+    expect(model.turns().length - before).toBe(1);
+
+    // No per-run cap, but 30,000 tokens a minute at most: the sixth step trips the alarm.
+    const runaway = await loopd("run", "runaway", "--wait", "--json");
+    expect(runaway.code, runaway.stdout).toBe(5);
+    const alarm = (JSON.parse(runaway.stdout) as { error: { code: string; message: string } }).error;
+    expect(alarm.message).toContain("tokens/min alarm");
   });
 
   it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {

@@ -1,30 +1,17 @@
 /**
  * Executing one claimed run, whatever its harness: preflight (installed? logged in?), the
- * workspace (a warm worktree, or the repo in place), the agent's context (repo docs,
- * memory, loopd's instructions), an allow-listed environment, the harness itself, and
- * afterwards escape detection, artifacts and the memory update. Secrets are redacted from
- * every event and text that is stored. The engine owns leases, timeouts and completion.
+ * workspace (a warm worktree, or the repo in place), the agent's context (agent-context.ts),
+ * an allow-listed environment, the harness itself under a spend watch (budget and token
+ * velocity), and afterwards escape detection, artifacts and the memory update. Secrets are
+ * redacted from every event and text that is stored. The engine owns leases, timeouts and
+ * completion.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { loadAgentDocs } from "../context/agent-docs.js";
 import { LoopdError } from "../domain/errors.js";
-import {
-  DEFAULT_MEMORY_MAX_BYTES,
-  MEMORY_FILE,
-  memoryInstructions,
-  updatedMemory,
-} from "../domain/memory.js";
+import { DEFAULT_PRICING } from "../domain/pricing.js";
 import { agentEnvironment, createRedactor } from "../harness/agent-env.js";
-import type {
-  AgentInput,
-  Harness,
-  HarnessEvent,
-  HarnessRegistry,
-  HarnessResult,
-} from "../harness/harness.js";
+import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { recordHarnessHealth } from "../store/harness-health.js";
-import { getMemory, putMemory } from "../store/memory.js";
+import { enqueueEvent } from "../store/outbox.js";
 import {
   type RunArtifact,
   recordRunHead,
@@ -35,9 +22,11 @@ import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settin
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import type { Workspace, WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.js";
-import { agentPrompt, loopdInstructions } from "./agent-prompt.js";
+import { agentInput, prepareMemory, saveMemory, type TierSettings } from "./agent-context.js";
 import { unavailable } from "./outcome.js";
+import { redactEvent, redactResult } from "./redaction.js";
 import { runContext, runEnvironment } from "./run-environment.js";
+import { DEFAULT_TOKENS_PER_MINUTE, SpendWatch } from "./spend-watch.js";
 
 export interface RunExecutorOptions {
   store: Store;
@@ -152,9 +141,24 @@ export class RunExecutor {
         },
       });
       const env = { ...environment.env, LOOPD_WORKSPACE: workspace.cwd };
-      const memory = spec.memory ? await this.prepareMemory(run, workspace) : null;
-      const agent = isAgent ? await this.agentInput(run, settings, tier, workspace, memory, emit) : null;
-      result = await harness.run({ ...baseInput(run, signal), cwd: workspace.cwd, env, agent }, emit);
+      const memory = spec.memory ? await prepareMemory(this.options.store.db, run, workspace) : null;
+      const agent = isAgent ? await agentInput(run, settings, tier, workspace, memory, emit) : null;
+      const spend = agent ? this.watchSpend(run, settings, agent.model) : null;
+      const harnessSignal = spend ? AbortSignal.any([signal, spend.stop.signal]) : signal;
+      const observed = (event: HarnessEvent) => {
+        if (event.type === "usage") spend?.watch.observe(event.data);
+        emit(event);
+      };
+      result = await harness.run(
+        { ...baseInput(run, harnessSignal), cwd: workspace.cwd, env, agent },
+        observed,
+      );
+      if (spend?.stop.signal.aborted && !signal.aborted) {
+        result = overBudget(result, String(spend.stop.signal.reason));
+        await this.recordBudgetEvent(run, String(spend.stop.signal.reason));
+      } else if (result.error?.code === "LOOPD_BUDGET_EXCEEDED") {
+        await this.recordBudgetEvent(run, result.error.message);
+      }
       if (result.error && HARNESS_HEALTH_ERRORS.has(result.error.code)) {
         // Credentials that passed preflight but were rejected mid-run: doctor's "last error".
         await this.recordHealth(
@@ -163,13 +167,48 @@ export class RunExecutor {
           result.error,
         );
       }
-      if (memory) await this.saveMemory(run, memory, result, settings);
+      if (memory) await saveMemory(this.options.store.db, this.options.now(), run, memory, result, settings);
     } finally {
       report = await this.finish(workspace, result);
     }
     if (report) await this.saveArtifacts(run, report, result, redact);
     const final = report && report.escaped.length > 0 ? escaped(result, report) : result;
-    return redactResult(final, redact);
+    return final
+      ? redactResult(final, redact)
+      : failed("LOOPD_HARNESS_CRASHED", "the harness returned no result");
+  }
+
+  /** The run's spend watch: stops the harness when it crosses a cap or the velocity alarm. */
+  private watchSpend(
+    run: ClaimedRun,
+    settings: ConfigSettings,
+    model: string | null,
+  ): { watch: SpendWatch; stop: AbortController } {
+    const stop = new AbortController();
+    const watch = new SpendWatch({
+      limits: {
+        perRunUsd: run.spec.budget?.perRun ?? settings.budgets?.perRun ?? null,
+        tokensPerRun: run.spec.budget?.tokensPerRun ?? null,
+        tokensPerMinute: settings.budgets?.tokensPerMinute ?? DEFAULT_TOKENS_PER_MINUTE,
+      },
+      model,
+      pricing: { ...DEFAULT_PRICING, ...settings.pricing },
+      now: this.options.now,
+      onExceeded: (reason) => stop.abort(reason),
+    });
+    return { watch, stop };
+  }
+
+  private async recordBudgetEvent(run: ClaimedRun, reason: string): Promise<void> {
+    await enqueueEvent(this.options.store.db, {
+      type: "budget.exceeded",
+      kind: "budget",
+      routineId: run.routineId,
+      runId: run.id,
+      payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, reason },
+      notify: run.spec.notify,
+      now: this.options.now(),
+    }).catch(() => {}); // the run's own record carries the error; the event is a courtesy
   }
 
   private async recordHealth(
@@ -215,79 +254,6 @@ export class RunExecutor {
     return this.options.workspaces.finish(workspace, { succeeded: result?.outcome === "succeeded" });
   }
 
-  private async agentInput(
-    run: ClaimedRun,
-    settings: ConfigSettings,
-    tier: TierSettings | undefined,
-    workspace: Workspace,
-    memory: PreparedMemory | null,
-    emit: (event: HarnessEvent) => void,
-  ): Promise<AgentInput> {
-    const { spec } = run;
-    const docs = await loadAgentDocs({
-      root: workspace.cwd,
-      harness: spec.harness,
-      extra: spec.docs,
-      ...(settings.context?.maxBytes !== undefined ? { maxBytes: settings.context.maxBytes } : {}),
-    });
-    emit({ type: "status", data: { event: "context", docs: docs.docs, cut: docs.cut } });
-    const systemPrompt = [
-      loopdInstructions(run, workspace),
-      docs.text,
-      memory ? memoryInstructions(memory.before, memory.file !== null) : "",
-    ]
-      .filter(Boolean)
-      .join("\n\n");
-    const models = (settings.models ?? {}) as Record<string, TierSettings>;
-    return {
-      prompt: agentPrompt(spec.task, run.input),
-      systemPrompt,
-      model: spec.model ?? tier?.model ?? null,
-      baseUrl: tier?.baseUrl ?? null,
-      maxTurns: spec.maxTurns ?? 30,
-      maxBudgetUsd: spec.budget?.perRun ?? null,
-      mcpConfig: spec.mcpConfig ?? null,
-      subAgents: spec.agents.map((agent) => {
-        const agentTier = agent.tier ? models[agent.tier] : undefined;
-        return {
-          name: agent.name,
-          description: agent.description,
-          model: agent.model ?? agentTier?.model ?? spec.model ?? tier?.model ?? "",
-          // The routine tier's server only serves the routine's own model.
-          baseUrl: agentTier ? (agentTier.baseUrl ?? null) : agent.model ? null : (tier?.baseUrl ?? null),
-          maxTurns: agent.maxTurns,
-        };
-      }),
-    };
-  }
-
-  private async prepareMemory(run: ClaimedRun, workspace: Workspace): Promise<PreparedMemory> {
-    const before = (await getMemory(this.options.store.db, run.routineId))?.content ?? "";
-    // In place, the repo is the user's own folder: memory travels in the prompt only.
-    if (workspace.mode === "in-place") return { before, file: null };
-    const file = join(workspace.cwd, MEMORY_FILE);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, before);
-    return { before, file };
-  }
-
-  private async saveMemory(
-    run: ClaimedRun,
-    memory: PreparedMemory,
-    result: HarnessResult,
-    settings: ConfigSettings,
-  ): Promise<void> {
-    const file = memory.file ? await readFile(memory.file, "utf8").catch(() => null) : null;
-    const update = updatedMemory({
-      before: memory.before,
-      file,
-      finalMessage: result.finalMessage ?? result.summary,
-      heading: `${new Date(this.options.now()).toISOString().slice(0, 16)}Z · run ${run.id}`,
-      maxBytes: settings.context?.memoryMaxBytes ?? DEFAULT_MEMORY_MAX_BYTES,
-    });
-    if (update) await putMemory(this.options.store.db, run.routineId, update.memory, this.options.now());
-  }
-
   private async saveArtifacts(
     run: ClaimedRun,
     report: WorkspaceReport,
@@ -319,18 +285,6 @@ const HARNESS_HEALTH_ERRORS = new Set([
   "LOOPD_HARNESS_NOT_INSTALLED",
 ]);
 
-interface TierSettings {
-  harness?: string;
-  model?: string;
-  baseUrl?: string;
-}
-
-interface PreparedMemory {
-  before: string;
-  /** The seeded `.loopd/memory.md`, or null when the workspace is the user's folder. */
-  file: string | null;
-}
-
 function baseInput(run: ClaimedRun, signal: AbortSignal) {
   return {
     runId: run.id,
@@ -351,6 +305,14 @@ function failed(code: string, message: string): HarnessResult {
   return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
 }
 
+function overBudget(result: HarnessResult, reason: string): HarnessResult {
+  return {
+    ...result,
+    outcome: "failed",
+    error: { code: "LOOPD_BUDGET_EXCEEDED", message: `stopped: ${reason}` },
+  };
+}
+
 /** Whatever the agent achieved, writing outside its worktree fails the run. */
 function escaped(result: HarnessResult | null, report: WorkspaceReport): HarnessResult {
   const shown = report.escaped.slice(0, 10).join(", ");
@@ -362,29 +324,5 @@ function escaped(result: HarnessResult | null, report: WorkspaceReport): Harness
       code: "LOOPD_WORKSPACE_ESCAPE",
       message: `the agent changed ${report.escaped.length} path(s) outside its worktree: ${shown}${more}`,
     },
-  };
-}
-
-function redactEvent(event: HarnessEvent, redact: (text: string) => string): HarnessEvent {
-  if (event.type === "log") return { ...event, line: redact(event.line) };
-  return { type: event.type, data: redactDeep(event.data, redact) };
-}
-
-function redactDeep(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, redact)]));
-  }
-  return value;
-}
-
-function redactResult(result: HarnessResult | null, redact: (text: string) => string): HarnessResult {
-  if (!result) return failed("LOOPD_HARNESS_CRASHED", "the harness returned no result");
-  return {
-    ...result,
-    summary: result.summary === null ? null : redact(result.summary),
-    error: result.error ? { ...result.error, message: redact(result.error.message) } : null,
-    ...(result.finalMessage ? { finalMessage: redact(result.finalMessage) } : {}),
   };
 }

@@ -1,11 +1,11 @@
 /**
  * Logins expire silently at 3 a.m.: a routine whose runs keep failing on credentials pauses
  * itself after `auth.pauseAfter` consecutive auth failures instead of failing every 30
- * minutes until someone looks. The pause and its notification (an outbox row per channel
- * that asked for `auth` events) are written in one transaction.
+ * minutes until someone looks. The pause and its notification (store/outbox.ts) are
+ * written in one transaction.
  */
-import { randomUUID } from "node:crypto";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
+import { enqueueEvent } from "../outbox.js";
 import type { Store } from "../store.js";
 
 export const DEFAULT_AUTH_PAUSE_AFTER = 3;
@@ -57,36 +57,15 @@ export async function recordAuthOutcome(store: Store, outcome: AuthOutcome): Pro
       })
       .where("id", "=", outcome.routineId)
       .execute();
-    const payload = JSON.stringify({
+    await enqueueEvent(db, {
       type: "routine.paused",
-      reason: "auth",
-      routine: outcome.routineName,
+      kind: "auth",
+      routineId: outcome.routineId,
       runId: outcome.runId,
-      error,
-      failures,
-      at: new Date(outcome.now).toISOString(),
+      payload: { reason: "auth", routine: outcome.routineName, runId: outcome.runId, error, failures },
+      notify: outcome.notify,
+      now: outcome.now,
     });
-    const channels = [
-      ...new Set(outcome.notify.filter((rule) => rule.on.includes("auth")).flatMap((rule) => rule.to)),
-    ];
-    // With no channel asking for it, the event is still recorded (channel "") for the
-    // dashboard and `loopd deliveries`; delivery to channels is the notifications issue's.
-    for (const channel of channels.length > 0 ? channels : [""]) {
-      await db
-        .insertInto("outbox")
-        .values({
-          id: `evt_${randomUUID()}`,
-          type: "routine.paused",
-          channel,
-          routine_id: outcome.routineId,
-          run_id: outcome.runId,
-          payload,
-          status: "pending",
-          next_attempt_at: outcome.now,
-          created_at: outcome.now,
-        })
-        .execute();
-    }
     return { failures, paused: true };
   });
 }

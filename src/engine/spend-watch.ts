@@ -1,0 +1,111 @@
+/**
+ * Watching a run's spend while it runs: usage events from the harness are turned into
+ * tokens and dollars so far, and the run is stopped the moment it crosses its cap (USD per
+ * run, tokens per run) or burns tokens faster than the velocity alarm allows — one runaway
+ * message must not cost $30. Harnesses that enforce a cap themselves (Claude Code's
+ * `--max-budget-usd`) are watched too: whichever notices first stops the run.
+ */
+import { costOf, type PricingTable } from "../domain/pricing.js";
+import type { TokenUsage } from "../domain/run-report.js";
+
+export const DEFAULT_TOKENS_PER_MINUTE = 2_000_000;
+const WINDOW_MS = 60_000;
+
+export interface SpendLimits {
+  perRunUsd: number | null;
+  tokensPerRun: number | null;
+  tokensPerMinute: number;
+}
+
+export interface SpendWatchOptions {
+  limits: SpendLimits;
+  /** Model used to price tokens when the harness reports tokens without a model. */
+  model: string | null;
+  pricing: PricingTable;
+  now: () => number;
+  /** Called once, with the reason, when a limit is crossed. */
+  onExceeded: (reason: string) => void;
+}
+
+export class SpendWatch {
+  /** Cumulative usage of harnesses that report totals (the CLIs). */
+  private total: TokenUsage = zero();
+  /** Per-model sums of harnesses that report per-step deltas (builtin). */
+  private readonly steps = new Map<string, TokenUsage>();
+  private readonly samples: Array<{ at: number; tokens: number }> = [];
+  private exceeded = false;
+
+  constructor(private readonly options: SpendWatchOptions) {}
+
+  /** Feeds one `usage` event's data; returns whether the run must stop. */
+  observe(data: unknown): boolean {
+    if (this.exceeded || data === null || typeof data !== "object") return this.exceeded;
+    const record = data as Record<string, unknown>;
+    if (isUsage(record.usage) && typeof record.model === "string") {
+      const before = this.steps.get(record.model) ?? zero();
+      this.steps.set(record.model, add(before, record.usage));
+    } else if (isUsage(record)) {
+      this.total = { ...record };
+    } else {
+      return false;
+    }
+    this.check();
+    return this.exceeded;
+  }
+
+  /** Tokens (uncached input + output) and USD so far. */
+  spent(): { tokens: number; usd: number } {
+    let tokens = billable(this.total);
+    let usd = this.options.model ? costOf(this.options.model, this.total, this.options.pricing) : 0;
+    for (const [model, usage] of this.steps) {
+      tokens += billable(usage);
+      usd += costOf(model, usage, this.options.pricing);
+    }
+    return { tokens, usd };
+  }
+
+  private check(): void {
+    const { limits } = this.options;
+    const { tokens, usd } = this.spent();
+    const now = this.options.now();
+    this.samples.push({ at: now, tokens });
+    while (this.samples.length > 1 && this.samples[0]!.at < now - WINDOW_MS) this.samples.shift();
+    const perMinute = tokens - (this.samples[0]?.tokens ?? 0);
+    let reason: string | null = null;
+    if (limits.perRunUsd !== null && usd > limits.perRunUsd) {
+      reason = `spent $${usd.toFixed(4)}, over the run's $${limits.perRunUsd} budget`;
+    } else if (limits.tokensPerRun !== null && tokens > limits.tokensPerRun) {
+      reason = `used ${tokens} tokens, over the run's ${limits.tokensPerRun}-token budget`;
+    } else if (perMinute > limits.tokensPerMinute) {
+      reason = `used ${perMinute} tokens in under a minute, over the ${limits.tokensPerMinute} tokens/min alarm (a runaway loop?)`;
+    }
+    if (reason) {
+      this.exceeded = true;
+      this.options.onExceeded(reason);
+    }
+  }
+}
+
+function zero(): TokenUsage {
+  return { tokensIn: 0, tokensOut: 0, tokensCached: 0, tokensReasoning: 0 };
+}
+
+function add(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    tokensIn: a.tokensIn + b.tokensIn,
+    tokensOut: a.tokensOut + b.tokensOut,
+    tokensCached: a.tokensCached + b.tokensCached,
+    tokensReasoning: a.tokensReasoning + b.tokensReasoning,
+  };
+}
+
+/** Cache reads are cheap and re-read every turn; counting them would trip the alarm on normal work. */
+function billable(usage: TokenUsage): number {
+  return usage.tokensIn + usage.tokensOut;
+}
+
+function isUsage(value: unknown): value is TokenUsage {
+  if (value === null || typeof value !== "object") return false;
+  const usage = value as Record<string, unknown>;
+  return typeof usage.tokensIn === "number" && typeof usage.tokensOut === "number";
+}
