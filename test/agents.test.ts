@@ -62,9 +62,13 @@ context: { maxBytes: 4096 }
 models:
   codex-fake: { harness: codex, model: gpt-5.5, baseUrl: "${model.url}/v1" }
   local: { harness: builtin, model: "openai-compatible:big-spender", baseUrl: "${model.url}/v1" }
+  cheap: { harness: builtin, model: "openai-compatible:cheap-model", baseUrl: "${model.url}/v1" }
+  pricey: { harness: builtin, model: "openai-compatible:pricey-model", baseUrl: "${model.url}/v1" }
 pricing:
   gpt-5.5: { input: 2, cachedInput: 0.2, output: 10 }
   big-spender: { input: 10, cachedInput: 1, output: 50 }
+  cheap-model: { input: 1, cachedInput: 0.1, output: 5 }
+  pricey-model: { input: 10, cachedInput: 1, output: 50 }
 budgets: { tokensPerMinute: 30000 }
 harnesses:
   codex:
@@ -102,6 +106,13 @@ routines:
     repo: ${repo}
     prompt: "Look around forever."
     maxTurns: 50
+  - name: escalating
+    tier: cheap
+    escalate: [pricey]
+    verify: { command: "grep -q fixed answer.txt" }
+    repo: ${repo}
+    prompt: "Fix the answer."
+    maxTurns: 5
   - name: codex-greet
     tier: codex-fake
     repo: ${repo}
@@ -280,6 +291,37 @@ routines:
     expect(runaway.code, runaway.stdout).toBe(5);
     const alarm = (JSON.parse(runaway.stdout) as { error: { code: string; message: string } }).error;
     expect(alarm.message).toContain("tokens/min alarm");
+  });
+
+  it("verify-and-escalate: the cheap tier fails verification, the strong one passes, both are in the ledger", async () => {
+    model.setScript((request) => {
+      const messages = request.body.messages as Array<{ role: string }>;
+      const strong = request.model.includes("pricey");
+      if (messages.at(-1)?.role === "tool") return { text: strong ? "Fixed it properly." : "Done, I think." };
+      return {
+        toolCalls: [
+          { name: "write_file", input: { path: "answer.txt", content: strong ? "fixed\n" : "wrong\n" } },
+        ],
+        usage: { input: 1000, output: 100 },
+      };
+    });
+    const run = await loopd("run", "escalating", "--wait", "--json");
+    expect(run.code, run.stdout).toBe(0);
+    const detail = json<RunDetailJson & { attempt: number; tier: string; routeReason: string }>(
+      await loopd("show-run", String(json<{ id: number }>(run).id), "--json"),
+    );
+    expect(detail).toMatchObject({ status: "succeeded", attempt: 2, tier: "pricey" });
+    expect(detail.routeReason).toBe("pricey: escalated after cheap failed verification");
+    expect(readFileSync(join(detail.workspace!, "answer.txt"), "utf8")).toBe("fixed\n");
+
+    const byTier = json<{ rows: Array<{ key: string; runs: number; costUsd: number }> }>(
+      await loopd("costs", "--by", "tier", "--routine", "escalating", "--json"),
+    ).rows;
+    // Each attempt: a tool call (1,000 in + 100 out tokens) and the final answer (100 + 20).
+    expect(byTier.find((row) => row.key === "cheap")?.costUsd).toBeCloseTo((1100 * 1 + 120 * 5) / 1e6, 9);
+    expect(byTier.find((row) => row.key === "pricey")?.costUsd).toBeCloseTo((1100 * 10 + 120 * 50) / 1e6, 9);
+    // Both attempts' cost is on the run: $0.0017 + $0.017.
+    expect((await loopd("runs", "escalating")).stdout).toContain("$0.02");
   });
 
   it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {

@@ -4,6 +4,7 @@
  * the data dir, the calling process claims and executes it itself.
  */
 import { LoopdError } from "../domain/errors.js";
+import { maxAttemptsOf } from "../domain/routine-spec.js";
 import { insertRun } from "../store/runs.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
@@ -21,7 +22,7 @@ export async function fireRoutine(
       dueAt: options.now + offset,
       trigger: "manual",
       status: "queued",
-      maxAttempts: routine.spec.retries + 1,
+      maxAttempts: maxAttemptsOf(routine.spec),
       notBefore: options.now,
       input: options.input ?? null,
       now: options.now,

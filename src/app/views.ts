@@ -82,6 +82,9 @@ export interface RunView {
   branch: string | null;
   workspace: string | null;
   headCommit: string | null;
+  tier: string | null;
+  /** Why the router picked the tier ("fast: rule `docs-only`", "strong: escalated after …"). */
+  routeReason: string | null;
 }
 
 export function runView(run: Run): RunView {
@@ -109,6 +112,8 @@ export function runView(run: Run): RunView {
     branch: run.branch,
     workspace: run.workspace,
     headCommit: run.headCommit,
+    tier: run.tier,
+    routeReason: run.routeReason,
   };
 }
 

@@ -177,6 +177,12 @@ export const ERROR_CODES = {
     summary: "The agent ended its run with an error (the model API failed, or the agent reported failure).",
     hint: "Read the run's events with `loopd logs <run>`; model API errors name their status.",
   },
+  LOOPD_VERIFY_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The routine's `verify` command failed after the agent finished; the next tier in `escalate` gets the occurrence.",
+    hint: "Read the verification output with `loopd show-run <run>`; add a stronger tier to `escalate` or fix the check.",
+  },
   LOOPD_BUDGET_EXCEEDED: {
     exitCode: EXIT.budget,
     summary: "The run reached its budget (`budget.perRun`) and was stopped.",

@@ -195,6 +195,11 @@ export function storedSpec(json: string): RoutineSpec {
   return spec;
 }
 
+/** Attempts one occurrence may take: the first, `retries` more, and one per escalation tier when verified. */
+export function maxAttemptsOf(spec: RoutineSpec): number {
+  return 1 + spec.retries + (spec.verify ? spec.escalate.length : 0);
+}
+
 export function specHash(spec: RoutineSpec): string {
   return createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16);
 }

@@ -23,10 +23,12 @@ import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import type { Workspace, WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.js";
 import { agentInput, prepareMemory, saveMemory, type TierSettings } from "./agent-context.js";
+import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
 import { unavailable } from "./outcome.js";
 import { redactEvent, redactResult } from "./redaction.js";
 import { runContext, runEnvironment } from "./run-environment.js";
 import { DEFAULT_TOKENS_PER_MINUTE, SpendWatch } from "./spend-watch.js";
+import { runVerification } from "./verify.js";
 
 export interface RunExecutorOptions {
   store: Store;
@@ -64,19 +66,55 @@ export class RunExecutor {
       );
     }
     const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
-    return this.executeInWorkspace(run, harness, settings, signal, emit);
+    if (run.spec.harness === "shell")
+      return this.executeInWorkspace(run, harness, settings, null, signal, emit);
+
+    const planned = await planAttempt(this.options.store, run, settings, this.options.now());
+    if (!planned.ok) {
+      if (planned.error.code === "LOOPD_BUDGET_EXCEEDED")
+        await this.recordBudgetEvent(run, planned.error.message);
+      return failed(planned.error.code, planned.error.message);
+    }
+    const { plan } = planned;
+    emit({
+      type: "status",
+      data: { event: "route", tier: plan.tier, reason: plan.reason, harness: plan.harness },
+    });
+    const routedHarness = this.options.harnesses.get(plan.harness);
+    let result: HarnessResult | null = null;
+    try {
+      result = routedHarness
+        ? await this.executeInWorkspace(run, routedHarness, settings, plan, signal, emit)
+        : unavailable(plan.harness, this.options.harnesses);
+      return result;
+    } finally {
+      // Spend is recorded whatever happened, so budgets count every dollar.
+      await settleAttempt(
+        this.options.store,
+        run,
+        plan,
+        result ?? failed("LOOPD_HARNESS_CRASHED", "no result"),
+        this.options.now(),
+      );
+    }
   }
 
   private async executeInWorkspace(
     run: ClaimedRun,
     harness: Harness,
     settings: ConfigSettings,
+    plan: AttemptPlan | null,
     signal: AbortSignal,
     emitRaw: (event: HarnessEvent) => void,
   ): Promise<HarnessResult> {
     const { spec } = run;
-    const isAgent = spec.harness !== "shell";
-    const tier = spec.tier ? (settings.models?.[spec.tier] as TierSettings | undefined) : undefined;
+    const isAgent = plan !== null;
+    const tier: TierSettings | undefined = plan
+      ? {
+          ...(plan.model !== null ? { model: plan.model } : {}),
+          ...(plan.baseUrl !== null ? { baseUrl: plan.baseUrl } : {}),
+        }
+      : undefined;
     const environment = isAgent
       ? agentEnvironment({
           base: this.options.baseEnv ?? process.env,
@@ -98,7 +136,7 @@ export class RunExecutor {
         env: environment.env,
         cwd: spec.repo,
         baseUrl: tier?.baseUrl ?? null,
-        model: spec.model ?? tier?.model ?? null,
+        model: tier?.model ?? null,
         signal,
       });
       await this.recordHealth(harness.name, preflight, preflight.error);
@@ -167,6 +205,9 @@ export class RunExecutor {
           result.error,
         );
       }
+      if (result.outcome === "succeeded" && spec.verify && !signal.aborted) {
+        result = await this.verify(run, spec.verify, workspace.cwd, env, signal, result, emit);
+      }
       if (memory) await saveMemory(this.options.store.db, this.options.now(), run, memory, result, settings);
     } finally {
       report = await this.finish(workspace, result);
@@ -176,6 +217,42 @@ export class RunExecutor {
     return final
       ? redactResult(final, redact)
       : failed("LOOPD_HARNESS_CRASHED", "the harness returned no result");
+  }
+
+  /** Runs the routine's `verify`; a failure fails the attempt so the router escalates. */
+  private async verify(
+    run: ClaimedRun,
+    verify: { command: string; timeoutMs: number },
+    cwd: string,
+    env: Record<string, string>,
+    signal: AbortSignal,
+    result: HarnessResult,
+    emit: (event: HarnessEvent) => void,
+  ): Promise<HarnessResult> {
+    const check = await runVerification(verify, cwd, env, signal);
+    emit({
+      type: "status",
+      data: { event: "verify", command: verify.command, passed: check.passed, exitCode: check.exitCode },
+    });
+    await saveRunArtifacts(this.options.store.db, [
+      {
+        runId: run.id,
+        attempt: run.attempt,
+        kind: "verify",
+        content: check.tail,
+        createdAt: this.options.now(),
+      },
+    ]);
+    if (check.passed) return result;
+    const last = check.tail.split("\n").at(-1) ?? "";
+    return {
+      ...result,
+      outcome: "failed",
+      error: {
+        code: "LOOPD_VERIFY_FAILED",
+        message: `verification \`${verify.command}\` exited with ${check.exitCode}${last ? `: ${last}` : ""}`,
+      },
+    };
   }
 
   /** The run's spend watch: stops the harness when it crosses a cap or the velocity alarm. */

@@ -31,6 +31,8 @@ export interface Run {
   branch: string | null;
   workspace: string | null;
   headCommit: string | null;
+  tier: string | null;
+  routeReason: string | null;
 }
 
 export interface NewRun {
@@ -137,5 +139,7 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     branch: row.branch,
     workspace: row.workspace,
     headCommit: row.head_commit,
+    tier: row.tier,
+    routeReason: row.route_reason,
   };
 }

@@ -79,7 +79,7 @@ export interface RunsTable {
   route_reason: string | null;
 }
 
-export type ArtifactKind = "diff" | "changed-files" | "escaped" | "final-message" | "memory";
+export type ArtifactKind = "diff" | "changed-files" | "escaped" | "final-message" | "memory" | "verify";
 
 export interface RunArtifactsTable {
   id: Generated<number>;

@@ -2,14 +2,16 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type CostsView, costs } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
 import { type RunDetail, showRun } from "../../app/runs.js";
 import { workerRuntime } from "../../app/worker-runtime.js";
-import { formatDuration } from "../../domain/duration.js";
+import { formatDuration, parseDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
+import type { CostReportKey } from "../../store/ledger.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
@@ -80,6 +82,33 @@ export function registerAgentCommands(program: Command, run: Run): void {
     );
 
   program
+    .command("costs")
+    .description("what runs cost, from the ledger: by routine, model, tier, day or harness")
+    .addOption(
+      new Option("--by <key>", "group by")
+        .choices(["routine", "model", "tier", "day", "harness"])
+        .default("routine"),
+    )
+    .option("--since <duration>", "how far back (e.g. 24h, 7d, 30d)", "7d")
+    .option("--routine <name>", "only this routine")
+    .action(
+      run(async (ctx: CommandContext, options: { by: CostReportKey; since: string; routine?: string }) => {
+        const window = parseDuration(options.since);
+        if (!window.ok) {
+          throw new LoopdError("LOOPD_USAGE", `--since ${options.since}: ${window.reason}`, {
+            hint: "Give a duration with a unit, e.g. --since 7d or --since 24h.",
+          });
+        }
+        const view = await costs(await ctx.store(), {
+          by: options.by,
+          since: ctx.io.now() - window.ms,
+          ...(options.routine !== undefined ? { routine: options.routine } : {}),
+        });
+        ctx.print(view, () => renderCosts(view, options.since));
+      }),
+    );
+
+  program
     .command("show-run")
     .description("show one run: outcome, workspace and branch, tokens and cost, changed files")
     .argument("<run>", "run id", parseRunId)
@@ -94,6 +123,28 @@ export function registerAgentCommands(program: Command, run: Run): void {
         ctx.print(detail, () => renderRun(detail, ctx.io.now()));
       }),
     );
+}
+
+function renderCosts(view: CostsView, since: string): string {
+  const scope = `${view.routine ? `${view.routine}, ` : ""}last ${since}`;
+  if (view.rows.length === 0) return pc.dim(`No spend recorded (${scope}).`);
+  const rows = view.rows.map((row) => [
+    row.key,
+    String(row.runs),
+    tokens(row.tokensIn),
+    tokens(row.tokensOut),
+    tokens(row.tokensCached),
+    `$${row.costUsd.toFixed(2)}`,
+  ]);
+  return [
+    table([view.by.toUpperCase(), "RUNS", "IN", "OUT", "CACHED", "COST"], rows),
+    pc.dim(`total $${view.total.costUsd.toFixed(2)} · ${scope}`),
+  ].join("\n");
+}
+
+function tokens(count: number): string {
+  if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;
+  return count >= 1000 ? `${(count / 1000).toFixed(1)}k` : String(count);
 }
 
 function renderDoctor(report: DoctorReport, now: number): string {
@@ -136,6 +187,7 @@ function renderRun(run: RunDetail, now: number): string {
     `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
     ...(run.summary ? [`summary:   ${run.summary}`] : []),
     ...(run.error ? [`error:     ${pc.red(`${run.error.code ?? ""} ${run.error.message}`.trim())}`] : []),
+    ...(run.routeReason ? [`route:     ${run.routeReason}`] : []),
     ...(run.branch
       ? [`branch:    ${run.branch}${run.headCommit ? pc.dim(` @ ${run.headCommit.slice(0, 12)}`) : ""}`]
       : []),

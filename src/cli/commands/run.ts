@@ -11,7 +11,7 @@ import { Engine } from "../../engine/engine.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import { listRunEvents, type RunEvent } from "../../store/run-events.js";
 import { findRun, type Run as RunRecord } from "../../store/runs.js";
-import { claimRuns } from "../../store/sql/claim-runs.js";
+import { type ClaimedRun, claimRuns } from "../../store/sql/claim-runs.js";
 import type { Store } from "../../store/store.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc } from "../format.js";
@@ -74,7 +74,10 @@ export function registerRunNowCommands(program: Command, run: Run): void {
     );
 }
 
-/** No daemon serves this SQLite data dir: claim the run here and execute it in this process. */
+/**
+ * No daemon serves this SQLite data dir: claim the run here and execute it in this process,
+ * attempt after attempt (retries, escalation to a stronger tier) until it is final.
+ */
 async function executeInline(
   store: Store,
   runId: number,
@@ -88,16 +91,29 @@ async function executeInline(
     roles: { schedule: false, work: false },
     clock: { now: ctx.io.now },
   });
-  const { claimed } = await claimRuns(store, {
-    workerId: engine.workerId,
-    now: ctx.io.now(),
-    limit: 1,
-    leaseMs: 30_000,
-    runId,
-  });
-  const run = claimed[0];
-  if (!run) return null;
-  return { done: engine.startRun(run) };
+  const claim = async () =>
+    (
+      await claimRuns(store, {
+        workerId: engine.workerId,
+        now: ctx.io.now(),
+        limit: 1,
+        leaseMs: 30_000,
+        runId,
+      })
+    ).claimed[0];
+  const first = await claim();
+  if (!first) return null;
+  const done = (async () => {
+    let run: ClaimedRun | undefined = first;
+    while (run) {
+      await engine.startRun(run);
+      const after = await findRun(store.db, runId);
+      if (after?.status !== "queued") return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, after.notBefore - ctx.io.now())));
+      run = await claim();
+    }
+  })();
+  return { done };
 }
 
 /** Prints events as they arrive; returns the run once it is final (or at once with stopAtEnd). */

@@ -56,6 +56,7 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
     "STATUS",
     "ATTEMPT",
     "DURATION",
+    "COST",
     "SUMMARY",
   ];
   return table(
@@ -67,9 +68,17 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
       colourStatus(run.status),
       `${run.attempt}/${run.maxAttempts}`,
       run.durationMs === null ? pc.dim("—") : formatDuration(run.durationMs),
+      formatCost(run.costUsd, run.usage.tokensIn + run.usage.tokensOut),
       summaryOf(run),
     ]),
   );
+}
+
+/** Cents are what people budget in; sub-cent runs still show that they cost something. */
+export function formatCost(usd: number, tokens: number): string {
+  if (usd === 0) return tokens > 0 ? pc.dim("$0 (unpriced)") : pc.dim("—");
+  if (usd < 0.01) return `<$0.01`;
+  return `$${usd.toFixed(2)}`;
 }
 
 function summaryOf(run: RunView): string {

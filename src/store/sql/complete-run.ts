@@ -19,6 +19,8 @@ export interface Completion extends RunReport {
   workerId: string;
   now: number;
   outcome: "succeeded" | "failed" | "timed_out" | "canceled";
+  /** Retry without backoff: the next attempt escalates to a stronger tier, nothing to wait for. */
+  retryNow?: boolean;
 }
 
 /** `releasedRuns`: queued runs that were waiting for these and may start now. */
@@ -79,7 +81,7 @@ export async function completeRuns(
       const retry =
         (completion.outcome === "failed" || completion.outcome === "timed_out") &&
         run.attempt < run.max_attempts;
-      const retryAt = completion.now + retryDelayMs(run.attempt);
+      const retryAt = completion.retryNow ? completion.now : completion.now + retryDelayMs(run.attempt);
       updates.push({
         id: run.id,
         status: retry ? "queued" : completion.outcome,

@@ -7,7 +7,7 @@
 import { type Insertable, sql } from "kysely";
 import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
-import { storedSpec } from "../../domain/routine-spec.js";
+import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
 import { valuesTable } from "./values.js";
@@ -57,7 +57,7 @@ export async function materialiseDue(
         now,
         options.graceMs ?? DEFAULT_GRACE_MS,
       );
-      const base = { routine_id: routine.id, max_attempts: spec.retries + 1, queued_at: now };
+      const base = { routine_id: routine.id, max_attempts: maxAttemptsOf(spec), queued_at: now };
       let hasWaiting = waiting.has(routine.id);
       for (const occurrence of plan.run) {
         if (spec.overlap === "queue" && hasWaiting) {

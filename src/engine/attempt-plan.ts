@@ -1,0 +1,226 @@
+/**
+ * Before an agent attempt starts: which tier runs it and why (the router), and whether the
+ * budget allows it — the attempt's estimated cost is reserved in the store, atomically
+ * against every cap that applies, before anything is spent ("reserve before, settle after").
+ * After the attempt its real cost goes to the ledger and settles the reservation.
+ */
+import { applicableCaps, type Cap, capWindow, isRoutineScope } from "../domain/budget.js";
+import {
+  type BudgetLeft,
+  expectedCost,
+  type RoutingRule,
+  routeRun,
+  type TierStats,
+  tierOrder,
+} from "../domain/router.js";
+import type { HarnessResult } from "../harness/harness.js";
+import { type LedgerEntry, recordLedger, spentUsd } from "../store/ledger.js";
+import { listRunArtifacts } from "../store/run-artifacts.js";
+import type { ConfigSettings } from "../store/settings.js";
+import type { ClaimedRun } from "../store/sql/claim-runs.js";
+import { reserveBudget, reservedUsd } from "../store/sql/reserve-budget.js";
+import { previousAttempt, recordRoute, tierHistory } from "../store/sql/routing-history.js";
+import { settleBudget } from "../store/sql/settle-budget.js";
+import type { Store } from "../store/store.js";
+import type { TierSettings } from "./agent-context.js";
+import { agentPrompt } from "./agent-prompt.js";
+
+/** Reserved for an attempt with no history and no per-run cap to estimate from. */
+export const DEFAULT_ESTIMATE_USD = 0.25;
+
+export interface AttemptPlan {
+  tier: string | null;
+  reason: string | null;
+  harness: string;
+  model: string | null;
+  baseUrl: string | null;
+  reservationId: number | null;
+}
+
+export type PlanResult =
+  | { ok: true; plan: AttemptPlan }
+  | { ok: false; error: { code: string; message: string } };
+
+export async function planAttempt(
+  store: Store,
+  run: ClaimedRun,
+  settings: ConfigSettings,
+  now: number,
+  random: () => number = Math.random,
+): Promise<PlanResult> {
+  const { spec } = run;
+  const models = (settings.models ?? {}) as Record<string, TierSettings>;
+  const tiers = tierOrder(models);
+  const rules = (settings.routing?.rules ?? []) as RoutingRule[];
+  const routed =
+    tiers.length > 0 &&
+    spec.model === undefined &&
+    (spec.tier !== undefined || spec.escalate.length > 0 || rules.length > 0);
+  const caps = applicableCaps(spec.budget, settings.budgets);
+  const history = routed || caps.length > 0 ? await tierHistory(store.db, run.routineId) : {};
+
+  let plan: AttemptPlan = {
+    tier: null,
+    reason: spec.model ? `model ${spec.model} set on the routine` : null,
+    harness: spec.harness,
+    model: spec.model ?? null,
+    baseUrl: null,
+    reservationId: null,
+  };
+  if (routed) {
+    const previous = run.attempt > 1 ? await previousAttempt(store.db, run.id) : null;
+    const escalation =
+      previous?.errorCode === "LOOPD_VERIFY_FAILED" && previous.tier
+        ? { failedTier: previous.tier, summary: previous.errorMessage ?? previous.summary ?? "" }
+        : null;
+    const decision = routeRun({
+      spec,
+      tiers,
+      rules,
+      explore: settings.routing?.explore ?? 0.05,
+      history,
+      promptChars: agentPrompt(spec.task, run.input).length,
+      lastChangedFiles: await lastChangedFiles(store, run),
+      failingTests: failingTestsOf(run.input),
+      budgetLeft: await budgetLeft(store, run, caps, now),
+      escalation,
+      random,
+    });
+    if (decision.kind === "refuse") {
+      return {
+        ok: false,
+        error: {
+          code: escalation ? "LOOPD_VERIFY_FAILED" : "LOOPD_BUDGET_EXCEEDED",
+          message: `not started: ${decision.reason}`,
+        },
+      };
+    }
+    const tier = models[decision.tier] ?? {};
+    plan = {
+      tier: decision.tier,
+      reason: decision.reason,
+      harness: tier.harness ?? spec.harness,
+      model: tier.model ?? null,
+      baseUrl: tier.baseUrl ?? null,
+      reservationId: null,
+    };
+  }
+  await recordRoute(store.db, run.id, run.attempt, { tier: plan.tier, reason: plan.reason });
+
+  if (caps.length > 0) {
+    const estimate =
+      (plan.tier ? expectedCost(history, plan.tier) : meanOf(history)) ??
+      spec.budget?.perRun ??
+      DEFAULT_ESTIMATE_USD;
+    const perRun = caps.find((cap) => cap.scope === "run")?.limitUsd;
+    const reserved = await reserveBudget(store, {
+      runId: run.id,
+      attempt: run.attempt,
+      routineId: run.routineId,
+      amountUsd: perRun !== undefined ? Math.min(estimate, perRun) : estimate,
+      caps,
+      now,
+    });
+    if (!reserved.ok) {
+      const { cap } = reserved;
+      return {
+        ok: false,
+        error: {
+          code: "LOOPD_BUDGET_EXCEEDED",
+          message: `not started: the ${cap.scope} budget of $${cap.limitUsd} has $${reserved.spentUsd.toFixed(2)} spent and $${reserved.reservedUsd.toFixed(2)} held by running runs; this run needs ~$${estimate.toFixed(2)}`,
+        },
+      };
+    }
+    plan.reservationId = reserved.reservationId;
+  }
+  return { ok: true, plan };
+}
+
+/** The attempt's spend into the ledger (one row per model), settling its reservation. */
+export async function settleAttempt(
+  store: Store,
+  run: ClaimedRun,
+  plan: AttemptPlan,
+  result: HarnessResult,
+  now: number,
+): Promise<void> {
+  const entries: LedgerEntry[] = (
+    result.modelUsage && result.modelUsage.length > 0
+      ? result.modelUsage
+      : result.usage
+        ? [{ model: plan.model ?? "unknown", usage: result.usage, costUsd: result.costUsd ?? 0 }]
+        : []
+  ).map((entry) => ({
+    at: now,
+    routineId: run.routineId,
+    routineName: run.routineName,
+    runId: run.id,
+    attempt: run.attempt,
+    harness: plan.harness,
+    model: entry.model,
+    tier: plan.tier,
+    usage: entry.usage,
+    costUsd: entry.costUsd,
+    // Claude Code reports dollars itself; the others are priced from the pricing table.
+    costSource: plan.harness === "claude" ? "reported" : "priced",
+  }));
+  if (plan.reservationId !== null) {
+    await settleBudget(store, { reservationId: plan.reservationId, now, ledger: entries });
+  } else {
+    await recordLedger(store.db, entries);
+  }
+}
+
+async function budgetLeft(
+  store: Store,
+  run: ClaimedRun,
+  caps: readonly Cap[],
+  now: number,
+): Promise<BudgetLeft | null> {
+  let left: BudgetLeft | null = null;
+  for (const cap of caps) {
+    const window = capWindow(cap.scope, now);
+    const routineId = isRoutineScope(cap.scope) ? run.routineId : undefined;
+    const used = window
+      ? (await spentUsd(store.db, {
+          from: window.from,
+          to: window.to,
+          ...(routineId !== undefined ? { routineId } : {}),
+        })) + (await reservedUsd(store.db, routineId))
+      : 0;
+    const usd = cap.limitUsd - used;
+    const kind = cap.scope === "run" ? "run" : cap.scope.endsWith("day") ? "day" : "month";
+    if (left === null || usd < left.usd) left = { usd, window: kind };
+  }
+  return left;
+}
+
+async function lastChangedFiles(store: Store, run: ClaimedRun): Promise<string[] | null> {
+  const previous = await store.db
+    .selectFrom("runs")
+    .select("id")
+    .where("routine_id", "=", run.routineId)
+    .where("id", "<", run.id)
+    .where("status", "in", ["succeeded", "failed"])
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (!previous) return null;
+  const artifact = (await listRunArtifacts(store.db, Number(previous.id))).findLast(
+    (candidate) => candidate.kind === "changed-files",
+  );
+  return artifact ? (JSON.parse(artifact.content) as string[]) : [];
+}
+
+/** `failing: 3` (or `failing tests: 3`) in the text a run was fired with. */
+function failingTestsOf(input: string | null): number | null {
+  const match = input?.match(/failing(?:\s+tests)?\s*[:=]\s*(\d+)/i);
+  return match?.[1] ? Number(match[1]) : null;
+}
+
+function meanOf(history: Record<string, TierStats>): number | null {
+  const all = Object.values(history);
+  const runs = all.reduce((sum, stats) => sum + stats.runs, 0);
+  if (runs === 0) return null;
+  return all.reduce((sum, stats) => sum + stats.meanCostUsd * stats.runs, 0) / runs;
+}
