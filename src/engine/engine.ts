@@ -20,6 +20,7 @@ import { nextWakeups } from "../store/sql/next-wakeup.js";
 import { DEFAULT_AUTH_PAUSE_AFTER, recordAuthOutcome } from "../store/sql/record-auth-outcome.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
 import { releaseRuns } from "../store/sql/release-runs.js";
+import { releaseStaleReservations } from "../store/sql/settle-budget.js";
 import type { Store } from "../store/store.js";
 import type { WorkspaceManager } from "../workspace/workspaces.js";
 import { CompletionBatcher } from "./completion-batcher.js";
@@ -221,6 +222,8 @@ export class Engine {
       const recovered = await recoverExpiredLeases(this.store, now);
       if (recovered.requeued.length + recovered.failed.length > 0) {
         this.emit({ type: "recovered", ...recovered });
+        // A dead worker's attempts will never settle their budget reservations: free them.
+        await releaseStaleReservations(this.store, { createdBefore: now - this.leaseMs, now });
         await this.notifyOthers();
       }
     }

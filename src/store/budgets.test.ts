@@ -1,13 +1,13 @@
 /**
  * Budget reservations and the ledger, as one contract suite on SQLite and PostgreSQL:
- * windows and scopes, refusals that write nothing, atomic settlement, stale releases and the
- * cost report. The concurrent race lives in budgets-race.test.ts.
+ * windows and scopes, refusals that write nothing, atomic settlement and stale releases. The
+ * ledger queries are in ledger.test.ts, the concurrent race in budgets-race.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
 import type { Cap } from "../domain/budget.js";
-import { costReport, type LedgerEntry, recordLedger, spentUsd } from "./ledger.js";
+import { type LedgerEntry, recordLedger, spentUsd } from "./ledger.js";
 import { insertRoutine } from "./routines.js";
 import { insertRun } from "./runs.js";
 import { reserveBudget } from "./sql/reserve-budget.js";
@@ -247,83 +247,5 @@ describe.each(await testDialects())("%s: budget reservations", (dialect) => {
       }),
     ).toBe("late");
     expect(await spentUsd(ctx.store.db, { from: NOW, to: NOW + 10 })).toBe(0.4);
-  });
-
-  it("sums spend over a half-open window, per routine or overall", async () => {
-    await recordLedger(ctx.store.db, [
-      entry({ at: NOW - 1, costUsd: 1 }),
-      entry({ at: NOW, costUsd: 2 }),
-      entry({ at: NOW + 999, costUsd: 4, routineId: 2, routineName: "beta" }),
-      entry({ at: NOW + 1000, costUsd: 8 }),
-    ]);
-    expect(await spentUsd(ctx.store.db, { from: NOW, to: NOW + 1000 })).toBe(6);
-    expect(await spentUsd(ctx.store.db, { routineId: 1, from: NOW, to: NOW + 1000 })).toBe(2);
-    expect(await spentUsd(ctx.store.db, { routineId: 3, from: 0, to: NOW * 2 })).toBe(0);
-  });
-
-  it("reports cost by routine, model, tier, day and harness", async () => {
-    const usage = (tokensIn: number) => ({ tokensIn, tokensOut: 10, tokensCached: 5, tokensReasoning: 1 });
-    await recordLedger(ctx.store.db, [
-      entry({ at: LAST_MONTH, costUsd: 100, usage: usage(1) }),
-      entry({ at: YESTERDAY, runId: 1, costUsd: 1, usage: usage(100) }),
-      entry({ at: NOW, runId: 1, costUsd: 2, usage: usage(200), model: "claude-haiku-4-5", tier: "cheap" }),
-      entry({ at: NOW, runId: 2, costUsd: 3, usage: usage(300), model: "claude-haiku-4-5", tier: "cheap" }),
-      entry({
-        at: NOW,
-        runId: 3,
-        routineId: 2,
-        routineName: "beta",
-        costUsd: 0.5,
-        usage: usage(50),
-        harness: "codex",
-        model: "gpt-5",
-        tier: null,
-        costSource: "priced",
-      }),
-    ]);
-    const report = (by: "routine" | "model" | "tier" | "day" | "harness", routineId?: number) =>
-      costReport(ctx.store.db, { by, since: MONTH_START, ...(routineId === undefined ? {} : { routineId }) });
-    const keys = async (by: "routine" | "model" | "tier" | "day" | "harness") =>
-      (await report(by)).map((row) => [row.key, row.runs, row.costUsd]);
-
-    expect(await report("routine")).toEqual([
-      {
-        key: "alpha",
-        runs: 2,
-        tokensIn: 600,
-        tokensOut: 30,
-        tokensCached: 15,
-        tokensReasoning: 3,
-        costUsd: 6,
-      },
-      {
-        key: "beta",
-        runs: 1,
-        tokensIn: 50,
-        tokensOut: 10,
-        tokensCached: 5,
-        tokensReasoning: 1,
-        costUsd: 0.5,
-      },
-    ]);
-    expect(await keys("model")).toEqual([
-      ["claude-haiku-4-5", 2, 5],
-      ["claude-sonnet-4-5", 1, 1],
-      ["gpt-5", 1, 0.5],
-    ]);
-    expect(await keys("tier")).toEqual([
-      ["cheap", 2, 5],
-      ["standard", 1, 1],
-      ["(none)", 1, 0.5],
-    ]);
-    expect(await keys("day")).toEqual([
-      ["2026-11-27", 1, 1],
-      ["2026-11-28", 3, 5.5],
-    ]);
-    expect(await keys("harness")).toEqual([
-      ["claude", 2, 6],
-      ["codex", 1, 0.5],
-    ]);
-    expect((await report("model", 2)).map((row) => row.key)).toEqual(["gpt-5"]);
   });
 });
