@@ -313,6 +313,10 @@ routines:
     expect(detail).toMatchObject({ status: "succeeded", attempt: 2, tier: "pricey" });
     expect(detail.routeReason).toBe("pricey: escalated after cheap failed verification");
     expect(readFileSync(join(detail.workspace!, "answer.txt"), "utf8")).toBe("fixed\n");
+    // The strong attempt was told what the cheap one did and how verification failed.
+    const strongPrompt = JSON.stringify(model.turns().find((turn) => turn.model.includes("pricey"))?.body);
+    expect(strongPrompt).toContain("already tried this and failed verification");
+    expect(strongPrompt).toContain("grep -q fixed answer.txt");
 
     const byTier = json<{ rows: Array<{ key: string; runs: number; costUsd: number }> }>(
       await loopd("costs", "--by", "tier", "--routine", "escalating", "--json"),

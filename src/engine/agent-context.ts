@@ -39,11 +39,15 @@ export async function agentInput(
   workspace: Workspace,
   memory: PreparedMemory | null,
   emit: (event: HarnessEvent) => void,
+  /** The harness that runs this attempt (routing may pick another than the routine's). */
+  harness: string,
+  /** What a failed weaker attempt did, when this one escalates. */
+  previousFailure: string | null,
 ): Promise<AgentInput> {
   const { spec } = run;
   const docs = await loadAgentDocs({
     root: workspace.cwd,
-    harness: spec.harness,
+    harness,
     extra: spec.docs,
     ...(settings.context?.maxBytes !== undefined ? { maxBytes: settings.context.maxBytes } : {}),
   });
@@ -57,7 +61,9 @@ export async function agentInput(
     .join("\n\n");
   const models = (settings.models ?? {}) as Record<string, TierSettings>;
   return {
-    prompt: agentPrompt(spec.task, run.input),
+    prompt: previousFailure
+      ? `${agentPrompt(spec.task, run.input)}\n\n${previousFailure}`
+      : agentPrompt(spec.task, run.input),
     systemPrompt,
     model: spec.model ?? tier?.model ?? null,
     baseUrl: tier?.baseUrl ?? null,

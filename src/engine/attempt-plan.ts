@@ -35,6 +35,8 @@ export interface AttemptPlan {
   model: string | null;
   baseUrl: string | null;
   reservationId: number | null;
+  /** When escalating: what the failed attempt on the weaker tier did, for the next one to read. */
+  previousFailure: string | null;
 }
 
 export type PlanResult =
@@ -66,6 +68,7 @@ export async function planAttempt(
     model: spec.model ?? null,
     baseUrl: null,
     reservationId: null,
+    previousFailure: null,
   };
   if (routed) {
     const previous = run.attempt > 1 ? await previousAttempt(store.db, run.id) : null;
@@ -103,6 +106,9 @@ export async function planAttempt(
       model: tier.model ?? null,
       baseUrl: tier.baseUrl ?? null,
       reservationId: null,
+      previousFailure: escalation
+        ? `An attempt on the ${escalation.failedTier} tier already tried this and failed verification: ${escalation.summary}${previous?.summary && previous.summary !== escalation.summary ? `\nIts own summary: ${previous.summary}` : ""}`
+        : null,
     };
   }
   await recordRoute(store.db, run.id, run.attempt, { tier: plan.tier, reason: plan.reason });

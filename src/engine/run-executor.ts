@@ -180,7 +180,18 @@ export class RunExecutor {
       });
       const env = { ...environment.env, LOOPD_WORKSPACE: workspace.cwd };
       const memory = spec.memory ? await prepareMemory(this.options.store.db, run, workspace) : null;
-      const agent = isAgent ? await agentInput(run, settings, tier, workspace, memory, emit) : null;
+      const agent = isAgent
+        ? await agentInput(
+            run,
+            settings,
+            tier,
+            workspace,
+            memory,
+            emit,
+            harness.name,
+            plan?.previousFailure ?? null,
+          )
+        : null;
       const spend = agent ? this.watchSpend(run, settings, agent.model) : null;
       const harnessSignal = spend ? AbortSignal.any([signal, spend.stop.signal]) : signal;
       const observed = (event: HarnessEvent) => {
