@@ -148,7 +148,8 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     overlap: routine.overlap ?? DEFAULTS.overlap,
     notify: toNotifyRules(routine),
     labels: [...new Set(routine.labels ?? [])].sort(),
-    requires: [...new Set([...(routine.requires ?? []), harness])].sort(),
+    // Escalation may hand an attempt to another tier's harness: a worker must offer them all.
+    requires: [...new Set([...(routine.requires ?? []), harness, ...tierHarnesses(routine, context)])].sort(),
     docs: routine.docs ?? [],
     memory: routine.memory ?? harness !== "shell",
     secrets: [...new Set(routine.secrets ?? [])].sort(),
@@ -207,6 +208,14 @@ export function specHash(spec: RoutineSpec): string {
 /** Whether two specs schedule differently (so `next_due_at` must be recomputed). */
 export function scheduleChanged(before: RoutineSpec, after: RoutineSpec): boolean {
   return canonicalJson([before.trigger, before.until]) !== canonicalJson([after.trigger, after.until]);
+}
+
+function tierHarnesses(routine: RoutineConfig, context: SpecContext): string[] {
+  const tiers = [routine.tier, ...(routine.escalate ?? [])].filter((tier) => tier !== undefined);
+  return tiers.flatMap((tier) => {
+    const harness = context.config.models?.[tier]?.harness;
+    return harness ? [harness] : [];
+  });
 }
 
 function toTask(routine: RoutineConfig): TaskSpec {
