@@ -68,7 +68,7 @@ export async function agentInput(
     model: spec.model ?? tier?.model ?? null,
     baseUrl: tier?.baseUrl ?? null,
     maxTurns: spec.maxTurns ?? 30,
-    maxBudgetUsd: spec.budget?.perRun ?? null,
+    maxBudgetUsd: spec.budget?.perRun ?? settings.budgets?.perRun ?? null,
     mcpConfig: spec.mcpConfig ?? null,
     subAgents: spec.agents.map((agent) => {
       const agentTier = agent.tier ? models[agent.tier] : undefined;
@@ -101,6 +101,8 @@ export async function saveMemory(
   memory: PreparedMemory,
   result: HarnessResult,
   settings: ConfigSettings,
+  /** Memory is fed to every later run: it must never hold a secret in clear. */
+  redact: (text: string) => string,
 ): Promise<void> {
   const file = memory.file ? await readFile(memory.file, "utf8").catch(() => null) : null;
   const update = updatedMemory({
@@ -110,5 +112,5 @@ export async function saveMemory(
     heading: `${new Date(now).toISOString().slice(0, 16)}Z · run ${run.id}`,
     maxBytes: settings.context?.memoryMaxBytes ?? DEFAULT_MEMORY_MAX_BYTES,
   });
-  if (update) await putMemory(db, run.routineId, update.memory, now);
+  if (update) await putMemory(db, run.routineId, redact(update.memory), now);
 }

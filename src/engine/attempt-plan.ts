@@ -8,6 +8,7 @@ import { applicableCaps, type Cap, capWindow, isRoutineScope } from "../domain/b
 import {
   type BudgetLeft,
   expectedCost,
+  nextTier,
   type RoutingRule,
   routeRun,
   type TierStats,
@@ -72,8 +73,12 @@ export async function planAttempt(
   };
   if (routed) {
     const previous = run.attempt > 1 ? await previousAttempt(store.db, run.id) : null;
+    // Escalate only when there is somewhere to go: at the top tier a failed check is retried
+    // (the routine's own `retries`) on the same tier like any other failure.
     const escalation =
-      previous?.errorCode === "LOOPD_VERIFY_FAILED" && previous.tier
+      previous?.errorCode === "LOOPD_VERIFY_FAILED" &&
+      previous.tier &&
+      nextTier(spec, tiers, previous.tier) !== null
         ? { failedTier: previous.tier, summary: previous.errorMessage ?? previous.summary ?? "" }
         : null;
     const decision = routeRun({
@@ -93,7 +98,8 @@ export async function planAttempt(
       return {
         ok: false,
         error: {
-          code: escalation ? "LOOPD_VERIFY_FAILED" : "LOOPD_BUDGET_EXCEEDED",
+          // With a stronger tier available, only the budget can refuse it.
+          code: "LOOPD_BUDGET_EXCEEDED",
           message: `not started: ${decision.reason}`,
         },
       };
@@ -111,8 +117,6 @@ export async function planAttempt(
         : null,
     };
   }
-  await recordRoute(store.db, run.id, run.attempt, { tier: plan.tier, reason: plan.reason });
-
   if (caps.length > 0) {
     const estimate =
       (plan.tier ? expectedCost(history, plan.tier) : meanOf(history)) ??
@@ -139,6 +143,8 @@ export async function planAttempt(
     }
     plan.reservationId = reserved.reservationId;
   }
+  // Recorded only for attempts that start, so refusals do not count as the tier's failures.
+  await recordRoute(store.db, run.id, run.attempt, { tier: plan.tier, reason: plan.reason });
   return { ok: true, plan };
 }
 

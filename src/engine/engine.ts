@@ -346,7 +346,7 @@ export class Engine {
         ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
         turns: result.turns ?? null,
         sessionId: result.sessionId ?? null,
-        ...(error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
+        ...(result.retryNow && error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
       });
     } catch (error) {
       // The store is unreachable: the run stays leased to us until the lease expires, then

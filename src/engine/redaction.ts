@@ -23,3 +23,10 @@ export function redactResult(result: HarnessResult, redact: (text: string) => st
     ...(result.finalMessage ? { finalMessage: redact(result.finalMessage) } : {}),
   };
 }
+
+export function redactError<T extends { message: string }>(
+  error: T | null,
+  redact: (text: string) => string,
+): T | null {
+  return error ? { ...error, message: redact(error.message) } : null;
+}

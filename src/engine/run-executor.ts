@@ -8,6 +8,8 @@
  */
 import { LoopdError } from "../domain/errors.js";
 import { DEFAULT_PRICING } from "../domain/pricing.js";
+import { nextTier, tierOrder } from "../domain/router.js";
+import { maxAttemptsOf } from "../domain/routine-spec.js";
 import { agentEnvironment, createRedactor } from "../harness/agent-env.js";
 import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { recordHarnessHealth } from "../store/harness-health.js";
@@ -25,7 +27,7 @@ import type { Workspace, WorkspaceManager, WorkspaceReport } from "../workspace/
 import { agentInput, prepareMemory, saveMemory, type TierSettings } from "./agent-context.js";
 import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
 import { unavailable } from "./outcome.js";
-import { redactEvent, redactResult } from "./redaction.js";
+import { redactError, redactEvent, redactResult } from "./redaction.js";
 import { runContext, runEnvironment } from "./run-environment.js";
 import { DEFAULT_TOKENS_PER_MINUTE, SpendWatch } from "./spend-watch.js";
 import { runVerification } from "./verify.js";
@@ -88,14 +90,16 @@ export class RunExecutor {
         : unavailable(plan.harness, this.options.harnesses);
       return result;
     } finally {
-      // Spend is recorded whatever happened, so budgets count every dollar.
+      // Spend is recorded whatever happened, so budgets count every dollar. A store hiccup
+      // here must not throw away a finished agent run (it would run, and be paid for, again):
+      // the reservation stays open until the stale-reservation sweep releases it.
       await settleAttempt(
         this.options.store,
         run,
         plan,
         result ?? failed("LOOPD_HARNESS_CRASHED", "no result"),
         this.options.now(),
-      );
+      ).catch((error: unknown) => bookkeepingFailed(emit, "settling the budget", error));
     }
   }
 
@@ -139,7 +143,7 @@ export class RunExecutor {
         model: tier?.model ?? null,
         signal,
       });
-      await this.recordHealth(harness.name, preflight, preflight.error);
+      await this.recordHealth(harness.name, preflight, redactError(preflight.error, redact));
       emit({
         type: "status",
         data: {
@@ -151,7 +155,7 @@ export class RunExecutor {
         },
       });
       if (preflight.error) {
-        return failed(preflight.error.code, `${preflight.error.message}. ${preflight.error.hint}`);
+        return failed(preflight.error.code, redact(`${preflight.error.message}. ${preflight.error.hint}`));
       }
     }
 
@@ -213,17 +217,42 @@ export class RunExecutor {
         await this.recordHealth(
           harness.name,
           { installed: true, version: null, auth: "expired" },
-          result.error,
+          redactError(result.error, redact),
         );
       }
       if (result.outcome === "succeeded" && spec.verify && !signal.aborted) {
-        result = await this.verify(run, spec.verify, workspace.cwd, env, signal, result, emit);
+        result = await this.verify(
+          run,
+          spec.verify,
+          workspace.cwd,
+          env,
+          signal,
+          result,
+          emit,
+          redact,
+          settings,
+          plan?.tier ?? null,
+        );
       }
-      if (memory) await saveMemory(this.options.store.db, this.options.now(), run, memory, result, settings);
+      if (memory) {
+        await saveMemory(
+          this.options.store.db,
+          this.options.now(),
+          run,
+          memory,
+          result,
+          settings,
+          redact,
+        ).catch((error: unknown) => bookkeepingFailed(emit, "saving the memory", error));
+      }
     } finally {
       report = await this.finish(workspace, result);
     }
-    if (report) await this.saveArtifacts(run, report, result, redact);
+    if (report) {
+      await this.saveArtifacts(run, report, result, redact).catch((error: unknown) =>
+        bookkeepingFailed(emitRaw, "saving the diff and changed files", error),
+      );
+    }
     const final = report && report.escaped.length > 0 ? escaped(result, report) : result;
     return final
       ? redactResult(final, redact)
@@ -239,8 +268,12 @@ export class RunExecutor {
     signal: AbortSignal,
     result: HarnessResult,
     emit: (event: HarnessEvent) => void,
+    redact: (text: string) => string,
+    settings: ConfigSettings,
+    tier: string | null,
   ): Promise<HarnessResult> {
     const check = await runVerification(verify, cwd, env, signal);
+    check.tail = redact(check.tail);
     emit({
       type: "status",
       data: { event: "verify", command: verify.command, passed: check.passed, exitCode: check.exitCode },
@@ -250,15 +283,19 @@ export class RunExecutor {
         runId: run.id,
         attempt: run.attempt,
         kind: "verify",
-        content: check.tail,
+        content: redact(check.tail),
         createdAt: this.options.now(),
       },
     ]);
     if (check.passed) return result;
     const last = check.tail.split("\n").at(-1) ?? "";
+    const tiers = tierOrder(settings.models);
+    const escalates =
+      tier !== null && nextTier(run.spec, tiers, tier) !== null && run.attempt < maxAttemptsOf(run.spec);
     return {
       ...result,
       outcome: "failed",
+      ...(escalates ? { retryNow: true } : {}),
       error: {
         code: "LOOPD_VERIFY_FAILED",
         message: `verification \`${verify.command}\` exited with ${check.exitCode}${last ? `: ${last}` : ""}`,
@@ -391,6 +428,17 @@ function isLoopdFile(path: string): boolean {
 
 function failed(code: string, message: string): HarnessResult {
   return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+}
+
+/** Bookkeeping after the agent finished failed: say so in the run's log, keep the result. */
+function bookkeepingFailed(emit: (event: HarnessEvent) => void, what: string, error: unknown): void {
+  emit({
+    type: "status",
+    data: {
+      event: "warning",
+      message: `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+    },
+  });
 }
 
 function overBudget(result: HarnessResult, reason: string): HarnessResult {

@@ -32,6 +32,20 @@ describe("agentEnvironment", () => {
     expect([...secrets.keys()].sort()).toEqual(["ANTHROPIC_API_KEY", "GITHUB_TOKEN"]);
   });
 
+  it("redacts a secret an adapter cut short, and secret-looking names in the routine's env", () => {
+    const { secrets } = agentEnvironment({
+      base: {},
+      harnessKeys: [],
+      secretNames: [],
+      env: { DEPLOY_TOKEN: "dtok-1234567890", CI: "true" },
+      context: {},
+    });
+    expect([...secrets.keys()]).toEqual(["DEPLOY_TOKEN"]);
+    const redact = createRedactor(secrets);
+    expect(redact("Authorization: dtok-12345…")).toBe("Authorization: [redacted:DEPLOY_TOKEN]…");
+    expect(redact("dtok-1…")).toBe("dtok-1…"); // too short a prefix to mean anything
+  });
+
   it("redacts secret values wherever they appear", () => {
     const redact = createRedactor(
       new Map([

@@ -57,6 +57,9 @@ export function agentEnvironment(options: {
     env[key] = value;
     if (declared || SECRET_NAME.test(key)) secrets.set(key, value);
   }
+  for (const [key, value] of Object.entries(options.env)) {
+    if (SECRET_NAME.test(key)) secrets.set(key, value);
+  }
   Object.assign(env, options.env, options.context);
   return { env, secrets };
 }
@@ -76,7 +79,17 @@ export function createRedactor(secrets: ReadonlyMap<string, string>): (text: str
     let out = text;
     for (const [name, value] of entries) {
       if (out.includes(value)) out = out.split(value).join(`[redacted:${name}]`);
+      // Adapters shorten long texts ("…") before loopd sees them: a cut secret is still a secret.
+      if (out.includes("…")) out = redactCutPrefix(out, name, value);
     }
     return out;
   };
+}
+
+function redactCutPrefix(text: string, name: string, value: string): string {
+  for (let length = value.length - 1; length >= MIN_SECRET_LENGTH; length--) {
+    const cut = `${value.slice(0, length)}…`;
+    if (text.includes(cut)) return text.split(cut).join(`[redacted:${name}]…`);
+  }
+  return text;
 }

@@ -73,6 +73,8 @@ export interface HarnessResult extends RunReport {
   /** The agent's final message, in full (the summary is its first line, shortened). */
   finalMessage?: string | null;
   modelUsage?: ModelUsage[];
+  /** Retry at once, without backoff: the next attempt escalates to a stronger tier. */
+  retryNow?: boolean;
 }
 
 export type AuthState = "ok" | "missing" | "expired" | "unknown";

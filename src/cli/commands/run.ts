@@ -109,8 +109,13 @@ async function executeInline(
       await engine.startRun(run);
       const after = await findRun(store.db, runId);
       if (after?.status !== "queued") return;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, after.notBefore - ctx.io.now())));
+      // Timers may fire a moment early: wait again until the claim takes it.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, after.notBefore - ctx.io.now() + 5)));
       run = await claim();
+      while (!run && (await findRun(store.db, runId))?.status === "queued") {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        run = await claim();
+      }
     }
   })();
   return { done };
