@@ -4,7 +4,7 @@
  * else fails the attempt with LOOPD_VERIFY_FAILED, which the router answers by escalating to
  * the next tier. Cheap and reliable beats a model's opinion of its own work.
  */
-import { terminateGroup } from "../harness/process-tree.js";
+import { signalGroup, terminateGroup } from "../harness/process-tree.js";
 
 const TAIL_LINES = 15;
 
@@ -22,6 +22,13 @@ export async function runVerification(
   signal: AbortSignal,
 ): Promise<VerifyResult> {
   const { execa } = await import("execa");
+  // Only the tail is kept: a passing suite may print megabytes, which must not fail it.
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+  };
   const subprocess = execa(verify.command, [], {
     shell: true,
     cwd,
@@ -30,8 +37,9 @@ export async function runVerification(
     stdin: "ignore",
     detached: true,
     reject: false,
-    all: true,
-    maxBuffer: 4 * 1024 * 1024,
+    buffer: false,
+    stdout: lines(keep),
+    stderr: lines(keep),
   });
   const stop = () => {
     if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
@@ -41,16 +49,18 @@ export async function runVerification(
   else signal.addEventListener("abort", stop, { once: true });
   try {
     const result = await subprocess;
-    const lines = String(result.all ?? "")
-      .split("\n")
-      .filter((line) => line.trim());
-    return {
-      passed: result.exitCode === 0,
-      exitCode: result.exitCode ?? null,
-      tail: lines.slice(-TAIL_LINES).join("\n"),
-    };
+    return { passed: result.exitCode === 0, exitCode: result.exitCode ?? null, tail: tail.join("\n") };
   } finally {
     clearTimeout(timer);
     signal.removeEventListener("abort", stop);
+    // Whatever the check left running in the background must not outlive it in the worktree.
+    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL");
   }
+}
+
+function lines(onLine: (line: string) => void) {
+  // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once kept
+  return function* (chunk: unknown) {
+    onLine(String(chunk));
+  };
 }
