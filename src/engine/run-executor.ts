@@ -7,13 +7,10 @@
  * completion.
  */
 import { LoopdError } from "../domain/errors.js";
-import { DEFAULT_PRICING } from "../domain/pricing.js";
-import { nextTier, tierOrder } from "../domain/router.js";
-import { maxAttemptsOf } from "../domain/routine-spec.js";
+import { tierOrder } from "../domain/router.js";
 import { agentEnvironment, createRedactor } from "../harness/agent-env.js";
 import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { recordHarnessHealth } from "../store/harness-health.js";
-import { enqueueEvent } from "../store/outbox.js";
 import {
   type RunArtifact,
   recordRunHead,
@@ -29,8 +26,8 @@ import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js"
 import { unavailable } from "./outcome.js";
 import { redactError, redactEvent, redactResult } from "./redaction.js";
 import { runContext, runEnvironment } from "./run-environment.js";
-import { DEFAULT_TOKENS_PER_MINUTE, SpendWatch } from "./spend-watch.js";
-import { runVerification } from "./verify.js";
+import { overBudget, recordBudgetEvent, watchSpend } from "./spend-watch.js";
+import { verifyAttempt } from "./verify.js";
 
 export interface RunExecutorOptions {
   store: Store;
@@ -74,7 +71,7 @@ export class RunExecutor {
     const planned = await planAttempt(this.options.store, run, settings, this.options.now());
     if (!planned.ok) {
       if (planned.error.code === "LOOPD_BUDGET_EXCEEDED")
-        await this.recordBudgetEvent(run, planned.error.message);
+        await recordBudgetEvent(this.options.store, run, this.options.now(), planned.error.message);
       return failed(planned.error.code, planned.error.message);
     }
     const { plan } = planned;
@@ -196,7 +193,7 @@ export class RunExecutor {
             plan?.previousFailure ?? null,
           )
         : null;
-      const spend = agent ? this.watchSpend(run, settings, agent.model) : null;
+      const spend = agent ? watchSpend(run, settings, agent.model, this.options.now) : null;
       const harnessSignal = spend ? AbortSignal.any([signal, spend.stop.signal]) : signal;
       const observed = (event: HarnessEvent) => {
         if (event.type === "usage") spend?.watch.observe(event.data);
@@ -208,9 +205,14 @@ export class RunExecutor {
       );
       if (spend?.stop.signal.aborted && !signal.aborted) {
         result = overBudget(result, String(spend.stop.signal.reason));
-        await this.recordBudgetEvent(run, String(spend.stop.signal.reason));
+        await recordBudgetEvent(
+          this.options.store,
+          run,
+          this.options.now(),
+          String(spend.stop.signal.reason),
+        );
       } else if (result.error?.code === "LOOPD_BUDGET_EXCEEDED") {
-        await this.recordBudgetEvent(run, result.error.message);
+        await recordBudgetEvent(this.options.store, run, this.options.now(), result.error.message);
       }
       if (result.error && HARNESS_HEALTH_ERRORS.has(result.error.code)) {
         // Credentials that passed preflight but were rejected mid-run: doctor's "last error".
@@ -221,18 +223,20 @@ export class RunExecutor {
         );
       }
       if (result.outcome === "succeeded" && spec.verify && !signal.aborted) {
-        result = await this.verify(
+        result = await verifyAttempt({
+          store: this.options.store,
           run,
-          spec.verify,
-          workspace.cwd,
+          verify: spec.verify,
+          cwd: workspace.cwd,
           env,
           signal,
           result,
           emit,
           redact,
-          settings,
-          plan?.tier ?? null,
-        );
+          tiers: tierOrder(settings.models),
+          tier: plan?.tier ?? null,
+          now: this.options.now(),
+        });
       }
       if (memory) {
         await saveMemory(
@@ -257,83 +261,6 @@ export class RunExecutor {
     return final
       ? redactResult(final, redact)
       : failed("LOOPD_HARNESS_CRASHED", "the harness returned no result");
-  }
-
-  /** Runs the routine's `verify`; a failure fails the attempt so the router escalates. */
-  private async verify(
-    run: ClaimedRun,
-    verify: { command: string; timeoutMs: number },
-    cwd: string,
-    env: Record<string, string>,
-    signal: AbortSignal,
-    result: HarnessResult,
-    emit: (event: HarnessEvent) => void,
-    redact: (text: string) => string,
-    settings: ConfigSettings,
-    tier: string | null,
-  ): Promise<HarnessResult> {
-    const check = await runVerification(verify, cwd, env, signal);
-    check.tail = redact(check.tail);
-    emit({
-      type: "status",
-      data: { event: "verify", command: verify.command, passed: check.passed, exitCode: check.exitCode },
-    });
-    await saveRunArtifacts(this.options.store.db, [
-      {
-        runId: run.id,
-        attempt: run.attempt,
-        kind: "verify",
-        content: redact(check.tail),
-        createdAt: this.options.now(),
-      },
-    ]);
-    if (check.passed) return result;
-    const last = check.tail.split("\n").at(-1) ?? "";
-    const tiers = tierOrder(settings.models);
-    const escalates =
-      tier !== null && nextTier(run.spec, tiers, tier) !== null && run.attempt < maxAttemptsOf(run.spec);
-    return {
-      ...result,
-      outcome: "failed",
-      ...(escalates ? { retryNow: true } : {}),
-      error: {
-        code: "LOOPD_VERIFY_FAILED",
-        message: `verification \`${verify.command}\` exited with ${check.exitCode}${last ? `: ${last}` : ""}`,
-      },
-    };
-  }
-
-  /** The run's spend watch: stops the harness when it crosses a cap or the velocity alarm. */
-  private watchSpend(
-    run: ClaimedRun,
-    settings: ConfigSettings,
-    model: string | null,
-  ): { watch: SpendWatch; stop: AbortController } {
-    const stop = new AbortController();
-    const watch = new SpendWatch({
-      limits: {
-        perRunUsd: run.spec.budget?.perRun ?? settings.budgets?.perRun ?? null,
-        tokensPerRun: run.spec.budget?.tokensPerRun ?? null,
-        tokensPerMinute: settings.budgets?.tokensPerMinute ?? DEFAULT_TOKENS_PER_MINUTE,
-      },
-      model,
-      pricing: { ...DEFAULT_PRICING, ...settings.pricing },
-      now: this.options.now,
-      onExceeded: (reason) => stop.abort(reason),
-    });
-    return { watch, stop };
-  }
-
-  private async recordBudgetEvent(run: ClaimedRun, reason: string): Promise<void> {
-    await enqueueEvent(this.options.store.db, {
-      type: "budget.exceeded",
-      kind: "budget",
-      routineId: run.routineId,
-      runId: run.id,
-      payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, reason },
-      notify: run.spec.notify,
-      now: this.options.now(),
-    }).catch(() => {}); // the run's own record carries the error; the event is a courtesy
   }
 
   private async recordHealth(
@@ -439,14 +366,6 @@ function bookkeepingFailed(emit: (event: HarnessEvent) => void, what: string, er
       message: `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
     },
   });
-}
-
-function overBudget(result: HarnessResult, reason: string): HarnessResult {
-  return {
-    ...result,
-    outcome: "failed",
-    error: { code: "LOOPD_BUDGET_EXCEEDED", message: `stopped: ${reason}` },
-  };
 }
 
 /** Whatever the agent achieved, writing outside its worktree fails the run. */

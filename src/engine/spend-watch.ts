@@ -5,8 +5,13 @@
  * message must not cost $30. Harnesses that enforce a cap themselves (Claude Code's
  * `--max-budget-usd`) are watched too: whichever notices first stops the run.
  */
-import { costOf, type PricingTable } from "../domain/pricing.js";
+import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
+import type { HarnessResult } from "../harness/harness.js";
+import { enqueueEvent } from "../store/outbox.js";
+import type { ConfigSettings } from "../store/settings.js";
+import type { ClaimedRun } from "../store/sql/claim-runs.js";
+import type { Store } from "../store/store.js";
 
 export const DEFAULT_TOKENS_PER_MINUTE = 2_000_000;
 const WINDOW_MS = 60_000;
@@ -108,4 +113,52 @@ function isUsage(value: unknown): value is TokenUsage {
   if (value === null || typeof value !== "object") return false;
   const usage = value as Record<string, unknown>;
   return typeof usage.tokensIn === "number" && typeof usage.tokensOut === "number";
+}
+
+/** The run's spend watch, from its routine's and the config's limits; `stop` aborts the harness. */
+export function watchSpend(
+  run: ClaimedRun,
+  settings: ConfigSettings,
+  model: string | null,
+  now: () => number,
+): { watch: SpendWatch; stop: AbortController } {
+  const stop = new AbortController();
+  const watch = new SpendWatch({
+    limits: {
+      perRunUsd: run.spec.budget?.perRun ?? settings.budgets?.perRun ?? null,
+      tokensPerRun: run.spec.budget?.tokensPerRun ?? null,
+      tokensPerMinute: settings.budgets?.tokensPerMinute ?? DEFAULT_TOKENS_PER_MINUTE,
+    },
+    model,
+    pricing: { ...DEFAULT_PRICING, ...settings.pricing },
+    now,
+    onExceeded: (reason) => stop.abort(reason),
+  });
+  return { watch, stop };
+}
+
+export function overBudget(result: HarnessResult, reason: string): HarnessResult {
+  return {
+    ...result,
+    outcome: "failed",
+    error: { code: "LOOPD_BUDGET_EXCEEDED", message: `stopped: ${reason}` },
+  };
+}
+
+/** A `budget.exceeded` outbox event for the routine's `notify: { on: [budget] }` channels. */
+export async function recordBudgetEvent(
+  store: Store,
+  run: ClaimedRun,
+  now: number,
+  reason: string,
+): Promise<void> {
+  await enqueueEvent(store.db, {
+    type: "budget.exceeded",
+    kind: "budget",
+    routineId: run.routineId,
+    runId: run.id,
+    payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, reason },
+    notify: run.spec.notify,
+    now,
+  }).catch(() => {}); // the run's own record carries the error; the event is a courtesy
 }

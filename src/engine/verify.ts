@@ -4,7 +4,13 @@
  * else fails the attempt with LOOPD_VERIFY_FAILED, which the router answers by escalating to
  * the next tier. Cheap and reliable beats a model's opinion of its own work.
  */
+import { nextTier } from "../domain/router.js";
+import { maxAttemptsOf } from "../domain/routine-spec.js";
+import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
 import { signalGroup, terminateGroup } from "../harness/process-tree.js";
+import { saveRunArtifacts } from "../store/run-artifacts.js";
+import type { ClaimedRun } from "../store/sql/claim-runs.js";
+import type { Store } from "../store/store.js";
 
 const TAIL_LINES = 15;
 
@@ -62,5 +68,51 @@ function lines(onLine: (line: string) => void) {
   // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once kept
   return function* (chunk: unknown) {
     onLine(String(chunk));
+  };
+}
+
+/**
+ * Runs the routine's `verify` after a successful attempt and records its output. A failure
+ * fails the attempt; it is retried at once when a stronger tier is left to escalate to.
+ */
+export async function verifyAttempt(options: {
+  store: Store;
+  run: ClaimedRun;
+  verify: { command: string; timeoutMs: number };
+  cwd: string;
+  env: Record<string, string>;
+  signal: AbortSignal;
+  result: HarnessResult;
+  emit: (event: HarnessEvent) => void;
+  redact: (text: string) => string;
+  /** Tier names cheap → strong, and the tier of this attempt (null when not routed). */
+  tiers: readonly string[];
+  tier: string | null;
+  now: number;
+}): Promise<HarnessResult> {
+  const { run, verify, result } = options;
+  const check = await runVerification(verify, options.cwd, options.env, options.signal);
+  const tail = options.redact(check.tail);
+  options.emit({
+    type: "status",
+    data: { event: "verify", command: verify.command, passed: check.passed, exitCode: check.exitCode },
+  });
+  await saveRunArtifacts(options.store.db, [
+    { runId: run.id, attempt: run.attempt, kind: "verify", content: tail, createdAt: options.now },
+  ]);
+  if (check.passed) return result;
+  const last = tail.split("\n").at(-1) ?? "";
+  const escalates =
+    options.tier !== null &&
+    nextTier(run.spec, options.tiers, options.tier) !== null &&
+    run.attempt < maxAttemptsOf(run.spec);
+  return {
+    ...result,
+    outcome: "failed",
+    ...(escalates ? { retryNow: true } : {}),
+    error: {
+      code: "LOOPD_VERIFY_FAILED",
+      message: `verification \`${verify.command}\` exited with ${check.exitCode}${last ? `: ${last}` : ""}`,
+    },
   };
 }
