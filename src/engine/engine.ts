@@ -347,6 +347,15 @@ export class Engine {
         turns: result.turns ?? null,
         sessionId: result.sessionId ?? null,
         ...(result.retryNow && error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
+        ...(run.spec.notify.length > 0
+          ? {
+              notify: {
+                routineId: run.routineId,
+                rules: run.spec.notify,
+                payload: { routine: run.routineName, harness: run.spec.harness, durationMs },
+              },
+            }
+          : {}),
       });
     } catch (error) {
       // The store is unreachable: the run stays leased to us until the lease expires, then

@@ -11,8 +11,8 @@ import type { Db } from "./store.js";
 
 export interface OutboxEvent {
   type: string;
-  /** The routine's notify rules decide the channels, by this event kind. */
-  kind: NotifyEvent;
+  /** The routine's notify rules decide the channels: a rule asking for any of these kinds. */
+  kind: NotifyEvent | readonly NotifyEvent[];
   routineId: number | null;
   runId: number | null;
   payload: Record<string, unknown>;
@@ -21,8 +21,11 @@ export interface OutboxEvent {
 }
 
 export async function enqueueEvent(db: Db, event: OutboxEvent): Promise<void> {
+  const kinds: readonly NotifyEvent[] = typeof event.kind === "string" ? [event.kind] : event.kind;
   const channels = [
-    ...new Set(event.notify.filter((rule) => rule.on.includes(event.kind)).flatMap((rule) => rule.to)),
+    ...new Set(
+      event.notify.filter((rule) => rule.on.some((on) => kinds.includes(on))).flatMap((rule) => rule.to),
+    ),
   ];
   const payload = JSON.stringify({
     type: event.type,

@@ -8,7 +8,10 @@
  */
 import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
+import type { NotifyEvent } from "../../domain/config-schema.js";
+import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
 import type { RunReport } from "../../domain/run-report.js";
+import { enqueueEvent } from "../outbox.js";
 import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
 import { valuesTable } from "./values.js";
@@ -21,6 +24,18 @@ export interface Completion extends RunReport {
   outcome: "succeeded" | "failed" | "timed_out" | "canceled";
   /** Retry without backoff: the next attempt escalates to a stronger tier, nothing to wait for. */
   retryNow?: boolean;
+  /**
+   * The notification the final outcome causes (routine notify rules decide the channels). It is
+   * written in the completion's own transaction: no outcome without its event, no event
+   * for an outcome that was rolled back or rejected.
+   */
+  notify?: CompletionNotice;
+}
+
+export interface CompletionNotice {
+  routineId: number;
+  rules: readonly NotifyRuleSpec[];
+  payload: Record<string, unknown>;
 }
 
 /** `releasedRuns`: queued runs that were waiting for these and may start now. */
@@ -101,12 +116,49 @@ export async function completeRuns(
 
     await updateRuns(trx, updates);
     await updateRoutineHealth(trx, health);
+    for (const update of updates) {
+      if (update.finishedAt !== null) await enqueueOutcome(trx, update.completion);
+    }
     const released = await releaseWaiting(
       trx,
       [...health.keys()],
       Math.max(...updates.map((u) => u.completion.now)),
     );
     return results.map((result) => (result.accepted ? { ...result, releasedRuns: released } : result));
+  });
+}
+
+const OUTCOME_EVENTS: Record<Completion["outcome"], { kind: NotifyEvent; type: string } | null> = {
+  succeeded: { kind: "success", type: "run.succeeded" },
+  failed: { kind: "failure", type: "run.failed" },
+  timed_out: { kind: "timeout", type: "run.timed_out" },
+  canceled: null,
+};
+
+async function enqueueOutcome(trx: Kysely<Database>, completion: Completion): Promise<void> {
+  const event = OUTCOME_EVENTS[completion.outcome];
+  const notice = completion.notify;
+  if (!event || !notice) return;
+  // A timeout is a failure too: rules asking for `failure` hear about it.
+  const kinds: NotifyEvent[] = completion.outcome === "timed_out" ? ["timeout", "failure"] : [event.kind];
+  // Only routines that asked to hear about this outcome get a row (most ask for nothing).
+  if (!notice.rules.some((rule) => rule.on.some((on) => kinds.includes(on)))) return;
+  await enqueueEvent(trx, {
+    type: event.type,
+    kind: kinds,
+    routineId: notice.routineId,
+    runId: completion.runId,
+    payload: {
+      ...notice.payload,
+      runId: completion.runId,
+      attempt: completion.attempt,
+      status: completion.outcome,
+      summary: completion.summary,
+      error: completion.error,
+      costUsd: completion.costUsd ?? 0,
+    },
+    notify: notice.rules,
+    now: completion.now,
   });
 }
 
