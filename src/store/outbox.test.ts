@@ -102,6 +102,32 @@ describe.each(await testDialects())("%s: outbox", (dialect) => {
     expect(await rows()).toEqual([]);
   });
 
+  it("a claim writes run.started for routines that asked for `start`", async () => {
+    const routine = await insertRoutine(ctx.store.db, {
+      name: "loud",
+      source: null,
+      spec: shellSpec("loud", { notify: [{ to: ["me"], on: ["start"], changeOnly: false }] }),
+      specHash: "h",
+      state: "active",
+      pausedReason: null,
+      nextDueAt: null,
+      now: NOW,
+    });
+    await insertRun(ctx.store.db, {
+      routineId: routine.id,
+      dueAt: NOW,
+      trigger: "manual",
+      status: "queued",
+      maxAttempts: 1,
+      now: NOW,
+    });
+    await runningRun(); // a routine without a `start` rule, claimed too
+    await claimRuns(ctx.store, { workerId: "w1", now: NOW, limit: 5, leaseMs: 30_000 });
+    expect((await rows()).map((row) => [row.type, row.channel, row.routine_id])).toEqual([
+      ["run.started", "me", routine.id],
+    ]);
+  });
+
   it("writes no row when the transaction that caused it rolls back", async () => {
     await expect(
       ctx.store.writeTransaction(async (db) => {

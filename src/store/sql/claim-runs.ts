@@ -7,6 +7,7 @@
  */
 import { sql } from "kysely";
 import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
+import { enqueueEvent } from "../outbox.js";
 import type { RunTrigger } from "../schema.js";
 import type { Db, Store } from "../store.js";
 
@@ -201,6 +202,18 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           result.claimed.map((run) => run.id),
         )
         .execute();
+      for (const run of result.claimed) {
+        if (!run.spec.notify.some((rule) => rule.on.includes("start"))) continue;
+        await enqueueEvent(trx, {
+          type: "run.started",
+          kind: "start",
+          routineId: run.routineId,
+          runId: run.id,
+          payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, trigger: run.trigger },
+          notify: run.spec.notify,
+          now: options.now,
+        });
+      }
     }
     return result;
   });

@@ -8,6 +8,7 @@ import { type Insertable, sql } from "kysely";
 import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
 import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
+import { enqueueEvent } from "../outbox.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
 import { valuesTable } from "./values.js";
@@ -95,6 +96,19 @@ export async function materialiseDue(
         .execute();
     }
     await advanceRoutines(trx, advances, now);
+    for (const row of rows) {
+      const spec = specs.get(row.routine_id)!;
+      if (row.status !== "skipped" || !spec.notify.some((rule) => rule.on.includes("skipped"))) continue;
+      await enqueueEvent(trx, {
+        type: "run.skipped",
+        kind: "skipped",
+        routineId: row.routine_id,
+        runId: null,
+        payload: { routine: spec.name, dueAt: new Date(row.due_at).toISOString(), reason: row.reason },
+        notify: spec.notify,
+        now,
+      });
+    }
     const queued = rows.filter((row) => row.status === "queued").length;
     return { routines: routines.length, queued, skipped: rows.length - queued };
   });
