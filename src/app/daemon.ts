@@ -93,6 +93,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         activeRuns: () => engine.activeRunIds().length,
       },
       () => engine.wake(),
+      {
+        store,
+        env: process.env,
+        now: () => Date.now(),
+        onFired: () => engine.wake(),
+        baseUrl: () => http?.url ?? null,
+      },
     );
     http = await listen(app, options.host, options.port);
     const info: DaemonInfo = {

@@ -231,6 +231,26 @@ export const routineSchema = z
     }),
     budget: budgetSchema.optional(),
     verify: verifySchema.optional(),
+    hook: z
+      .strictObject({
+        secret: z
+          .string()
+          .regex(/^whsec_[A-Za-z0-9+/=]+$/, { error: "a Standard Webhooks secret starts with whsec_" })
+          .optional()
+          .meta({ description: "Standard Webhooks secret: deliveries must be signed with it." }),
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .optional()
+          .meta({ description: "Environment variable of the daemon holding a bearer token for this hook." }),
+      })
+      .refine((hook) => hook.secret !== undefined || hook.tokenEnv !== undefined, {
+        error: "a hook needs a `secret` or a `tokenEnv`",
+      })
+      .optional()
+      .meta({
+        description: "Accept `POST /hooks/r/<routine>` to fire this routine (signed or with a bearer token).",
+      }),
     notify: z.union([notifyRuleSchema, z.array(notifyRuleSchema)]).optional(),
     labels: z
       .array(z.string().min(1))

@@ -198,6 +198,22 @@ export const ERROR_CODES = {
     summary: "loopd could not prepare the run's workspace (git worktree, clone or reset failed).",
     hint: "Check that `repo` is a git repository with the configured base branch; the message has git's error.",
   },
+  LOOPD_HOOK_UNAUTHORIZED: {
+    exitCode: EXIT.auth,
+    summary:
+      "An inbound hook delivery was not signed with the routine's `hook.secret` (or is too old), or lacked its bearer token.",
+    hint: "Sign deliveries per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) or send `Authorization: Bearer <token>`.",
+  },
+  LOOPD_HOOK_REPLAYED: {
+    exitCode: EXIT.input,
+    summary: "An inbound hook delivery with this id was already received; it was not run again.",
+    hint: "Send each event with a new `webhook-id`; a retry of the same event needs nothing.",
+  },
+  LOOPD_HOOK_TOO_LARGE: {
+    exitCode: EXIT.input,
+    summary: "An inbound hook body was over the 1 MiB limit.",
+    hint: "Send a summary or a link instead of the whole payload.",
+  },
   LOOPD_INTERNAL: {
     exitCode: EXIT.internal,
     summary: "A bug in loopd: something failed that should not have.",

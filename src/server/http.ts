@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { LoopdError } from "../domain/errors.js";
+import { type InboundDeps, mountInbound } from "./inbound.js";
 
 export interface HealthInfo {
   version: string;
@@ -15,8 +16,9 @@ export interface HealthInfo {
   activeRuns: () => number;
 }
 
-export function createHttpApp(health: HealthInfo, onWake: () => void): Hono {
+export function createHttpApp(health: HealthInfo, onWake: () => void, inbound?: InboundDeps): Hono {
   const app = new Hono();
+  if (inbound) mountInbound(app, inbound);
   app.get("/healthz", (c) =>
     c.json({
       ok: true,

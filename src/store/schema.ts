@@ -140,6 +140,15 @@ export interface LedgerTable {
   attempt: number | null;
 }
 
+/** Accepted inbound hook deliveries (by sender id), so replays are refused. */
+export interface InboundDeliveriesTable {
+  /** `routine:<name>` for the generic hook. */
+  source: string;
+  id: string;
+  received_at: number;
+  run_id: number | null;
+}
+
 export interface BudgetReservationsTable {
   id: Generated<number>;
   run_id: number;
@@ -197,6 +206,7 @@ export interface Database {
   run_artifacts: RunArtifactsTable;
   harness_health: HarnessHealthTable;
   budget_reservations: BudgetReservationsTable;
+  inbound_deliveries: InboundDeliveriesTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
 }

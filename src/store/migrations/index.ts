@@ -2,7 +2,14 @@ import { initial } from "./0001-initial.js";
 import { routineRepo } from "./0002-routine-repo.js";
 import { agentRuns } from "./0003-agent-runs.js";
 import { routingBudgets } from "./0004-routing-budgets.js";
+import { inboundHooks } from "./0005-inbound-hooks.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [initial, routineRepo, agentRuns, routingBudgets];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  routineRepo,
+  agentRuns,
+  routingBudgets,
+  inboundHooks,
+];

@@ -1,0 +1,116 @@
+/**
+ * Inbound HTTP: `POST /hooks/r/<routine>` (signed or bearer, see app/inbound.ts) and
+ * `POST /api/v1/routines/<name>/fire` with `{ "text": "…" }` appended to the run's prompt.
+ * Bodies are capped at 1 MiB; errors are `{ error: { code, message, hint } }` with the
+ * matching status. Until the API token exists (the HTTP API issue), fire answers only
+ * callers on this machine.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { receiveHook } from "../app/inbound.js";
+import { fireRoutine } from "../app/run-now.js";
+import { LoopdError, toLoopdError } from "../domain/errors.js";
+import type { Store } from "../store/store.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface InboundDeps {
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+  /** A run was queued: wake the engine. */
+  onFired: () => void;
+  /** Base URL of the daemon, for links to runs. */
+  baseUrl: () => string | null;
+}
+
+const STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 413> = {
+  LOOPD_NOT_FOUND: 404,
+  LOOPD_HOOK_UNAUTHORIZED: 401,
+  LOOPD_HOOK_REPLAYED: 409,
+  LOOPD_HOOK_TOO_LARGE: 413,
+  LOOPD_USAGE: 400,
+};
+
+export function mountInbound(app: Hono, deps: InboundDeps): void {
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => problem(c, new LoopdError("LOOPD_HOOK_TOO_LARGE", `body over ${MAX_BODY_BYTES} bytes`)),
+  });
+
+  app.post("/hooks/r/:routine", limit, async (c) => {
+    try {
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      const fired = await receiveHook(deps.store, {
+        routine: c.req.param("routine"),
+        headers,
+        body: await c.req.text(),
+        now: deps.now(),
+        env: deps.env,
+      });
+      deps.onFired();
+      return c.json({ ...fired, url: runUrl(deps, fired.runId) }, 202);
+    } catch (error) {
+      return problem(c, toLoopdError(error));
+    }
+  });
+
+  app.post("/api/v1/routines/:name/fire", limit, async (c) => {
+    try {
+      if (!fromThisMachine(c)) {
+        throw new LoopdError(
+          "LOOPD_HOOK_UNAUTHORIZED",
+          "fire is only open to this machine until API tokens exist",
+          {
+            hint: "Use a routine `hook` (signed) from other machines: POST /hooks/r/<routine>.",
+          },
+        );
+      }
+      const text = await c.req.text();
+      let input: string | undefined;
+      if (text.trim()) {
+        const body = JSON.parse(text) as { text?: unknown };
+        if (body.text !== undefined && typeof body.text !== "string") {
+          throw new LoopdError("LOOPD_USAGE", "`text` must be a string");
+        }
+        input = body.text;
+      }
+      const fired = await fireRoutine(deps.store, c.req.param("name"), {
+        now: deps.now(),
+        ...(input !== undefined ? { input } : {}),
+      });
+      deps.onFired();
+      return c.json(
+        { runId: fired.runId, routine: c.req.param("name"), url: runUrl(deps, fired.runId) },
+        202,
+      );
+    } catch (error) {
+      return problem(
+        c,
+        error instanceof SyntaxError
+          ? new LoopdError("LOOPD_USAGE", "body is not JSON")
+          : toLoopdError(error),
+      );
+    }
+  });
+}
+
+function fromThisMachine(c: Context): boolean {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const address = incoming?.socket.remoteAddress ?? "";
+  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+}
+
+function runUrl(deps: InboundDeps, runId: number): string | null {
+  const base = deps.baseUrl();
+  return base ? `${base}/runs/${runId}` : null;
+}
+
+function problem(c: Context, error: LoopdError): Response {
+  const status = STATUS[error.code] ?? 500;
+  return c.json({ error: { code: error.code, message: error.message, hint: error.hint } }, status);
+}
