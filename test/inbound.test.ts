@@ -3,6 +3,7 @@
  * (its body reaches the run as LOOPD_INPUT), a replay, a bad signature and an oversized body
  * are refused with codes, a bearer token works, and the fire endpoint queues a run.
  */
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,10 +29,18 @@ describe("inbound hooks", () => {
   - name: tokened
     command: 'printf "%s" "$LOOPD_INPUT" > "token-$LOOPD_RUN_ID.txt"'
     hook: { tokenEnv: HOOK_TOKEN }
+  - name: on-ci-fail
+    command: 'printf "%s" "$LOOPD_INPUT" > "ci-$LOOPD_RUN_ID.txt"'
+    events:
+      - { github: check_suite.completed, conclusion: failure, repo: "acme/*" }
 `,
     );
     daemon = spawnLoopd(["serve", "--port", "0", "-f", "loopd.yaml"], {
-      env: { LOOPD_HOME: join(cwd, ".loopd"), HOOK_TOKEN: "t0ken-for-tests-123" },
+      env: {
+        LOOPD_HOME: join(cwd, ".loopd"),
+        HOOK_TOKEN: "t0ken-for-tests-123",
+        GITHUB_WEBHOOK_SECRET: "gh-secret",
+      },
       cwd,
     });
     url = String((await daemon.waitFor((event) => event.type === "ready")).url);
@@ -118,6 +127,43 @@ describe("inbound hooks", () => {
     expect(await waitForFile(join(cwd, `got-${fired.runId}.txt`))).toBe("by hand");
     const missing = await fetch(`${url}/api/v1/routines/nope/fire`, { method: "POST" });
     expect(missing.status).toBe(404);
+  });
+
+  it("a GitHub check_suite failure fires the subscribed routine with a summary; replays and bad signatures are refused", async () => {
+    const delivery = (id: string, conclusion: string, secret = "gh-secret") => {
+      const body = JSON.stringify({
+        action: "completed",
+        check_suite: { conclusion, head_branch: "main", html_url: "https://github.com/acme/web/runs/1" },
+        repository: { full_name: "acme/web" },
+      });
+      const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+      return {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "check_suite",
+          "x-github-delivery": id,
+          "x-hub-signature-256": signature,
+        },
+      };
+    };
+    const failed = await fetch(`${url}/hooks/github`, delivery("gh-1", "failure"));
+    expect(failed.status).toBe(202);
+    const result = (await failed.json()) as {
+      event: string;
+      fired: Array<{ routine: string; runId: number }>;
+    };
+    expect(result.event).toBe("check_suite.completed");
+    expect(result.fired.map((fired) => fired.routine)).toEqual(["on-ci-fail"]);
+    const input = await waitForFile(join(cwd, `ci-${result.fired[0]!.runId}.txt`));
+    expect(input).toContain("Repository: acme/web");
+    expect(input).toContain("Conclusion: failure");
+
+    const green = await fetch(`${url}/hooks/github`, delivery("gh-2", "success"));
+    expect(((await green.json()) as { fired: unknown[] }).fired).toEqual([]);
+    expect((await fetch(`${url}/hooks/github`, delivery("gh-1", "failure"))).status).toBe(409);
+    expect((await fetch(`${url}/hooks/github`, delivery("gh-3", "failure", "wrong"))).status).toBe(401);
   });
 
   // Last: the server closes the connection on an oversized body while the client still sends.

@@ -165,5 +165,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     harnesses: config.harnesses ?? {},
     pricing: config.pricing ?? {},
     routing: config.routing ?? {},
+    github: config.github ?? {},
   };
 }

@@ -7,7 +7,8 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { LoopdError } from "../domain/errors.js";
 import { Engine, type EngineEvent } from "../engine/engine.js";
-import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon } from "../engine/wake.js";
+import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon, type WakeBus } from "../engine/wake.js";
+import { DeliveryWorker, type DeliveryWorkerEvent } from "../notify/delivery-worker.js";
 import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
 import { type ApplyResult, applyConfig } from "./apply-config.js";
@@ -35,6 +36,7 @@ export interface DaemonOptions {
 
 export type DaemonEvent =
   | EngineEvent
+  | DeliveryWorkerEvent
   | { type: "applied"; result: ApplyResult }
   | { type: "apply-failed"; error: unknown };
 
@@ -68,7 +70,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
   }
 
-  const wake = createWakeBus(store, options.storeOptions, home);
+  const bus = createWakeBus(store, options.storeOptions, home);
+  // Notifications leave from every daemon (claims are SKIP LOCKED): a wake-up from another
+  // process (`loopd deliveries retry`, a new outbox row) is for the deliveries too.
+  const deliveries = new DeliveryWorker({ store, onEvent: options.onEvent });
+  const wake: WakeBus = {
+    listen: (onWake) =>
+      bus.listen(() => {
+        onWake();
+        void deliveries.wake();
+      }),
+    notify: () => bus.notify(),
+    close: () => bus.close(),
+  };
   const runtime = await workerRuntime(store, home);
   const engine = new Engine({
     store,
@@ -79,7 +93,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     leaseMs: options.leaseMs,
     ...(options.labels ? { labels: options.labels } : {}),
     wake,
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      options.onEvent(event);
+      // Outcomes and pauses may have written outbox rows in their transaction: send them now.
+      const notifies =
+        (event.type === "run-finished" && event.accepted && event.run.spec.notify.length > 0) ||
+        event.type === "routine-paused";
+      if (notifies) void deliveries.wake();
+    },
   });
 
   let http: Listening | undefined;
@@ -92,7 +113,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         workerId: engine.workerId,
         activeRuns: () => engine.activeRunIds().length,
       },
-      () => engine.wake(),
+      () => {
+        engine.wake();
+        void deliveries.wake();
+      },
       {
         store,
         env: process.env,
@@ -113,6 +137,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await writeFile(join(home, DAEMON_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   }
   await engine.start();
+  await deliveries.start();
   const prune = () =>
     void runtime.workspaces.prune().catch((error: unknown) => options.onEvent({ type: "error", error }));
   prune();
@@ -129,6 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       stopWatching();
       clearInterval(pruneTimer);
       await engine.stop(graceMs);
+      await deliveries.stop();
       await http?.close();
       if (http) await rm(join(home, DAEMON_FILE), { force: true });
     },

@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { registerAgentCommands } from "./commands/agents.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
+import { registerDeliveryCommands } from "./commands/deliveries.js";
 import { registerRoutineCommands } from "./commands/routines.js";
 import { registerRunNowCommands } from "./commands/run.js";
 import { registerRunCommands } from "./commands/runs.js";
@@ -55,5 +56,6 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerRunNowCommands(program, run);
   registerDaemonCommands(program, run);
   registerAgentCommands(program, run);
+  registerDeliveryCommands(program, run);
   return program;
 }

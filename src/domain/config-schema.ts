@@ -231,6 +231,38 @@ export const routineSchema = z
     }),
     budget: budgetSchema.optional(),
     verify: verifySchema.optional(),
+    events: z
+      .array(
+        z.strictObject({
+          github: z
+            .string()
+            .regex(/^[a-z_]+(\.[a-z_]+)?$/, { error: "a GitHub event like check_suite.completed or push" })
+            .meta({
+              description: "GitHub event, optionally with its action: `check_suite.completed`, `push`.",
+            }),
+          conclusion: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: "check_suite/check_run/workflow_run conclusion, e.g. failure." }),
+          repo: z.string().min(1).optional().meta({ description: "owner/name; `*` wildcards allowed." }),
+          label: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: "The issue or pull request carries this label." }),
+          branch: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: "Head branch (check suites, workflow runs, pushes)." }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          "Inbound events that fire this routine (`POST /hooks/github`); the payload summary is its input.",
+      }),
     hook: z
       .strictObject({
         secret: z
@@ -378,6 +410,19 @@ export const configSchema = z
       })
       .optional()
       .meta({ description: "Global USD caps." }),
+    github: z
+      .strictObject({
+        webhookSecretEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .optional()
+          .meta({
+            description:
+              "Environment variable holding the GitHub webhook secret (default GITHUB_WEBHOOK_SECRET).",
+          }),
+      })
+      .optional()
+      .meta({ description: "Inbound GitHub webhooks (`POST /hooks/github`)." }),
     routing: z
       .strictObject({
         rules: z

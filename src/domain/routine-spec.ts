@@ -66,6 +66,8 @@ export interface RoutineSpec {
   maxCatchup: number;
   overlap: OverlapPolicy;
   budget?: { perRun?: number; perDay?: number; perMonth?: number; tokensPerRun?: number };
+  /** GitHub events that fire it (`POST /hooks/github`). */
+  events?: Array<{ github: string; conclusion?: string; repo?: string; label?: string; branch?: string }>;
   /** Inbound hook: `POST /hooks/r/<routine>` fires it when signed with `secret` or carrying the token. */
   hook?: { secret?: string; tokenEnv?: string };
   /** Checks the agent's work; a failure escalates to the next tier. */
@@ -172,6 +174,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
   if (harness !== "shell") spec.maxTurns = routine.maxTurns ?? DEFAULTS.maxTurns;
   if (routine.budget !== undefined) spec.budget = routine.budget;
   if (routine.hook !== undefined) spec.hook = routine.hook;
+  if (routine.events !== undefined) spec.events = routine.events;
   if (routine.verify !== undefined) {
     const timeout = routine.verify.timeout ?? DEFAULTS.verifyTimeout;
     spec.verify = { command: routine.verify.command, timeout, timeoutMs: durationMs(timeout) };

@@ -1,5 +1,6 @@
 /**
- * Inbound HTTP: `POST /hooks/r/<routine>` (signed or bearer, see app/inbound.ts) and
+ * Inbound HTTP: `POST /hooks/r/<routine>` (signed or bearer, see app/inbound.ts),
+ * `POST /hooks/github` (X-Hub-Signature-256, see app/github-hook.ts) and
  * `POST /api/v1/routines/<name>/fire` with `{ "text": "…" }` appended to the run's prompt.
  * Bodies are capped at 1 MiB; errors are `{ error: { code, message, hint } }` with the
  * matching status. Until the API token exists (the HTTP API issue), fire answers only
@@ -8,6 +9,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { receiveGithubHook } from "../app/github-hook.js";
 import { receiveHook } from "../app/inbound.js";
 import { fireRoutine } from "../app/run-now.js";
 import { LoopdError, toLoopdError } from "../domain/errors.js";
@@ -41,13 +43,9 @@ export function mountInbound(app: Hono, deps: InboundDeps): void {
 
   app.post("/hooks/r/:routine", limit, async (c) => {
     try {
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((value, key) => {
-        headers[key] = value;
-      });
       const fired = await receiveHook(deps.store, {
         routine: c.req.param("routine"),
-        headers,
+        headers: headersOf(c),
         body: await c.req.text(),
         now: deps.now(),
         env: deps.env,
@@ -56,6 +54,26 @@ export function mountInbound(app: Hono, deps: InboundDeps): void {
       return c.json({ ...fired, url: runUrl(deps, fired.runId) }, 202);
     } catch (error) {
       return problem(c, toLoopdError(error));
+    }
+  });
+
+  app.post("/hooks/github", limit, async (c) => {
+    try {
+      const result = await receiveGithubHook(deps.store, {
+        headers: headersOf(c),
+        body: await c.req.text(),
+        now: deps.now(),
+        env: deps.env,
+      });
+      if (result.fired.length > 0) deps.onFired();
+      return c.json(result, 202);
+    } catch (error) {
+      return problem(
+        c,
+        error instanceof SyntaxError
+          ? new LoopdError("LOOPD_USAGE", "body is not JSON")
+          : toLoopdError(error),
+      );
     }
   });
 
@@ -97,6 +115,14 @@ export function mountInbound(app: Hono, deps: InboundDeps): void {
       );
     }
   });
+}
+
+function headersOf(c: Context): Record<string, string> {
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
 }
 
 function fromThisMachine(c: Context): boolean {

@@ -137,6 +137,18 @@ function describeEvent(event: DaemonEvent): string | null {
       const signs = { create: "+", update: "~", pause: "‖", remove: "-", unchanged: "=" } as const;
       return `applied ${shortPath(event.result.file)}: ${changed.map((change) => `${signs[change.action]}${change.name}`).join(" ") || "settings"}`;
     }
+    case "delivered":
+      return pc.dim(
+        `→ ${event.channel}: delivered ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`,
+      );
+    case "retry":
+      return pc.yellow(
+        `→ ${event.channel}: ${event.id} failed (${event.error}); retrying in ${formatDuration(event.at - Date.now())}`,
+      );
+    case "dead":
+      return pc.red(
+        `→ ${event.channel}: gave up on ${event.id}: ${event.error} — \`loopd deliveries retry ${event.id}\``,
+      );
     case "apply-failed": {
       const error = toLoopdError(event.error);
       return `${pc.red(`error[${error.code}]`)}: ${error.message} ${pc.dim("(still running the last good config)")}`;

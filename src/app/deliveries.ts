@@ -1,0 +1,89 @@
+/** Use-cases on notification deliveries (the outbox): list them, send one again by hand. */
+import { LoopdError } from "../domain/errors.js";
+import {
+  countDeliveriesByStatus,
+  type Delivery,
+  type DeliveryStatus,
+  findDelivery,
+  listDeliveries,
+  retryDelivery,
+} from "../store/deliveries.js";
+import type { Store } from "../store/store.js";
+
+/** The stable JSON shape of one delivery (`--json`, API). Times are ISO 8601. */
+export interface DeliveryView {
+  id: string;
+  type: string;
+  /** "" for an event no channel asked for: recorded, nothing sent. */
+  channel: string;
+  routine: string | null;
+  runId: number | null;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When a pending row is tried next (a row being sent: when its lease ends); null otherwise. */
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export function deliveryView(delivery: Delivery): DeliveryView {
+  return {
+    id: delivery.id,
+    type: delivery.type,
+    channel: delivery.channel,
+    routine: delivery.routineName,
+    runId: delivery.runId,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    nextAttemptAt: delivery.status === "pending" ? iso(delivery.nextAttemptAt) : null,
+    deliveredAt: delivery.deliveredAt === null ? null : iso(delivery.deliveredAt),
+    lastError: delivery.lastError,
+    createdAt: iso(delivery.createdAt),
+  };
+}
+
+export async function listDeliveryViews(
+  store: Store,
+  options: { failed?: boolean; limit?: number },
+): Promise<DeliveryView[]> {
+  const deliveries = await listDeliveries(store.db, {
+    failedOnly: options.failed === true,
+    limit: options.limit ?? 20,
+  });
+  return deliveries.map(deliveryView);
+}
+
+export function deliveryCounts(store: Store): Promise<Record<DeliveryStatus, number>> {
+  return countDeliveriesByStatus(store.db);
+}
+
+/** Makes a pending or dead delivery due now; `idOrPrefix` may be the short id the table shows. */
+export async function retryDeliveryById(
+  store: Store,
+  idOrPrefix: string,
+  now: number,
+): Promise<DeliveryView> {
+  const { delivery, ambiguous } = await findDelivery(store.db, idOrPrefix);
+  if (ambiguous.length > 1) {
+    throw new LoopdError("LOOPD_USAGE", `"${idOrPrefix}" matches ${ambiguous.length} deliveries`, {
+      hint: `Give more of the id, e.g. ${ambiguous[0]}.`,
+    });
+  }
+  if (!delivery) {
+    throw new LoopdError("LOOPD_NOT_FOUND", `no delivery ${idOrPrefix}`, {
+      hint: "Run `loopd deliveries` to see delivery ids (`--failed` for the ones that need a retry).",
+    });
+  }
+  if (delivery.status === "delivered") {
+    throw new LoopdError("LOOPD_USAGE", `delivery ${delivery.id} was already delivered`, {
+      hint: "Only pending or dead deliveries can be retried.",
+    });
+  }
+  const after = await retryDelivery(store.db, delivery.id, now);
+  return deliveryView(after!);
+}
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}

@@ -1,0 +1,118 @@
+/** What every human-facing channel says about an event. */
+import { describe, expect, it } from "vitest";
+import type { NotificationEvent } from "./event.js";
+import { eventFromOutboxRow } from "./event.js";
+import { describeEvent, formatCost } from "./message.js";
+
+function event(overrides: Partial<NotificationEvent>): NotificationEvent {
+  return {
+    id: "evt_1",
+    type: "run.failed",
+    at: "2026-03-01T09:00:00.000Z",
+    routine: "babysit-prs",
+    runId: 42,
+    payload: {},
+    ...overrides,
+  };
+}
+
+describe("describeEvent", () => {
+  it("says which routine failed, why, and what it cost", () => {
+    const description = describeEvent(
+      event({
+        payload: {
+          summary: "Rebased 2 PRs; #17 has conflicts.",
+          error: { code: "LOOPD_VERIFY_FAILED", message: "npm test failed" },
+          costUsd: 0.4231,
+          durationMs: 192_000,
+          attempt: 2,
+          url: "http://127.0.0.1:7077/runs/42",
+        },
+      }),
+    );
+    expect(description).toMatchObject({ title: "babysit-prs failed", severity: "error", emoji: "❌" });
+    expect(description.lines).toEqual([
+      "Rebased 2 PRs; #17 has conflicts.",
+      "Error: LOOPD_VERIFY_FAILED: npm test failed",
+      "Run: #42, attempt 2",
+      "Duration: 3m12s",
+      "Cost: $0.42",
+      "Link: http://127.0.0.1:7077/runs/42",
+    ]);
+  });
+
+  it("names each known outcome in words", () => {
+    const outcomes = {
+      "run.succeeded": ["succeeded", "success"],
+      "run.timed_out": ["timed out", "error"],
+      "run.started": ["started", "info"],
+      "run.skipped": ["skipped", "info"],
+      "routine.paused": ["paused", "warning"],
+      "budget.exceeded": ["over budget", "warning"],
+    };
+    for (const [type, [outcome, severity]] of Object.entries(outcomes)) {
+      expect(describeEvent(event({ type }))).toMatchObject({ title: `babysit-prs ${outcome}`, severity });
+    }
+  });
+
+  it("explains a pause after repeated auth failures", () => {
+    const description = describeEvent(
+      event({
+        type: "routine.paused",
+        payload: {
+          reason: "auth",
+          failures: 3,
+          error: { code: "LOOPD_AUTH_EXPIRED", message: "log in again" },
+        },
+      }),
+    );
+    expect(description.lines).toEqual([
+      "Error: LOOPD_AUTH_EXPIRED: log in again",
+      "Reason: auth (3 failures in a row)",
+      "Run: #42",
+    ]);
+  });
+
+  it("still reads sensibly for an event type it does not know", () => {
+    const description = describeEvent(event({ type: "deadline.missed", routine: null, runId: null }));
+    expect(description).toMatchObject({ title: "loopd deadline missed", severity: "error", lines: [] });
+  });
+
+  it("shortens a long summary", () => {
+    const description = describeEvent(event({ payload: { summary: "word ".repeat(1000) } }));
+    expect(description.summary!.length).toBe(1000);
+    expect(description.summary!.endsWith("…")).toBe(true);
+  });
+
+  it("shows fractions of a cent for cheap runs", () => {
+    expect(formatCost(0.0042)).toBe("$0.0042");
+    expect(formatCost(0)).toBe("$0.00");
+    expect(formatCost(12.5)).toBe("$12.50");
+  });
+});
+
+describe("eventFromOutboxRow", () => {
+  it("rebuilds the event from the outbox row, routine name from the payload", () => {
+    const row = {
+      id: "evt_9",
+      type: "budget.exceeded",
+      run_id: 7,
+      created_at: Date.parse("2026-03-01T09:00:00.000Z"),
+      payload: JSON.stringify({
+        type: "budget.exceeded",
+        at: "2026-03-01T09:00:01.000Z",
+        routine: "nightly",
+        runId: 7,
+        reason: "perRun $1.00",
+      }),
+    };
+    expect(eventFromOutboxRow(row)).toEqual({
+      id: "evt_9",
+      type: "budget.exceeded",
+      at: "2026-03-01T09:00:01.000Z",
+      routine: "nightly",
+      runId: 7,
+      payload: { routine: "nightly", runId: 7, reason: "perRun $1.00" },
+    });
+  });
+});

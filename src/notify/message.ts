@@ -1,0 +1,133 @@
+/**
+ * What a notification says, decided once for every human-facing channel (Slack, Discord,
+ * email, desktop) so they all tell the same story: "<routine> <outcome>", the agent's
+ * summary, then the facts someone deciding whether to look needs (error, reason, run,
+ * duration, cost) and a link to the run when there is one.
+ */
+import { formatDuration } from "../domain/duration.js";
+import { isRecord, type NotificationEvent } from "./event.js";
+
+export type Severity = "error" | "warning" | "success" | "info";
+
+export interface EventField {
+  label: string;
+  value: string;
+}
+
+export interface EventDescription {
+  /** "babysit-prs failed" */
+  title: string;
+  /** "failed", "timed out", … */
+  outcome: string;
+  severity: Severity;
+  emoji: string;
+  /** 0xRRGGBB, for channels that colour the message (Discord embeds). */
+  color: number;
+  summary: string | null;
+  fields: EventField[];
+  url: string | null;
+  /** Plain-text body: summary, "Label: value" per field, then the link. */
+  lines: string[];
+}
+
+interface Outcome {
+  outcome: string;
+  severity: Severity;
+  emoji: string;
+}
+
+const OUTCOMES: Record<string, Outcome> = {
+  "run.failed": { outcome: "failed", severity: "error", emoji: "❌" },
+  "run.timed_out": { outcome: "timed out", severity: "error", emoji: "⏱️" },
+  "run.succeeded": { outcome: "succeeded", severity: "success", emoji: "✅" },
+  "run.started": { outcome: "started", severity: "info", emoji: "▶️" },
+  "run.skipped": { outcome: "skipped", severity: "info", emoji: "⏭️" },
+  "run.cancelled": { outcome: "cancelled", severity: "warning", emoji: "⏹️" },
+  "routine.paused": { outcome: "paused", severity: "warning", emoji: "⏸️" },
+  "budget.exceeded": { outcome: "over budget", severity: "warning", emoji: "💸" },
+};
+
+const COLORS: Record<Severity, number> = {
+  error: 0xd73a49,
+  warning: 0xdbab09,
+  success: 0x28a745,
+  info: 0x0366d6,
+};
+
+/** An agent's summary can be pages long; a notification is a pointer, not the report. */
+const SUMMARY_MAX = 1000;
+
+export function describeEvent(event: NotificationEvent): EventDescription {
+  const { outcome, severity, emoji } = OUTCOMES[event.type] ?? unknownOutcome(event.type);
+  const payload = event.payload;
+  const summary = text(payload.summary);
+  const url = text(payload.url);
+  const fields = eventFields(event);
+  const lines = [
+    ...(summary ? [truncate(summary, SUMMARY_MAX)] : []),
+    ...fields.map((field) => `${field.label}: ${field.value}`),
+    ...(url ? [`Link: ${url}`] : []),
+  ];
+  return {
+    title: `${event.routine ?? text(payload.routine) ?? "loopd"} ${outcome}`,
+    outcome,
+    severity,
+    emoji,
+    color: COLORS[severity],
+    summary: summary ? truncate(summary, SUMMARY_MAX) : null,
+    fields,
+    url,
+    lines,
+  };
+}
+
+/** Event types added later still read sensibly: "deadline.missed" → "deadline missed". */
+function unknownOutcome(type: string): Outcome {
+  const failed = /fail|error|exceeded|missed/.test(type);
+  return { outcome: type.replace(/[._]/g, " "), severity: failed ? "error" : "info", emoji: "🔔" };
+}
+
+function eventFields(event: NotificationEvent): EventField[] {
+  const payload = event.payload;
+  const fields: EventField[] = [];
+  const error = describeError(payload.error);
+  if (error) fields.push({ label: "Error", value: error });
+  const reason = text(payload.reason);
+  if (reason) {
+    const failures = typeof payload.failures === "number" ? ` (${payload.failures} failures in a row)` : "";
+    fields.push({ label: "Reason", value: `${reason}${failures}` });
+  }
+  const runId = event.runId ?? (typeof payload.runId === "number" ? payload.runId : null);
+  if (runId !== null) {
+    const attempt =
+      typeof payload.attempt === "number" && payload.attempt > 1 ? `, attempt ${payload.attempt}` : "";
+    fields.push({ label: "Run", value: `#${runId}${attempt}` });
+  }
+  if (typeof payload.durationMs === "number") {
+    fields.push({ label: "Duration", value: formatDuration(payload.durationMs) });
+  }
+  if (typeof payload.costUsd === "number") fields.push({ label: "Cost", value: formatCost(payload.costUsd) });
+  return fields;
+}
+
+function describeError(error: unknown): string | null {
+  if (typeof error === "string") return error;
+  if (!isRecord(error)) return null;
+  const code = text(error.code);
+  const message = text(error.message);
+  if (code && message) return `${code}: ${message}`;
+  return code ?? message;
+}
+
+/** Cents for real spend, more digits for the fractions of a cent a cheap run costs. */
+export function formatCost(usd: number): string {
+  return usd > 0 && usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function truncate(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
+}
