@@ -128,6 +128,36 @@ describe.each(await testDialects())("%s: outbox", (dialect) => {
     ]);
   });
 
+  it("changeOnly rules hear about a changed outcome only", async () => {
+    const { routine, run } = await runningRun();
+    const changeOnly = [{ to: ["ops"], on: ["failure", "success"], changeOnly: true }] as NotifyRuleSpec[];
+    const notice = (outcome: Completion["outcome"], r: { id: number; routineId: number }) => ({
+      ...completion(r, outcome),
+      notify: { routineId: routine.id, rules: changeOnly, payload: {} },
+    });
+    await completeRuns(ctx.store, [notice("failed", run)]);
+    expect(await rows()).toHaveLength(1); // first outcome: a change from nothing
+    for (const outcome of ["failed", "succeeded"] as const) {
+      await insertRun(ctx.store.db, {
+        routineId: routine.id,
+        dueAt: NOW + (outcome === "failed" ? 10 : 20),
+        trigger: "manual",
+        status: "queued",
+        maxAttempts: 1,
+        now: NOW,
+      });
+      const { claimed } = await claimRuns(ctx.store, {
+        workerId: "w1",
+        now: NOW + 100,
+        limit: 1,
+        leaseMs: 30_000,
+      });
+      await completeRuns(ctx.store, [notice(outcome, claimed[0]!)]);
+    }
+    // failed again: nothing new; then succeeded: a change.
+    expect((await rows()).map((row) => row.type).sort()).toEqual(["run.failed", "run.succeeded"]);
+  });
+
   it("writes no row when the transaction that caused it rolls back", async () => {
     await expect(
       ctx.store.writeTransaction(async (db) => {

@@ -115,9 +115,11 @@ export async function completeRuns(
     if (updates.length === 0) return results;
 
     await updateRuns(trx, updates);
+    // `changeOnly` rules compare with the outcome before this batch: read it before the update.
+    const previous = await previousOutcomes(trx, updates);
     await updateRoutineHealth(trx, health);
     for (const update of updates) {
-      if (update.finishedAt !== null) await enqueueOutcome(trx, update.completion);
+      if (update.finishedAt !== null) await enqueueOutcome(trx, update.completion, previous);
     }
     const released = await releaseWaiting(
       trx,
@@ -135,14 +137,41 @@ const OUTCOME_EVENTS: Record<Completion["outcome"], { kind: NotifyEvent; type: s
   canceled: null,
 };
 
-async function enqueueOutcome(trx: Kysely<Database>, completion: Completion): Promise<void> {
+async function previousOutcomes(
+  trx: Kysely<Database>,
+  updates: readonly RunUpdate[],
+): Promise<Map<number, string | null>> {
+  const ids = [
+    ...new Set(
+      updates
+        .filter((update) => update.completion.notify?.rules.some((rule) => rule.changeOnly))
+        .map((update) => update.completion.notify!.routineId),
+    ),
+  ];
+  if (ids.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom("routines")
+    .select(["id", "last_outcome"])
+    .where("id", "in", ids)
+    .execute();
+  return new Map(rows.map((row) => [Number(row.id), row.last_outcome]));
+}
+
+async function enqueueOutcome(
+  trx: Kysely<Database>,
+  completion: Completion,
+  previous: ReadonlyMap<number, string | null>,
+): Promise<void> {
   const event = OUTCOME_EVENTS[completion.outcome];
   const notice = completion.notify;
   if (!event || !notice) return;
+  // changeOnly: "tell me when it breaks or recovers", not every time it is still broken.
+  const unchanged = previous.get(notice.routineId) === completion.outcome;
+  const rules = notice.rules.filter((rule) => !(rule.changeOnly && unchanged));
   // A timeout is a failure too: rules asking for `failure` hear about it.
   const kinds: NotifyEvent[] = completion.outcome === "timed_out" ? ["timeout", "failure"] : [event.kind];
   // Only routines that asked to hear about this outcome get a row (most ask for nothing).
-  if (!notice.rules.some((rule) => rule.on.some((on) => kinds.includes(on)))) return;
+  if (!rules.some((rule) => rule.on.some((on) => kinds.includes(on)))) return;
   await enqueueEvent(trx, {
     type: event.type,
     kind: kinds,
@@ -157,7 +186,7 @@ async function enqueueOutcome(trx: Kysely<Database>, completion: Completion): Pr
       error: completion.error,
       costUsd: completion.costUsd ?? 0,
     },
-    notify: notice.rules,
+    notify: rules,
     now: completion.now,
   });
 }
