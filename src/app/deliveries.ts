@@ -22,7 +22,10 @@ export interface DeliveryView {
   attempts: number;
   /** When a pending row is tried next (a row being sent: when its lease ends); null otherwise. */
   nextAttemptAt: string | null;
+  /** Delivered: when it was sent; digested: when it was sealed into a digest row. */
   deliveredAt: string | null;
+  /** A held row (waiting for its channel's digest): when the digest window ends; null otherwise. */
+  digestUntil: string | null;
   lastError: string | null;
   createdAt: string;
 }
@@ -38,6 +41,8 @@ export function deliveryView(delivery: Delivery): DeliveryView {
     attempts: delivery.attempts,
     nextAttemptAt: delivery.status === "pending" ? iso(delivery.nextAttemptAt) : null,
     deliveredAt: delivery.deliveredAt === null ? null : iso(delivery.deliveredAt),
+    digestUntil:
+      delivery.status === "held" && delivery.digestUntil !== null ? iso(delivery.digestUntil) : null,
     lastError: delivery.lastError,
     createdAt: iso(delivery.createdAt),
   };
@@ -79,6 +84,17 @@ export async function retryDeliveryById(
     throw new LoopdError("LOOPD_USAGE", `delivery ${delivery.id} was already delivered`, {
       hint: "Only pending or dead deliveries can be retried.",
     });
+  }
+  if (delivery.status === "held" || delivery.status === "digested") {
+    throw new LoopdError(
+      "LOOPD_USAGE",
+      delivery.status === "held"
+        ? `delivery ${delivery.id} is held for a digest${delivery.digestUntil === null ? "" : ` until ${iso(delivery.digestUntil)}`}`
+        : `delivery ${delivery.id} was sent as part of a digest`,
+      {
+        hint: "Events of a rule with `digest:` go out inside one digest message; retry the digest row (type digest) instead.",
+      },
+    );
   }
   const after = await retryDelivery(store.db, delivery.id, now);
   return deliveryView(after!);

@@ -1,9 +1,10 @@
 /**
  * The outbox delivery worker: sends pending outbox rows to their channels, one process-wide
- * loop next to the engine. A pass claims a batch (`sql/claim-deliveries.ts`), sends every row
+ * loop next to the engine. A pass first seals digest windows that have ended
+ * (`sql/seal-digests.ts`: held rows become one pending digest row per channel), then claims a batch (`sql/claim-deliveries.ts`), sends every row
  * in it at once, records each outcome fenced on its attempt (`sql/finish-delivery.ts`), and
  * claims again while batches come back full. Then one cheap read (`nextDeliveryAt`) sets a
- * single timer for the next due row, capped by a 60 s backstop, so an idle worker costs one
+ * single timer for the next due row or digest window end, capped by a 60 s backstop, so an idle worker costs one
  * query a minute; `wake()` starts a pass at once for callers that just wrote a row.
  *
  * Retries follow `deliveryRetryDelayMs` up to `maxAttempts`; a receiver that refuses for good
@@ -15,6 +16,7 @@ import { channelSchema } from "../domain/config-schema.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import { type ClaimedDelivery, claimDeliveries, nextDeliveryAt } from "../store/sql/claim-deliveries.js";
 import { type DeliveryOutcome, finishDelivery } from "../store/sql/finish-delivery.js";
+import { sealDigests } from "../store/sql/seal-digests.js";
 import type { Store } from "../store/store.js";
 import { deliver as deliverToChannel } from "./channels.js";
 import {
@@ -155,6 +157,8 @@ export class DeliveryWorker {
   private async pass(): Promise<number> {
     try {
       let channels: Record<string, unknown> | undefined;
+      // Digests whose window has ended become pending rows, claimed just below.
+      await sealDigests(this.store, this.now());
       for (;;) {
         const { claimed } = await claimDeliveries(this.store, {
           now: this.now(),

@@ -3,6 +3,10 @@
  * email, desktop) so they all tell the same story: "<routine> <outcome>", the agent's
  * summary, then the facts someone deciding whether to look needs (error, reason, run,
  * duration, cost) and a link to the run when there is one.
+ *
+ * A digest (type "digest", `store/sql/seal-digests.ts`) is one message for many events:
+ * "loopd digest: 5 events, 2 failed, $0.42", one line per event as its summary ("babysit-prs
+ * failed: <error>"), and the totals as fields.
  */
 import { formatDuration } from "../domain/duration.js";
 import { isRecord, type NotificationEvent } from "./event.js";
@@ -58,6 +62,7 @@ const COLORS: Record<Severity, number> = {
 const SUMMARY_MAX = 1000;
 
 export function describeEvent(event: NotificationEvent): EventDescription {
+  if (event.type === "digest") return describeDigest(event);
   const { outcome, severity, emoji } = OUTCOMES[event.type] ?? unknownOutcome(event.type);
   const payload = event.payload;
   const summary = text(payload.summary);
@@ -79,6 +84,82 @@ export function describeEvent(event: NotificationEvent): EventDescription {
     url,
     lines,
   };
+}
+
+/** A digest lists at most this many events; the rest are counted. */
+const DIGEST_LINES_MAX = 25;
+const DIGEST_LINE_MAX = 200;
+
+function describeDigest(event: NotificationEvent): EventDescription {
+  const payload = event.payload;
+  const entries = Array.isArray(payload.events) ? payload.events.filter(isRecord) : [];
+  const count = typeof payload.count === "number" ? payload.count : entries.length;
+  const failures =
+    typeof payload.failures === "number"
+      ? payload.failures
+      : entries.filter((entry) => outcomeOf(String(entry.type)).severity === "error").length;
+  const costUsd =
+    typeof payload.costUsd === "number"
+      ? payload.costUsd
+      : entries.reduce((sum, entry) => sum + (typeof entry.costUsd === "number" ? entry.costUsd : 0), 0);
+
+  const allSucceeded = entries.length > 0 && entries.every((entry) => entry.type === "run.succeeded");
+  const severity: Severity = failures > 0 ? "error" : allSucceeded ? "success" : "info";
+  const headline = [
+    `${count} event${count === 1 ? "" : "s"}`,
+    ...(failures > 0 ? [`${failures} failed`] : []),
+    ...(costUsd > 0 ? [formatCost(costUsd)] : []),
+  ].join(", ");
+
+  const eventLines = entries.slice(0, DIGEST_LINES_MAX).map(digestLine);
+  if (count > eventLines.length) eventLines.push(`… and ${count - eventLines.length} more`);
+  const summary = eventLines.length > 0 ? eventLines.join("\n") : null;
+
+  const fields: EventField[] = [{ label: "Events", value: String(count) }];
+  if (failures > 0) fields.push({ label: "Failed", value: String(failures) });
+  if (costUsd > 0) fields.push({ label: "Cost", value: formatCost(costUsd) });
+  const window = digestWindow(text(payload.from), text(payload.to));
+  if (window) fields.push({ label: "Window", value: window });
+
+  return {
+    title: `loopd digest: ${headline}`,
+    outcome: "digest",
+    severity,
+    emoji: failures > 0 ? "❌" : "📬",
+    color: COLORS[severity],
+    summary,
+    fields,
+    url: null,
+    lines: [...eventLines, ...fields.map((field) => `${field.label}: ${field.value}`)],
+  };
+}
+
+/** "babysit-prs failed: <error>", "nightly succeeded: <summary>" — one line, kept short. */
+function digestLine(entry: Record<string, unknown>): string {
+  const type = typeof entry.type === "string" ? entry.type : "event";
+  const { outcome, severity } = outcomeOf(type);
+  const error = describeError(entry.error);
+  const summary = text(entry.summary);
+  const detail = severity === "error" ? (error ?? summary) : (summary ?? error);
+  const head = `${text(entry.routine) ?? "loopd"} ${outcome}`;
+  const firstLine = detail?.split("\n")[0]?.trim();
+  return truncate(firstLine ? `${head}: ${firstLine}` : head, DIGEST_LINE_MAX);
+}
+
+/** "2026-11-28 12:00 – 12:30 UTC", with the date on both ends when the window spans days. */
+function digestWindow(from: string | null, to: string | null): string | null {
+  const start = from === null ? Number.NaN : Date.parse(from);
+  const end = to === null ? Number.NaN : Date.parse(to);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return null;
+  const [startDay, startTime] = new Date(start).toISOString().slice(0, 16).split("T");
+  const [endDay, endTime] = new Date(end).toISOString().slice(0, 16).split("T");
+  return startDay === endDay
+    ? `${startDay} ${startTime} – ${endTime} UTC`
+    : `${startDay} ${startTime} – ${endDay} ${endTime} UTC`;
+}
+
+function outcomeOf(type: string): Outcome {
+  return OUTCOMES[type] ?? unknownOutcome(type);
 }
 
 /** Event types added later still read sensibly: "deadline.missed" → "deadline missed". */

@@ -203,7 +203,13 @@ describe.each(await testDialects())("%s: outbox deliveries", (dialect) => {
     expect(await ids({ failedOnly: true })).toEqual([retrying, dead]);
     const [listed] = await listDeliveries(store.db, { status: "dead" });
     expect(listed).toMatchObject({ routineName: "nightly", runId: 7, attempts: 1, lastError: "HTTP 404" });
-    expect(await countDeliveriesByStatus(store.db)).toEqual({ pending: 2, delivered: 1, dead: 1 });
+    expect(await countDeliveriesByStatus(store.db)).toEqual({
+      pending: 2,
+      delivered: 1,
+      dead: 1,
+      held: 0,
+      digested: 0,
+    });
   });
 
   it("retries a dead row with a fresh schedule and keeps its history in last_error", async () => {

@@ -22,7 +22,10 @@ export interface Delivery {
   nextAttemptAt: number;
   lastError: string | null;
   createdAt: number;
+  /** A "digested" row: when it was sealed into its digest. */
   deliveredAt: number | null;
+  /** A "held" row: the end of its digest window, when it goes out inside one message. */
+  digestUntil: number | null;
 }
 
 export interface DeliveryFilter {
@@ -79,13 +82,14 @@ export async function findDelivery(
  * Makes a pending or dead row due now. A dead row starts a fresh schedule (attempts back to
  * 0, so it gets the full set of retries), and the history goes into `last_error`; a pending
  * row keeps its attempt count, because a sender may hold it and finishes fenced on that count.
- * Returns the row as it is afterwards, or undefined when there is no such row; a delivered
- * row is returned unchanged (the caller decides whether that is an error).
+ * Returns the row as it is afterwards, or undefined when there is no such row; a delivered,
+ * held or digested row is returned unchanged (the caller decides whether that is an error):
+ * held and digested rows are sent inside their digest, never on their own.
  */
 export async function retryDelivery(db: Db, id: string, now: number): Promise<Delivery | undefined> {
   const row = await db.selectFrom("outbox").selectAll().where("id", "=", id).executeTakeFirst();
   if (!row) return undefined;
-  if (row.status === "delivered") return toDelivery(row);
+  if (row.status !== "pending" && row.status !== "dead") return toDelivery(row);
   const history = `retried by hand after ${row.attempts} attempt(s)${row.last_error ? `; last error: ${row.last_error}` : ""}`;
   await db
     .updateTable("outbox")
@@ -109,7 +113,13 @@ export async function countDeliveriesByStatus(db: Db): Promise<Record<DeliverySt
     .select(["status", (eb) => eb.fn.countAll<number>().as("count")])
     .groupBy("status")
     .execute();
-  const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
+  const counts: Record<DeliveryStatus, number> = {
+    pending: 0,
+    delivered: 0,
+    dead: 0,
+    held: 0,
+    digested: 0,
+  };
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
 }
@@ -128,6 +138,7 @@ function toDelivery(row: Selectable<OutboxTable>): Delivery {
     lastError: row.last_error,
     createdAt: Number(row.created_at),
     deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    digestUntil: row.digest_until === null ? null : Number(row.digest_until),
   };
 }
 

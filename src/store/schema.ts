@@ -169,12 +169,18 @@ export interface OutboxTable {
   routine_id: number | null;
   run_id: number | null;
   payload: string;
-  status: "pending" | "delivered" | "dead";
+  /**
+   * "held": waiting for its channel's digest (until `digest_until`); "digested": sent as part
+   * of a digest row (`sql/seal-digests.ts`), never on its own.
+   */
+  status: "pending" | "delivered" | "dead" | "held" | "digested";
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: number;
   last_error: string | null;
   created_at: number;
   delivered_at: number | null;
+  /** For a held row: the end of its digest window, when it is sealed into a digest. */
+  digest_until: number | null;
 }
 
 export interface MemoryTable {

@@ -35,7 +35,7 @@ export function registerDeliveryCommands(program: Command, run: Run): void {
                 ? "No failed deliveries."
                 : "No deliveries yet."
               : deliveriesTable(list, ctx.io.now()),
-            pc.dim(`${counts!.pending} pending, ${counts!.delivered} delivered, ${counts!.dead} dead`),
+            pc.dim(countsLine(counts!)),
           ].join("\n"),
         );
       }),
@@ -76,14 +76,38 @@ export function deliveriesTable(deliveries: DeliveryView[], now: number): string
       delivery.routine ?? pc.dim("—"),
       colourDeliveryStatus(delivery.status),
       String(delivery.attempts),
-      delivery.status === "pending"
-        ? relativeTime(delivery.nextAttemptAt, now)
-        : delivery.deliveredAt !== null
-          ? relativeTime(delivery.deliveredAt, now)
-          : pc.dim("—"),
+      nextOrDelivered(delivery, now),
       delivery.lastError === null ? "" : oneLine(delivery.lastError),
     ]),
   );
+}
+
+/** "3 pending, 10 delivered, 0 dead", then held/digested when there are any. */
+export function countsLine(counts: Record<DeliveryView["status"], number>): string {
+  const parts = [`${counts.pending} pending`, `${counts.delivered} delivered`, `${counts.dead} dead`];
+  if (counts.held > 0) parts.push(`${counts.held} held for digests`);
+  if (counts.digested > 0) parts.push(`${counts.digested} digested`);
+  return parts.join(", ");
+}
+
+function nextOrDelivered(delivery: DeliveryView, now: number): string {
+  if (delivery.status === "pending") return relativeTime(delivery.nextAttemptAt, now);
+  if (delivery.status === "held") {
+    return delivery.digestUntil === null
+      ? "in digest"
+      : `in digest until ${localTime(delivery.digestUntil, now)} (${relativeTime(delivery.digestUntil, now)})`;
+  }
+  // Digested: when the row was sealed into its digest (the digest row is listed on its own).
+  return delivery.deliveredAt === null ? pc.dim("—") : relativeTime(delivery.deliveredAt, now);
+}
+
+/** "14:30" today, "Nov 28 14:30" on another day: the digest window's end, in local time. */
+function localTime(iso: string, now: number): string {
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  return at.toDateString() === new Date(now).toDateString()
+    ? time
+    : `${at.toLocaleDateString("en-US", { month: "short", day: "numeric" })} ${time}`;
 }
 
 function oneLine(text: string, max = 80): string {
@@ -94,5 +118,7 @@ function oneLine(text: string, max = 80): string {
 function colourDeliveryStatus(status: DeliveryView["status"]): string {
   if (status === "delivered") return pc.green(status);
   if (status === "dead") return pc.red(status);
+  if (status === "held") return pc.yellow(status);
+  if (status === "digested") return pc.dim(status);
   return pc.cyan(status);
 }

@@ -3,6 +3,7 @@ import { routineRepo } from "./0002-routine-repo.js";
 import { agentRuns } from "./0003-agent-runs.js";
 import { routingBudgets } from "./0004-routing-budgets.js";
 import { inboundHooks } from "./0005-inbound-hooks.js";
+import { outboxDigests } from "./0006-outbox-digests.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly Migration[] = [
   agentRuns,
   routingBudgets,
   inboundHooks,
+  outboxDigests,
 ];

@@ -90,15 +90,27 @@ export async function claimDeliveries(
 }
 
 /**
- * The earliest `next_attempt_at` of a pending row (a claimed row's is its lease end), or
- * null when nothing is pending: the delivery worker sleeps until then. One indexed read.
+ * When the delivery worker has something to do next: the earliest `next_attempt_at` of a
+ * pending row (a claimed row's is its lease end) or `digest_until` of a held row (its digest
+ * is sealed then), or null when there is neither. One read, each half an indexed min.
  */
 export async function nextDeliveryAt(store: Store): Promise<number | null> {
   const row = await store.db
-    .selectFrom("outbox")
-    .select((eb) => eb.fn.min("next_attempt_at").as("next"))
-    .where("status", "=", "pending")
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom("outbox")
+        .select((inner) => inner.fn.min("next_attempt_at").as("next"))
+        .where("status", "=", "pending")
+        .as("pending"),
+      eb
+        .selectFrom("outbox")
+        .select((inner) => inner.fn.min("digest_until").as("next"))
+        .where("status", "=", "held")
+        .as("held"),
+    ])
     .executeTakeFirst();
-  const next = row?.next;
-  return next === null || next === undefined ? null : Number(next);
+  const times = [row?.pending, row?.held]
+    .filter((value) => value !== null && value !== undefined)
+    .map((value) => Number(value));
+  return times.length === 0 ? null : Math.min(...times);
 }
