@@ -128,7 +128,8 @@ describe("WorkspaceManager with a folder that is not a git repo", () => {
     expect(report.changedFiles.sort()).toEqual(["new.md", "todo.md"]);
     expect(report.diff).toContain("+- two");
     expect(report.escaped).toEqual([join(folder, "escaped.md")]);
-    expect(report.kept).toBe(false);
+    // An escape fails the run: the copy is kept for inspection like any failed run's.
+    expect(report.kept).toBe(true);
     expect(existsSync(ws.cwd)).toBe(false);
   });
 

@@ -182,6 +182,8 @@ describe("WorkspaceManager escape detection", () => {
     const report = await workspaces.finish(ws, { succeeded: true });
     expect(report.escaped).toEqual([join(repo, "escaped.txt"), join(repo, "src", "a.txt")]);
     expect(report.changedFiles.sort()).toEqual(["README.md", "mine.txt"]);
+    // The agent said it succeeded, but an escape fails the run: its worktree is kept to inspect.
+    expect(report.kept).toBe(true);
   });
 
   it("ignores the workspaces root when the loopd home lies inside the repo", async () => {

@@ -155,7 +155,8 @@ export class WorkspaceManager {
       await this.disposal.dispose(state, outcome.succeeded);
       throw error;
     }
-    const kept = await this.disposal.dispose(state, outcome.succeeded);
+    // An escape fails the run whatever the agent said: keep its workspace for inspection too.
+    const kept = await this.disposal.dispose(state, outcome.succeeded && escaped.length === 0);
     // A copy's commits live in loopd's side repository: meaningless to the caller.
     const headCommit = state.kind === "copy" ? null : changes.headCommit;
     return { ...changes, headCommit, escaped, kept };
