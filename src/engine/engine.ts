@@ -31,6 +31,7 @@ import type { WakeBus } from "./wake.js";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const AUTH_ERRORS = new Set(["LOOPD_AUTH_EXPIRED", "LOOPD_AUTH_MISSING"]);
+const RESERVATION_SWEEP_MS = 5 * 60_000;
 export const DEFAULT_BACKSTOP_MS = 60_000;
 /** A timer this much later than asked means the process was suspended (sleep) or the clock jumped. */
 export const SLEEP_DETECTION_MS = 5_000;
@@ -114,6 +115,7 @@ export class Engine {
   /** A global concurrency cap applies: completions free slots other workers wait for. */
   private globalCapped = false;
   private stopping = false;
+  private lastReservationSweep: number;
   private started = false;
 
   constructor(private readonly options: EngineOptions) {
@@ -132,6 +134,7 @@ export class Engine {
     this.labels = [...new Set([...(options.labels ?? []), ...options.harnesses.keys()])].sort();
     this.workerId =
       options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    this.lastReservationSweep = this.clock.now();
     this.executor = new RunExecutor({
       store: this.store,
       harnesses: options.harnesses,
@@ -226,6 +229,13 @@ export class Engine {
         await releaseStaleReservations(this.store, { createdBefore: now - this.leaseMs, now });
         await this.notifyOthers();
       }
+    }
+    if (schedule && now - this.lastReservationSweep >= RESERVATION_SWEEP_MS) {
+      // Reservations whose attempt is gone (a worker died before its lease was even
+      // renewed, a settle failed): without this they would hold budget until the next
+      // recovery. Rare and cheap, so a slow periodic sweep is enough.
+      this.lastReservationSweep = now;
+      await releaseStaleReservations(this.store, { createdBefore: now - RESERVATION_SWEEP_MS, now });
     }
     let queued = false;
     if (schedule && due.nextDueAt !== null && due.nextDueAt <= now) {
