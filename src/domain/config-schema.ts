@@ -1,186 +1,40 @@
 /**
- * The loopd.yaml schema (zod 4). It is the single source for validation, for the JSON Schema
+ * The loopd.yaml schema (zod 4): routines and the config file, from the value types in
+ * config-values.ts and the sections in config-sections.ts. It is the single source for validation, for the JSON Schema
  * that `loopd schema` prints (committed as schema/loopd.schema.json) and, later, for the
  * HTTP API's OpenAPI document. Values stay as the user wrote them (`30m`, `launch - 1d`);
  * `routine-spec.ts` turns a valid config into the normalised form the store keeps.
  */
-import { Cron } from "croner";
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
+import {
+  budgetSchema,
+  channelSchema,
+  modelTierSchema,
+  notifyRuleSchema,
+  routingRuleSchema,
+  subAgentSchema,
+  untilSchema,
+  verifySchema,
+} from "./config-sections.js";
+import {
+  CATCH_UP_POLICIES,
+  cronSchema,
+  durationSchema,
+  envName,
+  HARNESSES,
+  instantSchema,
+  money,
+  type NOTIFY_EVENTS,
+  name,
+  OVERLAP_POLICIES,
+  timeZoneSchema,
+  WORKSPACE_MODES,
+  webhookSecret,
+} from "./config-values.js";
 import { isInstantSyntax, resolveInstant } from "./instant.js";
-import { isIanaTimeZone } from "./time-zone.js";
 
-export const HARNESSES = ["claude", "codex", "gemini", "opencode", "builtin", "shell"] as const;
-export const CATCH_UP_POLICIES = ["latest", "all", "none"] as const;
-export const OVERLAP_POLICIES = ["skip", "queue", "cancel-previous", "allow"] as const;
-export const WORKSPACE_MODES = ["worktree", "in-place"] as const;
-export const NOTIFY_EVENTS = [
-  "start",
-  "success",
-  "failure",
-  "timeout",
-  "skipped",
-  "unsatisfied",
-  "deadline",
-  "budget",
-  "auth",
-] as const;
-
-/** Routine and tier names end up in branch names (`loopd/<routine>/<run>`) and URLs. */
-const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-const name = (what: string) =>
-  z
-    .string({ error: `expected a ${what} name` })
-    .regex(NAME_PATTERN, { error: `a ${what} name uses lowercase letters, digits and dashes (max 63)` });
-
-export const durationSchema = z
-  .string({ error: "expected a duration like 30s, 10m, 2h or 1d" })
-  .superRefine((value, ctx) => {
-    const parsed = parseDuration(value);
-    if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
-  })
-  .meta({ description: "A positive duration with a unit: 30s, 10m, 2h, 1d, 1w.", examples: ["30m"] });
-
-export const cronSchema = z
-  .string({ error: "expected a cron expression" })
-  .superRefine((value, ctx) => {
-    try {
-      new Cron(value, { paused: true });
-    } catch {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not a valid cron expression` });
-    }
-  })
-  .meta({
-    description: "Cron expression (5 fields, or 6 with seconds first), evaluated in `tz`.",
-    examples: ["0 9 * * 1-5"],
-  });
-
-export const timeZoneSchema = z
-  .string({ error: "expected an IANA time zone" })
-  .superRefine((value, ctx) => {
-    if (!isIanaTimeZone(value)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${value}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
-      });
-    }
-  })
-  .meta({ description: "IANA time-zone name; defaults to the zone of the machine running `loopd apply`." });
-
-export const instantSchema = z
-  .string({ error: "expected a date/time" })
-  .superRefine((value, ctx) => {
-    if (!isInstantSyntax(value)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${value}" is not a date/time; use 2026-11-29, 2026-11-29T09:00 or a named date`,
-      });
-    }
-  })
-  .meta({
-    description:
-      "ISO date (start of day), ISO local date-time (in the routine's zone), ISO instant with offset, or a named date from `dates`, optionally ± a duration (`launch - 1d`).",
-    examples: ["2026-11-29T09:00", "launch - 1d"],
-  });
-
-const money = z
-  .number({ error: "expected an amount in USD" })
-  .positive({ error: "must be a positive amount" });
-
-export const budgetSchema = z
-  .strictObject({
-    perRun: money.optional().meta({ description: "USD cap for one run." }),
-    perDay: money.optional().meta({ description: "USD cap per UTC day." }),
-    perMonth: money.optional().meta({ description: "USD cap per calendar month (UTC)." }),
-    tokensPerRun: z
-      .int()
-      .positive()
-      .optional()
-      .meta({ description: "Token cap for one run (input not from cache + output)." }),
-  })
-  .meta({ description: "Hard spending caps in USD (and tokens per run)." });
-
-export const verifySchema = z
-  .strictObject({
-    command: z
-      .string()
-      .min(1)
-      .meta({ description: "Shell command run in the run's workspace; exit 0 = verified." }),
-    timeout: durationSchema.optional().meta({ description: "Timeout of the verification (default 10m)." }),
-  })
-  .meta({
-    description: "How to check an agent's work; a failed check escalates to the next tier in `escalate`.",
-  });
-
-const rangeSchema = z.strictObject({
-  min: z.number().min(0).optional(),
-  max: z.number().min(0).optional(),
-});
-
-export const routingRuleSchema = z.strictObject({
-  name: name("rule"),
-  when: z
-    .strictObject({
-      template: z.string().min(1).optional().meta({ description: "The routine's template." }),
-      labels: z.array(z.string().min(1)).min(1).optional().meta({ description: "Any of these labels." }),
-      repo: z.string().min(1).optional().meta({ description: "Repo path or URL, `*` wildcards allowed." }),
-      files: z.array(z.string().min(1)).min(1).optional().meta({
-        description: "Globs; matches when every file the routine's last run touched matches one.",
-      }),
-      promptChars: rangeSchema.optional().meta({ description: "Prompt length in characters." }),
-      failingTests: rangeSchema
-        .optional()
-        .meta({ description: "Failing tests reported in the run's input (`failing: N`)." }),
-    })
-    .meta({ description: "All given conditions must hold." }),
-  tier: name("tier"),
-});
-
-export const untilSchema = z
-  .union([
-    instantSchema,
-    z.strictObject({
-      at: instantSchema.optional().meta({ description: "No occurrence after this instant." }),
-      runs: z.int().positive().optional().meta({ description: "Stop after this many scheduled runs." }),
-    }),
-  ])
-  .meta({ description: "Stop condition: a deadline, a run count, or both." });
-
-export const notifyRuleSchema = z.strictObject({
-  to: z.union([name("channel"), z.array(name("channel")).min(1)]).meta({ description: "Channel name(s)." }),
-  on: z
-    .array(z.enum(NOTIFY_EVENTS))
-    .min(1)
-    .optional()
-    .meta({ description: "Events that notify; default [failure]." }),
-  changeOnly: z
-    .boolean()
-    .optional()
-    .meta({ description: "Only notify when the outcome differs from the last run." }),
-  digest: durationSchema.optional().meta({ description: "Batch events into one message per interval." }),
-});
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envName = z.string().regex(ENV_NAME, { error: "an environment variable name (letters, digits, _)" });
-
-export const subAgentSchema = z
-  .strictObject({
-    description: z
-      .string()
-      .min(1)
-      .meta({ description: "When the main agent should delegate to it (shown to the model)." }),
-    tier: name("tier").optional().meta({ description: "Model tier for this sub-agent." }),
-    model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
-    maxTurns: z
-      .int()
-      .positive()
-      .optional()
-      .meta({ description: "Turn cap for one delegation (default 10)." }),
-  })
-  .meta({
-    description: "A sub-agent the builtin harness may delegate to, e.g. an explorer on a cheap model.",
-  });
+export * from "./config-sections.js";
+export * from "./config-values.js";
 
 export const routineSchema = z
   .strictObject({
@@ -265,9 +119,7 @@ export const routineSchema = z
       }),
     hook: z
       .strictObject({
-        secret: z
-          .string()
-          .regex(/^whsec_[A-Za-z0-9+/=]+$/, { error: "a Standard Webhooks secret starts with whsec_" })
+        secret: webhookSecret
           .optional()
           .meta({ description: "Standard Webhooks secret: deliveries must be signed with it." }),
         tokenEnv: z
@@ -356,38 +208,6 @@ export const routineSchema = z
       ctx.addIssue({ code: "custom", path: ["jitter"], message: "`jitter` applies to `every` triggers" });
     }
   });
-
-export const modelTierSchema = z.strictObject({
-  harness: z.enum(HARNESSES).exclude(["shell"]),
-  model: z.string().min(1),
-  baseUrl: z
-    .url()
-    .optional()
-    .meta({ description: "Provider base URL (OpenAI-compatible servers, proxies)." }),
-});
-
-const url = z.url({ error: "expected a URL" });
-
-export const channelSchema = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("webhook"),
-    url,
-    secret: z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/=]+$/, { error: "a Standard Webhooks secret starts with whsec_" })
-      .optional(),
-  }),
-  z.strictObject({ type: z.literal("slack"), url }),
-  z.strictObject({ type: z.literal("discord"), url }),
-  z.strictObject({
-    type: z.literal("email"),
-    to: z.union([z.email(), z.array(z.email()).min(1)]),
-    from: z.email().optional(),
-    smtp: url.optional().meta({ description: "smtp(s)://user:pass@host:port; default localhost:25." }),
-  }),
-  z.strictObject({ type: z.literal("desktop") }),
-  z.strictObject({ type: z.literal("command"), command: z.string().min(1) }),
-]);
 
 export const configSchema = z
   .strictObject({

@@ -1,0 +1,133 @@
+/**
+ * The sections of loopd.yaml that routines refer to: budgets, verification, routing rules,
+ * stop conditions, notify rules, sub-agents, model tiers and notification channels.
+ */
+import { z } from "zod";
+import {
+  durationSchema,
+  HARNESSES,
+  instantSchema,
+  money,
+  NOTIFY_EVENTS,
+  name,
+  url,
+  webhookSecret,
+} from "./config-values.js";
+
+export const budgetSchema = z
+  .strictObject({
+    perRun: money.optional().meta({ description: "USD cap for one run." }),
+    perDay: money.optional().meta({ description: "USD cap per UTC day." }),
+    perMonth: money.optional().meta({ description: "USD cap per calendar month (UTC)." }),
+    tokensPerRun: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Token cap for one run (input not from cache + output)." }),
+  })
+  .meta({ description: "Hard spending caps in USD (and tokens per run)." });
+
+export const verifySchema = z
+  .strictObject({
+    command: z
+      .string()
+      .min(1)
+      .meta({ description: "Shell command run in the run's workspace; exit 0 = verified." }),
+    timeout: durationSchema.optional().meta({ description: "Timeout of the verification (default 10m)." }),
+  })
+  .meta({
+    description: "How to check an agent's work; a failed check escalates to the next tier in `escalate`.",
+  });
+
+const rangeSchema = z.strictObject({
+  min: z.number().min(0).optional(),
+  max: z.number().min(0).optional(),
+});
+
+export const routingRuleSchema = z.strictObject({
+  name: name("rule"),
+  when: z
+    .strictObject({
+      template: z.string().min(1).optional().meta({ description: "The routine's template." }),
+      labels: z.array(z.string().min(1)).min(1).optional().meta({ description: "Any of these labels." }),
+      repo: z.string().min(1).optional().meta({ description: "Repo path or URL, `*` wildcards allowed." }),
+      files: z.array(z.string().min(1)).min(1).optional().meta({
+        description: "Globs; matches when every file the routine's last run touched matches one.",
+      }),
+      promptChars: rangeSchema.optional().meta({ description: "Prompt length in characters." }),
+      failingTests: rangeSchema
+        .optional()
+        .meta({ description: "Failing tests reported in the run's input (`failing: N`)." }),
+    })
+    .meta({ description: "All given conditions must hold." }),
+  tier: name("tier"),
+});
+
+export const untilSchema = z
+  .union([
+    instantSchema,
+    z.strictObject({
+      at: instantSchema.optional().meta({ description: "No occurrence after this instant." }),
+      runs: z.int().positive().optional().meta({ description: "Stop after this many scheduled runs." }),
+    }),
+  ])
+  .meta({ description: "Stop condition: a deadline, a run count, or both." });
+
+export const notifyRuleSchema = z.strictObject({
+  to: z.union([name("channel"), z.array(name("channel")).min(1)]).meta({ description: "Channel name(s)." }),
+  on: z
+    .array(z.enum(NOTIFY_EVENTS))
+    .min(1)
+    .optional()
+    .meta({ description: "Events that notify; default [failure]." }),
+  changeOnly: z
+    .boolean()
+    .optional()
+    .meta({ description: "Only notify when the outcome differs from the last run." }),
+  digest: durationSchema.optional().meta({ description: "Batch events into one message per interval." }),
+});
+
+export const subAgentSchema = z
+  .strictObject({
+    description: z
+      .string()
+      .min(1)
+      .meta({ description: "When the main agent should delegate to it (shown to the model)." }),
+    tier: name("tier").optional().meta({ description: "Model tier for this sub-agent." }),
+    model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
+    maxTurns: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Turn cap for one delegation (default 10)." }),
+  })
+  .meta({
+    description: "A sub-agent the builtin harness may delegate to, e.g. an explorer on a cheap model.",
+  });
+
+export const modelTierSchema = z.strictObject({
+  harness: z.enum(HARNESSES).exclude(["shell"]),
+  model: z.string().min(1),
+  baseUrl: z
+    .url()
+    .optional()
+    .meta({ description: "Provider base URL (OpenAI-compatible servers, proxies)." }),
+});
+
+export const channelSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("webhook"),
+    url,
+    secret: webhookSecret.optional(),
+  }),
+  z.strictObject({ type: z.literal("slack"), url }),
+  z.strictObject({ type: z.literal("discord"), url }),
+  z.strictObject({
+    type: z.literal("email"),
+    to: z.union([z.email(), z.array(z.email()).min(1)]),
+    from: z.email().optional(),
+    smtp: url.optional().meta({ description: "smtp(s)://user:pass@host:port; default localhost:25." }),
+  }),
+  z.strictObject({ type: z.literal("desktop") }),
+  z.strictObject({ type: z.literal("command"), command: z.string().min(1) }),
+]);

@@ -1,0 +1,99 @@
+/**
+ * The value types of loopd.yaml (zod 4): names, durations, cron expressions, time zones,
+ * instants, money, environment variable names, URLs and webhook secrets, plus the enums.
+ * Each validates one field and says in words what it expected.
+ */
+import { Cron } from "croner";
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+import { isInstantSyntax } from "./instant.js";
+import { isIanaTimeZone } from "./time-zone.js";
+
+export const HARNESSES = ["claude", "codex", "gemini", "opencode", "builtin", "shell"] as const;
+export const CATCH_UP_POLICIES = ["latest", "all", "none"] as const;
+export const OVERLAP_POLICIES = ["skip", "queue", "cancel-previous", "allow"] as const;
+export const WORKSPACE_MODES = ["worktree", "in-place"] as const;
+export const NOTIFY_EVENTS = [
+  "start",
+  "success",
+  "failure",
+  "timeout",
+  "skipped",
+  "unsatisfied",
+  "deadline",
+  "budget",
+  "auth",
+] as const;
+
+/** Routine and tier names end up in branch names (`loopd/<routine>/<run>`) and URLs. */
+const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const name = (what: string) =>
+  z
+    .string({ error: `expected a ${what} name` })
+    .regex(NAME_PATTERN, { error: `a ${what} name uses lowercase letters, digits and dashes (max 63)` });
+
+export const durationSchema = z
+  .string({ error: "expected a duration like 30s, 10m, 2h or 1d" })
+  .superRefine((value, ctx) => {
+    const parsed = parseDuration(value);
+    if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+  })
+  .meta({ description: "A positive duration with a unit: 30s, 10m, 2h, 1d, 1w.", examples: ["30m"] });
+
+export const cronSchema = z
+  .string({ error: "expected a cron expression" })
+  .superRefine((value, ctx) => {
+    try {
+      new Cron(value, { paused: true });
+    } catch {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a valid cron expression` });
+    }
+  })
+  .meta({
+    description: "Cron expression (5 fields, or 6 with seconds first), evaluated in `tz`.",
+    examples: ["0 9 * * 1-5"],
+  });
+
+export const timeZoneSchema = z
+  .string({ error: "expected an IANA time zone" })
+  .superRefine((value, ctx) => {
+    if (!isIanaTimeZone(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
+      });
+    }
+  })
+  .meta({ description: "IANA time-zone name; defaults to the zone of the machine running `loopd apply`." });
+
+export const instantSchema = z
+  .string({ error: "expected a date/time" })
+  .superRefine((value, ctx) => {
+    if (!isInstantSyntax(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a date/time; use 2026-11-29, 2026-11-29T09:00 or a named date`,
+      });
+    }
+  })
+  .meta({
+    description:
+      "ISO date (start of day), ISO local date-time (in the routine's zone), ISO instant with offset, or a named date from `dates`, optionally ± a duration (`launch - 1d`).",
+    examples: ["2026-11-29T09:00", "launch - 1d"],
+  });
+
+export const money = z
+  .number({ error: "expected an amount in USD" })
+  .positive({ error: "must be a positive amount" });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const envName = z
+  .string()
+  .regex(ENV_NAME, { error: "an environment variable name (letters, digits, _)" });
+
+export const url = z.url({ error: "expected a URL" });
+
+export const webhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/=]+$/, { error: "a Standard Webhooks secret starts with whsec_" });
