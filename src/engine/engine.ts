@@ -391,13 +391,17 @@ export class Engine {
   private async recordAuth(run: ClaimedRun, error: { code: string; message: string } | null): Promise<void> {
     const authError = error && AUTH_ERRORS.has(error.code) ? error : null;
     try {
-      const settings = await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING);
+      // The threshold matters only when there is a failure to count: most runs skip the read.
+      const pauseAfter = authError
+        ? ((await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.auth?.pauseAfter ??
+          DEFAULT_AUTH_PAUSE_AFTER)
+        : DEFAULT_AUTH_PAUSE_AFTER;
       const result = await recordAuthOutcome(this.store, {
         routineId: run.routineId,
         routineName: run.routineName,
         runId: run.id,
         authError,
-        pauseAfter: settings?.auth?.pauseAfter ?? DEFAULT_AUTH_PAUSE_AFTER,
+        pauseAfter,
         notify: run.spec.notify,
         now: this.clock.now(),
       });

@@ -7,6 +7,7 @@
 import { nextTier } from "../domain/router.js";
 import { maxAttemptsOf } from "../domain/routine-spec.js";
 import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
+import { forwardLines } from "../harness/line-stream.js";
 import { signalGroup, terminateGroup } from "../harness/process-tree.js";
 import { saveRunArtifacts } from "../store/run-artifacts.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
@@ -44,8 +45,8 @@ export async function runVerification(
     detached: true,
     reject: false,
     buffer: false,
-    stdout: lines(keep),
-    stderr: lines(keep),
+    stdout: forwardLines(keep),
+    stderr: forwardLines(keep),
   });
   const stop = () => {
     if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
@@ -62,13 +63,6 @@ export async function runVerification(
     // Whatever the check left running in the background must not outlive it in the worktree.
     if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL");
   }
-}
-
-function lines(onLine: (line: string) => void) {
-  // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once kept
-  return function* (chunk: unknown) {
-    onLine(String(chunk));
-  };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { HarnessEvent } from "./harness.js";
+import { forwardLines } from "./line-stream.js";
 import { terminateGroup, terminateMarked } from "./process-tree.js";
 
 export interface AgentProcessOptions {
@@ -55,14 +56,14 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
     detached: true,
     reject: false,
     buffer: false,
-    stdout: lines((line) => {
+    stdout: forwardLines((line) => {
       if (stopped || !line.trim()) return;
       if (options.onLine(line) === "stop") {
         stopped = true;
         stopRequested();
       }
     }),
-    stderr: lines((line) => {
+    stderr: forwardLines((line) => {
       if (!line.trim()) return;
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
@@ -101,14 +102,6 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
     options.signal.removeEventListener("abort", terminate);
     await leftoversGone;
   }
-}
-
-/** An execa line transform that hands each line on and keeps nothing in memory. */
-function lines(onLine: (line: string) => void) {
-  // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once forwarded
-  return function* (chunk: unknown) {
-    onLine(String(chunk));
-  };
 }
 
 /** Parses one JSON line; non-JSON lines (banners, warnings) give null. */

@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import type { Harness, HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
+import { forwardLines } from "./line-stream.js";
 import { terminateGroup } from "./process-tree.js";
 
 const MAX_SUMMARY = 200;
@@ -66,14 +67,6 @@ export const shellHarness: Harness = {
     }
   },
 };
-
-/** An execa line transform that hands each line on and keeps nothing in memory. */
-function forwardLines(onLine: (line: string) => void) {
-  // biome-ignore lint/correctness/useYield: yielding nothing is how a transform drops the line once forwarded
-  return function* (chunk: unknown) {
-    onLine(String(chunk));
-  };
-}
 
 function failure(code: string, message: string): HarnessResult {
   return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };

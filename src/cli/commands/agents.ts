@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { type CostsView, costs } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
@@ -15,6 +15,7 @@ import type { CostReportKey } from "../../store/ledger.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
+import { parseRunId } from "./run.js";
 
 export function registerAgentCommands(program: Command, run: Run): void {
   program
@@ -237,10 +238,4 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseRunId(value: string): number {
-  const id = Number(value.replace(/^#/, ""));
-  if (!Number.isInteger(id) || id < 1) throw new InvalidArgumentError(`"${value}" is not a run id`);
-  return id;
 }

@@ -264,7 +264,7 @@ function safeJson(text: string): Record<string, unknown> {
   }
 }
 
-function parseRunId(value: string): number {
+export function parseRunId(value: string): number {
   const id = Number(value.replace(/^#/, ""));
   if (!Number.isInteger(id) || id < 1) throw new InvalidArgumentError(`"${value}" is not a run id`);
   return id;
