@@ -6,21 +6,13 @@
  * so no real login is read, and an unreachable proxy, so anything that tries to phone home
  * fails at once instead of leaving the machine.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
+import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import { createClaudeHarness } from "./claude.js";
@@ -33,18 +25,11 @@ const HAIKU = { input: 1, cachedInput: 0.1, output: 5 };
 const harness = createClaudeHarness({ command: CLAUDE });
 
 let model: FakeModelServer | null = null;
-const dirs: string[] = [];
 afterEach(async () => {
   await model?.close();
   model = null;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 /** A hermetic environment: a fresh HOME, and an unreachable proxy for everything but the fake server. */
 function isolatedEnv(home: string): Record<string, string> {

@@ -5,12 +5,13 @@
  * real login is read, and an unreachable proxy, so anything that tries to phone home fails
  * at once instead of leaving the machine.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
+import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import { CODEX_PROVIDER, createCodexHarness } from "./codex.js";
@@ -38,18 +39,11 @@ const SYSTEM_PROMPT = 'Write memory to .loopd/memory.md.\nSay "done" \\ then sto
 const harness = createCodexHarness({ command: CODEX, extraArgs: TEST_ARGS, pricing: PRICING });
 
 let model: FakeModelServer | null = null;
-const dirs: string[] = [];
 afterEach(async () => {
   await model?.close();
   model = null;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(prefix: string, parent = tmpdir()): string {
-  const dir = mkdtempSync(join(parent, prefix));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 async function setup(script: Script, agent: Partial<AgentInput> = {}, signal = new AbortController().signal) {
   model = await startFakeModelServer({ script });

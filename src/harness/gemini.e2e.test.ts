@@ -6,14 +6,14 @@
  * a rejected key fails fast. The CLI comes from node_modules/.bin/gemini (a devDependency)
  * or LOOPD_TEST_GEMINI.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
+import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import { createGeminiHarness } from "./gemini.js";
 import type { AgentInput, HarnessEvent, HarnessInput } from "./harness.js";
 
@@ -91,18 +91,11 @@ async function startGeminiFake(script: Reply[]): Promise<GeminiFake> {
 }
 
 let fake: GeminiFake | null = null;
-const dirs: string[] = [];
 afterEach(async () => {
   await fake?.close();
   fake = null;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 async function setup(
   script: Reply[],

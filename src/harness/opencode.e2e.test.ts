@@ -6,12 +6,12 @@
  * own HOME (no real login or config is read) and no models.dev fetch. The CLI comes from
  * node_modules/.bin/opencode (a devDependency) or LOOPD_TEST_OPENCODE.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
+import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import type { AgentInput, HarnessEvent, HarnessInput } from "./harness.js";
@@ -29,18 +29,11 @@ const SYSTEM_PROMPT = "LOOPD-INSTRUCTIONS: write memory to .loopd/memory.md";
 const SLOW = 60_000;
 
 let model: FakeModelServer | null = null;
-const dirs: string[] = [];
 afterEach(async () => {
   await model?.close();
   model = null;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 async function setup(script: Script, agent: Partial<AgentInput> = {}, signal = new AbortController().signal) {
   model = await startFakeModelServer({ script });
