@@ -2,6 +2,7 @@
  * The stable JSON shapes of routines and runs, shared by `--json` output and (later) the
  * HTTP API. Times are ISO-8601 UTC strings; absent values are null, never missing.
  */
+import { describeCheck } from "../domain/check.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { describeTrigger } from "../domain/trigger.js";
 import type { Routine } from "../store/routines.js";
@@ -17,6 +18,9 @@ export interface RoutineView {
   nextDueAt: string | null;
   harness: RoutineSpec["harness"];
   tier: string | null;
+  /** A watch's check in words, and its last verdict. */
+  check: string | null;
+  lastVerdict: Routine["lastVerdict"];
   labels: string[];
   health: {
     lastRunAt: string | null;
@@ -41,6 +45,8 @@ export function routineView(routine: Routine): RoutineView {
     nextDueAt: iso(routine.state === "active" ? routine.nextDueAt : null),
     harness: routine.spec.harness,
     tier: routine.spec.tier ?? null,
+    check: routine.spec.check ? describeCheck(routine.spec.check) : null,
+    lastVerdict: routine.lastVerdict,
     labels: routine.spec.labels,
     health: {
       lastRunAt: iso(routine.lastRunAt),
@@ -85,6 +91,8 @@ export interface RunView {
   tier: string | null;
   /** Why the router picked the tier ("fast: rule `docs-only`", "strong: escalated after …"). */
   routeReason: string | null;
+  /** A watch run's verdict (null when the run evaluated no check, or it errored). */
+  verdict: Run["verdict"];
 }
 
 export function runView(run: Run): RunView {
@@ -114,6 +122,7 @@ export function runView(run: Run): RunView {
     headCommit: run.headCommit,
     tier: run.tier,
     routeReason: run.routeReason,
+    verdict: run.verdict,
   };
 }
 

@@ -5,9 +5,11 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAgentCommands } from "./commands/agents.js";
+import { registerCheckCommands } from "./commands/checks.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerDeliveryCommands } from "./commands/deliveries.js";
+import { registerRemindCommands } from "./commands/remind.js";
 import { registerRoutineCommands } from "./commands/routines.js";
 import { registerRunNowCommands } from "./commands/run.js";
 import { registerRunCommands } from "./commands/runs.js";
@@ -57,5 +59,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerDaemonCommands(program, run);
   registerAgentCommands(program, run);
   registerDeliveryCommands(program, run);
+  registerCheckCommands(program, run);
+  registerRemindCommands(program, run);
   return program;
 }

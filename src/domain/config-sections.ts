@@ -69,6 +69,10 @@ export const untilSchema = z
     z.strictObject({
       at: instantSchema.optional().meta({ description: "No occurrence after this instant." }),
       runs: z.int().positive().optional().meta({ description: "Stop after this many scheduled runs." }),
+      satisfied: z
+        .literal(true)
+        .optional()
+        .meta({ description: 'Stop once the routine\'s `check` is satisfied ("tell me when …").' }),
     }),
   ])
   .meta({ description: "Stop condition: a deadline, a run count, or both." });

@@ -19,6 +19,7 @@ export const NOTIFY_EVENTS = [
   "failure",
   "timeout",
   "skipped",
+  "satisfied",
   "unsatisfied",
   "deadline",
   "budget",

@@ -183,6 +183,45 @@ export const ERROR_CODES = {
       "The routine's `verify` command failed after the agent finished; the next tier in `escalate` gets the occurrence.",
     hint: "Read the verification output with `loopd show-run <run>`; add a stronger tier to `escalate` or fix the check.",
   },
+  LOOPD_CHECK_ERROR: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "A watch's check could not be evaluated (network error, a server error, a command that could not start): neither satisfied nor unsatisfied.",
+    hint: "Read the evidence with `loopd show-run <run>`; the check is evaluated again at its next time (or on retry).",
+  },
+  LOOPD_CHECK_ANSWER_INVALID: {
+    exitCode: EXIT.runFailed,
+    summary:
+      'An agent check\'s answer was not the JSON `{ "satisfied": true|false, "reason": "…" }` it was asked for; loopd does not guess a verdict.',
+    hint: "Read the answer with `loopd show-run <run>`; try a stronger `check.agent.tier` or a more precise question.",
+  },
+  LOOPD_CHECK_UNSATISFIED: {
+    exitCode: EXIT.runFailed,
+    summary: "The check was evaluated and is not met (what `loopd run` exits with for an unsatisfied watch).",
+    hint: "Read the evidence with `loopd show-run <run>`; `loopd checks` lists open watches.",
+  },
+  LOOPD_GITHUB_AUTH: {
+    exitCode: EXIT.auth,
+    summary:
+      "GitHub refused the request (401, 403, or 404 on a private repository): the token is missing, expired or lacks access.",
+    hint: "Set GITHUB_TOKEN (or GH_TOKEN, or log in with `gh auth login`) for the daemon, with read access to the repository.",
+  },
+  LOOPD_REMIND_UNPARSED: {
+    exitCode: EXIT.input,
+    summary:
+      "`loopd remind` could not turn the sentence into a plan (no time, no subject, or no condition it knows), and no model tier could either.",
+    hint: "Say when, what and the condition, with a URL or test id; see the examples in the message, or write the watch in loopd.yaml.",
+  },
+  LOOPD_REMIND_NO_CHANNEL: {
+    exitCode: EXIT.input,
+    summary: "`loopd remind` needs a notification channel to ping, and none was given or could be chosen.",
+    hint: "Pass `--to <channel>` (a channel declared under `channels:` in loopd.yaml and applied).",
+  },
+  LOOPD_CONFIRMATION_REQUIRED: {
+    exitCode: EXIT.input,
+    summary: "The command changes state and asks for confirmation, but there is no terminal to ask on.",
+    hint: "Re-run with `--yes` to confirm, or `--json` to print the plan without doing anything.",
+  },
   LOOPD_BUDGET_EXCEEDED: {
     exitCode: EXIT.budget,
     summary: "The run reached its budget (`budget.perRun`) and was stopped.",

@@ -106,7 +106,7 @@ function skipReason(state: OccurrenceState, hasCurrent: boolean): string {
 /**
  * Occurrences from `nextDueAt` up to `now` (within `until`), and the first one after `now`.
  * Past MAX_ENUMERATED the oldest are dropped and only counted (an `every` trigger jumps
- * arithmetically; others keep stepping, bounded by the same cap on the kept list).
+ * or `by` trigger jumps arithmetically; others keep stepping, bounded by the same cap on the kept list).
  */
 function enumerateDue(
   state: OccurrenceState,
@@ -115,8 +115,9 @@ function enumerateDue(
   const { trigger } = state;
   let cursor: number | null = state.nextDueAt;
   let overflow = 0;
-  if (trigger.kind === "every" && cursor <= now) {
-    const slots = Math.floor((now - cursor) / trigger.everyMs);
+  if ((trigger.kind === "every" || trigger.kind === "by") && cursor <= now) {
+    const end = trigger.kind === "by" ? Math.min(now, Date.parse(trigger.deadline)) : now;
+    const slots = Math.floor((end - cursor) / trigger.everyMs);
     if (slots >= MAX_ENUMERATED) {
       overflow = slots - MAX_ENUMERATED + 1;
       cursor += overflow * trigger.everyMs;

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { canonicalJson } from "./canonical-json.js";
+import { type CheckSpec, toCheckSpec } from "./check.js";
 import type {
   CatchUpPolicy,
   Config,
@@ -18,6 +19,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
+import { tierOrder } from "./router.js";
 import type { TriggerSpec, UntilSpec } from "./trigger.js";
 
 export const DEFAULTS = {
@@ -31,12 +33,17 @@ export const DEFAULTS = {
   overlap: "skip",
   agentHarness: "claude",
   notifyOn: ["failure"],
+  /** A watch speaks up when its check is not met, misses its deadline, or cannot be evaluated. */
+  watchNotifyOn: ["unsatisfied", "deadline", "failure"],
+  watchEvery: "2h",
+  agentCheckMaxTurns: 10,
 } as const;
 
 export type TaskSpec =
   | { kind: "prompt"; prompt: string }
   | { kind: "template"; template: string; params: Record<string, unknown> }
-  | { kind: "command"; command: string };
+  | { kind: "command"; command: string }
+  | { kind: "check" };
 
 export interface NotifyRuleSpec {
   to: string[];
@@ -70,6 +77,12 @@ export interface RoutineSpec {
   events?: Array<{ github: string; conclusion?: string; repo?: string; label?: string; branch?: string }>;
   /** Inbound hook: `POST /hooks/r/<routine>` fires it when signed with `secret` or carrying the token. */
   hook?: { secret?: string; tokenEnv?: string };
+  /** The condition a watch evaluates (the routine's task is `{ kind: "check" }`). */
+  check?: CheckSpec;
+  /** Watches: stop scheduling once satisfied (`by` deadlines and `until: { satisfied: true }`). */
+  untilSatisfied?: boolean;
+  /** Watches: what happens when the check is not met. */
+  onUnsatisfied?: { notify: boolean; run?: string };
   /** Checks the agent's work; a failure escalates to the next tier. */
   verify?: { command: string; timeout: string; timeoutMs: number };
   notify: NotifyRuleSpec[];
@@ -126,12 +139,18 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
   };
 
   const task = toTask(routine);
+  // An agent check asks the cheapest tier unless told otherwise; other checks need no agent.
+  const checkTier =
+    routine.check?.agent !== undefined
+      ? (routine.check.agent.tier ?? routine.tier ?? cheapestTier(context.config.models))
+      : undefined;
+  const tier = routine.tier ?? checkTier;
   const harness =
     routine.harness ??
-    (task.kind === "command"
+    (task.kind === "command" || (task.kind === "check" && routine.check?.agent === undefined)
       ? "shell"
-      : routine.tier
-        ? (context.config.models?.[routine.tier]?.harness ?? DEFAULTS.agentHarness)
+      : tier
+        ? (context.config.models?.[tier]?.harness ?? DEFAULTS.agentHarness)
         : DEFAULTS.agentHarness);
   const timeout = routine.timeout ?? DEFAULTS.timeout;
 
@@ -155,7 +174,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     // Escalation may hand an attempt to another tier's harness: a worker must offer them all.
     requires: [...new Set([...(routine.requires ?? []), harness, ...tierHarnesses(routine, context)])].sort(),
     docs: routine.docs ?? [],
-    memory: routine.memory ?? harness !== "shell",
+    memory: routine.memory ?? (harness !== "shell" && task.kind !== "check"),
     secrets: [...new Set(routine.secrets ?? [])].sort(),
     env: routine.env ?? {},
     agents: Object.entries(routine.agents ?? {}).map(([agentName, agent]) => ({
@@ -169,9 +188,22 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
   if (routine.base !== undefined) spec.base = routine.base;
   if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);
   if (routine.description !== undefined) spec.description = routine.description;
-  if (routine.tier !== undefined) spec.tier = routine.tier;
+  if (tier !== undefined) spec.tier = tier;
+  if (routine.check !== undefined) {
+    spec.check = toCheckSpec(routine.check);
+    const untilSatisfied =
+      routine.by !== undefined || (typeof routine.until === "object" && routine.until.satisfied === true);
+    if (untilSatisfied) spec.untilSatisfied = true;
+    spec.onUnsatisfied = {
+      notify: routine.onUnsatisfied?.notify ?? true,
+      ...(routine.onUnsatisfied?.run !== undefined ? { run: routine.onUnsatisfied.run } : {}),
+    };
+  }
   if (routine.model !== undefined) spec.model = routine.model;
-  if (harness !== "shell") spec.maxTurns = routine.maxTurns ?? DEFAULTS.maxTurns;
+  if (harness !== "shell") {
+    spec.maxTurns =
+      routine.maxTurns ?? (task.kind === "check" ? DEFAULTS.agentCheckMaxTurns : DEFAULTS.maxTurns);
+  }
   if (routine.budget !== undefined) spec.budget = routine.budget;
   if (routine.hook !== undefined) spec.hook = routine.hook;
   if (routine.events !== undefined) spec.events = routine.events;
@@ -216,8 +248,15 @@ export function scheduleChanged(before: RoutineSpec, after: RoutineSpec): boolea
   return canonicalJson([before.trigger, before.until]) !== canonicalJson([after.trigger, after.until]);
 }
 
+/** Tiers are declared cheapest first (the router's convention, `tierOrder`). */
+function cheapestTier(models: Config["models"]): string | undefined {
+  return tierOrder(models)[0];
+}
+
 function tierHarnesses(routine: RoutineConfig, context: SpecContext): string[] {
-  const tiers = [routine.tier, ...(routine.escalate ?? [])].filter((tier) => tier !== undefined);
+  const tiers = [routine.tier, routine.check?.agent?.tier, ...(routine.escalate ?? [])].filter(
+    (tier) => tier !== undefined,
+  );
   return tiers.flatMap((tier) => {
     const harness = context.config.models?.[tier]?.harness;
     return harness ? [harness] : [];
@@ -226,6 +265,7 @@ function tierHarnesses(routine: RoutineConfig, context: SpecContext): string[] {
 
 function toTask(routine: RoutineConfig): TaskSpec {
   if (routine.command !== undefined) return { kind: "command", command: routine.command };
+  if (routine.check !== undefined) return { kind: "check" };
   if (routine.template !== undefined) {
     return { kind: "template", template: routine.template, params: routine.params ?? {} };
   }
@@ -237,6 +277,10 @@ function toTrigger(
   tz: string,
   instant: (text: string, field: string) => string,
 ): TriggerSpec {
+  if (routine.by !== undefined) {
+    const every = routine.every ?? DEFAULTS.watchEvery;
+    return { kind: "by", deadline: instant(routine.by, "by"), every, everyMs: durationMs(every), tz };
+  }
   if (routine.every !== undefined) {
     const trigger: TriggerSpec = { kind: "every", every: routine.every, everyMs: durationMs(routine.every) };
     if (routine.jitter !== undefined) trigger.jitterMs = durationMs(routine.jitter);
@@ -250,10 +294,11 @@ function toTrigger(
 function toNotifyRules(routine: RoutineConfig): NotifyRuleSpec[] {
   if (routine.notify === undefined) return [];
   const rules = Array.isArray(routine.notify) ? routine.notify : [routine.notify];
+  const defaultOn = routine.check !== undefined ? DEFAULTS.watchNotifyOn : DEFAULTS.notifyOn;
   return rules.map((rule) => {
     const spec: NotifyRuleSpec = {
       to: Array.isArray(rule.to) ? rule.to : [rule.to],
-      on: rule.on ?? [...DEFAULTS.notifyOn],
+      on: rule.on ?? [...defaultOn],
       changeOnly: rule.changeOnly ?? false,
     };
     if (rule.digest !== undefined) spec.digest = rule.digest;

@@ -12,6 +12,11 @@ export type TriggerSpec =
   | { kind: "every"; every: string; everyMs: number; jitterMs?: number }
   | { kind: "cron"; cron: string; tz: string }
   | { kind: "at"; at: string; tz: string }
+  /**
+   * A watch with a deadline: evaluated at once, then every `every` (anchored on the first
+   * evaluation), and a last time exactly at the deadline, however the grid falls.
+   */
+  | { kind: "by"; deadline: string; every: string; everyMs: number; tz: string }
   | { kind: "manual" };
 
 export interface UntilSpec {
@@ -31,6 +36,9 @@ export function firstDueAt(trigger: TriggerSpec, nowMs: number): number | null {
     case "at":
       // A one-shot in the past is still owed: the engine's catch-up policy decides.
       return Date.parse(trigger.at);
+    case "by":
+      // A deadline already past still owes its one evaluation (and its "missed" notice).
+      return Math.min(nowMs, Date.parse(trigger.deadline));
     case "manual":
       return null;
   }
@@ -43,6 +51,11 @@ export function dueAfter(trigger: TriggerSpec, previousDueMs: number): number | 
       return previousDueMs + trigger.everyMs;
     case "cron":
       return nextCronAfter(trigger, previousDueMs);
+    case "by": {
+      const deadline = Date.parse(trigger.deadline);
+      if (previousDueMs >= deadline) return null;
+      return Math.min(previousDueMs + trigger.everyMs, deadline);
+    }
     case "at":
     case "manual":
       return null;
@@ -70,6 +83,14 @@ export function dueOnResume(
       return nextCronAfter(trigger, nowMs);
     case "at":
       return state.scheduledRuns === 0 ? Date.parse(trigger.at) : null;
+    case "by": {
+      // The deadline evaluation is owed even when the pause ran past it.
+      const deadline = Date.parse(trigger.deadline);
+      if (state.previousDueMs === null) return state.scheduledRuns === 0 ? firstDueAt(trigger, nowMs) : null;
+      if (state.previousDueMs > nowMs) return state.previousDueMs;
+      const slots = Math.floor((nowMs - state.previousDueMs) / trigger.everyMs) + 1;
+      return Math.min(state.previousDueMs + slots * trigger.everyMs, deadline);
+    }
     case "manual":
       return null;
   }
@@ -133,13 +154,18 @@ export function describeTrigger(trigger: TriggerSpec): string {
       );
     case "cron":
       return `${cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false })} (${trigger.tz})`;
-    case "at": {
-      const wall = Temporal.Instant.from(trigger.at).toZonedDateTimeISO(trigger.tz);
-      return `once at ${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} (${trigger.tz})`;
-    }
+    case "at":
+      return `once at ${describeWall(trigger.at, trigger.tz)}`;
+    case "by":
+      return `${describeInterval(trigger.everyMs)} until ${describeWall(trigger.deadline, trigger.tz)}`;
     case "manual":
       return "manual";
   }
+}
+
+function describeWall(instant: string, tz: string): string {
+  const wall = Temporal.Instant.from(instant).toZonedDateTimeISO(tz);
+  return `${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} (${tz})`;
 }
 
 const UNITS: Array<[ms: number, singular: string, plural: string]> = [

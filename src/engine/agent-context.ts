@@ -62,8 +62,8 @@ export async function agentInput(
   const models = (settings.models ?? {}) as Record<string, TierSettings>;
   return {
     prompt: previousFailure
-      ? `${agentPrompt(spec.task, run.input)}\n\n${previousFailure}`
-      : agentPrompt(spec.task, run.input),
+      ? `${agentPrompt(spec, run.input)}\n\n${previousFailure}`
+      : agentPrompt(spec, run.input),
     systemPrompt,
     model: spec.model ?? tier?.model ?? null,
     baseUrl: tier?.baseUrl ?? null,

@@ -3,10 +3,16 @@
  * an unattended run (where it works, that nobody answers questions, what its final message
  * is for). Repo docs and memory are added by the executor.
  */
-import type { TaskSpec } from "../domain/routine-spec.js";
+import { agentCheckPrompt } from "../checks/agent-check.js";
+import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 
-export function agentPrompt(task: TaskSpec, input: string | null): string {
+export function agentPrompt(spec: Pick<RoutineSpec, "task" | "check">, input: string | null): string {
+  const { task } = spec;
+  if (task.kind === "check") {
+    if (spec.check?.kind !== "agent") throw new Error("only agent checks run as agents");
+    return agentCheckPrompt(spec.check, input);
+  }
   const base =
     task.kind === "prompt"
       ? task.prompt

@@ -87,7 +87,7 @@ export async function planAttempt(
       rules,
       explore: settings.routing?.explore ?? 0.05,
       history,
-      promptChars: agentPrompt(spec.task, run.input).length,
+      promptChars: agentPrompt(spec, run.input).length,
       lastChangedFiles: await lastChangedFiles(store, run),
       failingTests: failingTestsOf(run.input),
       budgetLeft: await budgetLeft(store, run, caps, now),

@@ -25,7 +25,7 @@ import type { Store } from "../store/store.js";
 import type { WorkspaceManager } from "../workspace/workspaces.js";
 import { CompletionBatcher } from "./completion-batcher.js";
 import { RunEventBuffer } from "./event-sink.js";
-import { type AbortReason, errorOf, outcomeOf } from "./outcome.js";
+import { type AbortReason, errorOf, outcomeOf, watchOf } from "./outcome.js";
 import { RunExecutor } from "./run-executor.js";
 import type { WakeBus } from "./wake.js";
 
@@ -80,6 +80,8 @@ export interface EngineOptions {
   /** Worktrees for runs; without it every run works in its repo folder. */
   workspaces?: WorkspaceManager;
   wake?: WakeBus;
+  /** The environment runs inherit from (default this process's). */
+  env?: NodeJS.ProcessEnv;
   onEvent?: (event: EngineEvent) => void;
 }
 
@@ -141,6 +143,7 @@ export class Engine {
       workspaces: options.workspaces ?? null,
       workerId: this.workerId,
       now: () => this.clock.now(),
+      ...(options.env ? { baseEnv: options.env } : {}),
     });
   }
 
@@ -357,6 +360,7 @@ export class Engine {
         turns: result.turns ?? null,
         sessionId: result.sessionId ?? null,
         ...(result.retryNow && error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
+        ...(outcome === "succeeded" ? watchOf(run, result) : {}),
         ...(run.spec.notify.length > 0
           ? {
               notify: {

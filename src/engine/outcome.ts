@@ -1,7 +1,10 @@
 /**
  * What a finished attempt amounts to: the harness's result, unless the engine stopped the
- * run itself (timeout, cancel, lost lease, shutdown), in which case that reason decides.
+ * run itself (timeout, cancel, lost lease, shutdown), in which case that reason decides; and
+ * for a watch, what its verdict decides.
  */
+import { describeCheck } from "../domain/check.js";
+import { decideWatch } from "../domain/watch.js";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Completion } from "../store/sql/complete-run.js";
@@ -46,6 +49,24 @@ export function unavailable(name: string, harnesses: HarnessRegistry): HarnessRe
     error: {
       code: "LOOPD_HARNESS_UNAVAILABLE",
       message: `harness "${name}" is not available in this loopd (available: ${[...harnesses.keys()].join(", ")})`,
+    },
+  };
+}
+
+/** The watch half of a completion: only a check that was evaluated has a verdict. */
+export function watchOf(run: ClaimedRun, result: HarnessResult): Pick<Completion, "watch"> {
+  const { check } = run.spec;
+  if (!check || !result.check || result.check.status === "error") return {};
+  const verdict = result.check.status;
+  return {
+    watch: {
+      routineName: run.routineName,
+      verdict,
+      decision: decideWatch(run.spec, run.dueAt, verdict),
+      summary: result.check.summary,
+      check: describeCheck(check),
+      deadline: run.spec.trigger.kind === "by" ? run.spec.trigger.deadline : null,
+      fix: run.spec.onUnsatisfied?.run ?? null,
     },
   };
 }

@@ -23,6 +23,7 @@ import type { Store } from "../store/store.js";
 import type { Workspace, WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.js";
 import { agentInput, prepareMemory, saveMemory, type TierSettings } from "./agent-context.js";
 import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
+import { executeCheck, judgeAgentCheck } from "./check-run.js";
 import { unavailable } from "./outcome.js";
 import { redactError, redactEvent, redactResult } from "./redaction.js";
 import { runContext, runEnvironment } from "./run-environment.js";
@@ -52,6 +53,17 @@ export class RunExecutor {
   async execute({ run, signal, emit }: ExecuteRequest): Promise<HarnessResult> {
     const harness = this.options.harnesses.get(run.spec.harness);
     if (!harness) return unavailable(run.spec.harness, this.options.harnesses);
+    if (run.spec.check && run.spec.check.kind !== "agent") {
+      return executeCheck({
+        store: this.options.store,
+        run,
+        settings: (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {},
+        signal,
+        emit,
+        baseEnv: this.options.baseEnv ?? process.env,
+        now: this.options.now,
+      });
+    }
     if (run.spec.harness === "shell" && run.spec.workspace === "in-place") {
       // The simplest path stays simple: the user's own command, in the repo, with their env.
       return harness.run(
@@ -85,6 +97,12 @@ export class RunExecutor {
       result = routedHarness
         ? await this.executeInWorkspace(run, routedHarness, settings, plan, signal, emit)
         : unavailable(plan.harness, this.options.harnesses);
+      if (run.spec.check?.kind === "agent") {
+        result = await judgeAgentCheck(
+          { store: this.options.store, run, emit, now: this.options.now },
+          result,
+        );
+      }
       return result;
     } finally {
       // Spend is recorded whatever happened, so budgets count every dollar. A store hiccup

@@ -7,13 +7,10 @@
 import { nextTier } from "../domain/router.js";
 import { maxAttemptsOf } from "../domain/routine-spec.js";
 import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
-import { forwardLines } from "../harness/line-stream.js";
-import { signalGroup, terminateGroup } from "../harness/process-tree.js";
+import { runShellCommand } from "../harness/shell-command.js";
 import { saveRunArtifacts } from "../store/run-artifacts.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
-
-const TAIL_LINES = 15;
 
 export interface VerifyResult {
   passed: boolean;
@@ -28,41 +25,9 @@ export async function runVerification(
   env: Record<string, string>,
   signal: AbortSignal,
 ): Promise<VerifyResult> {
-  const { execa } = await import("execa");
-  // Only the tail is kept: a passing suite may print megabytes, which must not fail it.
-  const tail: string[] = [];
-  const keep = (line: string) => {
-    if (!line.trim()) return;
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-  };
-  const subprocess = execa(verify.command, [], {
-    shell: true,
-    cwd,
-    env,
-    extendEnv: false,
-    stdin: "ignore",
-    detached: true,
-    reject: false,
-    buffer: false,
-    stdout: forwardLines(keep),
-    stderr: forwardLines(keep),
-  });
-  const stop = () => {
-    if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
-  };
-  const timer = setTimeout(stop, verify.timeoutMs);
-  if (signal.aborted) stop();
-  else signal.addEventListener("abort", stop, { once: true });
-  try {
-    const result = await subprocess;
-    return { passed: result.exitCode === 0, exitCode: result.exitCode ?? null, tail: tail.join("\n") };
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", stop);
-    // Whatever the check left running in the background must not outlive it in the worktree.
-    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL");
-  }
+  const result = await runShellCommand(verify.command, { cwd, env, signal, timeoutMs: verify.timeoutMs });
+  const tail = result.spawnError ? `could not start: ${result.spawnError}` : result.tail;
+  return { passed: result.exitCode === 0, exitCode: result.exitCode, tail };
 }
 
 /**

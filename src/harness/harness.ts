@@ -5,6 +5,7 @@
  * prompt and context, and answer `preflight` (installed? credentials?) before every run and
  * for `loopd doctor`.
  */
+import type { CheckResult } from "../domain/check.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { RunReport, TokenUsage } from "../domain/run-report.js";
 
@@ -70,6 +71,8 @@ export interface ModelUsage {
 
 export interface HarnessResult extends RunReport {
   outcome: "succeeded" | "failed";
+  /** A watch's check result (the run's task was a check). */
+  check?: CheckResult;
   /** The agent's final message, in full (the summary is its first line, shortened). */
   finalMessage?: string | null;
   modelUsage?: ModelUsage[];

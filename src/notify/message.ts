@@ -1,8 +1,8 @@
 /**
  * What a notification says, decided once for every human-facing channel (Slack, Discord,
  * email, desktop) so they all tell the same story: "<routine> <outcome>", the agent's
- * summary, then the facts someone deciding whether to look needs (error, reason, run,
- * duration, cost) and a link to the run when there is one.
+ * summary, then the facts someone deciding whether to look needs (error, check, deadline,
+ * reason, run, duration, cost) and a link to the run when there is one.
  *
  * A digest (type "digest", `store/sql/seal-digests.ts`) is one message for many events:
  * "loopd digest: 5 events, 2 failed, $0.42", one line per event as its summary ("babysit-prs
@@ -49,6 +49,9 @@ const OUTCOMES: Record<string, Outcome> = {
   "run.cancelled": { outcome: "cancelled", severity: "warning", emoji: "⏹️" },
   "routine.paused": { outcome: "paused", severity: "warning", emoji: "⏸️" },
   "budget.exceeded": { outcome: "over budget", severity: "warning", emoji: "💸" },
+  "check.satisfied": { outcome: "is satisfied", severity: "success", emoji: "✅" },
+  "check.unsatisfied": { outcome: "is not satisfied", severity: "error", emoji: "🔔" },
+  "check.deadline_missed": { outcome: "missed its deadline", severity: "error", emoji: "⏰" },
 };
 
 const COLORS: Record<Severity, number> = {
@@ -173,6 +176,20 @@ function eventFields(event: NotificationEvent): EventField[] {
   const fields: EventField[] = [];
   const error = describeError(payload.error);
   if (error) fields.push({ label: "Error", value: error });
+  const check = text(payload.check);
+  if (check) fields.push({ label: "Check", value: check });
+  const deadline = text(payload.deadline);
+  if (deadline) fields.push({ label: "Deadline", value: deadline });
+  if (isRecord(payload.started) && typeof payload.started.routine === "string") {
+    const started = payload.started;
+    fields.push({
+      label: "Started",
+      value:
+        typeof started.runId === "number"
+          ? `${started.routine} (run #${started.runId})`
+          : `${started.routine} — not started: ${text(started.error) ?? "unknown error"}`,
+    });
+  }
   const reason = text(payload.reason);
   if (reason) {
     const failures = typeof payload.failures === "number" ? ` (${payload.failures} failures in a row)` : "";

@@ -19,6 +19,8 @@ export interface Routine {
   lastErrorMessage: string | null;
   consecutiveFailures: number;
   lastSuccessAt: number | null;
+  /** The last verdict of a watch's check. */
+  lastVerdict: "satisfied" | "unsatisfied" | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -130,6 +132,7 @@ function toRoutine(row: RoutineRow): Routine {
     lastErrorMessage: row.last_error_message,
     consecutiveFailures: row.consecutive_failures,
     lastSuccessAt: row.last_success_at,
+    lastVerdict: row.last_verdict ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

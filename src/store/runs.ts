@@ -33,6 +33,8 @@ export interface Run {
   headCommit: string | null;
   tier: string | null;
   routeReason: string | null;
+  /** The check's verdict, for runs of a watch. */
+  verdict: "satisfied" | "unsatisfied" | null;
 }
 
 export interface NewRun {
@@ -141,5 +143,6 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     headCommit: row.head_commit,
     tier: row.tier,
     routeReason: row.route_reason,
+    verdict: row.verdict ?? null,
   };
 }

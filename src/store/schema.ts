@@ -29,6 +29,8 @@ export interface RoutinesTable {
   last_outcome: Outcome | null;
   last_error_code: string | null;
   last_error_message: string | null;
+  /** The last verdict of the routine's check (watches only). */
+  last_verdict: "satisfied" | "unsatisfied" | null;
   consecutive_failures: ColumnType<number, number | undefined, number>;
   /** Failures with LOOPD_AUTH_* in a row; the routine pauses itself at `auth.pauseAfter`. */
   consecutive_auth_failures: ColumnType<number, number | undefined, number>;
@@ -77,9 +79,19 @@ export interface RunsTable {
   /** Model tier the router chose for the current attempt, and why. */
   tier: string | null;
   route_reason: string | null;
+  /** satisfied | unsatisfied when the run evaluated a check; null otherwise (or when it errored). */
+  verdict: "satisfied" | "unsatisfied" | null;
 }
 
-export type ArtifactKind = "diff" | "changed-files" | "escaped" | "final-message" | "memory" | "verify";
+export type ArtifactKind =
+  | "diff"
+  | "changed-files"
+  | "escaped"
+  | "final-message"
+  | "memory"
+  | "verify"
+  /** A check's result: `{ status, summary, evidence, error? }` as JSON. */
+  | "check";
 
 export interface RunArtifactsTable {
   id: Generated<number>;

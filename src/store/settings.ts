@@ -15,7 +15,7 @@ export interface ConfigSettings {
   auth?: { pauseAfter?: number };
   harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
-  github?: { webhookSecretEnv?: string };
+  github?: { webhookSecretEnv?: string; apiUrl?: string };
   routing?: {
     rules?: Array<{ name: string; when: Record<string, unknown>; tier: string }>;
     explore?: number;

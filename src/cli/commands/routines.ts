@@ -1,4 +1,5 @@
 /** `loopd ls`, `show`, `pause`, `resume`, `rm`. */
+
 import { type Command, InvalidArgumentError } from "commander";
 import {
   listRoutineViews,
@@ -9,6 +10,7 @@ import {
   showRoutine,
 } from "../../app/routines.js";
 import type { RoutineView } from "../../app/views.js";
+import { describeCheck } from "../../domain/check.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
@@ -115,7 +117,9 @@ function renderDetail(detail: RoutineDetail, now: number): string {
       ? `command: ${spec.task.command}`
       : spec.task.kind === "template"
         ? `template: ${spec.task.template} ${JSON.stringify(spec.task.params)}`
-        : `prompt: ${firstLine(spec.task.prompt)}`;
+        : spec.task.kind === "check"
+          ? `check: ${spec.check ? describeCheck(spec.check) : "?"}`
+          : `prompt: ${firstLine(spec.task.prompt)}`;
   const fields: Array<[string, string]> = [
     ["name", detail.name],
     ...(detail.description ? [["description", detail.description] as [string, string]] : []),

@@ -213,6 +213,8 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
             `── context: ${listed.length > 0 ? listed.join(", ") : "no agent docs"}${data.cut ? ` · ${String(data.cut)}` : ""}`,
           );
         }
+        case "check":
+          return `${data.status === "satisfied" ? pc.green("✓") : data.status === "unsatisfied" ? pc.yellow("✗") : pc.red("!")} check ${String(data.status)}: ${text(data.summary, 500)}`;
         case "session":
           return pc.dim(
             `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
@@ -227,6 +229,19 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
 
 function exitWithOutcome(ctx: CommandContext, run: RunRecord): void {
   const view = runView(run);
+  if (run.status === "succeeded" && run.verdict === "unsatisfied") {
+    // A watch that looked and found the condition unmet: exit 1, like a failed check.
+    if (!ctx.json)
+      ctx.io.stdout(`${pc.yellow("✗")} ${run.routineName} #${run.id} unsatisfied: ${run.summary ?? ""}\n`);
+    throw new LoopdError(
+      "LOOPD_CHECK_UNSATISFIED",
+      `run ${run.id}: ${run.summary ?? "the check is not met"}`,
+      {
+        hint: `See the evidence with \`loopd show-run ${run.id}\`.`,
+        details: { run: view },
+      },
+    );
+  }
   if (run.status === "succeeded") {
     ctx.print(
       view,

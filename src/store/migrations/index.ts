@@ -4,6 +4,7 @@ import { agentRuns } from "./0003-agent-runs.js";
 import { routingBudgets } from "./0004-routing-budgets.js";
 import { inboundHooks } from "./0005-inbound-hooks.js";
 import { outboxDigests } from "./0006-outbox-digests.js";
+import { watchVerdicts } from "./0007-watch-verdicts.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   routingBudgets,
   inboundHooks,
   outboxDigests,
+  watchVerdicts,
 ];

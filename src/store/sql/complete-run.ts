@@ -14,6 +14,7 @@ import type { RunReport } from "../../domain/run-report.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
+import { completeWatch, type WatchCompletion } from "./complete-watch.js";
 import { valuesTable } from "./values.js";
 
 export interface Completion extends RunReport {
@@ -30,6 +31,8 @@ export interface Completion extends RunReport {
    * for an outcome that was rolled back or rejected.
    */
   notify?: CompletionNotice;
+  /** A watch's verdict and what it decides (runs whose task is a check, when it was evaluated). */
+  watch?: WatchCompletion & { routineName: string };
 }
 
 export interface CompletionNotice {
@@ -51,6 +54,7 @@ export async function completeRun(store: Store, completion: Completion): Promise
 
 interface RunUpdate {
   id: number;
+  routineId: number;
   status: RunStatus;
   finishedAt: number | null;
   notBefore: number | null;
@@ -99,6 +103,7 @@ export async function completeRuns(
       const retryAt = completion.retryNow ? completion.now : completion.now + retryDelayMs(run.attempt);
       updates.push({
         id: run.id,
+        routineId: run.routine_id,
         status: retry ? "queued" : completion.outcome,
         finishedAt: retry ? null : completion.now,
         notBefore: retry ? retryAt : null,
@@ -119,7 +124,23 @@ export async function completeRuns(
     const previous = await previousOutcomes(trx, updates);
     await updateRoutineHealth(trx, health);
     for (const update of updates) {
-      if (update.finishedAt !== null) await enqueueOutcome(trx, update.completion, previous);
+      if (update.finishedAt === null) continue;
+      await enqueueOutcome(trx, update.completion, previous);
+      const { watch } = update.completion;
+      if (watch) {
+        await completeWatch(
+          trx,
+          {
+            id: update.id,
+            routineId: update.routineId,
+            routineName: watch.routineName,
+            attempt: update.completion.attempt,
+            now: update.completion.now,
+          },
+          watch,
+          update.completion.notify,
+        );
+      }
     }
     const released = await releaseWaiting(
       trx,

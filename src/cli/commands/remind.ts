@@ -1,0 +1,147 @@
+/**
+ * `loopd remind "<sentence>"`: shows the plan it understood (and the loopd.yaml it amounts
+ * to), asks before scheduling it (`--yes` skips the question, `--json` prints the plan),
+ * then creates the watch and wakes a running daemon.
+ */
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import { storeOptionsFromEnv } from "../../app/open-store.js";
+import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
+import { workerRuntime } from "../../app/worker-runtime.js";
+import { LoopdError } from "../../domain/errors.js";
+import { formatInstant } from "../../domain/remind-when.js";
+import { systemTimeZone } from "../../domain/time-zone.js";
+import { createWakeBus } from "../../engine/wake.js";
+import type { CommandContext } from "../context.js";
+import { pc, relativeTime } from "../format.js";
+import type { Run } from "../program.js";
+
+interface RemindOptions {
+  to?: string[];
+  name?: string;
+  tz?: string;
+  yes?: boolean;
+  model?: boolean;
+}
+
+export function registerRemindCommands(program: Command, run: Run): void {
+  program
+    .command("remind")
+    .description('turn a sentence into a watch: "tomorrow, check <url> and ping me if it isn\'t resolved"')
+    .argument("<sentence...>", "what to watch, when, and when to ping you (quote it)")
+    .option("--to <channel...>", "channel(s) to ping (default: the only declared channel)")
+    .option("--name <name>", "routine name (default: derived from the subject)")
+    .option("--tz <zone>", "time zone the sentence is read in (default: this machine's)")
+    .option("-y, --yes", "schedule without asking")
+    .option("--no-model", "do not ask the cheap model tier when the parser cannot read the sentence")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  loopd remind "tomorrow, check in on https://github.com/acme/web/discussions/12 and ping me if it isn't resolved"
+  loopd remind "let me know if https://github.com/acme/web/issues/34 isn't fixed by the day before launch"
+  loopd remind "bug me if test/sync.test.ts doesn't go green after retry"
+  loopd remind "tell me when CI is green on https://github.com/acme/web/pull/7" --to me --yes`,
+    )
+    .action(
+      run(async (ctx: CommandContext, words: string[], options: RemindOptions) => {
+        const store = await ctx.store();
+        const timeZone = options.tz ?? systemTimeZone();
+        const request = {
+          sentence: words.join(" "),
+          now: ctx.io.now(),
+          timeZone,
+          cwd: process.cwd(),
+          env: ctx.io.env,
+          useModel: options.model !== false,
+          harnesses: async () => (await workerRuntime(store, ctx.home)).harnesses,
+          ...(options.to ? { to: options.to } : {}),
+          ...(options.name ? { name: options.name } : {}),
+        };
+        const planned = await planReminder(store, request);
+        if (ctx.json && !options.yes) {
+          ctx.print({ ...planned, scheduled: false }, () => "");
+          return;
+        }
+        if (!ctx.json) ctx.io.stdout(`${describePlan(planned, timeZone, ctx.io.now())}\n`);
+        if (!options.yes && !(await confirm("Schedule it?"))) {
+          ctx.io.stdout("Not scheduled.\n");
+          return;
+        }
+        const routine = await scheduleReminder(store, planned, request);
+        // A running daemon would otherwise see the new watch at its next rescan (≤ 60 s).
+        await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home)
+          .notify()
+          .catch(() => {});
+        ctx.print({ ...planned, scheduled: true, routine }, () =>
+          [
+            `${pc.green("✓")} Scheduled ${pc.bold(routine.name)}${routine.nextDueAt ? `: first look ${relativeTime(routine.nextDueAt, ctx.io.now())}` : ""}.`,
+            pc.dim(`\`loopd checks\` lists open watches; \`loopd rm ${routine.name}\` cancels this one.`),
+          ].join("\n"),
+        );
+      }),
+    );
+}
+
+function describePlan(planned: PlannedReminder, timeZone: string, now: number): string {
+  const { plan } = planned;
+  const when = plan.when;
+  const at = (iso: string) => `${formatInstant(Date.parse(iso), timeZone)} (${relativeTime(iso, now)})`;
+  const whenText =
+    when.mode === "at"
+      ? `once, ${at(when.at)}`
+      : when.mode === "after-retry"
+        ? `now, re-running the test up to ${(plan.check.testRetry?.retries ?? 2) + 1} times`
+        : when.mode === "by"
+          ? `every ${when.every} until ${at(when.deadline)}; stops early once satisfied`
+          : `every ${when.every} until satisfied`;
+  const routine = planned.routine;
+  const to = (routine.notify as { to?: string | string[] } | undefined)?.to;
+  const channels = to === undefined ? "no channel" : Array.isArray(to) ? to.join(", ") : to;
+  const action =
+    plan.notifyOn === "satisfied"
+      ? `ping ${channels} when it is`
+      : when.mode === "by"
+        ? `ping ${channels} if it still is not at the deadline`
+        : `ping ${channels} if it is not`;
+  const source =
+    planned.source === "parser"
+      ? "the parser"
+      : `model tier ${planned.source.model} ($${planned.source.costUsd.toFixed(4)})`;
+  const rows: Array<[string, string]> = [
+    ["when", whenText],
+    ["subject", plan.subject],
+    ["check", planned.check],
+    ["action", `${action}${plan.run ? `; start routine ${plan.run}` : ""}`],
+  ];
+  return [
+    pc.bold(`Plan for ${String(routine.name)}`) + pc.dim(` (understood by ${source})`),
+    ...rows.map(([label, value]) => `  ${pc.dim(label.padEnd(8))} ${value}`),
+    "",
+    pc.dim("As loopd.yaml:"),
+    pc.dim(
+      stringify({ routines: [routine] }, { lineWidth: 0 })
+        .trimEnd()
+        .split("\n")
+        .map((line) => `  ${line}`)
+        .join("\n"),
+    ),
+  ].join("\n");
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new LoopdError(
+      "LOOPD_CONFIRMATION_REQUIRED",
+      "`loopd remind` asks before scheduling, and there is no terminal to ask on",
+    );
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
+    return answer === "" || answer === "y" || answer === "yes";
+  } finally {
+    rl.close();
+  }
+}

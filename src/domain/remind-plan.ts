@@ -1,0 +1,83 @@
+/**
+ * A reminder plan: what `loopd remind "<sentence>"` understood — when to look, at what, which
+ * check decides, and what to do about it. The deterministic parser and the model fallback
+ * both produce this shape, validated by the same schema, and `planToRoutine` turns it into
+ * the routine a user could have written in loopd.yaml by hand.
+ */
+import { z } from "zod";
+import { checkSchema } from "./config-checks.js";
+import { durationSchema, name } from "./config-values.js";
+
+/** Absolute instants only: a plan is resolved against "now" and the user's zone once. */
+const isoInstant = z.iso.datetime({ offset: true, error: "expected an ISO 8601 instant with an offset" });
+
+export const remindWhenSchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("at"), at: isoInstant }).meta({ description: "Evaluate once at `at`." }),
+  z
+    .strictObject({ mode: z.literal("by"), deadline: isoInstant, every: durationSchema })
+    .meta({ description: "Evaluate every `every` until satisfied, or until the deadline passes." }),
+  z
+    .strictObject({ mode: z.literal("after-retry"), at: isoInstant })
+    .meta({ description: "Run the test (with retries) once at `at`." }),
+  z
+    .strictObject({ mode: z.literal("until-satisfied"), every: durationSchema })
+    .meta({ description: 'Evaluate every `every` until satisfied ("tell me when …").' }),
+]);
+
+export const remindPlanSchema = z.strictObject({
+  when: remindWhenSchema,
+  /** The URL, test id or command the sentence is about, as written. */
+  subject: z.string().min(1),
+  check: checkSchema,
+  /** "ping me if it isn't resolved" → unsatisfied; "tell me when it's merged" → satisfied. */
+  notifyOn: z.enum(["unsatisfied", "satisfied"]),
+  /** A routine to start when the check is not met ("…and run fix-flaky"). */
+  run: name("routine").optional(),
+});
+
+export type RemindPlan = z.output<typeof remindPlanSchema>;
+export type RemindWhen = z.output<typeof remindWhenSchema>;
+
+/** The parser's answer: a plan, or why not (the caller adds LOOPD_REMIND_UNPARSED and examples). */
+export type ParseResult = { ok: true; plan: RemindPlan } | { ok: false; reason: string };
+
+/** Sentences the deterministic parser understands, shown when it understands nothing. */
+export const REMIND_EXAMPLES = [
+  'loopd remind "tomorrow, check in on https://github.com/acme/web/discussions/12 and ping me if it isn\'t resolved"',
+  'loopd remind "let me know if https://github.com/acme/web/issues/34 isn\'t fixed by the day before launch"',
+  'loopd remind "bug me if test/sync.test.ts doesn\'t go green after retry"',
+] as const;
+
+/**
+ * The routine for a plan, in loopd.yaml's own shape (so `--yaml` prints something a user can
+ * paste into the file). `to` are the channels that hear about it.
+ */
+export function planToRoutine(
+  plan: RemindPlan,
+  options: { name: string; to: readonly string[]; description: string },
+): Record<string, unknown> {
+  const when = plan.when;
+  const trigger: Record<string, unknown> =
+    when.mode === "at" || when.mode === "after-retry"
+      ? { at: when.at }
+      : when.mode === "by"
+        ? { by: when.deadline, every: when.every }
+        : { every: when.every, until: { satisfied: true } };
+  const on =
+    plan.notifyOn === "satisfied"
+      ? ["satisfied", "failure"]
+      : when.mode === "by"
+        ? ["deadline", "failure"]
+        : ["unsatisfied", "failure"];
+  return {
+    name: options.name,
+    description: options.description,
+    ...trigger,
+    check: plan.check,
+    ...(plan.run !== undefined ? { onUnsatisfied: { run: plan.run } } : {}),
+    ...(options.to.length > 0
+      ? { notify: { to: options.to.length === 1 ? options.to[0] : [...options.to], on } }
+      : {}),
+    labels: ["remind"],
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * One shell command run to completion in its own process group, keeping only the last lines
+ * of its output (a passing test suite may print megabytes). Used by `verify` and by the
+ * command and test checks; the shell harness streams instead.
+ */
+import { forwardLines } from "./line-stream.js";
+import { signalGroup, terminateGroup } from "./process-tree.js";
+
+const TAIL_LINES = 15;
+
+export interface ShellCommandResult {
+  exitCode: number | null;
+  /** The command could not be started at all (missing shell, bad cwd). */
+  spawnError: string | null;
+  /** Killed by our timeout. */
+  timedOut: boolean;
+  /** Last non-empty lines of stdout and stderr, interleaved. */
+  tail: string;
+}
+
+export async function runShellCommand(
+  command: string,
+  options: {
+    cwd: string;
+    env: Record<string, string>;
+    signal: AbortSignal;
+    timeoutMs?: number;
+    onLine?: (stream: "stdout" | "stderr", line: string) => void;
+  },
+): Promise<ShellCommandResult> {
+  const { execa } = await import("execa");
+  const tail: string[] = [];
+  const keep = (stream: "stdout" | "stderr") => (line: string) => {
+    options.onLine?.(stream, line);
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+  };
+  const subprocess = execa(command, [], {
+    shell: true,
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    stdin: "ignore",
+    detached: true,
+    reject: false,
+    buffer: false,
+    stdout: forwardLines(keep("stdout")),
+    stderr: forwardLines(keep("stderr")),
+  });
+  let timedOut = false;
+  const stop = () => {
+    if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
+  };
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, options.timeoutMs);
+  if (options.signal.aborted) stop();
+  else options.signal.addEventListener("abort", stop, { once: true });
+  try {
+    const result = await subprocess;
+    const spawnError =
+      result.exitCode === undefined && !result.signal && !timedOut && !options.signal.aborted
+        ? (result.shortMessage ?? "unknown error")
+        : null;
+    return { exitCode: result.exitCode ?? null, spawnError, timedOut, tail: tail.join("\n") };
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener("abort", stop);
+    // Whatever the command left running in the background must not outlive it.
+    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, "SIGKILL");
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * A fake GitHub for tests: real HTTP on 127.0.0.1 speaking the REST and GraphQL shapes the
+ * github check reads, from fixtures a test mutates between calls. It behaves like GitHub where
+ * clients notice: `Link`-header pagination (`per_page` up to 100, `page`), 401 "Bad
+ * credentials" for a wrong token, 404 (not 401) for REST without a token — GitHub hides
+ * private repositories that way — and 401 for GraphQL without one, 403 with
+ * `x-ratelimit-remaining: 0` (or a secondary limit with `retry-after`) when rate limited.
+ *
+ *   const github = await startFakeGithub({ token: "ghp_test" });
+ *   github.state.issues["acme/web#34"] = { title: "Crash on save", state: "open" };
+ *   new Octokit({ baseUrl: github.apiUrl, auth: "ghp_test" });
+ *
+ * `enterprise: true` serves REST under /api/v3 and GraphQL under /api/graphql, as GitHub
+ * Enterprise Server does; otherwise REST is at the root and GraphQL at /graphql.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { answerGraphql, type GraphqlRequest, graphqlRateLimited } from "./graphql.js";
+import { REST_ROUTES, type RestAnswer } from "./rest.js";
+import { emptyState, type FakeGithubState } from "./state.js";
+
+export interface FakeGithubOptions {
+  /** When set, requests must carry `authorization: token <it>` or `Bearer <it>`. */
+  token?: string;
+  /** Serve REST under /api/v3 and GraphQL under /api/graphql (GitHub Enterprise Server). */
+  enterprise?: boolean;
+  /** The web origin in html_url fields (default https://github.com). */
+  webOrigin?: string;
+}
+
+export interface RecordedGithubRequest {
+  method: string;
+  /** The path without the Enterprise prefix, e.g. /repos/acme/web/issues/34 or /graphql. */
+  path: string;
+  query: Record<string, string>;
+  authorization: string | undefined;
+  body: unknown;
+}
+
+export interface FakeGithub {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** The REST base a client is given: `url`, or `url`/api/v3 in Enterprise mode. */
+  apiUrl: string;
+  state: FakeGithubState;
+  requests: RecordedGithubRequest[];
+  close(): Promise<void>;
+}
+
+const DOCS = "https://docs.github.com/rest";
+const RATE_LIMIT_DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
+const MAX_PER_PAGE = 100;
+
+export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<FakeGithub> {
+  const state = emptyState();
+  const requests: RecordedGithubRequest[] = [];
+  const prefix = options.enterprise ? "/api/v3" : "";
+  const graphqlPath = options.enterprise ? "/api/graphql" : "/graphql";
+  const webOrigin = options.webOrigin ?? "https://github.com";
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: `fake GitHub failed: ${String(error)}` }));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    const raw = await readBody(req);
+    const isGraphql = req.method === "POST" && url.pathname === graphqlPath;
+    const path = isGraphql ? "/graphql" : url.pathname.slice(prefix.length);
+    const body = raw ? (JSON.parse(raw) as unknown) : undefined;
+    requests.push({
+      method: req.method ?? "GET",
+      path,
+      query: Object.fromEntries(url.searchParams),
+      authorization: req.headers.authorization,
+      body,
+    });
+    const resource = isGraphql ? "graphql" : "core";
+
+    if (state.serverError !== null) {
+      // GitHub's 5xx pages are HTML, not JSON.
+      res.writeHead(state.serverError, { "content-type": "text/html" });
+      res.end("<html><body><h1>Unicorn!</h1>This page is taking too long to load.</body></html>");
+      return;
+    }
+    const presented = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (presented !== undefined && options.token !== undefined && presented !== options.token) {
+      return send(res, 401, { message: "Bad credentials", documentation_url: DOCS, status: "401" });
+    }
+    if (presented === undefined && options.token !== undefined && isGraphql) {
+      return send(res, 401, {
+        message: "This endpoint requires you to be authenticated.",
+        documentation_url:
+          "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
+      });
+    }
+    if (state.rateLimit !== null) {
+      const { resetAt, secondary } = state.rateLimit;
+      if (secondary) {
+        return send(
+          res,
+          403,
+          {
+            message:
+              "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+            documentation_url: `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`,
+            status: "403",
+          },
+          { ...rateHeaders(resource, 4990, resetAt), "retry-after": "60" },
+        );
+      }
+      if (isGraphql) return send(res, 200, graphqlRateLimited(), rateHeaders(resource, 0, resetAt));
+      return send(
+        res,
+        403,
+        {
+          message: "API rate limit exceeded for user ID 1.",
+          documentation_url: RATE_LIMIT_DOCS,
+          status: "403",
+        },
+        rateHeaders(resource, 0, resetAt),
+      );
+    }
+    const headers = rateHeaders(resource, 4999, Math.floor(Date.now() / 1000) + 3600);
+
+    if (isGraphql)
+      return send(res, 200, answerGraphql(state, webOrigin, (body ?? {}) as GraphqlRequest), headers);
+
+    const repoMatch = /^\/repos\/([^/]+)\/([^/]+)\//.exec(path);
+    const anonymousPrivate = presented === undefined && options.token !== undefined;
+    if (repoMatch && state.forbidden.includes(`${repoMatch[1]}/${repoMatch[2]}`) && !anonymousPrivate) {
+      return send(
+        res,
+        403,
+        {
+          message: "Resource not accessible by personal access token",
+          documentation_url: DOCS,
+          status: "403",
+        },
+        headers,
+      );
+    }
+    const route = REST_ROUTES.find(
+      (candidate) => candidate.method === req.method && candidate.path.test(path),
+    );
+    const match = route?.path.exec(path);
+    const answer =
+      route && match && !anonymousPrivate
+        ? route.answer({ state, apiOrigin: `http://${req.headers.host}${prefix}`, webOrigin }, [...match])
+        : null;
+    if (!answer)
+      return send(res, 404, { message: "Not Found", documentation_url: DOCS, status: "404" }, headers);
+    if ("body" in answer) return send(res, answer.status, answer.body, headers);
+    return sendPage(res, url, answer, headers);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    apiUrl: `${url}${prefix}`,
+    state,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One page of a list, with GitHub's `Link` header (`next`, `last`, `first`, `prev`). */
+function sendPage(
+  res: ServerResponse,
+  url: URL,
+  answer: Extract<RestAnswer, { page: unknown[] }>,
+  headers: Record<string, string>,
+): void {
+  const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number(url.searchParams.get("per_page") ?? 30) || 30));
+  const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
+  const items = answer.page.slice((page - 1) * perPage, page * perPage);
+  const lastPage = Math.max(1, Math.ceil(answer.page.length / perPage));
+  const link = (target: number, rel: string) => {
+    const next = new URL(url);
+    next.searchParams.set("per_page", String(perPage));
+    next.searchParams.set("page", String(target));
+    return `<${next.toString()}>; rel="${rel}"`;
+  };
+  const links = [
+    ...(page > 1 ? [link(page - 1, "prev"), link(1, "first")] : []),
+    ...(page < lastPage ? [link(page + 1, "next"), link(lastPage, "last")] : []),
+  ];
+  const body = answer.wrap ? answer.wrap(items, answer.page.length) : items;
+  send(res, 200, body, links.length > 0 ? { ...headers, link: links.join(", ") } : headers);
+}
+
+function rateHeaders(resource: string, remaining: number, resetAt: number): Record<string, string> {
+  const limit = 5000;
+  return {
+    "x-ratelimit-limit": String(limit),
+    "x-ratelimit-remaining": String(remaining),
+    "x-ratelimit-reset": String(resetAt),
+    "x-ratelimit-used": String(limit - remaining),
+    "x-ratelimit-resource": resource,
+  };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "x-github-media-type": "github.v3; format=json",
+    "x-github-request-id": `FAKE:${Math.random().toString(16).slice(2, 10)}`,
+    ...headers,
+  });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
