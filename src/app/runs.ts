@@ -1,5 +1,6 @@
 /** Use-cases on runs. */
 
+import type { CheckResult } from "../domain/check.js";
 import { LoopdError } from "../domain/errors.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import { findRun, listRuns } from "../store/runs.js";
@@ -28,6 +29,17 @@ export interface RunDetail extends RunView {
   /** Unified diff of the run's last attempt ("" when it changed nothing or kept no workspace). */
   diff: string;
   finalMessage: string | null;
+  /** A watch's check result for this attempt: verdict (or error), one-line summary, evidence. */
+  check: CheckResult | null;
+}
+
+function parseCheck(content: string | null): CheckResult | null {
+  if (content === null) return null;
+  try {
+    return JSON.parse(content) as CheckResult;
+  } catch {
+    return null; // an unreadable artifact must not hide the rest of the run
+  }
 }
 
 export async function showRun(store: Store, runId: number): Promise<RunDetail> {
@@ -46,5 +58,6 @@ export async function showRun(store: Store, runId: number): Promise<RunDetail> {
     escaped: list("escaped"),
     diff: text("diff") ?? "",
     finalMessage: text("final-message"),
+    check: parseCheck(text("check")),
   };
 }

@@ -185,7 +185,7 @@ function renderMemory(view: MemoryView, now: number): string {
 function renderRun(run: RunDetail, now: number): string {
   const usage = run.usage;
   const lines = [
-    `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
+    `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.verdict ? pc.dim(` (${run.verdict})`) : ""}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
     ...(run.summary ? [`summary:   ${run.summary}`] : []),
     ...(run.error ? [`error:     ${pc.red(`${run.error.code ?? ""} ${run.error.message}`.trim())}`] : []),
     ...(run.routeReason ? [`route:     ${run.routeReason}`] : []),
@@ -203,6 +203,21 @@ function renderRun(run: RunDetail, now: number): string {
     );
     if (run.changedFiles.length > 20) lines.push(pc.dim(`  … ${run.changedFiles.length - 20} more`));
     lines.push(pc.dim(`  (\`loopd show-run ${run.id} --diff\` prints the diff)`));
+  }
+  if (run.check) {
+    const mark =
+      run.check.status === "satisfied"
+        ? pc.green(run.check.status)
+        : run.check.status === "unsatisfied"
+          ? pc.yellow(run.check.status)
+          : pc.red(run.check.status);
+    lines.push(`check:     ${mark}: ${run.check.summary}`, pc.dim("evidence:"));
+    lines.push(
+      ...JSON.stringify(run.check.evidence, null, 2)
+        .split("\n")
+        .slice(0, 60)
+        .map((line) => pc.dim(`  ${line}`)),
+    );
   }
   if (run.escaped.length > 0) {
     lines.push(

@@ -5,12 +5,12 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
+import { Temporal } from "temporal-polyfill";
 import { stringify } from "yaml";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
 import { workerRuntime } from "../../app/worker-runtime.js";
 import { LoopdError } from "../../domain/errors.js";
-import { formatInstant } from "../../domain/remind-when.js";
 import { systemTimeZone } from "../../domain/time-zone.js";
 import { createWakeBus } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
@@ -87,7 +87,7 @@ Examples:
 function describePlan(planned: PlannedReminder, timeZone: string, now: number): string {
   const { plan } = planned;
   const when = plan.when;
-  const at = (iso: string) => `${formatInstant(Date.parse(iso), timeZone)} (${relativeTime(iso, now)})`;
+  const at = (iso: string) => `${wallTime(iso, timeZone)} (${relativeTime(iso, now)})`;
   const whenText =
     when.mode === "at"
       ? `once, ${at(when.at)}`
@@ -128,6 +128,18 @@ function describePlan(planned: PlannedReminder, timeZone: string, now: number): 
         .join("\n"),
     ),
   ].join("\n");
+}
+
+/** "Mon 30 Nov 2026 09:00 Europe/Berlin": what a person checks a reminder against. */
+function wallTime(iso: string, timeZone: string): string {
+  const wall = Temporal.Instant.from(iso).toZonedDateTimeISO(timeZone);
+  const day = wall.toLocaleString("en-GB", {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+  });
+  return `${day.replace(/,/g, "")} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} ${timeZone}`;
 }
 
 async function confirm(question: string): Promise<boolean> {
