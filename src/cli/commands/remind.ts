@@ -11,7 +11,7 @@ import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
 import { workerRuntime } from "../../app/worker-runtime.js";
 import { LoopdError } from "../../domain/errors.js";
-import { systemTimeZone } from "../../domain/time-zone.js";
+import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
 import { createWakeBus } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
 import { pc, relativeTime } from "../format.js";
@@ -48,6 +48,11 @@ Examples:
       run(async (ctx: CommandContext, words: string[], options: RemindOptions) => {
         const store = await ctx.store();
         const timeZone = options.tz ?? systemTimeZone();
+        if (!isIanaTimeZone(timeZone)) {
+          throw new LoopdError("LOOPD_USAGE", `"${timeZone}" is not an IANA time zone`, {
+            hint: "Use a zone like Europe/Berlin, America/New_York or UTC.",
+          });
+        }
         const request = {
           sentence: words.join(" "),
           now: ctx.io.now(),

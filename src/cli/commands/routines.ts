@@ -97,7 +97,7 @@ function renderList(routines: RoutineView[], now: number): string {
       routine.state === "paused" ? pc.dim("—") : relativeTime(routine.nextDueAt, now),
       routine.health.lastRunAt === null
         ? pc.dim("never")
-        : `${colourStatus(routine.health.lastOutcome ?? "")} ${relativeTime(routine.health.lastRunAt, now)}`,
+        : `${routine.lastVerdict && routine.health.lastOutcome === "succeeded" ? (routine.lastVerdict === "satisfied" ? pc.green("satisfied") : pc.yellow("unsatisfied")) : colourStatus(routine.health.lastOutcome ?? "")} ${relativeTime(routine.health.lastRunAt, now)}`,
       health(routine),
     ]),
   );
@@ -127,7 +127,12 @@ function renderDetail(detail: RoutineDetail, now: number): string {
     ["trigger", detail.trigger],
     ["next", detail.nextDueAt ? `${relativeTime(detail.nextDueAt, now)} (${detail.nextDueAt})` : "—"],
     ["task", task],
-    ["harness", [spec.harness, spec.tier && `tier ${spec.tier}`, spec.model].filter(Boolean).join(", ")],
+    [
+      "harness",
+      spec.task.kind === "check" && spec.check?.kind !== "agent"
+        ? pc.dim("— (loopd evaluates the check itself)")
+        : [spec.harness, spec.tier && `tier ${spec.tier}`, spec.model].filter(Boolean).join(", "),
+    ],
     ["repo", `${spec.repo} (${spec.workspace})`],
     [
       "limits",
