@@ -95,9 +95,16 @@ export async function planWithModel(request: ModelPlanRequest): Promise<ModelPla
       () => {},
     );
     const costUsd = result.costUsd ?? 0;
+    // As for routine runs (settleAttempt): a harness that reports totals only still leaves a row.
+    const spent =
+      result.modelUsage && result.modelUsage.length > 0
+        ? result.modelUsage
+        : result.usage
+          ? [{ model: model ?? "unknown", usage: result.usage, costUsd }]
+          : [];
     await recordLedger(
       request.store.db,
-      (result.modelUsage ?? []).map((usage) => ({
+      spent.map((usage) => ({
         at: request.now,
         routineId: null,
         routineName: "(remind)",
@@ -108,7 +115,8 @@ export async function planWithModel(request: ModelPlanRequest): Promise<ModelPla
         tier,
         usage: usage.usage,
         costUsd: usage.costUsd,
-        costSource: "reported" as const,
+        // Claude Code reports dollars itself; the others are priced from the pricing table.
+        costSource: harnessName === "claude" ? ("reported" as const) : ("priced" as const),
       })),
     ).catch(() => {}); // the ledger is bookkeeping: a plan the user is waiting for matters more
     if (result.outcome !== "succeeded") {
@@ -131,7 +139,7 @@ const refusalSchema = z.strictObject({ error: z.string().min(1) });
 /** The model's answer: a plan object, or `{ "error": "…" }` when the sentence is not a reminder. */
 export function readPlan(answer: string): ParseResult {
   const trimmed = answer.trim();
-  const body = /^```(?:json)?\s*\n([\s\S]*?)\n```$/.exec(trimmed)?.[1] ?? trimmed;
+  const body = /^```(?:json)?\s*\n([\s\S]*?)\n```$/i.exec(trimmed)?.[1] ?? trimmed;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

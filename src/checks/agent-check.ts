@@ -22,7 +22,8 @@ export function agentCheckPrompt(check: AgentCheck, input: string | null): strin
     ...(check.subject ? [`Subject: ${check.subject}`] : []),
     ...(input ? ["", "Context for this evaluation:", input] : []),
     "",
-    "Reply with exactly one JSON object and nothing else:",
+    // loopd's standing instructions ask for a one-line result first; a check's answer is the JSON alone.
+    "Your final message is exactly one JSON object and nothing else (no summary line before it, no text after it):",
     '{"satisfied": true, "reason": "<one sentence of evidence>"}   when the answer is yes,',
     '{"satisfied": false, "reason": "<one sentence of evidence>"}  when the answer is no.',
     "If you cannot tell, answer false and say why in the reason.",
@@ -35,7 +36,7 @@ export function agentCheckPrompt(check: AgentCheck, input: string | null): strin
  */
 export function parseAgentAnswer(text: string | null | undefined): CheckResult {
   const answer = (text ?? "").trim();
-  const fenced = /^```(?:json)?\s*\n([\s\S]*?)\n```$/.exec(answer);
+  const fenced = /^```(?:json)?\s*\n([\s\S]*?)\n```$/i.exec(answer);
   const body = fenced ? fenced[1]!.trim() : answer;
   let parsed: unknown;
   try {

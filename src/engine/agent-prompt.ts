@@ -35,6 +35,9 @@ export function loopdInstructions(
     `You are running unattended as the loopd routine "${run.routineName}" (run ${run.id}, attempt ${run.attempt}, due ${new Date(run.dueAt).toISOString()}).`,
     where,
     "Nobody will answer questions during the run: make reasonable decisions and state them in your final message.",
-    "Start your final message with a one-line result; it becomes the run's summary.",
+    // A check's answer is a JSON object and nothing else (checks/agent-check.ts).
+    run.spec.task.kind === "check"
+      ? "Your final message is the JSON answer the task asks for, and nothing else."
+      : "Start your final message with a one-line result; it becomes the run's summary.",
   ].join("\n");
 }

@@ -1,6 +1,6 @@
 /**
  * Executing a watch's check (every kind but `agent`, which runs as an agent attempt and is
- * judged by `checkResultOf`): in the repo folder, with the run's environment, its output
+ * judged by `judgeAgentCheck`): in the repo folder, with the run's environment, its output
  * streamed as run events. The result becomes the run's summary, its evidence an artifact,
  * and its verdict the completion's.
  */
