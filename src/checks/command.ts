@@ -39,7 +39,7 @@ export async function evaluateTestRetry(
     context.onLine?.("stdout", `[loopd] test try ${attempt}/${check.retries + 1}: ${check.command}`);
     const result = await runShellCommand(check.command, context);
     const failed = couldNotRun(check.command, result, context.signal);
-    if (failed) return { ...failed, evidence: { ...failed.evidence, tries } };
+    if (failed) return { ...failed, evidence: { ...failed.evidence, tries: tries.length, results: tries } };
     tries.push({ try: attempt, exitCode: result.exitCode, output: result.tail });
     if (result.exitCode === 0) break;
   }

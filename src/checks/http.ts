@@ -18,6 +18,7 @@ export async function evaluateHttpCheck(
 ): Promise<CheckResult> {
   const started = Date.now();
   let response: Response;
+  let body: string | null;
   try {
     response = await (options.fetch ?? fetch)(check.url, {
       method: check.method,
@@ -25,6 +26,8 @@ export async function evaluateHttpCheck(
       redirect: "follow",
       signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS)]),
     });
+    // The timeout covers the body too: a server that sends headers and then stalls is "could not look".
+    body = check.contains !== undefined || check.matches !== undefined ? await readBody(response) : null;
   } catch (error) {
     const message = errorMessage(error);
     return {
@@ -34,7 +37,6 @@ export async function evaluateHttpCheck(
       error: { code: "LOOPD_CHECK_ERROR", message: `${check.method} ${check.url}: ${message}` },
     };
   }
-  const body = check.contains !== undefined || check.matches !== undefined ? await readBody(response) : null;
   if (body === null) await response.body?.cancel().catch(() => {});
   const evidence: Record<string, unknown> = {
     url: check.url,

@@ -124,3 +124,124 @@ describe("configJsonSchema", () => {
     );
   });
 });
+
+describe("parseConfigText: watches", () => {
+  const watch = (body: string) =>
+    `dates: { launch: 2026-12-10 }\nmodels:\n  cheap: { harness: claude, model: haiku }\nroutines:\n  - name: fix-it\n    prompt: fix it\n  - name: w\n${body}`;
+  const only = (body: string) => {
+    const { issues } = issuesOf(watch(body));
+    expect(issues).toHaveLength(1);
+    return issues[0]!;
+  };
+
+  it.each([
+    ["command", '    check: { command: "npm test" }\n    every: 1h\n'],
+    ["testRetry", '    check: { testRetry: { command: "npx vitest run test/sync.test.ts", retries: 3 } }\n'],
+    [
+      "github issue",
+      "    check: { github: { issue: https://github.com/acme/web/issues/34, state: fixed } }\n    by: launch - 1d\n",
+    ],
+    [
+      "github pr",
+      "    check: { github: { pr: acme/web#7, checks: green } }\n    every: 30m\n    until: { satisfied: true }\n",
+    ],
+    ["github ref", '    check: { github: { ref: acme/web@main } }\n    cron: "0 9 * * *"\n'],
+    [
+      "github discussion",
+      "    check: { github: { discussion: https://github.com/acme/web/discussions/12 } }\n    at: 2026-12-01T09:00\n",
+    ],
+    [
+      "http",
+      '    check: { http: { url: https://status.example.com, status: 5xx, matches: "^down" } }\n    every: 5m\n',
+    ],
+    [
+      "agent",
+      "    check: { agent: { question: Is the changelog updated?, subject: CHANGELOG.md, tier: cheap } }\n    by: 2026-12-09\n    every: 1d\n    onUnsatisfied: { notify: false, run: fix-it }\n",
+    ],
+  ])("accepts a %s watch", (_, body) => {
+    const config = parseConfigText(watch(body), "loopd.yaml");
+    expect(config.routines[1]!.check).toBeDefined();
+  });
+
+  it("rejects a check with two kinds", () => {
+    expect(only('    check: { command: "true", http: { url: https://example.com } }\n')).toMatchObject({
+      path: "routines[1].check",
+      message: "a check has one kind; found command and http",
+    });
+  });
+
+  it("rejects an empty check and lists the kinds", () => {
+    expect(only("    check: {}\n").message).toBe(
+      "a check needs one of `command`, `testRetry`, `github`, `http`, `agent`",
+    );
+  });
+
+  it("rejects a github check with no subject, or with two", () => {
+    expect(only("    check: { github: { state: closed } }\n")).toMatchObject({
+      path: "routines[1].check.github",
+      message: "a github check needs one subject: `issue`, `pr`, `discussion` or `ref`",
+    });
+    expect(only("    check: { github: { issue: acme/web#1, pr: acme/web#2 } }\n").message).toBe(
+      "a github check has one subject; found issue and pr",
+    );
+  });
+
+  it("rejects a state the subject cannot have", () => {
+    const issue = only("    check: { github: { issue: acme/web#34, state: merged } }\n");
+    expect(issue.path).toBe("routines[1].check.github.state");
+    expect(issue.message).toContain('an issue can be open, closed, fixed; not "merged"');
+  });
+
+  it("rejects `checks: green` on an issue", () => {
+    expect(only("    check: { github: { issue: acme/web#34, checks: green } }\n")).toMatchObject({
+      path: "routines[1].check.github.checks",
+      message: "`checks: green` applies to a `pr` or a `ref`",
+    });
+  });
+
+  it("rejects a subject URL of the wrong kind", () => {
+    expect(only("    check: { github: { issue: https://github.com/acme/web/pull/7 } }\n").message).toBe(
+      "expected a GitHub issue URL or owner/repo#N",
+    );
+  });
+
+  it("rejects `by` with `at`", () => {
+    expect(only('    check: { command: "true" }\n    by: launch\n    at: launch - 1d\n')).toMatchObject({
+      path: "routines[1].by",
+      message: "a `by` watch is evaluated every `every` (default 2h) until its deadline; drop `at`/`cron`",
+    });
+  });
+
+  it("rejects `by`, `onUnsatisfied` and `until: { satisfied }` without a check", () => {
+    expect(only('    command: "true"\n    by: launch\n')).toMatchObject({
+      path: "routines[1].by",
+      message: "`by` applies to a watch: add a `check`",
+    });
+    expect(only('    command: "true"\n    every: 1h\n    until: { satisfied: true }\n')).toMatchObject({
+      path: "routines[1].until",
+      message: "`until` applies to a watch: add a `check`",
+    });
+    expect(only('    command: "true"\n    every: 1h\n    onUnsatisfied: { notify: false }\n')).toMatchObject({
+      path: "routines[1].onUnsatisfied",
+      message: "`onUnsatisfied` applies to a watch: add a `check`",
+    });
+  });
+
+  it("rejects `onUnsatisfied.run` naming a routine not in the file", () => {
+    expect(only('    check: { command: "true" }\n    onUnsatisfied: { run: fix-that }\n')).toMatchObject({
+      path: "routines[1].onUnsatisfied.run",
+      message: 'unknown routine "fix-that"; `onUnsatisfied.run` names a routine in this file',
+    });
+  });
+
+  it("rejects an agent check on a tier that is not declared", () => {
+    const issue = only("    check: { agent: { question: Done?, tier: smart } }\n");
+    expect(issue.path).toBe("routines[1].check.agent.tier");
+    expect(issue.message).toContain('unknown model tier "smart"');
+    expect(issue.message).toContain("cheap");
+  });
+
+  it("rejects a named deadline that is not declared", () => {
+    expect(only('    check: { command: "true" }\n    by: lunch\n').path).toBe("routines[1].by");
+  });
+});

@@ -77,7 +77,7 @@ export const githubCheckSchema = z
         message:
           kind === "ref"
             ? "a `ref` check waits for `checks: green`, not a state"
-            : `a ${kind} can be ${GITHUB_STATES[kind].join(", ")}; not "${check.state}"`,
+            : `${kind === "issue" ? "an" : "a"} ${kind === "pr" ? "pull request" : kind} can be ${GITHUB_STATES[kind].join(", ")}; not "${check.state}"`,
       });
     }
     if (check.checks !== undefined && kind !== "pr" && kind !== "ref") {

@@ -76,3 +76,76 @@ describe("describeTrigger", () => {
     );
   });
 });
+
+describe("by", () => {
+  /** Deadline 9 December 2026, 09:00 in Berlin; evaluated every 2 h. */
+  const deadline = "2026-12-09T08:00:00.000Z";
+  const byLaunch: TriggerSpec = {
+    kind: "by",
+    deadline,
+    every: "2h",
+    everyMs: 7_200_000,
+    tz: "Europe/Berlin",
+  };
+
+  it("evaluates a new watch at once", () => {
+    expect(firstDueAt(byLaunch, t("2026-11-29T10:00:07Z"))).toBe(t("2026-11-29T10:00:07Z"));
+  });
+
+  it("still owes one evaluation, at the deadline, when the deadline is already past", () => {
+    expect(firstDueAt(byLaunch, t("2026-12-20T00:00:00Z"))).toBe(t(deadline));
+  });
+
+  it("walks the grid anchored on the first evaluation", () => {
+    const first = firstDueAt(byLaunch, t("2026-12-08T10:30:00Z"))!;
+    expect(dueAfter(byLaunch, first)).toBe(t("2026-12-08T12:30:00Z"));
+    expect(dueAfter(byLaunch, t("2026-12-08T12:30:00Z"))).toBe(t("2026-12-08T14:30:00Z"));
+  });
+
+  it("evaluates a last time exactly at the deadline when the grid misses it", () => {
+    expect(dueAfter(byLaunch, t("2026-12-09T06:30:00Z"))).toBe(t(deadline));
+    expect(dueAfter(byLaunch, t("2026-12-09T07:59:59.999Z"))).toBe(t(deadline));
+  });
+
+  it("lands on the deadline once when the grid hits it", () => {
+    expect(dueAfter(byLaunch, t("2026-12-09T06:00:00Z"))).toBe(t(deadline));
+    expect(dueAfter(byLaunch, t(deadline))).toBeNull();
+  });
+
+  it("has nothing after the deadline", () => {
+    expect(dueAfter(byLaunch, t(deadline))).toBeNull();
+    expect(dueAfter(byLaunch, t("2026-12-10T00:00:00Z"))).toBeNull();
+  });
+
+  it("keeps the grid on resume and skips the evaluations inside the pause", () => {
+    const state = { previousDueMs: t("2026-12-08T10:30:00Z"), scheduledRuns: 4 };
+    expect(dueOnResume(byLaunch, state, t("2026-12-08T13:00:00Z"))).toBe(t("2026-12-08T14:30:00Z"));
+  });
+
+  it("keeps a due time still ahead on resume", () => {
+    const state = { previousDueMs: t("2026-12-08T14:30:00Z"), scheduledRuns: 4 };
+    expect(dueOnResume(byLaunch, state, t("2026-12-08T13:00:00Z"))).toBe(t("2026-12-08T14:30:00Z"));
+  });
+
+  it("still owes the deadline evaluation when the pause ran past it", () => {
+    const state = { previousDueMs: t("2026-12-08T10:30:00Z"), scheduledRuns: 4 };
+    expect(dueOnResume(byLaunch, state, t("2026-12-12T00:00:00Z"))).toBe(t(deadline));
+    expect(dueOnResume(byLaunch, state, t("2026-12-09T07:00:00Z"))).toBe(t(deadline));
+  });
+
+  it("starts a never-scheduled watch afresh on resume, and leaves a closed one closed", () => {
+    const now = t("2026-12-01T00:00:00Z");
+    expect(dueOnResume(byLaunch, { previousDueMs: null, scheduledRuns: 0 }, now)).toBe(now);
+    expect(dueOnResume(byLaunch, { previousDueMs: null, scheduledRuns: 0 }, t("2026-12-12T00:00:00Z"))).toBe(
+      t(deadline),
+    );
+    expect(dueOnResume(byLaunch, { previousDueMs: null, scheduledRuns: 3 }, now)).toBeNull();
+  });
+
+  it("says the cadence and the deadline in the watch's zone", () => {
+    expect(describeTrigger(byLaunch)).toBe("every 2 h until 2026-12-09 09:00 (Europe/Berlin)");
+    expect(describeTrigger({ ...byLaunch, every: "30m", everyMs: 1_800_000, tz: "America/New_York" })).toBe(
+      "every 30 min until 2026-12-09 03:00 (America/New_York)",
+    );
+  });
+});

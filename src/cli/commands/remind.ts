@@ -30,7 +30,15 @@ export function registerRemindCommands(program: Command, run: Run): void {
     .command("remind")
     .description('turn a sentence into a watch: "tomorrow, check <url> and ping me if it isn\'t resolved"')
     .argument("<sentence...>", "what to watch, when, and when to ping you (quote it)")
-    .option("--to <channel...>", "channel(s) to ping (default: the only declared channel)")
+    .option(
+      "--to <channels>",
+      "channel(s) to ping, comma-separated (default: the only declared channel)",
+      (value: string) =>
+        value
+          .split(",")
+          .map((channel) => channel.trim())
+          .filter(Boolean),
+    )
     .option("--name <name>", "routine name (default: derived from the subject)")
     .option("--tz <zone>", "time zone the sentence is read in (default: this machine's)")
     .option("-y, --yes", "schedule without asking")
