@@ -1,4 +1,4 @@
-/** Builds dist/ once before the suite: CLI and process tests run the real binary. */
+/** Builds dist/ (and the dashboard) once before the suite: CLI, process and browser tests run the real thing. */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -10,4 +10,10 @@ export default function setup(): void {
     cwd: root,
     stdio: "inherit",
   });
+  // The dashboard's static files, which `loopd serve` hands out and the browser tests load.
+  execFileSync(
+    process.execPath,
+    ["node_modules/vite/bin/vite.js", "build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"],
+    { cwd: root, stdio: "inherit" },
+  );
 }

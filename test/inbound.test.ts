@@ -116,16 +116,21 @@ describe("inbound hooks", () => {
   });
 
   it("the fire endpoint queues a run with the text and returns its id and URL", async () => {
+    const token = readFileSync(join(cwd, ".loopd", "api-token"), "utf8").trim();
+    const authorization = `Bearer ${token}`;
     const response = await fetch(`${url}/api/v1/routines/hooked/fire`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization },
       body: JSON.stringify({ text: "by hand" }),
     });
     expect(response.status).toBe(202);
     const fired = (await response.json()) as { runId: number; url: string };
-    expect(fired.url).toBe(`${url}/runs/${fired.runId}`);
+    expect(fired.url).toBe(`${url}/#/runs/${fired.runId}`);
     expect(await waitForFile(join(cwd, `got-${fired.runId}.txt`))).toBe("by hand");
-    const missing = await fetch(`${url}/api/v1/routines/nope/fire`, { method: "POST" });
+    const missing = await fetch(`${url}/api/v1/routines/nope/fire`, {
+      method: "POST",
+      headers: { authorization },
+    });
     expect(missing.status).toBe(404);
   });
 

@@ -147,7 +147,7 @@ async function carryOut(db: Store["db"], plan: ApplyPlan, source: string, config
   if (plan.settings.length > 0) await putSetting(db, CONFIG_SETTING, settingsOf(config), now);
 }
 
-function scheduleFrom(trigger: TriggerSpec, until: UntilSpec | undefined, now: number): number | null {
+export function scheduleFrom(trigger: TriggerSpec, until: UntilSpec | undefined, now: number): number | null {
   const due = firstDueAt(trigger, now);
   return due !== null && isWithinUntil(until, due, 0) ? due : null;
 }

@@ -11,6 +11,7 @@ import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon, type WakeBus }
 import { DeliveryWorker, type DeliveryWorkerEvent } from "../notify/delivery-worker.js";
 import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
+import { assertSafeBind, dashboardUrl, ensureApiToken } from "./api-token.js";
 import { type ApplyResult, applyConfig } from "./apply-config.js";
 import { workerRuntime } from "./worker-runtime.js";
 
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   concurrency: number;
   leaseMs: number;
   labels?: string[];
+  /** serve: require the API token (default); false (`--no-auth`) only on a loopback host. */
+  auth?: boolean;
   /** loopd.yaml to apply at start and on change (serve -f). */
   configFile?: string;
   onEvent: (event: DaemonEvent) => void;
@@ -43,6 +46,8 @@ export type DaemonEvent =
 export interface Daemon {
   engine: Engine;
   url: string | null;
+  /** The dashboard URL with the API token in its fragment (serve only). */
+  dashboardUrl: string | null;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -54,6 +59,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       "`loopd worker` needs PostgreSQL (LOOPD_DATABASE_URL)",
     );
   }
+  const auth = options.auth ?? true;
+  if (options.mode === "serve") assertSafeBind({ host: options.host, auth });
   if (options.mode === "serve" && store.dialect === "sqlite") {
     const running = liveDaemon(home);
     if (running && running.pid !== process.pid) {
@@ -104,7 +111,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
 
   let http: Listening | undefined;
+  let token: string | null = null;
   if (options.mode === "serve") {
+    token = auth ? await ensureApiToken(home) : null;
     const { createHttpApp, listen } = await import("../server/http.js");
     const app = createHttpApp(
       {
@@ -123,6 +132,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         now: () => Date.now(),
         onFired: () => engine.wake(),
         baseUrl: () => http?.url ?? null,
+      },
+      {
+        store,
+        version: options.version,
+        workerId: engine.workerId,
+        activeRuns: () => engine.activeRunIds().length,
+        now: () => Date.now(),
+        onFired: () => engine.wake(),
+        baseUrl: () => http?.url ?? null,
+        token,
+        cwd: process.cwd(),
       },
     );
     http = await listen(app, options.host, options.port);
@@ -150,6 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     engine,
     url: http?.url ?? null,
+    dashboardUrl: http ? dashboardUrl(http.url, token) : null,
     async stop(graceMs = 10_000) {
       stopWatching();
       clearInterval(pruneTimer);

@@ -3,6 +3,7 @@
 import type { CheckResult } from "../domain/check.js";
 import { LoopdError } from "../domain/errors.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
+import { listRunEvents } from "../store/run-events.js";
 import { findRun, listRuns } from "../store/runs.js";
 import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
@@ -11,16 +12,28 @@ import { type RunView, runView } from "./views.js";
 
 export async function listRunViews(
   store: Store,
-  options: { routine?: string; status?: RunStatus; limit?: number },
+  options: { routine?: string; status?: RunStatus; limit?: number; before?: number },
 ): Promise<RunView[]> {
   const routineId =
     options.routine === undefined ? undefined : (await requireRoutine(store, options.routine)).id;
   const runs = await listRuns(store.db, {
     ...(routineId !== undefined ? { routineId } : {}),
     ...(options.status !== undefined ? { status: options.status } : {}),
+    ...(options.before !== undefined ? { beforeId: options.before } : {}),
     limit: options.limit ?? 20,
   });
   return runs.map(runView);
+}
+
+/** One run's view without its artifacts (cheap enough to poll); undefined when it does not exist. */
+export async function findRunView(store: Store, runId: number): Promise<RunView | undefined> {
+  const run = await findRun(store.db, runId);
+  return run ? runView(run) : undefined;
+}
+
+/** A run's log in order; `afterId` returns only what came after an event a follower has. */
+export async function listRunLog(store: Store, runId: number, options: { afterId?: number } = {}) {
+  return listRunEvents(store.db, runId, options);
 }
 
 export interface RunDetail extends RunView {

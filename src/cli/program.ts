@@ -9,6 +9,7 @@ import { registerCheckCommands } from "./commands/checks.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerDeliveryCommands } from "./commands/deliveries.js";
+import { registerOpenCommands } from "./commands/open.js";
 import { registerRemindCommands } from "./commands/remind.js";
 import { registerRoutineCommands } from "./commands/routines.js";
 import { registerRunNowCommands } from "./commands/run.js";
@@ -61,5 +62,6 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerDeliveryCommands(program, run);
   registerCheckCommands(program, run);
   registerRemindCommands(program, run);
+  registerOpenCommands(program, run);
   return program;
 }

@@ -92,6 +92,33 @@ export const ERROR_CODES = {
     summary: "Another `loopd serve` already serves this data dir.",
     hint: "Use the running daemon, stop it first, or pass a different --home.",
   },
+  LOOPD_SERVE_INSECURE: {
+    exitCode: EXIT.input,
+    summary:
+      "`loopd serve --no-auth` was asked to listen on a non-loopback address, which would open the API to the network.",
+    hint: "Drop --no-auth (clients then send the token from <home>/api-token), or bind to 127.0.0.1 with --host.",
+  },
+  LOOPD_DAEMON_NOT_RUNNING: {
+    exitCode: EXIT.notFound,
+    summary: "No `loopd serve` is running for this data dir (`loopd open` needs one).",
+    hint: "Start it with `loopd serve` (same --home / LOOPD_HOME), then try again.",
+  },
+  LOOPD_API_UNAUTHORIZED: {
+    exitCode: EXIT.auth,
+    summary: "An HTTP API request under /api/v1 lacked the API token, or sent a wrong one.",
+    hint: "Send `Authorization: Bearer <token>` (or `?access_token=`) with the token in <home>/api-token; `loopd open` prints a dashboard URL carrying it.",
+  },
+  LOOPD_API_INVALID: {
+    exitCode: EXIT.input,
+    summary: "An HTTP API request's path, query or body does not match the route's schema.",
+    hint: "Fix the fields listed in the message (`details.issues`); GET /api/v1/openapi.json describes every route.",
+  },
+  LOOPD_ROUTINE_OWNED: {
+    exitCode: EXIT.input,
+    summary:
+      "The routine belongs to a loopd.yaml file (it was applied from it), so the API does not change its definition.",
+    hint: "Edit the file named in the message; `loopd apply` (or `loopd serve -f`) picks the change up.",
+  },
   // Codes recorded on runs (shown by `loopd show`, `loopd runs`, `loopd logs`); `loopd run --wait` exits 1.
   LOOPD_RUN_FAILED: {
     exitCode: EXIT.runFailed,

@@ -1,12 +1,15 @@
 /**
  * The daemon's HTTP surface (Hono on Node's http server): `/healthz` answers as soon as the
- * engine runs, `POST /wake` lets other processes on this data dir trigger a pass at once.
- * The full API and dashboard build on this app.
+ * engine runs, `POST /wake` lets other processes on this data dir trigger a pass at once,
+ * `/hooks/*` take inbound webhooks (their own auth) and `/api/v1` is the token-guarded API
+ * (server/api/), and everything else is the dashboard's static files (server/dashboard.ts).
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { LoopdError } from "../domain/errors.js";
+import { type ApiDeps, createApi } from "./api/index.js";
+import { mountDashboard } from "./dashboard.js";
 import { type InboundDeps, mountInbound } from "./inbound.js";
 
 export interface HealthInfo {
@@ -16,9 +19,15 @@ export interface HealthInfo {
   activeRuns: () => number;
 }
 
-export function createHttpApp(health: HealthInfo, onWake: () => void, inbound?: InboundDeps): Hono {
+export function createHttpApp(
+  health: HealthInfo,
+  onWake: () => void,
+  inbound?: InboundDeps,
+  api?: ApiDeps,
+): Hono {
   const app = new Hono();
   if (inbound) mountInbound(app, inbound);
+  if (api) app.route("/", createApi(api));
   app.get("/healthz", (c) =>
     c.json({
       ok: true,
@@ -32,6 +41,8 @@ export function createHttpApp(health: HealthInfo, onWake: () => void, inbound?: 
     onWake();
     return c.body(null, 204);
   });
+  // Last: page paths the routes above did not answer load the dashboard.
+  mountDashboard(app);
   return app;
 }
 

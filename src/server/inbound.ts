@@ -1,17 +1,14 @@
 /**
- * Inbound HTTP: `POST /hooks/r/<routine>` (signed or bearer, see app/inbound.ts),
- * `POST /hooks/github` (X-Hub-Signature-256, see app/github-hook.ts) and
- * `POST /api/v1/routines/<name>/fire` with `{ "text": "…" }` appended to the run's prompt.
- * Bodies are capped at 1 MiB; errors are `{ error: { code, message, hint } }` with the
- * matching status. Until the API token exists (the HTTP API issue), fire answers only
- * callers on this machine.
+ * Inbound HTTP: `POST /hooks/r/<routine>` (signed or bearer, see app/inbound.ts) and
+ * `POST /hooks/github` (X-Hub-Signature-256, see app/github-hook.ts). They carry their own
+ * auth, not the API token; firing a routine by hand is the API's `POST /api/v1/routines/
+ * <name>/run` (alias `/fire`, server/api/routines.ts). Bodies are capped at 1 MiB; errors
+ * are `{ error: { code, message, hint } }` with the matching status.
  */
-import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { receiveGithubHook } from "../app/github-hook.js";
 import { receiveHook } from "../app/inbound.js";
-import { fireRoutine } from "../app/run-now.js";
 import { LoopdError, toLoopdError } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
 
@@ -76,45 +73,6 @@ export function mountInbound(app: Hono, deps: InboundDeps): void {
       );
     }
   });
-
-  app.post("/api/v1/routines/:name/fire", limit, async (c) => {
-    try {
-      if (!fromThisMachine(c)) {
-        throw new LoopdError(
-          "LOOPD_HOOK_UNAUTHORIZED",
-          "fire is only open to this machine until API tokens exist",
-          {
-            hint: "Use a routine `hook` (signed) from other machines: POST /hooks/r/<routine>.",
-          },
-        );
-      }
-      const text = await c.req.text();
-      let input: string | undefined;
-      if (text.trim()) {
-        const body = JSON.parse(text) as { text?: unknown };
-        if (body.text !== undefined && typeof body.text !== "string") {
-          throw new LoopdError("LOOPD_USAGE", "`text` must be a string");
-        }
-        input = body.text;
-      }
-      const fired = await fireRoutine(deps.store, c.req.param("name"), {
-        now: deps.now(),
-        ...(input !== undefined ? { input } : {}),
-      });
-      deps.onFired();
-      return c.json(
-        { runId: fired.runId, routine: c.req.param("name"), url: runUrl(deps, fired.runId) },
-        202,
-      );
-    } catch (error) {
-      return problem(
-        c,
-        error instanceof SyntaxError
-          ? new LoopdError("LOOPD_USAGE", "body is not JSON")
-          : toLoopdError(error),
-      );
-    }
-  });
 }
 
 function headersOf(c: Context): Record<string, string> {
@@ -123,12 +81,6 @@ function headersOf(c: Context): Record<string, string> {
     headers[key] = value;
   });
   return headers;
-}
-
-function fromThisMachine(c: Context): boolean {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const address = incoming?.socket.remoteAddress ?? "";
-  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
 }
 
 function runUrl(deps: InboundDeps, runId: number): string | null {

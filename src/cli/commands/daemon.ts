@@ -18,6 +18,8 @@ interface DaemonFlags {
   concurrency: number;
   file?: string;
   grace: number;
+  /** serve: false with `--no-auth` (loopback hosts only). */
+  auth?: boolean;
 }
 
 export function registerDaemonCommands(program: Command, run: Run): void {
@@ -26,7 +28,8 @@ export function registerDaemonCommands(program: Command, run: Run): void {
     .description("run the scheduler and a worker, and answer /healthz (on SQLite: the whole system)")
     .option("-f, --file <path>", "apply this loopd.yaml at start and whenever it changes")
     .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
-    .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort);
+    .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
+    .option("--no-auth", "serve the API without its token (refused unless --host is a loopback address)");
   withWorkerOptions(serve).action(
     run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)),
   );
@@ -62,6 +65,7 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     concurrency: flags.concurrency,
     leaseMs: flags.lease * 1000,
     labels: flags.labels,
+    ...(mode === "serve" ? { auth: flags.auth !== false } : {}),
     ...(flags.file ? { configFile: flags.file } : {}),
     onEvent,
   });
@@ -70,7 +74,7 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
   const loopd = ctx.io.env.npm_lifecycle_event ? "npx loopd" : "loopd";
   if (ctx.json) {
     ctx.io.stdout(
-      `${JSON.stringify({ type: "ready", url: daemon.url, workerId: daemon.engine.workerId, store: store.location })}\n`,
+      `${JSON.stringify({ type: "ready", url: daemon.url, dashboardUrl: daemon.dashboardUrl, workerId: daemon.engine.workerId, store: store.location })}\n`,
     );
   } else {
     log(
@@ -78,7 +82,14 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
         pc.dim(` · ${store.dialect} ${store.location} · worker ${daemon.engine.workerId}`),
     );
     if (mode === "serve") {
-      log(pc.dim(`  health: ${daemon.url}/healthz · stop: Ctrl-C`));
+      log(
+        `  dashboard: ${pc.cyan(daemon.dashboardUrl ?? "")}${flags.auth === false ? pc.yellow(" (no API token: --no-auth)") : ""}`,
+      );
+      log(
+        pc.dim(
+          `  health: ${daemon.url}/healthz · stop: Ctrl-C · \`${loopd} open${homeFlag}\` opens the dashboard`,
+        ),
+      );
       log(
         pc.dim(
           `  next, in another terminal: ${loopd} ls${homeFlag} · ${loopd} runs${homeFlag} · ${loopd} logs <run> -f${homeFlag}`,

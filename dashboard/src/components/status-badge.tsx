@@ -1,0 +1,30 @@
+/** A run status, outcome or verdict as a coloured pill (colour is never the only signal). */
+
+const TONE: Record<string, string> = {
+  succeeded: "ok",
+  satisfied: "ok",
+  active: "ok",
+  delivered: "ok",
+  failed: "bad",
+  error: "bad",
+  dead: "bad",
+  missed: "bad",
+  timed_out: "warn",
+  unsatisfied: "warn",
+  paused: "warn",
+  pending: "warn",
+  running: "live",
+  open: "live",
+  sending: "live",
+};
+
+export function StatusBadge({ value }: { value: string | null | undefined }) {
+  if (value === null || value === undefined) return <span className="muted">—</span>;
+  return <span className={`badge badge-${TONE[value] ?? "neutral"}`}>{value.replace("_", " ")}</span>;
+}
+
+/** The CSS colour variable for a run in charts. */
+export function runColour(run: { status: string; verdict: string | null }): string {
+  if (run.verdict === "unsatisfied") return "var(--warn)";
+  return `var(--${TONE[run.status] ?? "neutral"})`;
+}

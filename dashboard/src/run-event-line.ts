@@ -1,0 +1,95 @@
+/**
+ * One readable line per run event, the same wording as `loopd run --follow` in the CLI
+ * (src/cli/commands/run.ts): log lines as they are, agent messages and tool calls marked,
+ * lifecycle events dimmed. Null for events not worth a line (usage totals are on the run).
+ */
+import type { RunEvent } from "./types.js";
+
+export type LineTone = "out" | "err" | "dim" | "message" | "tool" | "bad" | "ok" | "warn";
+
+export interface EventLine {
+  text: string;
+  tone: LineTone;
+}
+
+export function describeRunEvent(event: RunEvent): EventLine | null {
+  if (event.type === "log") return { text: event.data, tone: event.stream === "stderr" ? "err" : "out" };
+  const data = parseData(event.data);
+  switch (event.type) {
+    case "message":
+      return data.text ? { text: `● ${clip(data.text, 2000)}`, tone: "message" } : null;
+    case "tool":
+      if (data.name !== undefined)
+        return { text: `→ ${String(data.name)} ${clip(data.input)}`, tone: "tool" };
+      return data.isError ? { text: `  ✗ ${clip(data.result, 200)}`, tone: "bad" } : null;
+    case "usage":
+      return null;
+    case "status":
+      return describeStatus(event.attempt, data);
+    default:
+      return { text: `── ${event.type} ${clip(data)}`, tone: "dim" };
+  }
+}
+
+function describeStatus(attempt: number, data: Record<string, unknown>): EventLine {
+  switch (data.event) {
+    case "started":
+      return { text: `── attempt ${attempt} started on ${String(data.worker)}`, tone: "dim" };
+    case "finished": {
+      const error = data.error as { message?: string } | null;
+      return {
+        text: `── attempt ${attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}`,
+        tone: data.outcome === "succeeded" ? "dim" : "bad",
+      };
+    }
+    case "lease-expired":
+      return {
+        text: `── attempt ${attempt}: worker ${String(data.worker)} stopped heartbeating`,
+        tone: "warn",
+      };
+    case "preflight":
+      return {
+        text: `── ${String(data.harness)} ${String(data.version ?? "")} · auth ${String(data.auth)}${data.authSource ? ` (${String(data.authSource)})` : ""}`,
+        tone: "dim",
+      };
+    case "workspace":
+      return {
+        text: `── workspace ${String(data.path)}${data.branch ? ` on ${String(data.branch)}` : ""}`,
+        tone: "dim",
+      };
+    case "context": {
+      const docs = (data.docs as Array<{ path: string; handling: string }> | undefined) ?? [];
+      const listed = docs.map((doc) => `${doc.path}${doc.handling === "full" ? "" : ` (${doc.handling})`}`);
+      return {
+        text: `── context: ${listed.length > 0 ? listed.join(", ") : "no agent docs"}${data.cut ? ` · ${String(data.cut)}` : ""}`,
+        tone: "dim",
+      };
+    }
+    case "check": {
+      const mark = data.status === "satisfied" ? "✓" : data.status === "unsatisfied" ? "✗" : "!";
+      const tone = data.status === "satisfied" ? "ok" : data.status === "unsatisfied" ? "warn" : "bad";
+      return { text: `${mark} check ${String(data.status)}: ${clip(data.summary, 500)}`, tone };
+    }
+    case "session":
+      return {
+        text: `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
+        tone: "dim",
+      };
+    default:
+      return { text: `── ${clip(data)}`, tone: "dim" };
+  }
+}
+
+function parseData(data: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { value };
+  } catch {
+    return { value: data };
+  }
+}
+
+function clip(value: unknown, max = 300): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value ?? "");
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,44 @@
+/** /api/v1/costs: the ledger grouped by routine, model, tier, day or harness, over a window. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { costs } from "../../app/costs.js";
+import { parseDuration } from "../../domain/duration.js";
+import type { Api, ApiDeps } from "./deps.js";
+import { invalidRequest } from "./errors.js";
+import { CostsViewSchema, errorResponses } from "./schemas.js";
+
+const route = createRoute({
+  method: "get",
+  path: "/costs",
+  tags: ["costs"],
+  summary: "What routines, models, tiers, days or harnesses cost",
+  request: {
+    query: z.object({
+      by: CostsViewSchema.shape.by.optional().openapi({ description: "Grouping (default routine)." }),
+      since: z
+        .string()
+        .min(1)
+        .optional()
+        .openapi({ description: "How far back (default 7d).", example: "30d" }),
+      routine: z.string().min(1).optional(),
+    }),
+  },
+  responses: {
+    200: { description: "The report", content: { "application/json": { schema: CostsViewSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+export function registerCostRoutes(api: Api, deps: ApiDeps): void {
+  api.openapi(route, async (c) => {
+    const query = c.req.valid("query");
+    const since = query.since ?? "7d";
+    const window = parseDuration(since);
+    if (!window.ok) throw invalidRequest([{ in: "query", path: "since", message: window.reason }]);
+    const view = await costs(deps.store, {
+      by: query.by ?? "routine",
+      since: deps.now() - window.ms,
+      ...(query.routine !== undefined ? { routine: query.routine } : {}),
+    });
+    return c.json(view, 200);
+  });
+}

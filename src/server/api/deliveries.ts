@@ -1,0 +1,39 @@
+/** /api/v1/deliveries: notification deliveries (the outbox), newest first; ?failed=1 for the ones in trouble. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { listDeliveryViews } from "../../app/deliveries.js";
+import type { Api, ApiDeps } from "./deps.js";
+import { DeliveryViewSchema, errorResponses } from "./schemas.js";
+
+const route = createRoute({
+  method: "get",
+  path: "/deliveries",
+  tags: ["deliveries"],
+  summary: "Notification deliveries, newest first",
+  request: {
+    query: z.object({
+      failed: z
+        .enum(["0", "1", "true", "false"])
+        .optional()
+        .openapi({ description: "Only deliveries that failed (retrying or dead)." }),
+      limit: z.coerce.number().int().min(1).max(500).optional().openapi({ type: "integer", example: 20 }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The deliveries",
+      content: { "application/json": { schema: z.object({ deliveries: z.array(DeliveryViewSchema) }) } },
+    },
+    ...errorResponses(400, 401),
+  },
+});
+
+export function registerDeliveryRoutes(api: Api, deps: ApiDeps): void {
+  api.openapi(route, async (c) => {
+    const { failed, limit } = c.req.valid("query");
+    const deliveries = await listDeliveryViews(deps.store, {
+      failed: failed === "1" || failed === "true",
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    return c.json({ deliveries }, 200);
+  });
+}
