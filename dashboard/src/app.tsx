@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { api, onUnauthorized } from "./api.js";
 import { Header } from "./components/header.js";
 import { TokenScreen } from "./components/token-screen.js";
+import { useLiveUpdates } from "./hooks/use-live-updates.js";
 import { useResource } from "./hooks/use-resource.js";
 import { ChecksPage } from "./pages/checks-page.js";
 import { CostsPage } from "./pages/costs-page.js";
@@ -39,6 +40,8 @@ export function App() {
     const timer = setInterval(health.reload, HEALTH_EVERY_MS);
     return () => clearInterval(timer);
   }, [health.reload]);
+  // "N running" in the header follows runs starting and finishing, not just the timer.
+  useLiveUpdates(health.reload);
 
   if (needsToken) {
     return (

@@ -2,6 +2,7 @@
 import { useNow } from "../hooks/use-now.js";
 import { href } from "../route.js";
 import type { CheckView } from "../types.js";
+import { CodeText } from "./code-text.js";
 import { Evidence } from "./evidence.js";
 import { RelativeTime } from "./relative-time.js";
 import { StatusBadge } from "./status-badge.js";
@@ -11,7 +12,7 @@ export function CheckCard({ check }: { check: CheckView }) {
   return (
     <div className="card">
       <div className="card-title">
-        {check.check} <StatusBadge value={check.state} />
+        <CodeText text={check.check} /> <StatusBadge value={check.state} />
       </div>
       <dl className="facts">
         <dt>Subject</dt>

@@ -1,5 +1,6 @@
 /** The watches: what each checks, where it stands and what it last found. */
 import { api } from "../api.js";
+import { CodeText } from "../components/code-text.js";
 import { EmptyState } from "../components/empty-state.js";
 import { Evidence } from "../components/evidence.js";
 import { Loaded } from "../components/loaded.js";
@@ -44,7 +45,7 @@ export function ChecksPage() {
                         <a href={href.routine(check.routine)}>{check.routine}</a>
                       </td>
                       <td>
-                        {check.check}
+                        <CodeText text={check.check} />
                         <div className="muted small">
                           <code>{check.subject}</code>
                         </div>
