@@ -1,7 +1,9 @@
 /**
- * What every command gets: the global flags, a writer that prints human text or JSON, and
- * the store, opened on first use and closed when the command ends.
+ * What every command gets: the global flags, a writer that prints human text or JSON, the
+ * store, opened on first use and closed when the command ends, and the daemon to go through
+ * instead when one is up (LOOPD_URL, or the one serving this data dir).
  */
+import { connectDaemon, type DaemonClient } from "../app/daemon-client.js";
 import { resolveHome } from "../app/home.js";
 import { openStoreFromEnv } from "../app/open-store.js";
 import type { Store } from "../store/store.js";
@@ -22,6 +24,7 @@ export class CommandContext {
   readonly json: boolean;
   readonly home: string;
   private storePromise: Promise<Store> | undefined;
+  private daemonPromise: Promise<DaemonClient | null> | undefined;
 
   constructor(
     options: GlobalOptions,
@@ -34,6 +37,12 @@ export class CommandContext {
   store(): Promise<Store> {
     this.storePromise ??= openStoreFromEnv(this.home, this.io.env);
     return this.storePromise;
+  }
+
+  /** The daemon's API when LOOPD_URL is set or a daemon serves this home; null: use the store. */
+  daemon(): Promise<DaemonClient | null> {
+    this.daemonPromise ??= connectDaemon(this.home, this.io.env);
+    return this.daemonPromise;
   }
 
   /** Exit code of a command that succeeded in printing its answer but reports a problem (doctor). */

@@ -113,6 +113,12 @@ export const ERROR_CODES = {
     summary: "An HTTP API request's path, query or body does not match the route's schema.",
     hint: "Fix the fields listed in the message (`details.issues`); GET /api/v1/openapi.json describes every route.",
   },
+  LOOPD_DAEMON_UNREACHABLE: {
+    exitCode: EXIT.internal,
+    summary:
+      "The CLI could not reach the daemon's API: LOOPD_URL, or the daemon serving this data dir (daemon.json), did not answer.",
+    hint: "Check that `loopd serve` is running and LOOPD_URL points at it; unset LOOPD_URL to work on the local store.",
+  },
   LOOPD_ROUTINE_OWNED: {
     exitCode: EXIT.input,
     summary:

@@ -12,8 +12,11 @@ export function registerCheckCommands(program: Command, run: Run): void {
     .option("--all", "include watches that are over (satisfied, deadline passed, one-shots done)")
     .action(
       run(async (ctx: CommandContext, options: { all?: boolean }) => {
-        const store = await ctx.store();
-        const views = await listCheckViews(store, { all: options.all === true });
+        const all = options.all === true;
+        const daemon = await ctx.daemon();
+        const views = daemon
+          ? await daemon.listChecks({ all })
+          : await listCheckViews(await ctx.store(), { all });
         ctx.print(views, () =>
           views.length === 0
             ? options.all

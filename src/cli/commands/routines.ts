@@ -22,7 +22,8 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .description("list routines with their trigger, next due time and health")
     .action(
       run(async (ctx: CommandContext) => {
-        const routines = await listRoutineViews(await ctx.store());
+        const daemon = await ctx.daemon();
+        const routines = daemon ? await daemon.listRoutines() : await listRoutineViews(await ctx.store());
         ctx.print(routines, () => renderList(routines, ctx.io.now()));
       }),
     );
@@ -34,7 +35,10 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .option("--runs <n>", "recent runs to show", parseCount, 5)
     .action(
       run(async (ctx: CommandContext, name: string, options: { runs: number }) => {
-        const detail = await showRoutine(await ctx.store(), name, { runs: options.runs });
+        const daemon = await ctx.daemon();
+        const detail = daemon
+          ? await daemon.showRoutine(name, { runs: options.runs })
+          : await showRoutine(await ctx.store(), name, { runs: options.runs });
         ctx.print(detail, () => renderDetail(detail, ctx.io.now()));
       }),
     );
@@ -46,7 +50,10 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .option("--reason <text>", "why, shown in `loopd ls`")
     .action(
       run(async (ctx: CommandContext, name: string, options: { reason?: string }) => {
-        const routine = await pauseRoutine(await ctx.store(), name, options.reason);
+        const daemon = await ctx.daemon();
+        const routine = daemon
+          ? await daemon.pauseRoutine(name, options.reason)
+          : await pauseRoutine(await ctx.store(), name, options.reason);
         ctx.print(routine, () => `Paused ${routine.name}.`);
       }),
     );
@@ -57,7 +64,10 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .argument("<routine>", "routine name")
     .action(
       run(async (ctx: CommandContext, name: string) => {
-        const routine = await resumeRoutine(await ctx.store(), name, ctx.io.now());
+        const daemon = await ctx.daemon();
+        const routine = daemon
+          ? await daemon.resumeRoutine(name)
+          : await resumeRoutine(await ctx.store(), name, ctx.io.now());
         ctx.print(
           routine,
           () => `Resumed ${routine.name}; next run ${relativeTime(routine.nextDueAt, ctx.io.now())}.`,
@@ -71,7 +81,10 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .argument("<routine>", "routine name")
     .action(
       run(async (ctx: CommandContext, name: string) => {
-        const removed = await removeRoutine(await ctx.store(), name);
+        const daemon = await ctx.daemon();
+        const removed = daemon
+          ? await daemon.removeRoutine(name)
+          : await removeRoutine(await ctx.store(), name);
         ctx.print({ removed: removed.name, source: removed.source }, () =>
           [
             `Removed ${removed.name}.`,

@@ -1,20 +1,22 @@
 /** `loopd run <routine>` (fire now, optionally wait and stream) and `loopd logs <run>`. */
 import { type Command, InvalidArgumentError } from "commander";
+import type { DaemonClient } from "../../app/daemon-client.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { fireRoutine } from "../../app/run-now.js";
-import { runView } from "../../app/views.js";
+import { type RunView, runView } from "../../app/views.js";
 import { workerRuntime } from "../../app/worker-runtime.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
 import { Engine } from "../../engine/engine.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
-import { listRunEvents, type RunEvent } from "../../store/run-events.js";
+import { listRunEvents } from "../../store/run-events.js";
 import { findRun, type Run as RunRecord } from "../../store/runs.js";
 import { type ClaimedRun, claimRuns } from "../../store/sql/claim-runs.js";
 import type { Store } from "../../store/store.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc } from "../format.js";
+import { printEvent } from "../print-run-event.js";
 import type { Run } from "../program.js";
 
 const FINAL = new Set(["succeeded", "failed", "timed_out", "canceled", "skipped"]);
@@ -29,6 +31,11 @@ export function registerRunNowCommands(program: Command, run: Run): void {
     .option("--text <text>", "text handed to the run (LOOPD_INPUT; appended to an agent's prompt)")
     .action(
       run(async (ctx: CommandContext, name: string, options: { wait?: boolean; text?: string }) => {
+        const daemon = await ctx.daemon();
+        if (daemon) {
+          await runThroughDaemon(ctx, daemon, name, options);
+          return;
+        }
         const store = await ctx.store();
         const { runId } = await fireRoutine(store, name, {
           now: ctx.io.now(),
@@ -47,7 +54,7 @@ export function registerRunNowCommands(program: Command, run: Run): void {
           return;
         }
         const final = await follow(store, runId, ctx, { quiet: ctx.json, afterDone: inline?.done });
-        exitWithOutcome(ctx, final);
+        exitWithOutcome(ctx, runView(final));
       }),
     );
 
@@ -58,6 +65,7 @@ export function registerRunNowCommands(program: Command, run: Run): void {
     .option("-f, --follow", "keep printing until the run finishes")
     .action(
       run(async (ctx: CommandContext, runId: number, options: { follow?: boolean }) => {
+        // TODO(loopd#8): read the log through the daemon too, so `loopd logs` works against a remote LOOPD_URL.
         const store = await ctx.store();
         const existing = await findRun(store.db, runId);
         if (!existing) {
@@ -72,6 +80,27 @@ export function registerRunNowCommands(program: Command, run: Run): void {
         await follow(store, runId, ctx, { quiet: false, stopAtEnd: !options.follow });
       }),
     );
+}
+
+/** The daemon queues and executes the run; --wait follows its event stream to the outcome. */
+async function runThroughDaemon(
+  ctx: CommandContext,
+  daemon: DaemonClient,
+  name: string,
+  options: { wait?: boolean; text?: string },
+): Promise<void> {
+  const { runId } = await daemon.fireRoutine(name, options.text !== undefined ? { input: options.text } : {});
+  if (!options.wait) {
+    ctx.print(
+      { runId, executedBy: "daemon" },
+      () => `Queued ${name} as run ${runId}. Follow it with \`loopd logs ${runId} -f\`.`,
+    );
+    return;
+  }
+  for await (const followed of daemon.followRun(runId)) {
+    if (followed.kind === "end") return exitWithOutcome(ctx, followed.run);
+    if (!ctx.json) printEvent(ctx, followed.event);
+  }
 }
 
 /**
@@ -155,113 +184,39 @@ async function follow(
   }
 }
 
-function printEvent(ctx: CommandContext, event: RunEvent): void {
-  if (event.type === "log") {
-    ctx.io.stdout(event.stream === "stderr" ? `${pc.red(event.data)}\n` : `${event.data}\n`);
-    return;
-  }
-  const data = safeJson(event.data);
-  if (event.type === "status" && data.event === "started") {
-    ctx.io.stdout(pc.dim(`── attempt ${event.attempt} started on ${String(data.worker)}\n`));
-  } else if (event.type === "status" && data.event === "finished") {
-    const error = data.error as { message?: string } | null;
-    ctx.io.stdout(
-      pc.dim(
-        `── attempt ${event.attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}\n`,
-      ),
-    );
-  } else if (event.type === "status" && data.event === "lease-expired") {
-    ctx.io.stdout(
-      pc.yellow(`── attempt ${event.attempt}: worker ${String(data.worker)} stopped heartbeating\n`),
-    );
-  } else {
-    const line = describeAgentEvent(event.type, data);
-    if (line !== null) ctx.io.stdout(`${line}\n`);
-  }
-}
-
-/** One readable line for an agent's structured events; null for ones not worth a line. */
-function describeAgentEvent(type: string, data: Record<string, unknown>): string | null {
-  const text = (value: unknown, max = 300) => {
-    const value_ = typeof value === "string" ? value : JSON.stringify(value ?? "");
-    return value_.length > max ? `${value_.slice(0, max - 1)}…` : value_;
-  };
-  switch (type) {
-    case "message":
-      return data.text ? `${pc.cyan("●")} ${text(data.text, 2000)}` : null;
-    case "tool":
-      if (data.name !== undefined) return pc.magenta(`→ ${String(data.name)} ${text(data.input)}`);
-      return data.isError ? pc.red(`  ✗ ${text(data.result, 200)}`) : null;
-    case "usage":
-      return null; // the totals are on the run (`loopd show-run`)
-    case "status":
-      switch (data.event) {
-        case "preflight":
-          return pc.dim(
-            `── ${String(data.harness)} ${String(data.version ?? "")} · auth ${String(data.auth)}${data.authSource ? ` (${String(data.authSource)})` : ""}`,
-          );
-        case "workspace":
-          return pc.dim(
-            `── workspace ${String(data.path)}${data.branch ? ` on ${String(data.branch)}` : ""}`,
-          );
-        case "context": {
-          const docs = (data.docs as Array<{ path: string; handling: string }> | undefined) ?? [];
-          const listed = docs.map(
-            (doc) => `${doc.path}${doc.handling === "full" ? "" : ` (${doc.handling})`}`,
-          );
-          return pc.dim(
-            `── context: ${listed.length > 0 ? listed.join(", ") : "no agent docs"}${data.cut ? ` · ${String(data.cut)}` : ""}`,
-          );
-        }
-        case "check":
-          return `${data.status === "satisfied" ? pc.green("✓") : data.status === "unsatisfied" ? pc.yellow("✗") : pc.red("!")} check ${String(data.status)}: ${text(data.summary, 500)}`;
-        case "session":
-          return pc.dim(
-            `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
-          );
-        default:
-          return pc.dim(`── ${text(data)}`);
-      }
-    default:
-      return pc.dim(`── ${type} ${text(data)}`);
-  }
-}
-
-function exitWithOutcome(ctx: CommandContext, run: RunRecord): void {
-  const view = runView(run);
-  if (run.status === "succeeded" && run.verdict === "unsatisfied") {
+function exitWithOutcome(ctx: CommandContext, view: RunView): void {
+  if (view.status === "succeeded" && view.verdict === "unsatisfied") {
     // A watch that looked and found the condition unmet: exit 1, like a failed check.
     if (!ctx.json)
-      ctx.io.stdout(`${pc.yellow("✗")} ${run.routineName} #${run.id} unsatisfied: ${run.summary ?? ""}\n`);
+      ctx.io.stdout(`${pc.yellow("✗")} ${view.routine} #${view.id} unsatisfied: ${view.summary ?? ""}\n`);
     throw new LoopdError(
       "LOOPD_CHECK_UNSATISFIED",
-      `run ${run.id}: ${run.summary ?? "the check is not met"}`,
+      `run ${view.id}: ${view.summary ?? "the check is not met"}`,
       {
-        hint: `See the evidence with \`loopd show-run ${run.id}\`.`,
+        hint: `See the evidence with \`loopd show-run ${view.id}\`.`,
         details: { run: view },
       },
     );
   }
-  if (run.status === "succeeded") {
+  if (view.status === "succeeded") {
     ctx.print(
       view,
-      () => `${pc.green("✓")} ${run.routineName} #${run.id} succeeded${duration(view.durationMs)}`,
+      () => `${pc.green("✓")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}`,
     );
     return;
   }
   if (!ctx.json)
     ctx.io.stdout(
-      `${pc.red("✗")} ${run.routineName} #${run.id} ${colourStatus(run.status)}${duration(view.durationMs)}\n`,
+      `${pc.red("✗")} ${view.routine} #${view.id} ${colourStatus(view.status)}${duration(view.durationMs)}\n`,
     );
+  const errorCode = view.error?.code ?? null;
   const code: ErrorCode =
-    run.errorCode !== null && run.errorCode in ERROR_CODES
-      ? (run.errorCode as ErrorCode)
-      : "LOOPD_RUN_FAILED";
+    errorCode !== null && errorCode in ERROR_CODES ? (errorCode as ErrorCode) : "LOOPD_RUN_FAILED";
   throw new LoopdError(
     code,
-    `run ${run.id} ${run.status}${run.errorMessage ? `: ${run.errorMessage}` : run.reason ? `: ${run.reason}` : ""}`,
+    `run ${view.id} ${view.status}${view.error ? `: ${view.error.message}` : view.reason ? `: ${view.reason}` : ""}`,
     {
-      hint: `See the whole log with \`loopd logs ${run.id}\`.`,
+      hint: `See the whole log with \`loopd logs ${view.id}\`.`,
       details: { run: view },
     },
   );
@@ -269,14 +224,6 @@ function exitWithOutcome(ctx: CommandContext, run: RunRecord): void {
 
 function duration(ms: number | null): string {
   return ms === null ? "" : ` in ${formatDuration(ms)}`;
-}
-
-function safeJson(text: string): Record<string, unknown> {
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }
 
 export function parseRunId(value: string): number {

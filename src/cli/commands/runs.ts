@@ -33,11 +33,13 @@ export function registerRunCommands(program: Command, run: Run): void {
           routine: string | undefined,
           options: { status?: RunStatus; limit: number },
         ) => {
-          const runs = await listRunViews(await ctx.store(), {
+          const filter = {
             ...(routine !== undefined ? { routine } : {}),
             ...(options.status !== undefined ? { status: options.status } : {}),
             limit: options.limit,
-          });
+          };
+          const daemon = await ctx.daemon();
+          const runs = daemon ? await daemon.listRuns(filter) : await listRunViews(await ctx.store(), filter);
           ctx.print(runs, () =>
             runs.length === 0
               ? `No runs${routine ? ` of ${routine}` : ""} yet.`

@@ -1,0 +1,84 @@
+/** How `loopd run --wait` and `loopd logs` print a run's events: output lines and one line per agent event. */
+import type { RunEvent } from "../store/run-events.js";
+import type { CommandContext } from "./context.js";
+import { pc } from "./format.js";
+
+export function printEvent(ctx: CommandContext, event: RunEvent): void {
+  if (event.type === "log") {
+    ctx.io.stdout(event.stream === "stderr" ? `${pc.red(event.data)}\n` : `${event.data}\n`);
+    return;
+  }
+  const data = safeJson(event.data);
+  if (event.type === "status" && data.event === "started") {
+    ctx.io.stdout(pc.dim(`── attempt ${event.attempt} started on ${String(data.worker)}\n`));
+  } else if (event.type === "status" && data.event === "finished") {
+    const error = data.error as { message?: string } | null;
+    ctx.io.stdout(
+      pc.dim(
+        `── attempt ${event.attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}\n`,
+      ),
+    );
+  } else if (event.type === "status" && data.event === "lease-expired") {
+    ctx.io.stdout(
+      pc.yellow(`── attempt ${event.attempt}: worker ${String(data.worker)} stopped heartbeating\n`),
+    );
+  } else {
+    const line = describeAgentEvent(event.type, data);
+    if (line !== null) ctx.io.stdout(`${line}\n`);
+  }
+}
+
+/** One readable line for an agent's structured events; null for ones not worth a line. */
+function describeAgentEvent(type: string, data: Record<string, unknown>): string | null {
+  const text = (value: unknown, max = 300) => {
+    const value_ = typeof value === "string" ? value : JSON.stringify(value ?? "");
+    return value_.length > max ? `${value_.slice(0, max - 1)}…` : value_;
+  };
+  switch (type) {
+    case "message":
+      return data.text ? `${pc.cyan("●")} ${text(data.text, 2000)}` : null;
+    case "tool":
+      if (data.name !== undefined) return pc.magenta(`→ ${String(data.name)} ${text(data.input)}`);
+      return data.isError ? pc.red(`  ✗ ${text(data.result, 200)}`) : null;
+    case "usage":
+      return null; // the totals are on the run (`loopd show-run`)
+    case "status":
+      switch (data.event) {
+        case "preflight":
+          return pc.dim(
+            `── ${String(data.harness)} ${String(data.version ?? "")} · auth ${String(data.auth)}${data.authSource ? ` (${String(data.authSource)})` : ""}`,
+          );
+        case "workspace":
+          return pc.dim(
+            `── workspace ${String(data.path)}${data.branch ? ` on ${String(data.branch)}` : ""}`,
+          );
+        case "context": {
+          const docs = (data.docs as Array<{ path: string; handling: string }> | undefined) ?? [];
+          const listed = docs.map(
+            (doc) => `${doc.path}${doc.handling === "full" ? "" : ` (${doc.handling})`}`,
+          );
+          return pc.dim(
+            `── context: ${listed.length > 0 ? listed.join(", ") : "no agent docs"}${data.cut ? ` · ${String(data.cut)}` : ""}`,
+          );
+        }
+        case "check":
+          return `${data.status === "satisfied" ? pc.green("✓") : data.status === "unsatisfied" ? pc.yellow("✗") : pc.red("!")} check ${String(data.status)}: ${text(data.summary, 500)}`;
+        case "session":
+          return pc.dim(
+            `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
+          );
+        default:
+          return pc.dim(`── ${text(data)}`);
+      }
+    default:
+      return pc.dim(`── ${type} ${text(data)}`);
+  }
+}
+
+function safeJson(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}

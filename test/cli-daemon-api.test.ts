@@ -1,0 +1,190 @@
+/**
+ * The CLI goes through a running daemon's API (loopd#8): found through daemon.json in the
+ * home, or named by LOOPD_URL. A recording proxy in front of the real `loopd serve` shows
+ * which requests the CLI made; a home holding nothing but daemon.json and api-token, or an
+ * empty one with LOOPD_URL, proves no local store was read. Output matches the direct path.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { json, runCli } from "./helpers/cli.js";
+import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+
+interface Recorded {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+}
+
+/** Forwards every request to `target` (streams included) and remembers it. */
+async function recordingProxy(
+  target: string,
+): Promise<{ url: string; requests: Recorded[]; server: Server }> {
+  const requests: Recorded[] = [];
+  const server = createServer((incoming, outgoing) => {
+    requests.push({
+      method: incoming.method ?? "",
+      path: incoming.url ?? "",
+      authorization: incoming.headers.authorization,
+    });
+    const upstream = request(
+      new URL(incoming.url ?? "/", target),
+      { method: incoming.method, headers: incoming.headers },
+      (response) => {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+      },
+    );
+    upstream.on("error", () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+}
+
+describe("the CLI through a running daemon's API", () => {
+  let cwd: string;
+  let home: string;
+  /** Holds only daemon.json (pointing at the proxy) and the daemon's api-token: no store. */
+  let proxiedHome: string;
+  let daemon: LoopdProcess;
+  let url: string;
+  let token: string;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    return (await response.json()) as T;
+  };
+  const viaProxy = (args: string[]) => runCli(args, { env: { LOOPD_HOME: proxiedHome }, cwd });
+  const requested = (method: string, path: string) =>
+    proxy.requests.filter((entry) => entry.method === method && entry.path.startsWith(path));
+
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), "loopd-cli-api-"));
+    home = join(cwd, "home");
+    writeFileSync(
+      join(cwd, "loopd.yaml"),
+      [
+        "routines:",
+        "  - name: nightly",
+        "    command: echo nightly",
+        '    cron: "0 3 * * *"',
+        "  - name: say",
+        "    command: printf 'first line\\nsecond line %s\\n' \"$LOOPD_INPUT\"",
+        "",
+      ].join("\n"),
+    );
+    daemon = spawnLoopd(["serve", "--port", "0", "-f", "loopd.yaml"], { env: { LOOPD_HOME: home }, cwd });
+    url = String((await daemon.waitFor((event) => event.type === "ready")).url);
+    token = readFileSync(join(home, "api-token"), "utf8").trim();
+    proxy = await recordingProxy(url);
+    proxiedHome = join(cwd, "proxied-home");
+    mkdirSync(proxiedHome);
+    writeFileSync(join(proxiedHome, "api-token"), `${token}\n`, { mode: 0o600 });
+    // A live pid (this test's) makes the CLI take daemon.json's URL: the proxy.
+    writeFileSync(
+      join(proxiedHome, "daemon.json"),
+      JSON.stringify({ pid: process.pid, url: proxy.url, workerId: "proxy", version: "0", startedAt: "" }),
+    );
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    proxy?.server.close();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("`ls --json` prints what GET /api/v1/routines returns (without today's spend)", async () => {
+    const { routines } = await api<{ routines: Array<Record<string, unknown>> }>("/routines");
+    const expected = routines.map(({ costTodayUsd: _, ...view }) => view);
+    expect(routines.map((routine) => routine.name)).toEqual(["nightly", "say"]);
+
+    expect(json(await runCli(["ls", "--json"], { env: { LOOPD_HOME: home }, cwd }))).toEqual(expected);
+    expect(json(await viaProxy(["ls", "--json"]))).toEqual(expected);
+    expect(requested("GET", "/api/v1/routines")).toEqual([
+      { method: "GET", path: "/api/v1/routines", authorization: `Bearer ${token}` },
+    ]);
+    expect(existsSync(join(proxiedHome, "loopd.db"))).toBe(false);
+  });
+
+  it("pause and resume with LOOPD_URL go through the API and the daemon sees them", async () => {
+    const emptyHome = join(cwd, "no-such-home");
+    const env = { LOOPD_HOME: emptyHome, LOOPD_URL: `${proxy.url}/`, LOOPD_TOKEN: token };
+
+    const paused = await runCli(["pause", "nightly", "--reason", "holiday"], { env, cwd });
+    expect(paused).toMatchObject({ code: 0, stdout: "Paused nightly.\n" });
+    expect(requested("POST", "/api/v1/routines/nightly/pause")).toHaveLength(1);
+    expect(await api("/routines/nightly")).toMatchObject({ state: "paused", pausedReason: "holiday" });
+
+    const resumed = await runCli(["resume", "nightly", "--json"], { env, cwd });
+    expect(resumed.code).toBe(0);
+    expect(json(resumed)).toMatchObject({ name: "nightly", state: "active", pausedReason: null });
+    expect(requested("POST", "/api/v1/routines/nightly/resume")).toHaveLength(1);
+    expect(await api("/routines/nightly")).toMatchObject({ state: "active" });
+    expect(existsSync(emptyHome)).toBe(false);
+  });
+
+  it("`run --wait` fires through the API, prints the run's output and exits with its outcome", async () => {
+    const result = await viaProxy(["run", "say", "--wait", "--text", "hi"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("first line\nsecond line hi\n");
+    const runId = Number(/say #(\d+) succeeded/.exec(result.stdout)![1]);
+    expect(requested("POST", "/api/v1/routines/say/run")).toHaveLength(1);
+    expect(requested("GET", `/api/v1/runs/${runId}/events?follow=1`)).toHaveLength(1);
+    await daemon.waitFor((event) => event.type === "run-finished" && event.runId === runId);
+
+    const quiet = await viaProxy(["run", "say", "--wait", "--json"]);
+    expect(quiet.code).toBe(0);
+    expect(json(quiet)).toMatchObject({ routine: "say", status: "succeeded" });
+  });
+
+  it("API errors print exactly like local ones, with their exit codes", async () => {
+    const missing = await viaProxy(["show", "nope"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('error[LOOPD_NOT_FOUND]: no routine named "nope"');
+
+    const wrong = await runCli(["ls"], { env: { LOOPD_URL: url, LOOPD_TOKEN: "wrong" }, cwd });
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toContain("error[LOOPD_API_UNAUTHORIZED]: the API token is wrong");
+  });
+
+  it("a LOOPD_URL nobody answers at is LOOPD_DAEMON_UNREACHABLE", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+
+    const result = await runCli(["ls", "--json"], { env: { LOOPD_URL: `http://127.0.0.1:${port}` }, cwd });
+    expect(result.code).toBe(10);
+    expect(json<{ error: { code: string; message: string } }>(result).error).toMatchObject({
+      code: "LOOPD_DAEMON_UNREACHABLE",
+      message: `the loopd daemon at http://127.0.0.1:${port} is not answering (ECONNREFUSED)`,
+    });
+  });
+
+  // Last: stops the daemon to read the same store directly.
+  it("prints the same JSON through the API as from the store directly", async () => {
+    const commands = [
+      ["ls"],
+      ["show", "say", "--runs", "10"],
+      ["runs"],
+      ["runs", "say", "-n", "1"],
+      ["checks", "--all"],
+    ];
+    const throughApi = [];
+    for (const command of commands) throughApi.push(json(await viaProxy([...command, "--json"])));
+    expect(requested("GET", "/api/v1/checks?all=1")).toHaveLength(1);
+
+    await daemon.stop();
+    for (const [index, command] of commands.entries()) {
+      const direct = await runCli([...command, "--json"], { env: { LOOPD_HOME: home }, cwd });
+      expect(direct.code).toBe(0);
+      expect(json(direct)).toEqual(throughApi[index]);
+    }
+  });
+});
