@@ -28,12 +28,19 @@ export function Header({ route, health }: { route: Route; health: Health | undef
         {health ? (
           <>
             <span className={`dot ${health.ok ? "dot-ok" : "dot-bad"}`} aria-hidden="true" />v{health.version}{" "}
-            · {health.store} · {health.activeRuns} running
+            · <span title={health.store}>{shortStore(health.store)}</span> · {health.activeRuns} running
           </>
         ) : (
           "connecting…"
         )}
       </div>
     </header>
+  );
+}
+
+/** "sqlite /home/me/project/.loopd/loopd.db" → "sqlite …/.loopd/loopd.db"; the full path is the tooltip. */
+function shortStore(store: string): string {
+  return store.replace(/(\S*\/)([^/\s]+\/[^/\s]+)$/, (whole, _head: string, tail: string) =>
+    whole.split("/").length > 3 ? `…/${tail}` : whole,
   );
 }
