@@ -138,6 +138,14 @@ describe("the CLI through a running daemon's API", () => {
     expect(requested("GET", `/api/v1/runs/${runId}/events?follow=1`)).toHaveLength(1);
     await daemon.waitFor((event) => event.type === "run-finished" && event.runId === runId);
 
+    // The run's log afterwards, through the API as well.
+    const logs = await viaProxy(["logs", String(runId)]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain("first line\nsecond line hi\n");
+    expect(requested("GET", `/api/v1/runs/${runId}/events`).map((entry) => entry.path)).toContain(
+      `/api/v1/runs/${runId}/events`,
+    );
+
     const quiet = await viaProxy(["run", "say", "--wait", "--json"]);
     expect(quiet.code).toBe(0);
     expect(json(quiet)).toMatchObject({ routine: "say", status: "succeeded" });

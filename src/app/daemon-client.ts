@@ -109,6 +109,11 @@ export class DaemonClient {
     return (await this.call<{ checks: CheckView[] }>("GET", `/checks${options.all ? "?all=1" : ""}`)).checks;
   }
 
+  /** A run's stored events (`GET /runs/{id}/events`); LOOPD_NOT_FOUND for an unknown run. */
+  async listRunEvents(runId: number): Promise<RunEvent[]> {
+    return (await this.call<{ events: RunEvent[] }>("GET", `/runs/${runId}/events`)).events;
+  }
+
   /**
    * A run's log as it grows, then its final view (`GET /runs/{id}/events?follow=1`, SSE). A
    * stream that closes early is resumed after the last event seen, so nothing is lost or doubled.

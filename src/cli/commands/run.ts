@@ -65,7 +65,8 @@ export function registerRunNowCommands(program: Command, run: Run): void {
     .option("-f, --follow", "keep printing until the run finishes")
     .action(
       run(async (ctx: CommandContext, runId: number, options: { follow?: boolean }) => {
-        // TODO(loopd#8): read the log through the daemon too, so `loopd logs` works against a remote LOOPD_URL.
+        const daemon = await ctx.daemon();
+        if (daemon) return logsThroughDaemon(ctx, daemon, runId, options.follow === true);
         const store = await ctx.store();
         const existing = await findRun(store.db, runId);
         if (!existing) {
@@ -80,6 +81,26 @@ export function registerRunNowCommands(program: Command, run: Run): void {
         await follow(store, runId, ctx, { quiet: false, stopAtEnd: !options.follow });
       }),
     );
+}
+
+/** `loopd logs` against a daemon (local or LOOPD_URL): the same output as from the store. */
+async function logsThroughDaemon(
+  ctx: CommandContext,
+  daemon: DaemonClient,
+  runId: number,
+  follow: boolean,
+): Promise<void> {
+  if (!follow) {
+    const events = await daemon.listRunEvents(runId);
+    if (ctx.json) ctx.print(events, () => "");
+    else for (const event of events) printEvent(ctx, event);
+    return;
+  }
+  for await (const followed of daemon.followRun(runId)) {
+    if (followed.kind === "end") return;
+    if (ctx.json) ctx.io.stdout(`${JSON.stringify(followed.event)}\n`);
+    else printEvent(ctx, followed.event);
+  }
 }
 
 /** The daemon queues and executes the run; --wait follows its event stream to the outcome. */
