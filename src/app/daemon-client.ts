@@ -11,10 +11,12 @@
 import { ERROR_CODES, type ErrorCode } from "../domain/error-codes.js";
 import { LoopdError } from "../domain/errors.js";
 import { liveDaemon } from "../engine/wake.js";
+import type { CostReportKey } from "../store/ledger.js";
 import type { RunEvent } from "../store/run-events.js";
 import type { RunStatus } from "../store/schema.js";
 import { readApiToken } from "./api-token.js";
 import type { CheckView } from "./checks.js";
+import type { CostsView } from "./costs.js";
 import type { RoutineDetail } from "./routines.js";
 import type { RunDetail } from "./runs.js";
 import type { RoutineView, RunView } from "./views.js";
@@ -91,6 +93,21 @@ export class DaemonClient {
       `/routines/${encodeURIComponent(name)}/run`,
       options.input !== undefined ? { text: options.input } : {},
     );
+  }
+
+  /** `PUT /routines/{name}`: create or replace a routine given in loopd.yaml's shape. */
+  upsertRoutine(
+    name: string,
+    routine: Record<string, unknown>,
+  ): Promise<{ routine: RoutineView; created: boolean }> {
+    return this.call("PUT", `/routines/${encodeURIComponent(name)}`, routine);
+  }
+
+  /** `GET /costs`: the ledger grouped by `by` since `since` (a duration back from now, e.g. "7d"). */
+  costs(options: { by: CostReportKey; since: string; routine?: string }): Promise<CostsView> {
+    const query = new URLSearchParams({ by: options.by, since: options.since });
+    if (options.routine !== undefined) query.set("routine", options.routine);
+    return this.call("GET", `/costs?${query}`);
   }
 
   async listRuns(options: { routine?: string; status?: RunStatus; limit?: number }): Promise<RunView[]> {

@@ -9,6 +9,8 @@ import { registerCheckCommands } from "./commands/checks.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerDeliveryCommands } from "./commands/deliveries.js";
+import { registerIntegrateCommands } from "./commands/integrate.js";
+import { registerMcpCommands } from "./commands/mcp.js";
 import { registerOpenCommands } from "./commands/open.js";
 import { registerRemindCommands } from "./commands/remind.js";
 import { registerRoutineCommands } from "./commands/routines.js";
@@ -62,6 +64,8 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerDeliveryCommands(program, run);
   registerCheckCommands(program, run);
   registerRemindCommands(program, run);
+  registerIntegrateCommands(program, run);
   registerOpenCommands(program, run);
+  registerMcpCommands(program, run);
   return program;
 }

@@ -255,6 +255,12 @@ export const ERROR_CODES = {
     summary: "The command changes state and asks for confirmation, but there is no terminal to ask on.",
     hint: "Re-run with `--yes` to confirm, or `--json` to print the plan without doing anything.",
   },
+  LOOPD_INTEGRATE_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The coding agent's own `mcp add` command failed while `loopd integrate` registered `loopd mcp` with it.",
+    hint: "Read its output in the message; `loopd integrate <agent> --print` shows the config snippet to add by hand.",
+  },
   LOOPD_BUDGET_EXCEEDED: {
     exitCode: EXIT.budget,
     summary: "The run reached its budget (`budget.perRun`) and was stopped.",

@@ -1,0 +1,30 @@
+/** get_costs: what runs cost, from loopd's ledger. */
+import { z } from "zod";
+import { CostsViewSchema } from "../../server/api/schemas.js";
+import { defineTool } from "../tool.js";
+
+const getCosts = defineTool({
+  name: "get_costs",
+  title: "What runs cost",
+  description:
+    "Spend from loopd's ledger (USD and tokens), grouped by routine, model, tier, day or harness, over a window back from now. Use it before creating or after running agent loops to keep an eye on spend. Free; read-only.",
+  readOnly: true,
+  input: z.object({
+    by: z
+      .enum(["routine", "model", "tier", "day", "harness"])
+      .optional()
+      .describe("Grouping (default routine)."),
+    since: z.string().optional().describe('How far back: "24h", "7d" (default), "30d".'),
+    routine: z.string().optional().describe("Only this routine."),
+  }),
+  output: CostsViewSchema,
+  async handler(args, context) {
+    return context.backend.costs({
+      by: args.by ?? "routine",
+      since: args.since ?? "7d",
+      ...(args.routine !== undefined ? { routine: args.routine } : {}),
+    });
+  },
+});
+
+export const costTools = [getCosts];
