@@ -7,7 +7,6 @@ import { type CostsView, costs } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
 import { type RunDetail, showRun } from "../../app/runs.js";
-import { workerRuntime } from "../../app/worker-runtime.js";
 import { formatDuration, parseDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
@@ -24,6 +23,8 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action(
       run(async (ctx: CommandContext) => {
         const store = await ctx.store();
+        // Loaded on use: the harnesses (the AI SDK among them) are start-up other commands skip.
+        const { workerRuntime } = await import("../../app/worker-runtime.js");
         const { harnesses } = await workerRuntime(store, ctx.home);
         const report = await doctor(store, harnesses, ctx.io.env);
         ctx.print(report, () => renderDoctor(report, ctx.io.now()));

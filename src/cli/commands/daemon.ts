@@ -1,7 +1,7 @@
 /** `loopd serve` and `loopd worker`: long-running processes; Ctrl-C / SIGTERM stop them cleanly. */
 import { relative } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { type DaemonEvent, startDaemon } from "../../app/daemon.js";
+import type { DaemonEvent } from "../../app/daemon.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { formatDuration } from "../../domain/duration.js";
 import { LoopdError, toLoopdError } from "../../domain/errors.js";
@@ -54,6 +54,8 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
       if (line) log(`${pc.dim(clockTime(ctx.io.now()))} ${line}`);
     }
   };
+  // Loaded on use: the server, API and channels are most of a second of start-up other commands skip.
+  const { startDaemon } = await import("../../app/daemon.js");
   const daemon = await startDaemon({
     home: ctx.home,
     store,

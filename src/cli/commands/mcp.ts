@@ -1,6 +1,5 @@
 /** `loopd mcp`: serve loopd's tools to a coding agent over stdio (MCP). */
 import type { Command } from "commander";
-import { serveMcpOverStdio } from "../../mcp/server.js";
 import type { CommandContext } from "../context.js";
 import { packageVersion, type Run } from "../program.js";
 
@@ -16,6 +15,8 @@ Add it to an agent's MCP config; the agent's working directory becomes the defau
     )
     .action(
       run(async (ctx: CommandContext) => {
+        // Loaded on use: the MCP SDK is most of a second of start-up every other command skips.
+        const { serveMcpOverStdio } = await import("../../mcp/server.js");
         await serveMcpOverStdio({
           home: ctx.home,
           env: ctx.io.env,

@@ -9,7 +9,6 @@ import { Temporal } from "temporal-polyfill";
 import { stringify } from "yaml";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
-import { workerRuntime } from "../../app/worker-runtime.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
 import { createWakeBus } from "../../engine/wake.js";
@@ -68,7 +67,9 @@ Examples:
           cwd: process.cwd(),
           env: ctx.io.env,
           useModel: options.model !== false,
-          harnesses: async () => (await workerRuntime(store, ctx.home)).harnesses,
+          // Loaded only for the model fallback: the harnesses are start-up a parsed sentence skips.
+          harnesses: async () =>
+            (await (await import("../../app/worker-runtime.js")).workerRuntime(store, ctx.home)).harnesses,
           ...(options.to ? { to: options.to } : {}),
           ...(options.name ? { name: options.name } : {}),
         };

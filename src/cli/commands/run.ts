@@ -4,11 +4,9 @@ import type { DaemonClient } from "../../app/daemon-client.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { fireRoutine } from "../../app/run-now.js";
 import { type RunView, runView } from "../../app/views.js";
-import { workerRuntime } from "../../app/worker-runtime.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
-import { Engine } from "../../engine/engine.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import { listRunEvents } from "../../store/run-events.js";
 import { findRun, type Run as RunRecord } from "../../store/runs.js";
@@ -133,6 +131,11 @@ async function executeInline(
   runId: number,
   ctx: CommandContext,
 ): Promise<{ done: Promise<void> } | null> {
+  // Loaded on use: only a run executed in this process needs the engine and the harnesses.
+  const [{ workerRuntime }, { Engine }] = await Promise.all([
+    import("../../app/worker-runtime.js"),
+    import("../../engine/engine.js"),
+  ]);
   const runtime = await workerRuntime(store, ctx.home);
   const engine = new Engine({
     store,
