@@ -5,6 +5,7 @@
  * and as a followed stream driven by a real engine run, the global stream, and the OpenAPI
  * document.
  */
+
 import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,9 @@ import { Engine } from "../src/engine/engine.js";
 import { shellHarness } from "../src/harness/shell.js";
 import type { ApiDeps } from "../src/server/api/index.js";
 import { createHttpApp, type Listening, listen } from "../src/server/http.js";
+import { recordLedger } from "../src/store/ledger.js";
+import { findRoutineByName } from "../src/store/routines.js";
+import { CONFIG_SETTING, putSetting } from "../src/store/settings.js";
 import { openTestStore, type TestStore } from "./helpers/stores.js";
 
 interface ErrorBody {
@@ -425,6 +429,36 @@ describe("reports", () => {
     expect(await json(await call("GET", "/api/v1/deliveries?failed=1&limit=5"))).toEqual({ deliveries: [] });
   });
 
+  it("budgets: each daily and monthly cap with this period's spend from the ledger", async () => {
+    await putSetting(ctx.store.db, CONFIG_SETTING, { budgets: { daily: 10, monthly: 100 } }, Date.now());
+    await call("PUT", "/api/v1/routines/spender", { body: { ...shell("true"), budget: { perDay: 2 } } });
+    const routine = await findRoutineByName(ctx.store.db, "spender");
+    const usage = { tokensIn: 1000, tokensOut: 100, tokensCached: 0, tokensReasoning: 0 };
+    const entry = (routineId: number | null, costUsd: number) => ({
+      at: Date.now(),
+      routineId,
+      routineName: routineId === null ? "(remind)" : "spender",
+      runId: null,
+      attempt: null,
+      harness: "builtin",
+      model: "m",
+      tier: null,
+      usage,
+      costUsd,
+      costSource: "priced" as const,
+    });
+    await recordLedger(ctx.store.db, [entry(routine!.id, 1.5), entry(null, 0.25)]);
+    const { budgets } = await json<{ budgets: Array<Record<string, unknown>> }>(
+      await call("GET", "/api/v1/budgets"),
+    );
+    expect(budgets).toEqual([
+      expect.objectContaining({ routine: null, period: "day", limitUsd: 10, spentUsd: 1.75 }),
+      expect.objectContaining({ routine: null, period: "month", limitUsd: 100, spentUsd: 1.75 }),
+      expect.objectContaining({ routine: "spender", period: "day", limitUsd: 2, spentUsd: 1.5 }),
+    ]);
+    expect(Date.parse(String(budgets[0]!.resetsAt))).toBeGreaterThan(Date.now());
+  });
+
   it("serves an OpenAPI 3.1 document naming every route, its schemas and the bearer scheme", async () => {
     const doc = await json<{
       openapi: string;
@@ -456,6 +490,7 @@ describe("reports", () => {
         "GET /api/v1/runs/{id}/diff",
         "GET /api/v1/events",
         "GET /api/v1/costs",
+        "GET /api/v1/budgets",
         "GET /api/v1/checks",
         "GET /api/v1/deliveries",
       ].sort(),

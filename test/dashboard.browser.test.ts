@@ -18,7 +18,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
 const WAIT = { timeout: 15_000 };
 
-const LOOPD_YAML = `routines:
+const LOOPD_YAML = `budgets: { daily: 5 }
+routines:
   - name: hello
     description: Prints three lines, slowly
     command: for i in 1 2 3; do echo line $i; sleep 0.8; done
@@ -27,6 +28,7 @@ const LOOPD_YAML = `routines:
     command: echo nightly
     cron: "0 3 * * *"
     tz: UTC
+    budget: { perDay: 1 }
   - name: ready
     description: A watch on a file nobody creates
     check: { command: "test -f READY" }
@@ -143,10 +145,16 @@ describe("dashboard in a browser", () => {
     await screenshot("3-resumed");
   });
 
-  it("the costs page renders a chart or its empty state, without an error", async () => {
+  it("the costs page renders its budget bars and a chart or its empty state, without an error", async () => {
     await page.goto(`${new URL(dashboardUrl).origin}/#/costs`);
     await page.getByRole("heading", { name: "Costs", exact: true }).waitFor(WAIT);
     await page.locator("svg.cost-chart, .empty-state").first().waitFor(WAIT);
+    const bars = page.getByTestId("budget-bar");
+    await bars.first().waitFor(WAIT);
+    expect(await bars.allInnerTexts()).toEqual([
+      expect.stringMatching(/All routines\s+per day\s+\$0\.00 of \$5\.00/),
+      expect.stringMatching(/nightly\s+per day\s+\$0\.00 of \$1\.00/),
+    ]);
     expect(await page.locator(".error-box").count()).toBe(0);
     await screenshot("4-costs");
   });

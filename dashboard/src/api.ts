@@ -4,6 +4,7 @@
  */
 import { readToken } from "./token.js";
 import type {
+  BudgetLine,
   CheckView,
   CostKey,
   CostsView,
@@ -124,6 +125,7 @@ export const api = {
 
   costs: (by: CostKey, options: { since?: string; routine?: string } = {}) =>
     json<CostsView>("GET", `/costs${query({ by, since: options.since ?? "30d", routine: options.routine })}`),
+  budgets: async () => (await json<{ budgets: BudgetLine[] }>("GET", "/budgets")).budgets,
   checks: async () => (await json<{ checks: CheckView[] }>("GET", "/checks?all=1")).checks,
   deliveries: async (limit = 50) =>
     (await json<{ deliveries: DeliveryView[] }>("GET", `/deliveries${query({ limit })}`)).deliveries,

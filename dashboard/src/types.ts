@@ -2,6 +2,7 @@
  * The JSON shapes the dashboard reads from `/api/v1`. Imported as types from the server
  * code so a changed view fails the dashboard's typecheck instead of rendering `undefined`.
  */
+import type { BudgetLine } from "../../src/app/budgets.js";
 import type { CheckView } from "../../src/app/checks.js";
 import type { CostsView } from "../../src/app/costs.js";
 import type { DeliveryView } from "../../src/app/deliveries.js";
@@ -10,7 +11,7 @@ import type { RunDetail as RunDetailBase } from "../../src/app/runs.js";
 import type { RoutineView, RunView } from "../../src/app/views.js";
 import type { RunEvent } from "../../src/store/run-events.js";
 
-export type { CheckView, CostsView, DeliveryView, RoutineView, RunEvent, RunView };
+export type { BudgetLine, CheckView, CostsView, DeliveryView, RoutineView, RunEvent, RunView };
 export type CostRow = CostsView["rows"][number];
 export type CheckResult = NonNullable<RunDetailBase["check"]>;
 /** The API may leave the (possibly large) diff to `GET /runs/{id}/diff`. */

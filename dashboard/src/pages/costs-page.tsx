@@ -1,5 +1,7 @@
 /** What the last N days cost: per day (split by routine where possible), per routine, per model. */
 import { useState } from "react";
+import { api } from "../api.js";
+import { BudgetBars } from "../components/budget-bars.js";
 import { CostChart, daysSince, seriesColour } from "../components/cost-chart.js";
 import { EmptyState } from "../components/empty-state.js";
 import { Loaded } from "../components/loaded.js";
@@ -14,6 +16,7 @@ const WINDOWS = ["7d", "30d", "90d"];
 export function CostsPage() {
   const [since, setSince] = useState("30d");
   const overview = useResource(() => loadCostOverview(since), since);
+  const budgets = useResource(api.budgets, 0);
   return (
     <main>
       <div className="page-head">
@@ -33,6 +36,7 @@ export function CostsPage() {
           ))}
         </fieldset>
       </div>
+      {budgets.data ? <BudgetBars budgets={budgets.data} /> : null}
       <Loaded resource={overview}>{(data) => <CostsBody data={data} />}</Loaded>
     </main>
   );

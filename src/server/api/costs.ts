@@ -1,5 +1,9 @@
-/** /api/v1/costs: the ledger grouped by routine, model, tier, day or harness, over a window. */
+/**
+ * /api/v1/costs: the ledger grouped by routine, model, tier, day or harness, over a window;
+ * /api/v1/budgets: where each daily and monthly cap stands.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
+import { budgetStatus } from "../../app/budgets.js";
 import { costs } from "../../app/costs.js";
 import { parseDuration } from "../../domain/duration.js";
 import type { Api, ApiDeps } from "./deps.js";
@@ -28,7 +32,32 @@ const route = createRoute({
   },
 });
 
+const BudgetLineSchema = z
+  .object({
+    routine: z.string().nullable().openapi({ description: "null for the config-wide caps" }),
+    period: z.enum(["day", "month"]),
+    limitUsd: z.number(),
+    spentUsd: z.number(),
+    resetsAt: z.string().openapi({ description: "End of the current UTC day or month (ISO)" }),
+  })
+  .openapi("BudgetLine");
+
+const budgetsRoute = createRoute({
+  method: "get",
+  path: "/budgets",
+  tags: ["costs"],
+  summary: "Each daily and monthly USD cap with what the ledger holds for the current period",
+  responses: {
+    200: {
+      description: "The caps",
+      content: { "application/json": { schema: z.object({ budgets: z.array(BudgetLineSchema) }) } },
+    },
+    ...errorResponses(401),
+  },
+});
+
 export function registerCostRoutes(api: Api, deps: ApiDeps): void {
+  api.openapi(budgetsRoute, async (c) => c.json(await budgetStatus(deps.store, deps.now()), 200));
   api.openapi(route, async (c) => {
     const query = c.req.valid("query");
     const since = query.since ?? "7d";
