@@ -25,7 +25,7 @@ interface DaemonFlags {
 export function registerDaemonCommands(program: Command, run: Run): void {
   const serve = program
     .command("serve")
-    .description("run the scheduler and a worker, and answer /healthz (on SQLite: the whole system)")
+    .description("run the scheduler, a worker, the HTTP API and the dashboard (on SQLite: the whole system)")
     .option("-f, --file <path>", "apply this loopd.yaml at start and whenever it changes")
     .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
     .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
