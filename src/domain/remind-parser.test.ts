@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/helpers/prng.js";
 import type { CheckConfig } from "./config-checks.js";
 import { parseReminder, type RemindContext } from "./remind-parser.js";
 import { planToRoutine, REMIND_EXAMPLES, type RemindPlan, remindPlanSchema } from "./remind-plan.js";
@@ -643,18 +644,6 @@ function subjectOf(check: CheckConfig): string {
   return (
     github?.issue ?? github?.pr ?? github?.discussion ?? github?.ref ?? check.http?.url ?? check.command ?? ""
   );
-}
-
-/** A tiny seeded PRNG (mulberry32), so a failing fuzz case reproduces. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const ODD_CHARACTERS = [

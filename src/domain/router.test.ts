@@ -1,5 +1,6 @@
 /** The model router: rules, explicit tiers, escalation, the history prior, exploration, budgets. */
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/helpers/prng.js";
 import { shellSpec } from "../../test/helpers/specs.js";
 import {
   expectedCost,
@@ -35,18 +36,6 @@ function input(overrides: Partial<RouteInput> = {}, spec: Partial<RoutineSpec> =
 }
 
 const rule = (name: string, when: RoutingRule["when"], tier = "fast"): RoutingRule => ({ name, when, tier });
-
-/** mulberry32: a tiny seeded PRNG, so exploration counts are reproducible. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe("routeRun: rules", () => {
   const routed = (
@@ -204,7 +193,7 @@ describe("routeRun: history", () => {
   });
 
   it("explores another tier at the configured rate with a seeded random", () => {
-    const random = seeded(42);
+    const random = mulberry32(42);
     let explored = 0;
     for (let i = 0; i < 2_000; i++) {
       const decision = routeRun(input({ ...twoTiers, explore: 0.1, random }, { verify: VERIFY }));

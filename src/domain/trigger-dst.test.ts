@@ -5,6 +5,7 @@
  */
 import { Temporal } from "temporal-polyfill";
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/helpers/prng.js";
 import { dueAfter, type TriggerSpec } from "./trigger.js";
 
 const ZONES = [
@@ -21,18 +22,6 @@ const ZONES = [
   "Asia/Kathmandu",
   "UTC",
 ];
-
-/** mulberry32: a tiny seeded PRNG so a failure is reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function field(random: () => number, min: number, max: number, allowWild = true): string {
   const pick = () => min + Math.floor(random() * (max - min + 1));
@@ -98,7 +87,7 @@ function matches(expression: string, wall: Temporal.PlainDateTime): boolean {
 
 describe("cron due times across DST (seeded fuzz)", () => {
   it("10,000 steps over 12 zones: increasing, matching, never the same wall time twice", () => {
-    const random = prng(20261128);
+    const random = mulberry32(20261128);
     let steps = 0;
     const perZone = Math.ceil(10_000 / ZONES.length);
     for (const tz of ZONES) {

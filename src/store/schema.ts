@@ -6,7 +6,16 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 export type RoutineState = "active" | "paused";
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "skipped";
+export const RUN_STATUSES = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "timed_out",
+  "canceled",
+  "skipped",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export type RunTrigger = "schedule" | "catch-up" | "manual" | "event" | "retry";
 export type Outcome = "succeeded" | "failed" | "timed_out" | "canceled" | "skipped";
 

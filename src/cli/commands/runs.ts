@@ -3,28 +3,18 @@ import { type Command, Option } from "commander";
 import { listRunViews } from "../../app/runs.js";
 import type { RunView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
-import type { RunStatus } from "../../store/schema.js";
+import { RUN_STATUSES, type RunStatus } from "../../store/schema.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
 import { parseCount } from "./routines.js";
-
-const STATUSES: RunStatus[] = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "timed_out",
-  "canceled",
-  "skipped",
-];
 
 export function registerRunCommands(program: Command, run: Run): void {
   program
     .command("runs")
     .description("list recent runs, newest first")
     .argument("[routine]", "only this routine's runs")
-    .addOption(new Option("--status <status>", "only runs in this state").choices(STATUSES))
+    .addOption(new Option("--status <status>", "only runs in this state").choices(RUN_STATUSES))
     .option("-n, --limit <n>", "how many", parseCount, 20)
     .action(
       run(

@@ -2,20 +2,12 @@
 import { z } from "zod";
 import { RunDetailSchema, RunViewSchema } from "../../server/api/schemas.js";
 import type { RunEvent } from "../../store/run-events.js";
+import { RUN_STATUSES } from "../../store/schema.js";
 import { defineTool } from "../tool.js";
 
 /** Enough of a log to see how a run ended without flooding the caller's context. */
 export const LOG_TAIL_LINES = 40;
 const MAX_LINE = 300;
-const RUN_STATUSES = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "timed_out",
-  "canceled",
-  "skipped",
-] as const;
 
 const listRuns = defineTool({
   name: "list_runs",

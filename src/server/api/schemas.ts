@@ -6,6 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HARNESSES, name, routineSchema } from "../../domain/config-schema.js";
+import { RUN_STATUSES } from "../../store/schema.js";
 
 const isoTime = z.string().openapi({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 const isoTimeOrNull = isoTime.nullable();
@@ -76,7 +77,7 @@ export const RunViewSchema = z
     routine: z.string(),
     dueAt: isoTime,
     trigger: z.enum(["schedule", "catch-up", "manual", "event", "retry"]),
-    status: z.enum(["queued", "running", "succeeded", "failed", "timed_out", "canceled", "skipped"]),
+    status: z.enum(RUN_STATUSES),
     reason: z.string().nullable(),
     attempt: z.int(),
     maxAttempts: z.int(),
