@@ -14,6 +14,7 @@ import { tierOrder } from "../domain/router.js";
 import { toRoutineSpec } from "../domain/routine-spec.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import type { HarnessRegistry } from "../harness/harness.js";
+import { parseJsonAnswer } from "../harness/json-answer.js";
 import { recordLedger } from "../store/ledger.js";
 import type { ConfigSettings } from "../store/settings.js";
 import type { Store } from "../store/store.js";
@@ -138,14 +139,9 @@ const refusalSchema = z.strictObject({ error: z.string().min(1) });
 
 /** The model's answer: a plan object, or `{ "error": "…" }` when the sentence is not a reminder. */
 export function readPlan(answer: string): ParseResult {
-  const trimmed = answer.trim();
-  const body = /^```(?:json)?\s*\n([\s\S]*?)\n```$/i.exec(trimmed)?.[1] ?? trimmed;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return { ok: false, reason: "the model's answer was not JSON" };
-  }
+  const json = parseJsonAnswer(answer);
+  if (!json.ok) return { ok: false, reason: "the model's answer was not JSON" };
+  const parsed = json.value;
   const refusal = refusalSchema.safeParse(parsed);
   if (refusal.success) return { ok: false, reason: refusal.data.error };
   const plan = remindPlanSchema.safeParse(parsed);

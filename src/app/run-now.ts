@@ -5,7 +5,7 @@
  */
 import { LoopdError } from "../domain/errors.js";
 import { maxAttemptsOf } from "../domain/routine-spec.js";
-import { insertRun } from "../store/runs.js";
+import { insertRunNow } from "../store/runs.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 
@@ -15,19 +15,13 @@ export async function fireRoutine(
   options: { input?: string; now: number },
 ): Promise<{ runId: number; routineId: number }> {
   const routine = await requireRoutine(store, name);
-  // Manual runs are keyed by their due time like scheduled ones; step past a same-millisecond twin.
-  for (let offset = 0; offset < 1000; offset++) {
-    const runId = await insertRun(store.db, {
-      routineId: routine.id,
-      dueAt: options.now + offset,
-      trigger: "manual",
-      status: "queued",
-      maxAttempts: maxAttemptsOf(routine.spec),
-      notBefore: options.now,
-      input: options.input ?? null,
-      now: options.now,
-    });
-    if (runId !== undefined) return { runId, routineId: routine.id };
-  }
-  throw new LoopdError("LOOPD_INTERNAL", `could not queue a run of ${name}`);
+  const runId = await insertRunNow(store.db, {
+    routineId: routine.id,
+    trigger: "manual",
+    maxAttempts: maxAttemptsOf(routine.spec),
+    input: options.input ?? null,
+    now: options.now,
+  });
+  if (runId === undefined) throw new LoopdError("LOOPD_INTERNAL", `could not queue a run of ${name}`);
+  return { runId, routineId: routine.id };
 }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { CheckResult, CheckSpec } from "../domain/check.js";
+import { parseJsonAnswer } from "../harness/json-answer.js";
 
 type AgentCheck = Extract<CheckSpec, { kind: "agent" }>;
 
@@ -36,15 +37,9 @@ export function agentCheckPrompt(check: AgentCheck, input: string | null): strin
  */
 export function parseAgentAnswer(text: string | null | undefined): CheckResult {
   const answer = (text ?? "").trim();
-  const fenced = /^```(?:json)?\s*\n([\s\S]*?)\n```$/i.exec(answer);
-  const body = fenced ? fenced[1]!.trim() : answer;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return invalid(answer, "the answer is not a JSON object");
-  }
-  const result = agentAnswerSchema.safeParse(parsed);
+  const parsed = parseJsonAnswer(answer);
+  if (!parsed.ok) return invalid(answer, "the answer is not a JSON object");
+  const result = agentAnswerSchema.safeParse(parsed.value);
   if (!result.success) {
     const issue = result.error.issues[0];
     return invalid(

@@ -74,6 +74,26 @@ export async function insertRun(db: Db, run: NewRun): Promise<number | undefined
   return row?.id;
 }
 
+/**
+ * Queues a run due now (fired by hand, by an event or by a watch). Such runs are keyed by
+ * their due time like scheduled ones, so a same-millisecond twin steps one millisecond on.
+ */
+export async function insertRunNow(
+  db: Db,
+  run: Pick<NewRun, "routineId" | "trigger" | "maxAttempts" | "input" | "now">,
+): Promise<number | undefined> {
+  for (let offset = 0; offset < 1000; offset++) {
+    const runId = await insertRun(db, {
+      ...run,
+      dueAt: run.now + offset,
+      status: "queued",
+      notBefore: run.now,
+    });
+    if (runId !== undefined) return runId;
+  }
+  return undefined;
+}
+
 export async function findRun(db: Db, id: number): Promise<Run | undefined> {
   const row = await selectRuns(db).where("runs.id", "=", id).executeTakeFirst();
   return row ? toRun(row) : undefined;

@@ -10,7 +10,7 @@ import { maxAttemptsOf } from "../../domain/routine-spec.js";
 import type { WatchDecision } from "../../domain/watch.js";
 import { enqueueEvent } from "../outbox.js";
 import { findRoutineByName } from "../routines.js";
-import { insertRun } from "../runs.js";
+import { insertRunNow } from "../runs.js";
 import type { Database } from "../schema.js";
 import type { CompletionNotice } from "./complete-run.js";
 
@@ -100,19 +100,14 @@ async function startFix(
     `Check: ${watch.check}`,
     `Evidence: ${watch.summary}`,
   ].join("\n");
-  // Keyed like a manual run: its own due time, stepping past a same-millisecond twin.
-  for (let offset = 0; offset < 1000; offset++) {
-    const runId = await insertRun(trx, {
-      routineId: routine.id,
-      dueAt: run.now + offset,
-      trigger: "event",
-      status: "queued",
-      maxAttempts: maxAttemptsOf(routine.spec),
-      notBefore: run.now,
-      input,
-      now: run.now,
-    });
-    if (runId !== undefined) return { routine: name, runId };
-  }
-  return { routine: name, runId: null, error: "could not queue a run" };
+  const runId = await insertRunNow(trx, {
+    routineId: routine.id,
+    trigger: "event",
+    maxAttempts: maxAttemptsOf(routine.spec),
+    input,
+    now: run.now,
+  });
+  return runId === undefined
+    ? { routine: name, runId: null, error: "could not queue a run" }
+    : { routine: name, runId };
 }
