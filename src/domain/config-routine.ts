@@ -1,0 +1,250 @@
+/**
+ * One routine in loopd.yaml: its fields (task, trigger, policies, agent settings, watch) and
+ * the rules between them. Cross-references to the rest of the file (tiers, channels, named
+ * dates, other routines) are checked by config-schema.ts, which knows the whole file.
+ */
+import { z } from "zod";
+import { checkSchema, onUnsatisfiedSchema } from "./config-checks.js";
+import {
+  budgetSchema,
+  notifyRuleSchema,
+  subAgentSchema,
+  untilSchema,
+  verifySchema,
+} from "./config-sections.js";
+import {
+  CATCH_UP_POLICIES,
+  cronSchema,
+  durationSchema,
+  envName,
+  HARNESSES,
+  instantSchema,
+  name,
+  OVERLAP_POLICIES,
+  timeZoneSchema,
+  WORKSPACE_MODES,
+  webhookSecret,
+} from "./config-values.js";
+
+const routineObject = z.strictObject({
+  name: name("routine"),
+  description: z.string().optional(),
+  paused: z.boolean().optional().meta({ description: "Declared paused: applied but not scheduled." }),
+  repo: z.string().min(1).optional().meta({
+    description: "Repository path (relative to loopd.yaml) or clone URL; default the folder of loopd.yaml.",
+  }),
+  workspace: z
+    .enum(WORKSPACE_MODES)
+    .optional()
+    .meta({ description: "worktree (default for agents) or in-place (default for shell)." }),
+  prompt: z.string().min(1).optional().meta({ description: "The task, for agent harnesses." }),
+  template: name("template").optional().meta({ description: "A built-in task template." }),
+  params: z.record(z.string(), z.unknown()).optional().meta({ description: "Parameters for `template`." }),
+  command: z.string().min(1).optional().meta({ description: "Shell command (harness: shell)." }),
+  harness: z.enum(HARNESSES).optional(),
+  tier: name("tier").optional().meta({ description: "Model tier from `models`." }),
+  escalate: z
+    .array(name("tier"))
+    .optional()
+    .meta({ description: "Tiers to escalate to, in order, on failure." }),
+  model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
+  every: durationSchema.optional().meta({ description: "Run at this interval (anchored, no drift)." }),
+  jitter: durationSchema
+    .optional()
+    .meta({ description: "Random delay up to this much per occurrence (with `every`)." }),
+  cron: cronSchema.optional(),
+  tz: timeZoneSchema.optional(),
+  at: instantSchema.optional().meta({ description: "Run once at this instant." }),
+  until: untilSchema.optional(),
+  by: instantSchema.optional().meta({
+    description:
+      "Deadline of a watch: the `check` is evaluated every `every` (default 2h) until satisfied, and a last time at the deadline; still unsatisfied then → `deadline` notification and `onUnsatisfied`.",
+  }),
+  check: checkSchema.optional(),
+  onUnsatisfied: onUnsatisfiedSchema.optional(),
+  maxTurns: z.int().positive().optional().meta({ description: "Agent turn cap (default 30)." }),
+  timeout: durationSchema.optional().meta({ description: "Per-run timeout (default 1h)." }),
+  retries: z
+    .int()
+    .min(0)
+    .max(20)
+    .optional()
+    .meta({ description: "Retries after a failed attempt (default 0)." }),
+  catchUp: z
+    .enum(CATCH_UP_POLICIES)
+    .optional()
+    .meta({ description: "After downtime: latest (default), all, none." }),
+  maxCatchup: z.int().positive().optional().meta({ description: "Bound for catchUp: all (default 10)." }),
+  overlap: z.enum(OVERLAP_POLICIES).optional().meta({
+    description: "When the previous run is still going: skip (default), queue, cancel-previous, allow.",
+  }),
+  budget: budgetSchema.optional(),
+  verify: verifySchema.optional(),
+  events: z
+    .array(
+      z.strictObject({
+        github: z
+          .string()
+          .regex(/^[a-z_]+(\.[a-z_]+)?$/, { error: "a GitHub event like check_suite.completed or push" })
+          .meta({
+            description: "GitHub event, optionally with its action: `check_suite.completed`, `push`.",
+          }),
+        conclusion: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: "check_suite/check_run/workflow_run conclusion, e.g. failure." }),
+        repo: z.string().min(1).optional().meta({ description: "owner/name; `*` wildcards allowed." }),
+        label: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: "The issue or pull request carries this label." }),
+        branch: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: "Head branch (check suites, workflow runs, pushes)." }),
+      }),
+    )
+    .optional()
+    .meta({
+      description:
+        "Inbound events that fire this routine (`POST /hooks/github`); the payload summary is its input.",
+    }),
+  hook: z
+    .strictObject({
+      secret: webhookSecret
+        .optional()
+        .meta({ description: "Standard Webhooks secret: deliveries must be signed with it." }),
+      tokenEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .optional()
+        .meta({ description: "Environment variable of the daemon holding a bearer token for this hook." }),
+    })
+    .refine((hook) => hook.secret !== undefined || hook.tokenEnv !== undefined, {
+      error: "a hook needs a `secret` or a `tokenEnv`",
+    })
+    .optional()
+    .meta({
+      description: "Accept `POST /hooks/r/<routine>` to fire this routine (signed or with a bearer token).",
+    }),
+  notify: z.union([notifyRuleSchema, z.array(notifyRuleSchema)]).optional(),
+  labels: z.array(z.string().min(1)).optional().meta({ description: "Free labels, for people and filters." }),
+  requires: z.array(z.string().min(1)).optional().meta({
+    description: "Worker labels a run needs (`loopd worker --labels gpu,repo-x`); harness names count.",
+  }),
+  base: z.string().min(1).optional().meta({
+    description:
+      "Git ref the run's worktree branches from; default the repo's current HEAD (path) or default branch (URL).",
+  }),
+  docs: z.array(z.string().min(1)).optional().meta({
+    description: "Extra docs/playbooks (paths in the repo) given to the agent with AGENTS.md, CLAUDE.md, …",
+  }),
+  memory: z
+    .boolean()
+    .optional()
+    .meta({ description: "Keep a memory between runs (default true for agent harnesses)." }),
+  secrets: z.array(envName).optional().meta({
+    description: "Names of environment variables passed to the agent (and redacted from stored events).",
+  }),
+  env: z
+    .record(envName, z.string())
+    .optional()
+    .meta({ description: "Literal environment variables for the run (not secret)." }),
+  mcpConfig: z.string().min(1).optional().meta({
+    description: "MCP config file (relative to loopd.yaml) for harnesses that take one (claude).",
+  }),
+  agents: z
+    .record(name("sub-agent"), subAgentSchema)
+    .optional()
+    .meta({ description: "Sub-agents for the builtin harness." }),
+});
+
+export const routineSchema = routineObject.superRefine((routine, ctx) => {
+  const triggers = (["every", "cron", "at"] as const).filter((key) => routine[key] !== undefined);
+  if (triggers.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: [triggers[1]!],
+      message: `a routine has one trigger; found ${triggers.join(" and ")}`,
+    });
+  }
+  const tasks = (["prompt", "template", "command", "check"] as const).filter(
+    (key) => routine[key] !== undefined,
+  );
+  if (tasks.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message: "a routine needs a task: `prompt`, `template`, `command` or `check`",
+    });
+  } else if (tasks.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: [tasks[1]!],
+      message: `a routine has one task; found ${tasks.join(" and ")}`,
+    });
+  }
+  if (routine.command !== undefined && routine.harness !== undefined && routine.harness !== "shell") {
+    ctx.addIssue({ code: "custom", path: ["command"], message: "`command` runs with harness: shell" });
+  }
+  if (routine.harness === "shell" && routine.command === undefined) {
+    ctx.addIssue({ code: "custom", path: ["harness"], message: "harness: shell needs a `command`" });
+  }
+  if (routine.params !== undefined && routine.template === undefined) {
+    ctx.addIssue({ code: "custom", path: ["params"], message: "`params` are given to a `template`" });
+  }
+  if (routine.agents !== undefined && routine.harness !== undefined && routine.harness !== "builtin") {
+    ctx.addIssue({ code: "custom", path: ["agents"], message: "sub-`agents` run on harness: builtin" });
+  }
+  checkWatch(routine, ctx);
+  if (routine.jitter !== undefined && routine.every === undefined) {
+    ctx.addIssue({ code: "custom", path: ["jitter"], message: "`jitter` applies to `every` triggers" });
+  }
+});
+
+/** `by`, `onUnsatisfied` and `until: { satisfied }` belong to watches (routines with a `check`). */
+function checkWatch(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {
+  const needsCheck: Array<[boolean, string]> = [
+    [routine.by !== undefined, "by"],
+    [routine.onUnsatisfied !== undefined, "onUnsatisfied"],
+    [typeof routine.until === "object" && routine.until.satisfied !== undefined, "until"],
+  ];
+  for (const [present, key] of needsCheck) {
+    if (present && routine.check === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `\`${key}\` applies to a watch: add a \`check\``,
+      });
+    }
+  }
+  if (routine.by !== undefined && (routine.at !== undefined || routine.cron !== undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["by"],
+      message: "a `by` watch is evaluated every `every` (default 2h) until its deadline; drop `at`/`cron`",
+    });
+  }
+  if (routine.by !== undefined && routine.until !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["until"],
+      message: "a `by` watch stops at its deadline; drop `until`",
+    });
+  }
+  const check = routine.check;
+  if (check === undefined) return;
+  if (check.agent === undefined && (routine.harness !== undefined || routine.tier !== undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [routine.harness !== undefined ? "harness" : "tier"],
+      message: "only an `agent` check uses a harness or tier",
+    });
+  }
+  if (check.agent !== undefined && routine.harness === "shell") {
+    ctx.addIssue({ code: "custom", path: ["harness"], message: "an `agent` check needs an agent harness" });
+  }
+}
