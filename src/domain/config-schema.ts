@@ -1,8 +1,8 @@
 /**
  * The loopd.yaml schema (zod 4): the config file, from the value types in config-values.ts,
- * the sections in config-sections.ts and the routine in config-routine.ts. It is the single source for validation, for the JSON Schema
- * that `loopd schema` prints (committed as schema/loopd.schema.json) and, later, for the
- * HTTP API's OpenAPI document. Values stay as the user wrote them (`30m`, `launch - 1d`);
+ * the sections in config-sections.ts and the routine in config-routine.ts. It is the single
+ * source for validation, for the JSON Schema that `loopd schema` prints (committed as
+ * schema/loopd.schema.json) and for the HTTP API's OpenAPI document. Values stay as the user wrote them (`30m`, `launch - 1d`);
  * `routine-spec.ts` turns a valid config into the normalised form the store keeps.
  */
 import { z } from "zod";
