@@ -43,6 +43,14 @@ export interface RoutinesTable {
   consecutive_failures: ColumnType<number, number | undefined, number>;
   /** Failures with LOOPD_AUTH_* in a row; the routine pauses itself at `auth.pauseAfter`. */
   consecutive_auth_failures: ColumnType<number, number | undefined, number>;
+  /**
+   * Why the routine is paused, as a code: an error code (`LOOPD_AUTH_EXPIRED`, …) when it
+   * paused itself, `removed` when it left its loopd.yaml, `user` for `loopd pause`; null when
+   * active or paused before this was recorded.
+   */
+  paused_code: string | null;
+  /** When a silent misfire (due time long past with no run) was last reported. */
+  misfire_notified_at: number | null;
   last_success_at: number | null;
   created_at: number;
   updated_at: number;
@@ -90,6 +98,12 @@ export interface RunsTable {
   route_reason: string | null;
   /** satisfied | unsatisfied when the run evaluated a check; null otherwise (or when it errored). */
   verdict: "satisfied" | "unsatisfied" | null;
+  /** What became of the run's changes (JSON `RunDelivery`): committed, pushed, or why not. */
+  delivery: string | null;
+  /** 1 when the run succeeded with no `verify` although its last tool call failed. */
+  unverified: ColumnType<number, number | undefined, number>;
+  /** The specific hint of the error the run ended with (from the error table, or the harness). */
+  error_hint: string | null;
 }
 
 export type ArtifactKind =

@@ -5,6 +5,7 @@ import { routingBudgets } from "./0004-routing-budgets.js";
 import { inboundHooks } from "./0005-inbound-hooks.js";
 import { outboxDigests } from "./0006-outbox-digests.js";
 import { watchVerdicts } from "./0007-watch-verdicts.js";
+import { trustedResults } from "./0008-trusted-results.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   inboundHooks,
   outboxDigests,
   watchVerdicts,
+  trustedResults,
 ];
