@@ -13,121 +13,124 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
-import { isPostgresAvailable, openTestStore, type TestStore } from "./helpers/stores.js";
+import { openTestStore, postgresSuiteEnabled, type TestStore } from "./helpers/stores.js";
 
 const RUNS = 1000;
 const WORKERS = 3;
 const KILL_EVERY_MS = 2000;
 
-describe.runIf(await isPostgresAvailable())("chaos: workers killed at random on PostgreSQL", () => {
-  let target: TestStore;
-  let cwd: string;
-  let env: Record<string, string>;
-  const workers: Array<LoopdProcess | undefined> = [];
+describe.runIf(await postgresSuiteEnabled("the chaos test"))(
+  "chaos: workers killed at random on PostgreSQL",
+  () => {
+    let target: TestStore;
+    let cwd: string;
+    let env: Record<string, string>;
+    const workers: Array<LoopdProcess | undefined> = [];
 
-  beforeAll(async () => {
-    target = await openTestStore("postgres");
-    cwd = mkdtempSync(join(tmpdir(), "loopd-chaos-"));
-    env = { ...target.env, LOOPD_HOME: join(cwd, "home") };
-  });
-  afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker?.stop("SIGKILL")));
-    await target?.dispose();
-    rmSync(cwd, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      target = await openTestStore("postgres");
+      cwd = mkdtempSync(join(tmpdir(), "loopd-chaos-"));
+      env = { ...target.env, LOOPD_HOME: join(cwd, "home") };
+    });
+    afterAll(async () => {
+      await Promise.all(workers.map((worker) => worker?.stop("SIGKILL")));
+      await target?.dispose();
+      rmSync(cwd, { recursive: true, force: true });
+    });
 
-  it(`runs ${RUNS} runs exactly once while workers die`, async () => {
-    const log = join(cwd, "attempts.log");
-    writeFileSync(
-      join(cwd, "loopd.yaml"),
-      [
-        "routines:",
-        "  - name: chaos",
-        `    command: 'echo "start $LOOPD_RUN_ID $LOOPD_ATTEMPT" >> ${log}; sleep 0.05; echo "end $LOOPD_RUN_ID $LOOPD_ATTEMPT" >> ${log}'`,
-        "    overlap: allow",
-        "    retries: 10",
-        "    timeout: 30s",
-        "",
-      ].join("\n"),
-    );
-    expect((await runCli(["apply"], { env, cwd })).code).toBe(0);
-    const { store } = target;
-    const routine = await store.db
-      .selectFrom("routines")
-      .select("id")
-      .where("name", "=", "chaos")
-      .executeTakeFirstOrThrow();
-    const now = Date.now();
-    const rows = Array.from({ length: RUNS }, (_, i) => ({
-      routine_id: routine.id,
-      due_at: now + i,
-      trigger: "manual" as const,
-      status: "queued" as const,
-      max_attempts: 11,
-      not_before: now,
-      queued_at: now,
-    }));
-    for (let i = 0; i < rows.length; i += 250)
-      await store.db
-        .insertInto("runs")
-        .values(rows.slice(i, i + 250))
-        .execute();
-
-    const start = (slot: number) => {
-      workers[slot] = spawnLoopd(["worker", "--concurrency", "4", "--lease", "2"], { env, cwd });
-    };
-    for (let slot = 0; slot < WORKERS; slot++) start(slot);
-
-    let kills = 0;
-    const deadline = Date.now() + 150_000;
-    for (;;) {
-      const open = await store.db
-        .selectFrom("runs")
-        .select((eb) => eb.fn.countAll<number>().as("count"))
-        .where("status", "in", ["queued", "running"])
+    it(`runs ${RUNS} runs exactly once while workers die`, async () => {
+      const log = join(cwd, "attempts.log");
+      writeFileSync(
+        join(cwd, "loopd.yaml"),
+        [
+          "routines:",
+          "  - name: chaos",
+          `    command: 'echo "start $LOOPD_RUN_ID $LOOPD_ATTEMPT" >> ${log}; sleep 0.05; echo "end $LOOPD_RUN_ID $LOOPD_ATTEMPT" >> ${log}'`,
+          "    overlap: allow",
+          "    retries: 10",
+          "    timeout: 30s",
+          "",
+        ].join("\n"),
+      );
+      expect((await runCli(["apply"], { env, cwd })).code).toBe(0);
+      const { store } = target;
+      const routine = await store.db
+        .selectFrom("routines")
+        .select("id")
+        .where("name", "=", "chaos")
         .executeTakeFirstOrThrow();
-      if (Number(open.count) === 0) break;
-      if (Date.now() > deadline) throw new Error(`${open.count} runs still open after the deadline`);
-      await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + Math.random())));
-      const slot = Math.floor(Math.random() * WORKERS);
-      await workers[slot]?.stop("SIGKILL");
-      kills++;
-      start(slot);
-    }
-    expect(kills).toBeGreaterThanOrEqual(2);
+      const now = Date.now();
+      const rows = Array.from({ length: RUNS }, (_, i) => ({
+        routine_id: routine.id,
+        due_at: now + i,
+        trigger: "manual" as const,
+        status: "queued" as const,
+        max_attempts: 11,
+        not_before: now,
+        queued_at: now,
+      }));
+      for (let i = 0; i < rows.length; i += 250)
+        await store.db
+          .insertInto("runs")
+          .values(rows.slice(i, i + 250))
+          .execute();
 
-    // Every run ended exactly once, and succeeded (attempts were plentiful).
-    const finals = await store.db
-      .selectFrom("runs")
-      .select(["id", "status", "attempt"])
-      .where("routine_id", "=", routine.id)
-      .execute();
-    expect(finals).toHaveLength(RUNS);
-    expect(finals.filter((run) => run.status !== "succeeded")).toEqual([]);
+      const start = (slot: number) => {
+        workers[slot] = spawnLoopd(["worker", "--concurrency", "4", "--lease", "2"], { env, cwd });
+      };
+      for (let slot = 0; slot < WORKERS; slot++) start(slot);
 
-    // Orphaned shells of killed workers may still be finishing; give them a moment.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const lines = readFileSync(log, "utf8").trim().split("\n");
-    const open = new Map<string, string>(); // run id → attempt currently executing
-    const completed = new Set<string>(); // "run attempt" pairs that reached their end
-    for (const line of lines) {
-      const [what, run, attempt] = line.split(" ") as [string, string, string];
-      if (what === "start") {
-        expect(
-          open.has(run),
-          `run ${run} attempt ${attempt} started while attempt ${open.get(run)} ran`,
-        ).toBe(false);
-        open.set(run, attempt);
-      } else {
-        expect(open.get(run)).toBe(attempt);
-        open.delete(run);
-        completed.add(`${run} ${attempt}`);
+      let kills = 0;
+      const deadline = Date.now() + 150_000;
+      for (;;) {
+        const open = await store.db
+          .selectFrom("runs")
+          .select((eb) => eb.fn.countAll<number>().as("count"))
+          .where("status", "in", ["queued", "running"])
+          .executeTakeFirstOrThrow();
+        if (Number(open.count) === 0) break;
+        if (Date.now() > deadline) throw new Error(`${open.count} runs still open after the deadline`);
+        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + Math.random())));
+        const slot = Math.floor(Math.random() * WORKERS);
+        await workers[slot]?.stop("SIGKILL");
+        kills++;
+        start(slot);
       }
-    }
-    for (const run of finals) expect(completed.has(`${run.id} ${run.attempt}`)).toBe(true);
-    const recovered = finals.filter((run) => run.attempt > 1).length;
-    console.log(
-      `chaos: ${RUNS} runs, ${kills} workers killed, ${recovered} runs recovered onto another attempt`,
-    );
-  }, 200_000);
-});
+      expect(kills).toBeGreaterThanOrEqual(2);
+
+      // Every run ended exactly once, and succeeded (attempts were plentiful).
+      const finals = await store.db
+        .selectFrom("runs")
+        .select(["id", "status", "attempt"])
+        .where("routine_id", "=", routine.id)
+        .execute();
+      expect(finals).toHaveLength(RUNS);
+      expect(finals.filter((run) => run.status !== "succeeded")).toEqual([]);
+
+      // Orphaned shells of killed workers may still be finishing; give them a moment.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      const open = new Map<string, string>(); // run id → attempt currently executing
+      const completed = new Set<string>(); // "run attempt" pairs that reached their end
+      for (const line of lines) {
+        const [what, run, attempt] = line.split(" ") as [string, string, string];
+        if (what === "start") {
+          expect(
+            open.has(run),
+            `run ${run} attempt ${attempt} started while attempt ${open.get(run)} ran`,
+          ).toBe(false);
+          open.set(run, attempt);
+        } else {
+          expect(open.get(run)).toBe(attempt);
+          open.delete(run);
+          completed.add(`${run} ${attempt}`);
+        }
+      }
+      for (const run of finals) expect(completed.has(`${run.id} ${run.attempt}`)).toBe(true);
+      const recovered = finals.filter((run) => run.attempt > 1).length;
+      console.log(
+        `chaos: ${RUNS} runs, ${kills} workers killed, ${recovered} runs recovered onto another attempt`,
+      );
+    }, 200_000);
+  },
+);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
-import { isPostgresAvailable, openTestStore, type TestStore } from "./helpers/stores.js";
+import { openTestStore, postgresSuiteEnabled, type TestStore } from "./helpers/stores.js";
 
 describe("loopd serve on SQLite", () => {
   let cwd: string;
@@ -99,41 +99,44 @@ describe("loopd serve on SQLite", () => {
   });
 });
 
-describe.runIf(await isPostgresAvailable())("loopd serve and workers on PostgreSQL", () => {
-  let target: TestStore;
-  let cwd: string;
-  const procs: LoopdProcess[] = [];
+describe.runIf(await postgresSuiteEnabled("the serve + worker tests"))(
+  "loopd serve and workers on PostgreSQL",
+  () => {
+    let target: TestStore;
+    let cwd: string;
+    const procs: LoopdProcess[] = [];
 
-  beforeAll(async () => {
-    target = await openTestStore("postgres");
-    cwd = mkdtempSync(join(tmpdir(), "loopd-pg-"));
-  });
-  afterAll(async () => {
-    await Promise.all(procs.map((proc) => proc.stop()));
-    await target?.dispose();
-    rmSync(cwd, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      target = await openTestStore("postgres");
+      cwd = mkdtempSync(join(tmpdir(), "loopd-pg-"));
+    });
+    afterAll(async () => {
+      await Promise.all(procs.map((proc) => proc.stop()));
+      await target?.dispose();
+      rmSync(cwd, { recursive: true, force: true });
+    });
 
-  it("refuses `loopd worker` on SQLite", async () => {
-    const result = await runCli(["worker"], { env: { LOOPD_HOME: join(cwd, "sqlite-home") }, cwd });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain("error[LOOPD_WORKER_NEEDS_POSTGRES]");
-  });
+    it("refuses `loopd worker` on SQLite", async () => {
+      const result = await runCli(["worker"], { env: { LOOPD_HOME: join(cwd, "sqlite-home") }, cwd });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("error[LOOPD_WORKER_NEEDS_POSTGRES]");
+    });
 
-  it("wakes a worker through LISTEN/NOTIFY when a run is fired elsewhere", async () => {
-    const env = { ...target.env, LOOPD_HOME: join(cwd, "home") };
-    writeFileSync(join(cwd, "loopd.yaml"), "routines:\n  - name: ping\n    command: echo pong\n");
-    expect((await runCli(["apply"], { env, cwd })).code).toBe(0);
-    const worker = spawnLoopd(["worker"], { env, cwd });
-    procs.push(worker);
-    await worker.waitFor((event) => event.type === "ready");
-    // Let the worker's first pass go idle: from now on only a wake-up (or the 60 s backstop) moves it.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const started = Date.now();
-    const result = await runCli(["run", "ping", "--wait"], { env, cwd });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("pong");
-    expect(Date.now() - started).toBeLessThan(10_000); // far below the backstop
-    await worker.waitFor((event) => event.type === "run-finished" && event.routine === "ping");
-  });
-});
+    it("wakes a worker through LISTEN/NOTIFY when a run is fired elsewhere", async () => {
+      const env = { ...target.env, LOOPD_HOME: join(cwd, "home") };
+      writeFileSync(join(cwd, "loopd.yaml"), "routines:\n  - name: ping\n    command: echo pong\n");
+      expect((await runCli(["apply"], { env, cwd })).code).toBe(0);
+      const worker = spawnLoopd(["worker"], { env, cwd });
+      procs.push(worker);
+      await worker.waitFor((event) => event.type === "ready");
+      // Let the worker's first pass go idle: from now on only a wake-up (or the 60 s backstop) moves it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
+      const result = await runCli(["run", "ping", "--wait"], { env, cwd });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("pong");
+      expect(Date.now() - started).toBeLessThan(10_000); // far below the backstop
+      await worker.waitFor((event) => event.type === "run-finished" && event.routine === "ping");
+    });
+  },
+);

@@ -46,7 +46,7 @@ describe("dashboard in a browser", () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium, as .ci/run does)`,
+        `${CHROMIUM} is missing: install Debian's chromium (npm test does, as root: scripts/test-prerequisites.mjs)`,
       );
     }
     mkdirSync(ARTIFACTS, { recursive: true });

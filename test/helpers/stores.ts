@@ -33,11 +33,25 @@ export function isPostgresAvailable(): Promise<boolean> {
   return postgresAvailable;
 }
 
+/**
+ * For suites that only make sense on PostgreSQL (several processes sharing a store): whether
+ * to run them. Without a server they are skipped with one line, except under CI, where a
+ * missing server fails the file instead of passing it silently.
+ */
+export async function postgresSuiteEnabled(suite: string): Promise<boolean> {
+  if (await isPostgresAvailable()) return true;
+  if (process.env.CI) throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL} for ${suite}`);
+  console.warn(`skipped: no PostgreSQL at ${TEST_POSTGRES_URL} (${suite})`);
+  return false;
+}
+
 /** The dialects to run a contract suite against. */
 export async function testDialects(): Promise<Dialect[]> {
   if (await isPostgresAvailable()) return ["sqlite", "postgres"];
   if (process.env.CI)
-    throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}; .ci/run should have started it`);
+    throw new Error(
+      `CI needs PostgreSQL at ${TEST_POSTGRES_URL}; the pretest step of npm test should have started it`,
+    );
   console.warn(
     `skipped: no PostgreSQL at ${TEST_POSTGRES_URL} (the postgres half of the store contract tests)`,
   );
