@@ -267,17 +267,38 @@ describe("claude preflight (real CLI)", () => {
   const base = () => ({ cwd: tmpdir(), baseUrl: null, signal: new AbortController().signal });
   const preflight = createClaudeHarness({ command: CLAUDE }).preflight!;
 
-  it("finds the binary and its version, and accepts ANTHROPIC_API_KEY", async () => {
-    const env = { ...isolatedEnv(tempDir("loopd-claude-home-")), ANTHROPIC_API_KEY: "sk-x" };
+  it("finds the binary and its version, and tries ANTHROPIC_API_KEY where the run will talk", async () => {
+    model = await startFakeModelServer({ script: [] });
+    const env = {
+      ...isolatedEnv(tempDir("loopd-claude-home-")),
+      ANTHROPIC_API_KEY: "sk-x-accepted",
+      ANTHROPIC_BASE_URL: model.url,
+    };
     const result = await preflight({ ...base(), env });
     expect(result).toMatchObject({
       installed: true,
       command: CLAUDE,
       auth: "ok",
       authSource: "ANTHROPIC_API_KEY",
+      authDetail: `accepted by ${model.url}/v1/models`,
       error: null,
     });
     expect(result.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(model.modelListRequests.map((request) => request.headers["x-api-key"])).toEqual(["sk-x-accepted"]);
+  });
+
+  it("a key the endpoint refuses is LOOPD_AUTH_EXPIRED, naming the variable and the login", async () => {
+    model = await startFakeModelServer({ script: [], rejectKeys: true });
+    const env = { ...isolatedEnv(tempDir("loopd-claude-home-")), ANTHROPIC_API_KEY: "sk-x-revoked" };
+    // The tier's base URL (SDK style, with /v1) wins over the environment, as in the run.
+    const result = await preflight({ ...base(), baseUrl: `${model.url}/v1`, env });
+    expect(result).toMatchObject({ installed: true, auth: "expired", error: { code: "LOOPD_AUTH_EXPIRED" } });
+    expect(result.error?.message).toBe(
+      `claude: ANTHROPIC_API_KEY was rejected by ${model.url}/v1/models (HTTP 401: authentication_error: invalid x-api-key)`,
+    );
+    expect(result.error?.hint).toContain("Replace ANTHROPIC_API_KEY");
+    expect(result.error?.hint).toContain("claude auth login");
+    expect(result.error?.hint).toContain("loopd resume");
   });
 
   it("reports missing credentials with an empty HOME and no key", async () => {

@@ -4,13 +4,14 @@
  * the final result; read by `claude-events.ts`) into run events and a result. Claude Code
  * enforces `--max-turns` and `--max-budget-usd` itself and prices its own usage, so the adapter
  * only stops it early when it keeps retrying a rejected credential. Also answers preflight:
- * installed, version, credentials.
+ * installed, version, credentials (a key is tried against the model list, auth-probe.ts).
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseJsonLine, runAgentProcess } from "./agent-process.js";
+import { probeAuth, probedAuth, rejectedKeyHint } from "./auth-probe.js";
 import { ClaudeEventParser, claudeResult } from "./claude-events.js";
 import { locateCli, notAnAgentTask, record, str } from "./cli-adapter.js";
 import type { Harness, HarnessInput, PreflightInput, PreflightResult } from "./harness.js";
@@ -26,7 +27,7 @@ export interface ClaudeHarnessOptions {
 const MAX_ARG_BYTES = 100_000;
 const INSTALL_HINT =
   "Install it with `npm i -g @anthropic-ai/claude-code`, or set `harnesses.claude.command` to its path.";
-const LOGIN_HINT = "Run `claude` and /login, or export ANTHROPIC_API_KEY.";
+const LOGIN_HINT = "Run `claude auth login` (or `claude` and /login), or export ANTHROPIC_API_KEY.";
 
 export function createClaudeHarness(options: ClaudeHarnessOptions = {}): Harness {
   const command = options.command ?? "claude";
@@ -129,7 +130,23 @@ async function preflightClaude(command: string, input: PreflightInput): Promise<
   const key = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].find(
     (name) => input.env[name],
   );
-  if (key) return { ...found, auth: "ok", authSource: key, error: null };
+  if (key === "CLAUDE_CODE_OAUTH_TOKEN") {
+    // A subscription token (`claude setup-token`) is for Claude Code's own calls; only its
+    // presence is checked.
+    return { ...found, auth: "ok", authSource: key, error: null };
+  }
+  if (key) {
+    // Asked where the run will talk: the tier's base URL (claudeEnv) or ANTHROPIC_BASE_URL.
+    // An auth token (gateways, proxies) goes as a bearer header, as Claude Code sends it.
+    const answer = await probeAuth({
+      provider: "anthropic",
+      baseUrl: input.baseUrl ?? input.env.ANTHROPIC_BASE_URL ?? null,
+      key: input.env[key]!,
+      scheme: key === "ANTHROPIC_AUTH_TOKEN" ? "bearer" : "key",
+    });
+    const hint = rejectedKeyHint(key, "log in with `claude auth login`");
+    return { ...found, ...probedAuth(answer, { harness: "claude", source: key, hint }) };
+  }
   // Bedrock / Vertex / Foundry use their cloud's credentials, which only a real call can check.
   const provider = ["BEDROCK", "VERTEX", "FOUNDRY"].find((name) =>
     /^(1|true|yes)$/i.test(input.env[`CLAUDE_CODE_USE_${name}`] ?? ""),
@@ -137,11 +154,15 @@ async function preflightClaude(command: string, input: PreflightInput): Promise<
   if (provider) return { ...found, auth: "unknown", authSource: `CLAUDE_CODE_USE_${provider}`, error: null };
 
   const login = storedLogin(input.env);
+  // A stored login is read, not tried: its token is refreshed by Claude Code itself, so a
+  // request with it could fail where the run would not.
   if (login === "expired") {
     const message = "the stored Claude Code login has expired and cannot be refreshed";
     return { ...found, auth: "expired", error: { code: "LOOPD_AUTH_EXPIRED", message, hint: LOGIN_HINT } };
   }
-  if (login === "ok") return { ...found, auth: "ok", authSource: "claude login", error: null };
+  const notTried = "the stored login was read, not tried with a request";
+  if (login === "ok")
+    return { ...found, auth: "ok", authSource: "claude login", authDetail: notTried, error: null };
   // No credentials file: macOS keeps the login in the Keychain, and settings may name an
   // apiKeyHelper. `claude auth status` knows both, answers offline in well under a second.
   const { execa } = await import("execa");
@@ -156,7 +177,14 @@ async function preflightClaude(command: string, input: PreflightInput): Promise<
   });
   const answer = parseJsonLine(String(status.stdout).replace(/\s*\n\s*/g, " "));
   if (answer?.loggedIn === true) {
-    return { ...found, auth: "ok", authSource: str(answer.apiKeySource) ?? "claude login", error: null };
+    const authSource = str(answer.apiKeySource) ?? "claude login";
+    return {
+      ...found,
+      auth: "ok",
+      authSource,
+      authDetail: "`claude auth status` says logged in",
+      error: null,
+    };
   }
   const message =
     "claude has no credentials: no ANTHROPIC_API_KEY and no stored login (`claude auth status`)";

@@ -261,7 +261,8 @@ describe("codex harness (real CLI)", () => {
 describe("codex preflight (real CLI)", () => {
   const base = () => ({ cwd: tmpdir(), baseUrl: null, signal: new AbortController().signal });
 
-  it("finds the binary and its version, and accepts OPENAI_API_KEY", async () => {
+  it("finds the binary and its version, and tries OPENAI_API_KEY at the tier's server", async () => {
+    model = await startFakeModelServer({ script: [] });
     const home = tempDir("loopd-codex-home-");
     const env = { PATH: process.env.PATH ?? "", HOME: home, CODEX_HOME: home, OPENAI_API_KEY: "sk-x" };
     const result = await createCodexHarness({ command: CODEX }).preflight?.({ ...base(), env });
@@ -278,7 +279,11 @@ describe("codex preflight (real CLI)", () => {
   it("reports missing credentials with an empty CODEX_HOME and no key", async () => {
     const home = tempDir("loopd-codex-home-");
     const env = { PATH: process.env.PATH ?? "", HOME: home, CODEX_HOME: home };
-    const result = await createCodexHarness({ command: CODEX }).preflight?.({ ...base(), env });
+    const result = await createCodexHarness({ command: CODEX }).preflight?.({
+      ...base(),
+      baseUrl: `${model.url}/v1`,
+      env,
+    });
     expect(result).toMatchObject({ installed: true, auth: "missing", error: { code: "LOOPD_AUTH_MISSING" } });
     expect(result?.error?.hint).toContain("codex login");
   });
@@ -294,3 +299,22 @@ describe("codex preflight (real CLI)", () => {
     expect(result?.error?.hint).toContain("npm i -g @openai/codex");
   });
 });
+      authDetail: `accepted by ${model.url}/v1/models`,
+    expect(model.modelListRequests.map((request) => request.headers.authorization)).toEqual(["Bearer sk-x"]);
+  });
+
+  it("a key the endpoint refuses is LOOPD_AUTH_EXPIRED, with OpenAI's message and the fix", async () => {
+    model = await startFakeModelServer({ script: [], rejectKeys: true });
+    const home = tempDir("loopd-codex-home-");
+    const env = {
+      PATH: process.env.PATH ?? "",
+      HOME: home,
+      CODEX_HOME: home,
+      OPENAI_API_KEY: "sk-x-revoked",
+      OPENAI_BASE_URL: `${model.url}/v1`,
+    };
+    const result = await createCodexHarness({ command: CODEX }).preflight?.({ ...base(), env });
+    expect(result).toMatchObject({ auth: "expired", error: { code: "LOOPD_AUTH_EXPIRED" } });
+    expect(result?.error?.message).toContain("codex: OPENAI_API_KEY was rejected by");
+    expect(result?.error?.message).toContain("Incorrect API key provided");
+    expect(result?.error?.hint).toContain("codex login");

@@ -17,6 +17,7 @@ import {
 } from "./cli-adapter.js";
 import { CodexEventParser } from "./codex-events.js";
 import type { Harness, HarnessInput, PreflightInput, PreflightResult } from "./harness.js";
+import { probeAuth, probedAuth, rejectedKeyHint } from "./auth-probe.js";
 
 export interface CodexHarnessOptions {
   /** Executable name or path (`harnesses.codex.command`); default `codex` on the run's PATH. */
@@ -156,7 +157,20 @@ async function preflightCodex(command: string, input: PreflightInput): Promise<P
   );
   if (!found.installed) return found;
   const key = ["OPENAI_API_KEY", "CODEX_API_KEY"].find((name) => input.env[name]);
-  if (key) return { ...found, auth: "ok", authSource: key, error: null };
+  if (key) {
+    // Asked where the run will talk: the tier's server (codexArgs) or OPENAI_BASE_URL.
+    const answer = await probeAuth({
+      provider: "openai",
+      baseUrl: input.baseUrl ?? input.env.OPENAI_BASE_URL ?? null,
+      key: input.env[key]!,
+    });
+    return {
+      ...found,
+      ...probedAuth(answer, { harness: "codex", source: key, hint: rejectedKeyHint(key, "run `codex login`") }),
+    };
+  }
+  // A ChatGPT login: `codex login status` reads it without a request (best effort: a login
+  // revoked on the server side shows only when the run's first call fails).
   const { execa } = await import("execa");
   const status = await execa(found.command, ["login", "status"], {
     env: input.env,
@@ -166,7 +180,14 @@ async function preflightCodex(command: string, input: PreflightInput): Promise<P
     timeout: 15_000,
     cancelSignal: input.signal,
   });
-  if (status.exitCode === 0) return { ...found, auth: "ok", authSource: "codex login", error: null };
+  if (status.exitCode === 0)
+    return {
+      ...found,
+      auth: "ok",
+      authSource: "codex login",
+      authDetail: "`codex login status` says logged in",
+      error: null,
+    };
   return {
     ...found,
     auth: "missing",

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
+import { startFakeModelServer } from "../../test/support/fake-model/server.js";
 import type { AgentProcessResult } from "./agent-process.js";
 import { createGeminiHarness, geminiArgs, geminiAuth, geminiEnv, geminiResult } from "./gemini.js";
 import { GeminiEventParser } from "./gemini-events.js";
@@ -365,7 +366,15 @@ describe("gemini harness", () => {
     const dir = tempDir();
     const command = fakeGemini(dir, []);
     const signal = new AbortController().signal;
-    const env = { PATH: dir, HOME: dir, GEMINI_API_KEY: "k" };
+    const model = await startFakeModelServer({ script: [] });
+    // With a base URL the CLI needs its auth type set (see geminiAuth).
+    const home = join(dir, "home");
+    mkdirSync(join(home, ".gemini"), { recursive: true });
+    writeFileSync(
+      join(home, ".gemini", "settings.json"),
+      '{"security":{"auth":{"selectedType":"gemini-api-key"}}}',
+    );
+    const env = { PATH: dir, HOME: home, GEMINI_API_KEY: "k", GOOGLE_GEMINI_BASE_URL: model.url };
     const ok = await createGeminiHarness().preflight?.({ env, cwd: dir, baseUrl: null, signal });
     expect(ok).toMatchObject({
       harness: "gemini",
@@ -374,8 +383,21 @@ describe("gemini harness", () => {
       version: "0.61.0",
       auth: "ok",
       authSource: "GEMINI_API_KEY",
+      authDetail: `accepted by ${model.url}/v1beta/models`,
       error: null,
     });
+    // A key Google refuses (400 API_KEY_INVALID) fails before the CLI starts.
+    model.setRejectKeys(true);
+    const refused = await createGeminiHarness().preflight?.({
+      env: { ...env, GEMINI_API_KEY: "k-revoked" },
+      cwd: dir,
+      baseUrl: null,
+      signal,
+    });
+    await model.close();
+    expect(refused).toMatchObject({ auth: "expired", error: { code: "LOOPD_AUTH_EXPIRED" } });
+    expect(refused?.error?.message).toContain("API key not valid");
+    expect(refused?.error?.hint).toContain("GEMINI_API_KEY");
     const missing = await createGeminiHarness({ command: join(dir, "nope") }).preflight?.({
       env,
       cwd: dir,

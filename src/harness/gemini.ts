@@ -2,7 +2,7 @@
  * The gemini harness: runs Google's Gemini CLI headless (prompt on stdin, `--output-format
  * stream-json`, every tool approved) in the run's folder, and turns what it reports (read by
  * `gemini-events.ts`) into a result with usage, cost and the right error code. Also answers
- * preflight: installed, version, credentials.
+ * preflight: installed, version, credentials (GEMINI_API_KEY is tried, auth-probe.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { type AgentProcessResult, runAgentProcess } from "./agent-process.js";
+import { probeAuth, probedAuth, rejectedKeyHint } from "./auth-probe.js";
 import {
   cliFailure,
   cliResult,
@@ -161,6 +162,16 @@ async function preflightGemini(command: string, input: PreflightInput): Promise<
       auth: "missing",
       error: { code: "LOOPD_AUTH_MISSING", message: auth.message, hint: auth.hint },
     };
+  }
+  if (auth.source === "GEMINI_API_KEY" && input.env.GEMINI_API_KEY) {
+    // Asked where the run will talk: the tier's base URL (geminiEnv) or GOOGLE_GEMINI_BASE_URL.
+    const answer = await probeAuth({
+      provider: "gemini",
+      baseUrl: input.baseUrl ?? input.env.GOOGLE_GEMINI_BASE_URL ?? null,
+      key: input.env.GEMINI_API_KEY,
+    });
+    const hint = rejectedKeyHint("GEMINI_API_KEY", "run `gemini` once to sign in with Google");
+    return { ...found, ...probedAuth(answer, { harness: "gemini", source: auth.source, hint }) };
   }
   return { ...found, auth: auth.state, authSource: auth.source, error: null };
 }

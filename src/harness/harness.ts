@@ -102,6 +102,11 @@ export interface PreflightResult {
   auth: AuthState;
   /** Where credentials come from: "ANTHROPIC_API_KEY", "claude login", "codex login", … */
   authSource: string | null;
+  /**
+   * How the credential was checked (harness/auth-probe.ts): "accepted by <url>", "rejected by
+   * <url>", or why it could not be checked. Absent when only its presence was checked.
+   */
+  authDetail?: string | null;
   /** Set when the run must not start: LOOPD_HARNESS_NOT_INSTALLED, LOOPD_AUTH_MISSING, LOOPD_AUTH_EXPIRED. */
   error: { code: string; message: string; hint: string } | null;
 }
@@ -110,7 +115,10 @@ export interface Harness {
   readonly name: string;
   /** Environment variables this harness's process needs, beyond the common allow-list. */
   readonly envKeys?: readonly (string | RegExp)[];
-  /** Cheap checks before a run: installed, version, credentials present (and working, where a probe is cheap). */
+  /**
+   * Cheap checks before a run: installed, version, credentials present and accepted (one free
+   * request to the provider's model list, or the CLI's login status; see auth-probe.ts).
+   */
   preflight?(input: PreflightInput): Promise<PreflightResult>;
   run(input: HarnessInput, emit: (event: HarnessEvent) => void): Promise<HarnessResult>;
 }

@@ -3,7 +3,8 @@
  * auto-approved) in the run's folder, and turns what it reports (read by
  * `opencode-events.ts`) into a result with usage, cost and the right error code. loopd's
  * instructions and a tier's OpenAI-compatible server reach opencode through
- * OPENCODE_CONFIG_CONTENT. Also answers preflight: installed, version, credentials.
+ * OPENCODE_CONFIG_CONTENT. Also answers preflight: installed, version, credentials (the key
+ * the run's model will use is tried when loopd can tell which, auth-probe.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,6 +12,13 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { type AgentProcessResult, runAgentProcess } from "./agent-process.js";
+import {
+  type ProbeProvider,
+  type ProbeTarget,
+  probeAuth,
+  probedAuth,
+  rejectedKeyHint,
+} from "./auth-probe.js";
 import {
   cliFailure,
   cliResult,
@@ -195,9 +203,42 @@ async function preflightOpencode(command: string, input: PreflightInput): Promis
   const found = await locateCli("opencode", command, input, INSTALL_HINT);
   if (!found.installed) return found;
   const auth = opencodeAuth(input.env, input.cwd, input.baseUrl);
-  if (auth) return { ...found, auth: auth.state, authSource: auth.source, error: null };
+  if (auth) {
+    const key = probedKey(input, auth.source);
+    if (!key) return { ...found, auth: auth.state, authSource: auth.source, error: null };
+    const answer = await probeAuth(key.target);
+    const hint = rejectedKeyHint(key.source, "run `opencode auth login`");
+    return { ...found, ...probedAuth(answer, { harness: "opencode", source: key.source, hint }) };
+  }
   const message = "opencode has no credentials: nothing in `opencode auth list` and no provider API key";
   return { ...found, auth: "missing", error: { code: "LOOPD_AUTH_MISSING", message, hint: LOGIN_HINT } };
+}
+
+/** opencode's provider ids for the APIs auth-probe.ts can ask, with their key variables. */
+const PROBED_PROVIDERS: Readonly<Record<string, { provider: ProbeProvider; keys: readonly string[] }>> = {
+  anthropic: { provider: "anthropic", keys: ["ANTHROPIC_API_KEY"] },
+  openai: { provider: "openai", keys: ["OPENAI_API_KEY"] },
+  google: { provider: "gemini", keys: ["GOOGLE_GENERATIVE_AI_API_KEY", "GEMINI_API_KEY"] },
+};
+
+/**
+ * The key a run will send, when loopd can tell: the tier's server takes OPENAI_API_KEY
+ * (opencodeEnv); otherwise the model's provider's key from the environment, unless `opencode
+ * auth login` stored one (which opencode prefers, and loopd does not read). Null: presence only.
+ */
+function probedKey(input: PreflightInput, source: string): { target: ProbeTarget; source: string } | null {
+  if (input.baseUrl && input.model) {
+    const key = input.env.OPENAI_API_KEY;
+    return key
+      ? { target: { provider: "openai", baseUrl: input.baseUrl, key }, source: "OPENAI_API_KEY" }
+      : null;
+  }
+  if (source.startsWith("opencode auth login")) return null;
+  const provider = opencodeModel(input.model ?? null)?.split("/")[0];
+  const known = provider ? PROBED_PROVIDERS[provider] : undefined;
+  const keyVar = known?.keys.find((name) => input.env[name]);
+  if (!known || !keyVar) return null;
+  return { target: { provider: known.provider, baseUrl: null, key: input.env[keyVar]! }, source: keyVar };
 }
 
 /**

@@ -221,11 +221,34 @@ describe("builtin preflight", () => {
   const preflight = (env: Record<string, string>, baseUrl: string | null = null) =>
     harness.preflight!({ env, cwd: tmpdir(), baseUrl, signal: new AbortController().signal });
 
-  it("is installed in process and names the key it found", async () => {
-    const result = await preflight({ OPENAI_API_KEY: "sk" });
+  it("is installed in process, and tries the key it found at the provider's model list", async () => {
+    const result = await preflight({ OPENAI_API_KEY: "sk", OPENAI_BASE_URL: `${server.url}/v1` });
     expect(result).toMatchObject({ harness: "builtin", installed: true, command: null, auth: "ok" });
     expect(result.authSource).toBe("OPENAI_API_KEY");
+    expect(result.authDetail).toBe(`accepted by ${server.url}/v1/models`);
     expect(result.version).toMatch(/^6\./);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("a refused key fails before any model call, for the run's model's provider", async () => {
+    const dead = await startFakeModelServer({ script: [], rejectKeys: true });
+    try {
+      const env = { ANTHROPIC_API_KEY: "sk-ant-revoked", ANTHROPIC_BASE_URL: dead.url };
+      const result = await harness.preflight!({
+        env,
+        cwd: tmpdir(),
+        baseUrl: null,
+        model: "claude-haiku-4-5",
+        signal: new AbortController().signal,
+      });
+      expect(result).toMatchObject({ auth: "expired", error: { code: "LOOPD_AUTH_EXPIRED" } });
+      expect(result.error?.message).toContain(`ANTHROPIC_API_KEY was rejected by ${dead.url}/v1/models`);
+      expect(result.error?.hint).toContain("Replace ANTHROPIC_API_KEY");
+      expect(dead.modelListRequests).toHaveLength(1);
+      expect(dead.requests).toHaveLength(0);
+    } finally {
+      await dead.close();
+    }
   });
 
   it("accepts a keyless OpenAI-compatible server and reports a missing key otherwise", async () => {

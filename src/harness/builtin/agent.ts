@@ -2,10 +2,12 @@
  * The `builtin` harness: loopd's own small coding agent, in process, on the Vercel AI SDK.
  * It talks to Anthropic, OpenAI (Responses API) or any OpenAI-compatible server, edits the
  * run's workspace through confined file tools and a shell, and can delegate to sub-agents on
- * other models. No CLI to install; the only precondition is a key (or a local server).
+ * other models. No CLI to install; the only precondition is a key (or a local server), which
+ * preflight tries against the provider's model list (auth-probe.ts).
  */
 import { createRequire } from "node:module";
 import { DEFAULT_PRICING, type PricingTable } from "../../domain/pricing.js";
+import { probeAuth, probedAuth, rejectedKeyHint } from "../auth-probe.js";
 import { failedToStart, notAnAgentTask, summaryOf } from "../cli-adapter.js";
 import type {
   Harness,
@@ -17,7 +19,7 @@ import type {
 } from "../harness.js";
 import { toRunError } from "./errors.js";
 import { builtinInstructions, runAgentLoop } from "./loop.js";
-import { KEY_VARS, resolveTarget } from "./providers.js";
+import { anthropicBaseUrl, KEY_VARS, type ModelTarget, resolveTarget } from "./providers.js";
 import { type ResolvedSubAgent, subAgentTools } from "./sub-agents.js";
 import { type ToolEvent, workspaceTools } from "./tools.js";
 import { UsageLedger } from "./usage.js";
@@ -138,29 +140,44 @@ async function run(
 
 async function preflight(input: PreflightInput): Promise<PreflightResult> {
   const base = { harness: "builtin", installed: true, command: null, version: aiVersion() };
-  if (input.model) {
+  // The run's model (or, when none is known, the default for the keys present: the first
+  // hosted provider with a key) resolved exactly as the run will resolve it.
+  const target = resolveTarget(input.model ?? null, input.baseUrl, input.env);
+  const compatibleKey = KEY_VARS["openai-compatible"];
+  const probed: ModelTarget | null =
+    target.ok && target.target.apiKey
+      ? target.target
+      : !input.model && input.baseUrl && input.env[compatibleKey]?.trim()
+        ? {
+            provider: "openai-compatible",
+            modelId: "",
+            baseUrl: input.baseUrl,
+            apiKey: input.env[compatibleKey],
+            keyVar: compatibleKey,
+          }
+        : null;
+  if (probed?.apiKey) {
+    const answer = await probeAuth({
+      // An OpenAI-compatible server is asked the OpenAI way, at the tier's base URL.
+      provider: probed.provider === "anthropic" ? "anthropic" : "openai",
+      baseUrl: probed.provider === "anthropic" ? anthropicBaseUrl(probed.baseUrl) : probed.baseUrl,
+      key: probed.apiKey,
+    });
+    const hint = rejectedKeyHint(probed.keyVar, null);
+    return { ...base, ...probedAuth(answer, { harness: "builtin", source: probed.keyVar, hint }) };
+  }
+  if (input.model && !target.ok) {
     // The run's model is known: check exactly what the run will need, without a request.
-    const target = resolveTarget(input.model, input.baseUrl, input.env);
-    if (!target.ok) {
-      return {
-        ...base,
-        auth: "missing",
-        authSource: null,
-        error: { code: target.code, message: target.message, hint: MISSING_KEY_HINT },
-      };
-    }
+    return {
+      ...base,
+      auth: "missing",
+      authSource: null,
+      error: { code: target.code, message: target.message, hint: MISSING_KEY_HINT },
+    };
   }
-  // Otherwise any usable provider counts: a hosted key, or a tier base URL pointing at an
-  // OpenAI-compatible server (which may need no key at all).
-  for (const keyVar of [KEY_VARS.anthropic, KEY_VARS.openai]) {
-    if (input.env[keyVar]?.trim()) return { ...base, auth: "ok", authSource: keyVar, error: null };
-  }
-  if (input.baseUrl) {
-    const compatibleKey = KEY_VARS["openai-compatible"];
-    return input.env[compatibleKey]?.trim()
-      ? { ...base, auth: "ok", authSource: compatibleKey, error: null }
-      : { ...base, auth: "unknown", authSource: null, error: null };
-  }
+  // Otherwise a tier base URL pointing at an OpenAI-compatible server counts, which may need
+  // no key at all (Ollama, vLLM).
+  if (input.baseUrl) return { ...base, auth: "unknown", authSource: null, error: null };
   return {
     ...base,
     auth: "missing",

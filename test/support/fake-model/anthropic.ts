@@ -128,7 +128,8 @@ function contentOf(reply: ScriptedReply): ContentBlock[] {
   return blocks;
 }
 
-function sendError(res: ServerResponse, status: number, message: string | undefined): void {
+/** An Anthropic-shaped error response (also used for a rejected key on GET /v1/models). */
+export function sendError(res: ServerResponse, status: number, message: string | undefined): void {
   const type = ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
   res.setHeader("request-id", callId("req"));
   json(res, status, { type: "error", error: { type, message: message ?? defaultMessage(status) } });

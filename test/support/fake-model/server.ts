@@ -11,12 +11,17 @@
  *   ] });
  *   env.ANTHROPIC_BASE_URL = model.url;          // Claude Code, @ai-sdk/anthropic (+ /v1)
  *   env.OPENAI_BASE_URL = `${model.url}/v1`;      // codex provider, @ai-sdk/openai
+ *
+ * The model lists (`GET /v1/models`, Gemini's `GET /v1beta/models`), which clients and
+ * loopd's auth probe ask without spending tokens, are recorded apart in `modelListRequests`.
+ * `rejectKeys` (or `setRejectKeys(true)`) makes it a server that refuses every key, as the
+ * real APIs do: 401 in Anthropic's or OpenAI's error shape, Gemini's 400 API_KEY_INVALID.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { handleAnthropic } from "./anthropic.js";
+import { handleAnthropic, sendError as sendAnthropicError } from "./anthropic.js";
 import { handleChatCompletions } from "./openai-chat.js";
-import { handleResponses } from "./openai-responses.js";
+import { handleResponses, openAIError } from "./openai-responses.js";
 import type { ModelRequest, Protocol, Script, ScriptedReply } from "./script.js";
 
 export interface FakeModelServerOptions {
@@ -25,6 +30,18 @@ export interface FakeModelServerOptions {
   sideReply?: ScriptedReply;
   /** When the script list runs out: this reply (default `{ text: "done" }`). */
   whenExhausted?: ScriptedReply;
+  /** Refuse every key on every route (a revoked key). */
+  rejectKeys?: boolean;
+  /** Answer to the model lists, e.g. `{ status: 500 }`; default the list with one model. */
+  modelList?: ScriptedReply;
+}
+
+/** A `GET` of a model list: who asked, and with which headers. */
+export interface ModelListRequest {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The API the request's headers and path speak. */
+  provider: "anthropic" | "openai" | "gemini";
 }
 
 export interface RecordedRequest extends ModelRequest {
@@ -37,8 +54,12 @@ export interface FakeModelServer {
   requests: RecordedRequest[];
   /** Agent-turn requests only. */
   turns(): RecordedRequest[];
+  /** The model-list requests (not in `requests`). */
+  modelListRequests: ModelListRequest[];
   /** Replace the script (and reset the turn counter). */
   setScript(script: Script): void;
+  /** Start or stop refusing every key. */
+  setRejectKeys(reject: boolean): void;
   close(): Promise<void>;
 }
 
@@ -54,7 +75,9 @@ const ROUTES: Array<{ path: RegExp; protocol: Protocol; handler: ProtocolHandler
 export async function startFakeModelServer(options: FakeModelServerOptions): Promise<FakeModelServer> {
   let script = options.script;
   let turn = 0;
+  let rejectKeys = options.rejectKeys ?? false;
   const requests: RecordedRequest[] = [];
+  const modelListRequests: ModelListRequest[] = [];
 
   const nextReply = (request: ModelRequest): ScriptedReply => {
     if (!request.hasTools) return options.sideReply ?? { text: "ok", usage: { input: 10, output: 2 } };
@@ -72,11 +95,24 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const raw = await readBody(req);
-    if (req.method === "GET" && /^\/(v1\/)?models$/.test(path)) {
-      json(res, 200, {
-        object: "list",
-        data: [{ id: "fake-model", object: "model", created: 0, owned_by: "loopd" }],
-      });
+    const provider = providerOf(path, req.headers);
+    if (req.method === "GET" && /^\/(v1\/|v1beta\/)?models$/.test(path)) {
+      modelListRequests.push({ path, headers: req.headers, provider });
+      const reply = rejectKeys ? { status: 401 } : (options.modelList ?? {});
+      if (reply.status !== undefined && reply.status >= 400) {
+        sendProviderError(res, provider, reply.status, reply.errorMessage);
+      } else if (provider === "gemini") {
+        json(res, 200, { models: [{ name: "models/fake-model", displayName: "Fake" }] });
+      } else {
+        json(res, 200, {
+          object: "list",
+          data: [{ id: "fake-model", object: "model", created: 0, owned_by: "loopd" }],
+        });
+      }
+      return;
+    }
+    if (rejectKeys && !ROUTES.some((candidate) => candidate.path.test(path))) {
+      sendProviderError(res, provider, 401, undefined);
       return;
     }
     if (req.method === "POST" && /^\/(v1\/)?messages\/count_tokens$/.test(path)) {
@@ -107,7 +143,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
       hasTools,
       turn: hasTools ? turn++ : -1,
     };
-    const reply = nextReply(request);
+    const reply = rejectKeys ? { status: 401 } : nextReply(request);
     requests.push({ ...request, reply });
     route.handler(request, reply, res);
   }
@@ -118,9 +154,13 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
     url: `http://127.0.0.1:${port}`,
     requests,
     turns: () => requests.filter((request) => request.hasTools),
+    modelListRequests,
     setScript(next) {
       script = next;
       turn = 0;
+    },
+    setRejectKeys(reject) {
+      rejectKeys = reject;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -128,6 +168,48 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
         server.close(() => resolve());
       }),
   };
+}
+
+/** Which API a request speaks: Anthropic's headers, Gemini's key header or path, else OpenAI. */
+function providerOf(path: string, headers: IncomingMessage["headers"]): ModelListRequest["provider"] {
+  if (headers["x-api-key"] !== undefined || headers["anthropic-version"] !== undefined) return "anthropic";
+  if (headers["x-goog-api-key"] !== undefined || path.startsWith("/v1beta/")) return "gemini";
+  return "openai";
+}
+
+/** An error in the provider's own shape; Gemini refuses a bad key with 400 API_KEY_INVALID. */
+function sendProviderError(
+  res: ServerResponse,
+  provider: ModelListRequest["provider"],
+  status: number,
+  message: string | undefined,
+): void {
+  if (provider === "anthropic") {
+    sendAnthropicError(res, status, message);
+    return;
+  }
+  if (provider === "openai") {
+    json(res, status, openAIError(status, message));
+    return;
+  }
+  const invalidKey = status === 401;
+  json(res, invalidKey ? 400 : status, {
+    error: {
+      code: invalidKey ? 400 : status,
+      message:
+        message ?? (invalidKey ? "API key not valid. Please pass a valid API key." : "Internal error."),
+      status: invalidKey ? "INVALID_ARGUMENT" : "INTERNAL",
+      details: invalidKey
+        ? [
+            {
+              "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+              reason: "API_KEY_INVALID",
+              domain: "googleapis.com",
+            },
+          ]
+        : [],
+    },
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
