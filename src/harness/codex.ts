@@ -7,6 +7,7 @@ import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import { runAgentProcess } from "./agent-process.js";
+import { probeAuth, probedAuth, rejectedKeyHint } from "./auth-probe.js";
 import {
   cliFailure,
   cliResult,
@@ -17,7 +18,6 @@ import {
 } from "./cli-adapter.js";
 import { CodexEventParser } from "./codex-events.js";
 import type { Harness, HarnessInput, PreflightInput, PreflightResult } from "./harness.js";
-import { probeAuth, probedAuth, rejectedKeyHint } from "./auth-probe.js";
 
 export interface CodexHarnessOptions {
   /** Executable name or path (`harnesses.codex.command`); default `codex` on the run's PATH. */
