@@ -164,10 +164,8 @@ async function preflightCodex(command: string, input: PreflightInput): Promise<P
       baseUrl: input.baseUrl ?? input.env.OPENAI_BASE_URL ?? null,
       key: input.env[key]!,
     });
-    return {
-      ...found,
-      ...probedAuth(answer, { harness: "codex", source: key, hint: rejectedKeyHint(key, "run `codex login`") }),
-    };
+    const hint = rejectedKeyHint(key, "run `codex login`");
+    return { ...found, ...probedAuth(answer, { harness: "codex", source: key, hint }) };
   }
   // A ChatGPT login: `codex login status` reads it without a request (best effort: a login
   // revoked on the server side shows only when the run's first call fails).
