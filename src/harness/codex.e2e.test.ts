@@ -265,41 +265,20 @@ describe("codex preflight (real CLI)", () => {
     model = await startFakeModelServer({ script: [] });
     const home = tempDir("loopd-codex-home-");
     const env = { PATH: process.env.PATH ?? "", HOME: home, CODEX_HOME: home, OPENAI_API_KEY: "sk-x" };
-    const result = await createCodexHarness({ command: CODEX }).preflight?.({ ...base(), env });
-    expect(result).toMatchObject({
-      installed: true,
-      command: CODEX,
-      auth: "ok",
-      authSource: "OPENAI_API_KEY",
-      error: null,
-    });
-    expect(result?.version).toMatch(/^\d+\.\d+\.\d+/);
-  });
-
-  it("reports missing credentials with an empty CODEX_HOME and no key", async () => {
-    const home = tempDir("loopd-codex-home-");
-    const env = { PATH: process.env.PATH ?? "", HOME: home, CODEX_HOME: home };
     const result = await createCodexHarness({ command: CODEX }).preflight?.({
       ...base(),
       baseUrl: `${model.url}/v1`,
       env,
     });
-    expect(result).toMatchObject({ installed: true, auth: "missing", error: { code: "LOOPD_AUTH_MISSING" } });
-    expect(result?.error?.hint).toContain("codex login");
-  });
-
-  it("reports a command that is not on PATH as not installed", async () => {
-    const env = { PATH: "/nonexistent", HOME: tmpdir() };
-    const result = await createCodexHarness({ command: "codex-bogus" }).preflight?.({ ...base(), env });
     expect(result).toMatchObject({
-      installed: false,
-      command: null,
-      error: { code: "LOOPD_HARNESS_NOT_INSTALLED" },
-    });
-    expect(result?.error?.hint).toContain("npm i -g @openai/codex");
-  });
-});
+      installed: true,
+      command: CODEX,
+      auth: "ok",
+      authSource: "OPENAI_API_KEY",
       authDetail: `accepted by ${model.url}/v1/models`,
+      error: null,
+    });
+    expect(result?.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(model.modelListRequests.map((request) => request.headers.authorization)).toEqual(["Bearer sk-x"]);
   });
 
@@ -318,3 +297,24 @@ describe("codex preflight (real CLI)", () => {
     expect(result?.error?.message).toContain("codex: OPENAI_API_KEY was rejected by");
     expect(result?.error?.message).toContain("Incorrect API key provided");
     expect(result?.error?.hint).toContain("codex login");
+  });
+
+  it("reports missing credentials with an empty CODEX_HOME and no key", async () => {
+    const home = tempDir("loopd-codex-home-");
+    const env = { PATH: process.env.PATH ?? "", HOME: home, CODEX_HOME: home };
+    const result = await createCodexHarness({ command: CODEX }).preflight?.({ ...base(), env });
+    expect(result).toMatchObject({ installed: true, auth: "missing", error: { code: "LOOPD_AUTH_MISSING" } });
+    expect(result?.error?.hint).toContain("codex login");
+  });
+
+  it("reports a command that is not on PATH as not installed", async () => {
+    const env = { PATH: "/nonexistent", HOME: tmpdir() };
+    const result = await createCodexHarness({ command: "codex-bogus" }).preflight?.({ ...base(), env });
+    expect(result).toMatchObject({
+      installed: false,
+      command: null,
+      error: { code: "LOOPD_HARNESS_NOT_INSTALLED" },
+    });
+    expect(result?.error?.hint).toContain("npm i -g @openai/codex");
+  });
+});
