@@ -162,6 +162,7 @@ function settingsOf(config: Config): Record<string, unknown> {
     workspaces: config.workspaces ?? {},
     context: config.context ?? {},
     auth: config.auth ?? {},
+    failures: config.failures ?? {},
     harnesses: config.harnesses ?? {},
     pricing: config.pricing ?? {},
     routing: config.routing ?? {},

@@ -105,7 +105,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // Outcomes and pauses may have written outbox rows in their transaction: send them now.
       const notifies =
         (event.type === "run-finished" && event.accepted && event.run.spec.notify.length > 0) ||
-        event.type === "routine-paused";
+        event.type === "routine-paused" ||
+        event.type === "misfired";
       if (notifies) void deliveries.wake();
     },
   });

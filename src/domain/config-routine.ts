@@ -70,6 +70,10 @@ const routineObject = z.strictObject({
     .max(20)
     .optional()
     .meta({ description: "Retries after a failed attempt (default 0)." }),
+  pauseAfter: z.int().min(0).optional().meta({
+    description:
+      "Pause the routine after this many failed runs in a row and notify with the reason (default `failures.pauseAfter`, else 5; 0 never pauses).",
+  }),
   catchUp: z
     .enum(CATCH_UP_POLICIES)
     .optional()

@@ -133,6 +133,15 @@ export const configSchema = z
         }),
       })
       .optional(),
+    failures: z
+      .strictObject({
+        pauseAfter: z.int().min(0).optional().meta({
+          description:
+            "Pause a routine after this many failed runs in a row, of any kind (default 5; 0 never pauses); a routine's own `pauseAfter` wins.",
+        }),
+      })
+      .optional()
+      .meta({ description: "The failure circuit breaker." }),
     pricing: z
       .record(
         z.string().min(1),

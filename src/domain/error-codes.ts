@@ -276,6 +276,19 @@ export const ERROR_CODES = {
     summary: "loopd could not prepare the run's workspace (git worktree, clone or reset failed).",
     hint: "Check that `repo` is a git repository with the configured base branch; the message has git's error.",
   },
+  // Why a routine stopped itself (routines.paused_code) or was flagged; shown by `loopd ls`, doctor and notifications.
+  LOOPD_ROUTINE_FAILING: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The routine paused itself after `pauseAfter` failed runs in a row (default 5), so a broken routine stops spending and notifying every period.",
+    hint: "Read the last run's error with `loopd show <routine>`, fix the cause, then `loopd resume <routine>`.",
+  },
+  LOOPD_ROUTINE_MISFIRE: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The routine's due time passed by more than two periods with no run recorded: nothing is scheduling it (no `loopd serve` on this store, or its scheduler is stuck).",
+    hint: "Start `loopd serve` on this store (a `loopd worker` only executes runs), or read its log for errors; `loopd ls` and `loopd doctor` show misfired routines.",
+  },
   LOOPD_HOOK_UNAUTHORIZED: {
     exitCode: EXIT.auth,
     summary:

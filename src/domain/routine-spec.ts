@@ -69,6 +69,8 @@ export interface RoutineSpec {
   timeout: string;
   timeoutMs: number;
   retries: number;
+  /** Failed runs in a row after which it pauses itself (absent: the global setting, else 5). */
+  pauseAfter?: number;
   catchUp: CatchUpPolicy;
   maxCatchup: number;
   overlap: OverlapPolicy;
@@ -204,6 +206,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     spec.maxTurns =
       routine.maxTurns ?? (task.kind === "check" ? DEFAULTS.agentCheckMaxTurns : DEFAULTS.maxTurns);
   }
+  if (routine.pauseAfter !== undefined) spec.pauseAfter = routine.pauseAfter;
   if (routine.budget !== undefined) spec.budget = routine.budget;
   if (routine.hook !== undefined) spec.hook = routine.hook;
   if (routine.events !== undefined) spec.events = routine.events;

@@ -10,7 +10,8 @@ export interface TokenUsage {
 export interface RunReport {
   exitCode: number | null;
   summary: string | null;
-  error: { code: string; message: string } | null;
+  /** `hint`: the failure's own advice when it has one (preflight's); else the error table's applies. */
+  error: { code: string; message: string; hint?: string } | null;
   usage?: TokenUsage;
   costUsd?: number;
   turns?: number | null;

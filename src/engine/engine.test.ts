@@ -233,7 +233,8 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
     expect(notBefore[1]).toBeLessThanOrEqual(2 * RETRY_BASE_MS);
     expect(await findRoutineByName(ctx.store.db, "retry")).toMatchObject({
       lastOutcome: "failed",
-      consecutiveFailures: 3,
+      // One failed run (its three attempts are one run to the failure circuit breaker).
+      consecutiveFailures: 1,
       lastErrorCode: "LOOPD_RUN_FAILED",
     });
   });

@@ -10,6 +10,7 @@
  */
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
+import { pauseAfterOf } from "../domain/failure-breaker.js";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
@@ -21,6 +22,7 @@ import { DEFAULT_AUTH_PAUSE_AFTER, recordAuthOutcome } from "../store/sql/record
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
 import { releaseRuns } from "../store/sql/release-runs.js";
 import { releaseStaleReservations } from "../store/sql/settle-budget.js";
+import { type NotifiedMisfire, sweepMisfires } from "../store/sql/sweep-misfires.js";
 import type { Store } from "../store/store.js";
 import type { WorkspaceManager } from "../workspace/workspaces.js";
 import { CompletionBatcher } from "./completion-batcher.js";
@@ -32,6 +34,8 @@ import type { WakeBus } from "./wake.js";
 export const DEFAULT_LEASE_MS = 30_000;
 const AUTH_ERRORS = new Set(["LOOPD_AUTH_EXPIRED", "LOOPD_AUTH_MISSING"]);
 const RESERVATION_SWEEP_MS = 5 * 60_000;
+/** Silent misfires (domain/misfire.ts) are looked for this often, and on a process's first pass. */
+export const MISFIRE_SWEEP_MS = 5 * 60_000;
 export const DEFAULT_BACKSTOP_MS = 60_000;
 /** A timer this much later than asked means the process was suspended (sleep) or the clock jumped. */
 export const SLEEP_DETECTION_MS = 5_000;
@@ -53,10 +57,13 @@ export type EngineEvent =
   | { type: "materialised"; queued: number; skipped: number }
   | { type: "recovered"; requeued: number[]; failed: number[] }
   | { type: "woke-late"; lateByMs: number }
+  /** Routines found misfiring (nothing scheduled them for two periods); each is notified once. */
+  | { type: "misfired"; routines: NotifiedMisfire[] }
   | {
       type: "routine-paused";
       routine: string;
-      reason: "auth";
+      /** auth: credentials failed `auth.pauseAfter` times; failing: `pauseAfter` failed runs in a row. */
+      reason: "auth" | "failing";
       error: { code: string; message: string } | null;
     }
   | { type: "error"; error: unknown };
@@ -118,6 +125,7 @@ export class Engine {
   private globalCapped = false;
   private stopping = false;
   private lastReservationSweep: number;
+  private lastMisfireSweep = Number.NEGATIVE_INFINITY;
   private started = false;
 
   constructor(private readonly options: EngineOptions) {
@@ -252,6 +260,13 @@ export class Engine {
       }
       queued = result.queued > 0;
     }
+    if ((schedule || work) && now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS) {
+      // After materialising, so what is still far behind is truly stuck. Every daemon looks,
+      // workers too: a store with workers and no scheduler is the misfire nobody else sees.
+      this.lastMisfireSweep = now;
+      const misfired = await sweepMisfires(this.store, now);
+      if (misfired.length > 0) this.emit({ type: "misfired", routines: misfired });
+    }
     if (work && (queued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
       await this.claimAndStart(this.clock.now());
@@ -346,6 +361,7 @@ export class Engine {
     }
     let completion: CompletionResult;
     try {
+      const breaker = outcome === "failed" || outcome === "timed_out" ? await this.breakerOf(run) : null;
       completion = await this.completions.complete({
         runId: run.id,
         attempt: run.attempt,
@@ -361,6 +377,7 @@ export class Engine {
         sessionId: result.sessionId ?? null,
         ...(result.retryNow && error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
         ...(outcome === "succeeded" ? watchOf(run, result) : {}),
+        ...(breaker ? { breaker } : {}),
         ...(run.spec.notify.length > 0
           ? {
               notify: {
@@ -385,10 +402,25 @@ export class Engine {
       durationMs,
       ...(completion.accepted && !completion.final ? { retryAt: completion.retryAt } : {}),
     });
+    if (completion.accepted && completion.final && completion.paused)
+      this.emit({ type: "routine-paused", routine: run.routineName, reason: "failing", error });
     if (completion.accepted && run.spec.harness !== "shell") await this.recordAuth(run, error);
     // Other processes only need waking when something they wait for changed: runs released
     // from a wait, or a slot under a global cap. Otherwise a completion is nobody's business.
     if (completion.accepted && (completion.releasedRuns > 0 || this.globalCapped)) await this.notifyOthers();
+  }
+
+  /** The failure circuit breaker's threshold for a failed run: the routine's, the global one, or 5. */
+  private async breakerOf(run: ClaimedRun): Promise<NonNullable<Completion["breaker"]>> {
+    const global =
+      run.spec.pauseAfter === undefined
+        ? (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.failures?.pauseAfter
+        : undefined;
+    return {
+      routineName: run.routineName,
+      pauseAfter: pauseAfterOf(run.spec.pauseAfter, global),
+      notify: run.spec.notify,
+    };
   }
 
   /** Counts consecutive auth failures; the routine pauses itself at the configured threshold. */

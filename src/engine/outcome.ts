@@ -4,6 +4,7 @@
  * for a watch, what its verdict decides.
  */
 import { describeCheck } from "../domain/check.js";
+import { runErrorHint } from "../domain/error-hint.js";
 import { decideWatch } from "../domain/watch.js";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
@@ -22,8 +23,19 @@ export function outcomeOf(
   return result.outcome;
 }
 
+/** The run's error with its hint (the harness's, else the table's, placeholders filled). */
 export function errorOf(
   result: HarnessResult,
+  abortReason: AbortReason | undefined,
+  run: ClaimedRun,
+): { code: string; message: string; hint?: string } | null {
+  const error = abortError(abortReason, run) ?? result.error;
+  if (!error) return null;
+  const hint = runErrorHint(error, { runId: run.id, routine: run.routineName });
+  return { code: error.code, message: error.message, ...(hint !== null ? { hint } : {}) };
+}
+
+function abortError(
   abortReason: AbortReason | undefined,
   run: ClaimedRun,
 ): { code: string; message: string } | null {
@@ -37,7 +49,7 @@ export function errorOf(
     case "shutdown":
       return { code: "LOOPD_RUN_RELEASED", message: "worker shut down; run handed back to the queue" };
     default:
-      return result.error;
+      return null;
   }
 }
 

@@ -170,7 +170,8 @@ export class RunExecutor {
         },
       });
       if (preflight.error) {
-        return failed(preflight.error.code, redact(`${preflight.error.message}. ${preflight.error.hint}`));
+        // Its hint is the specific fix (which CLI to install, how to log in): keep it as the run's.
+        return failed(preflight.error.code, redact(preflight.error.message), redact(preflight.error.hint));
       }
     }
 
@@ -178,7 +179,7 @@ export class RunExecutor {
     try {
       workspace = await this.acquire(run, signal);
     } catch (error) {
-      if (error instanceof LoopdError) return failed(error.code, error.message);
+      if (error instanceof LoopdError) return failed(error.code, error.message, error.hint);
       throw error;
     }
     let report: WorkspaceReport | null = null;
@@ -371,8 +372,9 @@ function isLoopdFile(path: string): boolean {
   return path === ".loopd" || path.startsWith(".loopd/");
 }
 
-function failed(code: string, message: string): HarnessResult {
-  return { outcome: "failed", exitCode: null, summary: null, error: { code, message } };
+function failed(code: string, message: string, hint?: string): HarnessResult {
+  const error = hint !== undefined ? { code, message, hint } : { code, message };
+  return { outcome: "failed", exitCode: null, summary: null, error };
 }
 
 /** Bookkeeping after the agent finished failed: say so in the run's log, keep the result. */

@@ -11,6 +11,8 @@ export interface Routine {
   specHash: string;
   state: RoutineState;
   pausedReason: string | null;
+  /** Why it is paused, as a code (LOOPD_ROUTINE_FAILING, LOOPD_AUTH_EXPIRED, removed, user, …). */
+  pausedCode: string | null;
   nextDueAt: number | null;
   scheduledRuns: number;
   lastRunAt: number | null;
@@ -21,6 +23,8 @@ export interface Routine {
   lastSuccessAt: number | null;
   /** The last verdict of a watch's check. */
   lastVerdict: "satisfied" | "unsatisfied" | null;
+  /** When its current silent misfire was reported (domain/misfire.ts). */
+  misfireNotifiedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -124,6 +128,7 @@ function toRoutine(row: RoutineRow): Routine {
     specHash: row.spec_hash,
     state: row.state,
     pausedReason: row.paused_reason,
+    pausedCode: row.paused_code ?? null,
     nextDueAt: row.next_due_at,
     scheduledRuns: row.scheduled_runs,
     lastRunAt: row.last_run_at,
@@ -133,6 +138,7 @@ function toRoutine(row: RoutineRow): Routine {
     consecutiveFailures: row.consecutive_failures,
     lastSuccessAt: row.last_success_at,
     lastVerdict: row.last_verdict ?? null,
+    misfireNotifiedAt: row.misfire_notified_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

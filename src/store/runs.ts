@@ -24,6 +24,8 @@ export interface Run {
   summary: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The error's specific hint as stored at completion (null before it was recorded). */
+  errorHint: string | null;
   usage: TokenUsage;
   costUsd: number;
   turns: number | null;
@@ -149,6 +151,7 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     summary: row.summary,
     errorCode: row.error_code,
     errorMessage: row.error_message,
+    errorHint: row.error_hint ?? null,
     usage: {
       tokensIn: row.tokens_in,
       tokensOut: row.tokens_out,

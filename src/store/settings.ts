@@ -13,6 +13,7 @@ export interface ConfigSettings {
   workspaces?: { pool?: number; keep?: "failed" | "always" | "never"; pruneAfter?: string };
   context?: { maxBytes?: number; memoryMaxBytes?: number };
   auth?: { pauseAfter?: number };
+  failures?: { pauseAfter?: number };
   harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
   github?: { webhookSecretEnv?: string; apiUrl?: string };

@@ -140,8 +140,16 @@ function describeEvent(event: DaemonEvent): string | null {
     case "woke-late":
       return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
     case "routine-paused":
+      return event.reason === "auth"
+        ? pc.red(
+            `‖ ${event.routine} paused itself: ${event.error?.code ?? "auth"} on consecutive runs — fix the login, then \`loopd resume ${event.routine}\``,
+          )
+        : pc.red(
+            `‖ ${event.routine} paused itself after failed runs in a row${event.error ? ` (last: ${event.error.code})` : ""} — \`loopd show ${event.routine}\`, fix it, then \`loopd resume ${event.routine}\``,
+          );
+    case "misfired":
       return pc.red(
-        `‖ ${event.routine} paused itself: ${event.error?.code ?? "auth"} on consecutive runs — fix the login, then \`loopd resume ${event.routine}\``,
+        `⚠ misfire: ${event.routines.map((misfire) => `${misfire.routine} (due ${new Date(misfire.dueAt).toISOString()})`).join(", ")} — nothing scheduled it; is a \`loopd serve\` running on this store?`,
       );
     case "applied": {
       const changed = event.result.changes.filter((change) => change.action !== "unchanged");

@@ -4,17 +4,21 @@
  * worker that stalled past its lease, whose run was recovered and started again elsewhere,
  * cannot overwrite the newer attempt. A failed attempt with retries left goes back to the
  * queue after an exponential backoff with jitter. Routine health and runs waiting behind the
- * finished ones are updated in the same transaction.
+ * finished ones are updated in the same transaction, and so is the failure circuit breaker
+ * (`domain/failure-breaker.ts`): the run that makes `pauseAfter` failed runs in a row pauses
+ * its routine and writes `routine.paused` (pause-routine.ts).
  */
 import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
 import type { NotifyEvent } from "../../domain/config-schema.js";
+import { breakerPause, breakerTrips } from "../../domain/failure-breaker.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
 import type { RunReport } from "../../domain/run-report.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Database, RunStatus } from "../schema.js";
 import type { Store } from "../store.js";
 import { completeWatch, type WatchCompletion } from "./complete-watch.js";
+import { pauseRoutineItself } from "./pause-routine.js";
 import { valuesTable } from "./values.js";
 
 export interface Completion extends RunReport {
@@ -33,6 +37,8 @@ export interface Completion extends RunReport {
   notify?: CompletionNotice;
   /** A watch's verdict and what it decides (runs whose task is a check, when it was evaluated). */
   watch?: WatchCompletion & { routineName: string };
+  /** The failure circuit breaker for a failed run: its threshold (0 never) and who hears of a pause. */
+  breaker?: { routineName: string; pauseAfter: number; notify: readonly NotifyRuleSpec[] };
 }
 
 export interface CompletionNotice {
@@ -41,10 +47,13 @@ export interface CompletionNotice {
   payload: Record<string, unknown>;
 }
 
-/** `releasedRuns`: queued runs that were waiting for these and may start now. */
+/**
+ * `releasedRuns`: queued runs that were waiting for these and may start now. `paused`: this
+ * run tripped the failure circuit breaker and its routine paused itself.
+ */
 export type CompletionResult =
   | { accepted: false }
-  | { accepted: true; final: true; releasedRuns: number }
+  | { accepted: true; final: true; releasedRuns: number; paused?: { code: string; reason: string } }
   | { accepted: true; final: false; retryAt: number; releasedRuns: number };
 
 export async function completeRun(store: Store, completion: Completion): Promise<CompletionResult> {
@@ -110,7 +119,7 @@ export async function completeRuns(
         reason: retry ? `retry ${run.attempt + 1}/${run.max_attempts} after ${completion.outcome}` : null,
         completion,
       });
-      noteOutcome(health, run.routine_id, completion);
+      noteOutcome(health, run.routine_id, completion, !retry);
       results.push(
         retry
           ? { accepted: true, final: false, retryAt, releasedRuns: 0 }
@@ -142,12 +151,17 @@ export async function completeRuns(
         );
       }
     }
+    const paused = await tripBreakers(trx, updates);
     const released = await releaseWaiting(
       trx,
       [...health.keys()],
       Math.max(...updates.map((u) => u.completion.now)),
     );
-    return results.map((result) => (result.accepted ? { ...result, releasedRuns: released } : result));
+    return results.map((result, index) => {
+      if (!result.accepted) return result;
+      const pause = paused.get(completions[index]!.runId);
+      return { ...result, releasedRuns: released, ...(pause && result.final ? { paused: pause } : {}) };
+    });
   });
 }
 
@@ -212,6 +226,54 @@ async function enqueueOutcome(
   });
 }
 
+/**
+ * Routines whose count reached their `pauseAfter` with a failed run in this batch pause
+ * themselves (after updateRoutineHealth, so the count includes the batch). Keyed by run id.
+ */
+async function tripBreakers(
+  trx: Kysely<Database>,
+  updates: readonly RunUpdate[],
+): Promise<Map<number, { code: string; reason: string }>> {
+  const paused = new Map<number, { code: string; reason: string }>();
+  // The last failed run of each routine in the batch speaks for it.
+  const lastFailed = new Map<number, RunUpdate>();
+  for (const update of updates) {
+    const { outcome, breaker } = update.completion;
+    if (update.finishedAt === null || !breaker || breaker.pauseAfter <= 0) continue;
+    if (outcome === "failed" || outcome === "timed_out") lastFailed.set(update.routineId, update);
+    else lastFailed.delete(update.routineId);
+  }
+  if (lastFailed.size === 0) return paused;
+  const rows = await trx
+    .selectFrom("routines")
+    .select(["id", "state", "consecutive_failures"])
+    .where("id", "in", [...lastFailed.keys()])
+    .execute();
+  for (const row of rows) {
+    const update = lastFailed.get(Number(row.id))!;
+    const { breaker, error, runId, now } = update.completion;
+    if (row.state !== "active" || !breakerTrips(row.consecutive_failures, breaker!.pauseAfter)) continue;
+    const pause = breakerPause(breaker!.routineName, row.consecutive_failures, error);
+    const written = await pauseRoutineItself(trx, {
+      routineId: update.routineId,
+      routineName: breaker!.routineName,
+      runId,
+      code: pause.code,
+      reason: pause.reason,
+      pausedReason: pause.pausedReason,
+      hint: pause.hint,
+      error,
+      failures: row.consecutive_failures,
+      // Rules that hear about failures hear that the failures stopped the routine.
+      kind: ["failure"],
+      notify: breaker!.notify,
+      now,
+    });
+    if (written) paused.set(runId, { code: pause.code, reason: pause.pausedReason });
+  }
+  return paused;
+}
+
 interface RoutineHealth {
   /** Failures after the last success in this batch. */
   failures: number;
@@ -223,8 +285,18 @@ interface RoutineHealth {
   lastSuccessAt: number | null;
 }
 
-function noteOutcome(health: Map<number, RoutineHealth>, routineId: number, completion: Completion): void {
+/**
+ * `final`: the run ends with this attempt. Failed runs are counted, not attempts: a failure
+ * that is retried is not yet one, and a canceled run (stopped by a newer one) is not one.
+ */
+function noteOutcome(
+  health: Map<number, RoutineHealth>,
+  routineId: number,
+  completion: Completion,
+  final: boolean,
+): void {
   const succeeded = completion.outcome === "succeeded";
+  const failedRun = final && (completion.outcome === "failed" || completion.outcome === "timed_out");
   const before = health.get(routineId) ?? {
     failures: 0,
     reset: false,
@@ -234,7 +306,7 @@ function noteOutcome(health: Map<number, RoutineHealth>, routineId: number, comp
     lastSuccessAt: null,
   };
   health.set(routineId, {
-    failures: succeeded ? 0 : before.failures + 1,
+    failures: succeeded ? 0 : before.failures + (failedRun ? 1 : 0),
     reset: before.reset || succeeded,
     lastRunAt: completion.now,
     lastOutcome: completion.outcome,
@@ -257,6 +329,7 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
       ["summary", "text"],
       ["error_code", "text"],
       ["error_message", "text"],
+      ["error_hint", "text"],
       ["tokens_in", "bigint"],
       ["tokens_out", "bigint"],
       ["tokens_cached", "bigint"],
@@ -275,6 +348,7 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
       c.summary,
       c.error?.code ?? null,
       c.error?.message ?? null,
+      c.error?.hint ?? null,
       c.usage?.tokensIn ?? 0,
       c.usage?.tokensOut ?? 0,
       c.usage?.tokensCached ?? 0,
@@ -287,7 +361,7 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
   await sql`with ${v} update runs set
       status = v.status, worker_id = null, lease_until = null, finished_at = v.finished_at,
       not_before = coalesce(v.not_before, runs.not_before), reason = v.reason, exit_code = v.exit_code,
-      summary = v.summary, error_code = v.error_code, error_message = v.error_message,
+      summary = v.summary, error_code = v.error_code, error_message = v.error_message, error_hint = v.error_hint,
       tokens_in = runs.tokens_in + v.tokens_in, tokens_out = runs.tokens_out + v.tokens_out,
       tokens_cached = runs.tokens_cached + v.tokens_cached,
       tokens_reasoning = runs.tokens_reasoning + v.tokens_reasoning,
