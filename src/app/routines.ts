@@ -13,7 +13,8 @@ import type { Store } from "../store/store.js";
 import { type RoutineView, type RunView, routineView, runView } from "./views.js";
 
 export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
-  return (await listRoutines(store.db)).map(routineView);
+  const now = Date.now();
+  return (await listRoutines(store.db)).map((routine) => routineView(routine, now));
 }
 
 export interface RoutineDetail extends RoutineView {

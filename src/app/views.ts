@@ -3,6 +3,9 @@
  * HTTP API. Times are ISO-8601 UTC strings; absent values are null, never missing.
  */
 import { describeCheck } from "../domain/check.js";
+import { ERROR_CODES } from "../domain/error-codes.js";
+import { fillHint, isErrorCode, runErrorHint } from "../domain/error-hint.js";
+import { misfireOf } from "../domain/misfire.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { describeTrigger } from "../domain/trigger.js";
 import type { Routine } from "../store/routines.js";
@@ -13,6 +16,11 @@ export interface RoutineView {
   description: string | null;
   state: Routine["state"];
   pausedReason: string | null;
+  /** Why it paused, as a code (LOOPD_ROUTINE_FAILING, LOOPD_AUTH_EXPIRED, …), and what to do. */
+  pausedCode: string | null;
+  pauseHint: string | null;
+  /** A silent misfire: its due time is more than two periods behind and no run was recorded. */
+  misfire: { dueAt: string; lateByMs: number; hint: string } | null;
   trigger: string;
   triggerSpec: RoutineSpec["trigger"];
   nextDueAt: string | null;
@@ -34,12 +42,28 @@ export interface RoutineView {
   updatedAt: string;
 }
 
-export function routineView(routine: Routine): RoutineView {
+/** `now` decides whether the routine is misfiring (domain/misfire.ts). */
+export function routineView(routine: Routine, now: number = Date.now()): RoutineView {
+  const pausedCode = routine.state === "paused" ? routine.pausedCode : null;
+  const misfire = misfireOf(
+    { state: routine.state, nextDueAt: routine.nextDueAt, trigger: routine.spec.trigger },
+    now,
+  );
   return {
     name: routine.name,
     description: routine.spec.description ?? null,
     state: routine.state,
     pausedReason: routine.pausedReason,
+    pausedCode,
+    pauseHint:
+      pausedCode !== null && isErrorCode(pausedCode)
+        ? fillHint(ERROR_CODES[pausedCode].hint, { routine: routine.name })
+        : null,
+    misfire: misfire && {
+      dueAt: iso(misfire.dueAt)!,
+      lateByMs: misfire.lateByMs,
+      hint: ERROR_CODES.LOOPD_ROUTINE_MISFIRE.hint,
+    },
     trigger: describeTrigger(routine.spec.trigger),
     triggerSpec: routine.spec.trigger,
     nextDueAt: iso(routine.state === "active" ? routine.nextDueAt : null),
@@ -80,7 +104,8 @@ export interface RunView {
   durationMs: number | null;
   exitCode: number | null;
   summary: string | null;
-  error: { code: string | null; message: string } | null;
+  /** `hint`: the specific fix for this error (stored at completion; the table's for older runs). */
+  error: { code: string | null; message: string; hint: string | null } | null;
   usage: Run["usage"];
   costUsd: number;
   turns: number | null;
@@ -112,7 +137,16 @@ export function runView(run: Run): RunView {
     durationMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
     exitCode: run.exitCode,
     summary: run.summary,
-    error: run.errorMessage === null ? null : { code: run.errorCode, message: run.errorMessage },
+    error:
+      run.errorMessage === null
+        ? null
+        : {
+            code: run.errorCode,
+            message: run.errorMessage,
+            hint:
+              run.errorHint ??
+              runErrorHint({ code: run.errorCode }, { runId: run.id, routine: run.routineName }),
+          },
     usage: run.usage,
     costUsd: run.costUsd,
     turns: run.turns,

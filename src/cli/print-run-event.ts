@@ -3,7 +3,8 @@ import type { RunEvent } from "../store/run-events.js";
 import type { CommandContext } from "./context.js";
 import { pc } from "./format.js";
 
-export function printEvent(ctx: CommandContext, event: RunEvent): void {
+/** `hints: false` when the caller prints the run's final error with its hint itself (`run --wait`). */
+export function printEvent(ctx: CommandContext, event: RunEvent, options: { hints?: boolean } = {}): void {
   if (event.type === "log") {
     ctx.io.stdout(event.stream === "stderr" ? `${pc.red(event.data)}\n` : `${event.data}\n`);
     return;
@@ -12,12 +13,13 @@ export function printEvent(ctx: CommandContext, event: RunEvent): void {
   if (event.type === "status" && data.event === "started") {
     ctx.io.stdout(pc.dim(`── attempt ${event.attempt} started on ${String(data.worker)}\n`));
   } else if (event.type === "status" && data.event === "finished") {
-    const error = data.error as { message?: string } | null;
+    const error = data.error as { message?: string; hint?: string } | null;
     ctx.io.stdout(
       pc.dim(
         `── attempt ${event.attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}\n`,
       ),
     );
+    if (error?.hint && options.hints !== false) ctx.io.stdout(pc.dim(`   hint: ${error.hint}\n`));
   } else if (event.type === "status" && data.event === "lease-expired") {
     ctx.io.stdout(
       pc.yellow(`── attempt ${event.attempt}: worker ${String(data.worker)} stopped heartbeating\n`),

@@ -73,6 +73,61 @@ describe("describeEvent", () => {
     ]);
   });
 
+  it("carries the error's specific hint, the fix, into every message", () => {
+    const description = describeEvent(
+      event({
+        payload: {
+          error: {
+            code: "LOOPD_RUN_TIMEOUT",
+            message: "stopped after the 1s timeout",
+            hint: "Raise `timeout` in loopd.yaml or make the task smaller.",
+          },
+        },
+      }),
+    );
+    expect(description.lines).toEqual([
+      "Error: LOOPD_RUN_TIMEOUT: stopped after the 1s timeout",
+      "Hint: Raise `timeout` in loopd.yaml or make the task smaller.",
+      "Run: #42",
+    ]);
+  });
+
+  it("explains a pause by the failure circuit breaker, with the fix", () => {
+    const description = describeEvent(
+      event({
+        type: "routine.paused",
+        payload: {
+          reason: "failing",
+          code: "LOOPD_ROUTINE_FAILING",
+          failures: 5,
+          hint: "Read the last run's error with `loopd show babysit-prs`, fix the cause, then `loopd resume babysit-prs`.",
+          error: { code: "LOOPD_RUN_FAILED", message: "command exited with 1", hint: "Read the run's log." },
+        },
+      }),
+    );
+    expect(description.lines).toEqual([
+      "Error: LOOPD_RUN_FAILED: command exited with 1",
+      "Reason: failing (5 failures in a row)",
+      "Hint: Read the last run's error with `loopd show babysit-prs`, fix the cause, then `loopd resume babysit-prs`.",
+      "Run: #42",
+    ]);
+  });
+
+  it("says a routine missed its schedule", () => {
+    const description = describeEvent(
+      event({
+        type: "routine.misfired",
+        runId: null,
+        payload: { reason: "due 2026-03-01T08:00:00.000Z, no run since", hint: "Start `loopd serve`." },
+      }),
+    );
+    expect(description).toMatchObject({ title: "babysit-prs missed its schedule", severity: "error" });
+    expect(description.lines).toEqual([
+      "Reason: due 2026-03-01T08:00:00.000Z, no run since",
+      "Hint: Start `loopd serve`.",
+    ]);
+  });
+
   it("still reads sensibly for an event type it does not know", () => {
     const description = describeEvent(event({ type: "deadline.missed", routine: null, runId: null }));
     expect(description).toMatchObject({ title: "loopd deadline missed", severity: "error", lines: [] });

@@ -1,8 +1,9 @@
 /**
  * What a notification says, decided once for every human-facing channel (Slack, Discord,
  * email, desktop) so they all tell the same story: "<routine> <outcome>", the agent's
- * summary, then the facts someone deciding whether to look needs (error, check, deadline,
- * reason, run, duration, cost) and a link to the run when there is one.
+ * summary, then the facts someone deciding whether to look needs (error and its hint — the
+ * specific fix — check, deadline, reason, run, duration, cost) and a link to the run when
+ * there is one.
  *
  * A digest (type "digest", `store/sql/seal-digests.ts`) is one message for many events:
  * "loopd digest: 5 events, 2 failed, $0.42", one line per event as its summary ("babysit-prs
@@ -48,6 +49,7 @@ const OUTCOMES: Record<string, Outcome> = {
   "run.skipped": { outcome: "skipped", severity: "info", emoji: "⏭️" },
   "run.cancelled": { outcome: "cancelled", severity: "warning", emoji: "⏹️" },
   "routine.paused": { outcome: "paused", severity: "warning", emoji: "⏸️" },
+  "routine.misfired": { outcome: "missed its schedule", severity: "error", emoji: "⚠️" },
   "budget.exceeded": { outcome: "over budget", severity: "warning", emoji: "💸" },
   "check.satisfied": { outcome: "is satisfied", severity: "success", emoji: "✅" },
   "check.unsatisfied": { outcome: "is not satisfied", severity: "error", emoji: "🔔" },
@@ -195,6 +197,9 @@ function eventFields(event: NotificationEvent): EventField[] {
     const failures = typeof payload.failures === "number" ? ` (${payload.failures} failures in a row)` : "";
     fields.push({ label: "Reason", value: `${reason}${failures}` });
   }
+  // A pause or misfire says what to do itself; a run's error carries its own hint.
+  const hint = text(payload.hint) ?? (isRecord(payload.error) ? text(payload.error.hint) : null);
+  if (hint) fields.push({ label: "Hint", value: hint });
   const runId = event.runId ?? (typeof payload.runId === "number" ? payload.runId : null);
   if (runId !== null) {
     const attempt =

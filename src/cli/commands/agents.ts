@@ -189,6 +189,7 @@ function renderRun(run: RunDetail, now: number): string {
     `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.verdict ? pc.dim(` (${run.verdict})`) : ""}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
     ...(run.summary ? [`summary:   ${run.summary}`] : []),
     ...(run.error ? [`error:     ${pc.red(`${run.error.code ?? ""} ${run.error.message}`.trim())}`] : []),
+    ...(run.error?.hint ? [`hint:      ${run.error.hint}`] : []),
     ...(run.routeReason ? [`route:     ${run.routeReason}`] : []),
     ...(run.branch
       ? [`branch:    ${run.branch}${run.headCommit ? pc.dim(` @ ${run.headCommit.slice(0, 12)}`) : ""}`]

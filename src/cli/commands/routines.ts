@@ -107,7 +107,11 @@ function renderList(routines: RoutineView[], now: number): string {
       routine.name,
       colourStatus(routine.state),
       routine.trigger,
-      routine.state === "paused" ? pc.dim("—") : relativeTime(routine.nextDueAt, now),
+      routine.state === "paused"
+        ? pc.dim("—")
+        : routine.misfire
+          ? pc.red(`missed ${relativeTime(routine.misfire.dueAt, now)}`)
+          : relativeTime(routine.nextDueAt, now),
       routine.health.lastRunAt === null
         ? pc.dim("never")
         : `${routine.lastVerdict && routine.health.lastOutcome === "succeeded" ? (routine.lastVerdict === "satisfied" ? pc.green("satisfied") : pc.yellow("unsatisfied")) : colourStatus(routine.health.lastOutcome ?? "")} ${relativeTime(routine.health.lastRunAt, now)}`,
@@ -117,6 +121,8 @@ function renderList(routines: RoutineView[], now: number): string {
 }
 
 function health(routine: RoutineView): string {
+  // A misfire is the louder news: nothing runs at all, so the run health below is stale.
+  if (routine.misfire) return pc.red("misfire: nothing is scheduling it (see `loopd doctor`)");
   const { consecutiveFailures, lastError } = routine.health;
   if (consecutiveFailures === 0) return routine.health.lastRunAt === null ? pc.dim("—") : pc.green("ok");
   const error = lastError ? ` ${lastError.code ?? ""} ${lastError.message}`.trimEnd() : "";
@@ -137,6 +143,13 @@ function renderDetail(detail: RoutineDetail, now: number): string {
     ["name", detail.name],
     ...(detail.description ? [["description", detail.description] as [string, string]] : []),
     ["state", colourStatus(detail.state) + (detail.pausedReason ? pc.dim(` (${detail.pausedReason})`) : "")],
+    ...(detail.pauseHint ? [["", pc.dim(`hint: ${detail.pauseHint}`)] as [string, string]] : []),
+    ...(detail.misfire
+      ? ([
+          ["misfire", pc.red(`due ${relativeTime(detail.misfire.dueAt, now)} and nothing ran`)],
+          ["", pc.dim(`hint: ${detail.misfire.hint}`)],
+        ] as Array<[string, string]>)
+      : []),
     ["trigger", detail.trigger],
     ["next", detail.nextDueAt ? `${relativeTime(detail.nextDueAt, now)} (${detail.nextDueAt})` : "—"],
     ["task", task],

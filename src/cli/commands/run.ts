@@ -6,6 +6,7 @@ import { fireRoutine } from "../../app/run-now.js";
 import { type RunView, runView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
+import { fillHint, isErrorCode } from "../../domain/error-hint.js";
 import { LoopdError } from "../../domain/errors.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import { listRunEvents } from "../../store/run-events.js";
@@ -51,7 +52,11 @@ export function registerRunNowCommands(program: Command, run: Run): void {
           await inline?.done;
           return;
         }
-        const final = await follow(store, runId, ctx, { quiet: ctx.json, afterDone: inline?.done });
+        const final = await follow(store, runId, ctx, {
+          quiet: ctx.json,
+          afterDone: inline?.done,
+          hints: false,
+        });
         exitWithOutcome(ctx, runView(final));
       }),
     );
@@ -118,7 +123,7 @@ async function runThroughDaemon(
   }
   for await (const followed of daemon.followRun(runId)) {
     if (followed.kind === "end") return exitWithOutcome(ctx, followed.run);
-    if (!ctx.json) printEvent(ctx, followed.event);
+    if (!ctx.json) printEvent(ctx, followed.event, { hints: false });
   }
 }
 
@@ -179,7 +184,7 @@ async function follow(
   store: Store,
   runId: number,
   ctx: CommandContext,
-  options: { quiet: boolean; stopAtEnd?: boolean; afterDone?: Promise<void> | undefined },
+  options: { quiet: boolean; stopAtEnd?: boolean; afterDone?: Promise<void> | undefined; hints?: boolean },
 ): Promise<RunRecord> {
   let afterId: number | undefined;
   let waitingHintShown = false;
@@ -189,7 +194,7 @@ async function follow(
     for (const event of events) {
       afterId = event.id;
       if (ctx.json && !options.quiet) ctx.io.stdout(`${JSON.stringify(event)}\n`);
-      else if (!options.quiet) printEvent(ctx, event);
+      else if (!options.quiet) printEvent(ctx, event, { hints: options.hints ?? true });
     }
     const run = (await findRun(store.db, runId))!;
     if (FINAL.has(run.status) || options.stopAtEnd) {
@@ -234,16 +239,20 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
       `${pc.red("✗")} ${view.routine} #${view.id} ${colourStatus(view.status)}${duration(view.durationMs)}\n`,
     );
   const errorCode = view.error?.code ?? null;
-  const code: ErrorCode =
-    errorCode !== null && errorCode in ERROR_CODES ? (errorCode as ErrorCode) : "LOOPD_RUN_FAILED";
+  const code: ErrorCode = errorCode !== null && isErrorCode(errorCode) ? errorCode : "LOOPD_RUN_FAILED";
   throw new LoopdError(
     code,
     `run ${view.id} ${view.status}${view.error ? `: ${view.error.message}` : view.reason ? `: ${view.reason}` : ""}`,
-    {
-      hint: `See the whole log with \`loopd logs ${view.id}\`.`,
-      details: { run: view },
-    },
+    { hint: outcomeHint(view, code), details: { run: view } },
   );
+}
+
+/** The error's own hint (stored with the run), then the log command unless the hint already names it. */
+function outcomeHint(view: RunView, code: ErrorCode): string {
+  const specific =
+    view.error?.hint ?? fillHint(ERROR_CODES[code].hint, { runId: view.id, routine: view.routine });
+  const logs = `\`loopd logs ${view.id}\``;
+  return specific.includes(logs) ? specific : `${specific} See the whole log with ${logs}.`;
 }
 
 function duration(ms: number | null): string {

@@ -11,6 +11,15 @@ import { RUN_STATUSES } from "../../store/schema.js";
 const isoTime = z.string().openapi({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 const isoTimeOrNull = isoTime.nullable();
 const codedError = z.object({ code: z.string().nullable(), message: z.string() }).nullable();
+const runError = z
+  .object({
+    code: z.string().nullable(),
+    message: z.string(),
+    hint: z.string().nullable().openapi({
+      description: "The specific fix for this error (the harness's, else docs/errors.md's for the code).",
+    }),
+  })
+  .nullable();
 const verdict = z.enum(["satisfied", "unsatisfied"]);
 const anyObject = (description: string) => z.unknown().openapi({ type: "object", description });
 
@@ -43,6 +52,14 @@ export const RoutineViewSchema = z
     description: z.string().nullable(),
     state: z.enum(["active", "paused"]),
     pausedReason: z.string().nullable(),
+    pausedCode: z.string().nullable().openapi({
+      description:
+        "Why it paused, as a code: LOOPD_ROUTINE_FAILING (the failure circuit breaker), LOOPD_AUTH_*, …",
+    }),
+    pauseHint: z.string().nullable().openapi({ description: "What to do about the pause." }),
+    misfire: z.object({ dueAt: isoTime, lateByMs: z.number(), hint: z.string() }).nullable().openapi({
+      description: "Set when its due time is more than two periods behind with no run: nothing schedules it.",
+    }),
     trigger: z.string().openapi({ description: "The trigger in words.", example: "every 10m" }),
     triggerSpec: anyObject("The normalised trigger (`kind`: every, cron, at, by, event, manual …)."),
     nextDueAt: isoTimeOrNull,
@@ -88,7 +105,7 @@ export const RunViewSchema = z
     durationMs: z.number().nullable(),
     exitCode: z.int().nullable(),
     summary: z.string().nullable(),
-    error: codedError,
+    error: runError,
     usage: z.object({
       tokensIn: z.number(),
       tokensOut: z.number(),
