@@ -9,6 +9,7 @@ import { z } from "zod";
 import { routineSchema } from "./config-routine.js";
 import {
   channelSchema,
+  harnessesSchema,
   modelTierSchema,
   type notifyRuleSchema,
   routingRuleSchema,
@@ -16,7 +17,7 @@ import {
 import {
   type CATCH_UP_POLICIES,
   durationSchema,
-  HARNESSES,
+  type HARNESSES,
   instantSchema,
   money,
   type NOTIFY_EVENTS,
@@ -159,16 +160,7 @@ export const configSchema = z
         description:
           "Model prices (USD per million tokens) added to or overriding the built-in table; used where a harness reports tokens but not dollars.",
       }),
-    harnesses: z
-      .partialRecord(
-        z.enum(HARNESSES).exclude(["shell", "builtin"]),
-        z.strictObject({
-          command: z.string().min(1).optional().meta({ description: "Executable (default: on PATH)." }),
-          args: z.array(z.string()).optional().meta({ description: "Extra arguments for every run." }),
-        }),
-      )
-      .optional()
-      .meta({ description: "Where the agent CLIs are and extra arguments for them." }),
+    harnesses: harnessesSchema.optional(),
     routines: z.array(routineSchema).default([]),
   })
   .superRefine((config, ctx) => {

@@ -135,3 +135,53 @@ export const channelSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("desktop") }),
   z.strictObject({ type: z.literal("command"), command: z.string().min(1) }),
 ]);
+
+/** Codex's sandbox modes (`codex exec --sandbox`), chosen with `harnesses.codex.sandbox`. */
+export const CODEX_SANDBOXES = ["read-only", "workspace-write", "danger-full-access"] as const;
+export type CodexSandbox = (typeof CODEX_SANDBOXES)[number];
+
+const cliHarnessSchema = z.strictObject({
+  command: z.string().min(1).optional().meta({ description: "Executable (default: on PATH)." }),
+  args: z.array(z.string()).optional().meta({ description: "Extra arguments for every run." }),
+});
+
+export const harnessesSchema = z
+  .strictObject({
+    claude: cliHarnessSchema.optional(),
+    codex: cliHarnessSchema
+      .extend({
+        sandbox: z.enum(CODEX_SANDBOXES).optional().meta({
+          description:
+            "Codex's sandbox for the agent's commands (default workspace-write: writes only in the run's folder and the temp dirs). danger-full-access turns it off: for workers confined otherwise (container, VM).",
+        }),
+      })
+      .superRefine((codex, ctx) => {
+        const clash = codexSandboxArgument(codex.args ?? []);
+        if (clash !== null) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["args"],
+            message: `\`${clash}\` chooses Codex's sandbox, which loopd passes itself; set \`harnesses.codex.sandbox\` (${CODEX_SANDBOXES.join(" | ")}) instead`,
+          });
+        }
+      })
+      .optional(),
+    gemini: cliHarnessSchema.optional(),
+    opencode: cliHarnessSchema.optional(),
+  })
+  .meta({ description: "Where the agent CLIs are and extra arguments for them." });
+
+/** An extra Codex argument that chooses the sandbox itself (loopd passes `--sandbox`), or null. */
+export function codexSandboxArgument(args: readonly string[]): string | null {
+  return (
+    args.find(
+      (arg) =>
+        arg === "--sandbox" ||
+        arg.startsWith("--sandbox=") ||
+        /^-s($|[a-z])/.test(arg) ||
+        arg === "--dangerously-bypass-approvals-and-sandbox" ||
+        arg === "--full-auto" ||
+        arg.startsWith("sandbox_mode="),
+    ) ?? null
+  );
+}

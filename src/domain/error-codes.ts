@@ -189,6 +189,12 @@ export const ERROR_CODES = {
       "The harness's CLI (claude, codex, gemini, opencode) is not installed on the worker that ran it.",
     hint: "Install it (e.g. `npm i -g @anthropic-ai/claude-code`) or set its path under `harnesses.<name>.command`.",
   },
+  LOOPD_HARNESS_BROKEN: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The harness's CLI started but could not run any tool (its sandbox could not start, a helper binary is missing), so the agent worked blind; loopd fails the attempt instead of recording a success with nothing done.",
+    hint: "The message names the cause. For Codex: give the daemon a CODEX_HOME (or HOME) outside the temp dir, make bubblewrap work for its user, or set `harnesses.codex.sandbox: danger-full-access` where the worker is confined otherwise.",
+  },
   LOOPD_AUTH_MISSING: {
     exitCode: EXIT.auth,
     summary: "The harness has no credentials: no API key in the environment and no CLI login.",
@@ -209,6 +215,12 @@ export const ERROR_CODES = {
     exitCode: EXIT.runFailed,
     summary: "The agent ended its run with an error (the model API failed, or the agent reported failure).",
     hint: "Read the run's events with `loopd logs <run>`; model API errors name their status.",
+  },
+  LOOPD_NO_CHANGES: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The routine declares `expect: changes`, and the run changed no file in its workspace (loopd's own `.loopd/` files do not count).",
+    hint: "Read what the agent did with `loopd logs <run>` (failed commands show their exit code); make the prompt say which files to change, or drop `expect: changes` if doing nothing can be right.",
   },
   LOOPD_VERIFY_FAILED: {
     exitCode: EXIT.runFailed,

@@ -19,6 +19,11 @@ export interface AgentProcessOptions {
   emit: (event: HarnessEvent) => void;
   /** Called with each stdout line; return "stop" to end the process (e.g. turn cap reached). */
   onLine: (line: string) => "stop" | undefined;
+  /**
+   * Called with each stderr line (after it is emitted as a log event); "stop" ends the process,
+   * for a CLI that says on stderr that it cannot work (Codex's sandbox helpers).
+   */
+  onStderrLine?: (line: string) => "stop" | undefined;
   /** Text written to stdin, then closed; default: stdin closed at once. */
   stdin?: string;
 }
@@ -68,6 +73,10 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
       options.emit({ type: "log", stream: "stderr", line });
+      if (!stopped && options.onStderrLine?.(line) === "stop") {
+        stopped = true;
+        stopRequested();
+      }
     }),
   });
   const terminate = () => {

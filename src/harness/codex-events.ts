@@ -2,7 +2,9 @@
  * Reading `codex exec --json`: its JSONL events (thread.started, turn.*, item.* with
  * agent_message / command_execution / file_change / …, error) become loopd run events and a
  * run state (session, cumulative usage, turns, last message, why it failed). Also decides
- * when the turn cap is hit, since Codex has no cap of its own.
+ * when the turn cap is hit, since Codex has no cap of its own, and when Codex's sandbox
+ * cannot run anything (its stderr, or a command that bubblewrap could not start): Codex goes
+ * on and exits 0 with nothing done, so the adapter stops it and says why.
  */
 import type { TokenUsage } from "../domain/run-report.js";
 import { jsonEvent, num, record, short, str } from "./cli-adapter.js";
@@ -11,6 +13,12 @@ import type { HarnessEvent } from "./harness.js";
 const TOOL_ITEMS = new Set(["command_execution", "file_change", "mcp_tool_call", "web_search"]);
 // Codex answers a rejected key with "unexpected status 401 Unauthorized: …" (and retries it).
 const AUTH_ERROR = /\bstatus 40[13]\b|unauthorized|invalid_api_key|incorrect api key|not logged in/i;
+// Codex's startup warning when it will not lay out its helper binaries (codex-linux-sandbox,
+// apply_patch) under CODEX_HOME, e.g. because CODEX_HOME is inside the temp dir.
+const HELPERS_REFUSED = /could not create PATH aliases|Refusing to create helper binaries/;
+// Output of a command that never ran because its sandbox could not start: bubblewrap's own
+// error ("bwrap: execvp codex-linux-sandbox: …", "bwrap: No permissions to create new namespace").
+export const SANDBOX_FAILED = /^bwrap: .*|execvp codex-linux-sandbox.*/m;
 
 export interface CodexRunState {
   sessionId: string | null;
@@ -22,6 +30,17 @@ export interface CodexRunState {
   failure: string | null;
   authError: string | null;
   turnLimit: boolean;
+  /** Why Codex could not run any command (its sandbox could not start); null when it could. */
+  sandboxBroken: string | null;
+}
+
+export interface CodexParserOptions {
+  /**
+   * The system bubblewrap Codex will sandbox commands with (found on the run's PATH; null
+   * without one, or with the sandbox off). Without its helper binaries, Codex cannot start a
+   * command under a system bubblewrap; its bundled one does without them.
+   */
+  systemBwrap?: string | null;
 }
 
 /** Translates `codex exec --json` lines into run events and a run state. */
@@ -35,6 +54,7 @@ export class CodexEventParser {
     failure: null,
     authError: null,
     turnLimit: false,
+    sandboxBroken: null,
   };
   private readonly toolItems = new Set<string>();
   /** Set once the parser asked to stop: what the dying process still prints changes nothing. */
@@ -43,6 +63,7 @@ export class CodexEventParser {
   constructor(
     private readonly maxTurns: number,
     private readonly emit: (event: HarnessEvent) => void,
+    private readonly options: CodexParserOptions = {},
   ) {}
 
   onLine(line: string): "stop" | undefined {
@@ -50,6 +71,17 @@ export class CodexEventParser {
     const answer = this.translate(line);
     if (answer === "stop") this.stopped = true;
     return answer;
+  }
+
+  /**
+   * A stderr line. Codex prints the helper warning at startup, before its first model request:
+   * with a system bubblewrap every command would then fail, so stop before spending anything.
+   */
+  onStderrLine(line: string): "stop" | undefined {
+    if (this.stopped || !this.options.systemBwrap || !HELPERS_REFUSED.test(line)) return undefined;
+    this.state.sandboxBroken = helpersRefused(line, this.options.systemBwrap);
+    this.stopped = true;
+    return "stop";
   }
 
   private translate(line: string): "stop" | undefined {
@@ -101,6 +133,17 @@ export class CodexEventParser {
       this.emit({ type: "tool", data: toolData(type, item) });
     }
     if (phase !== "item.completed") return undefined;
+    if (TOOL_ITEMS.has(type)) {
+      this.emit({ type: "tool", data: { ...toolData(type, item), ...finished(type, item) } });
+      const output = type === "command_execution" ? str(item.aggregated_output) : null;
+      const sandbox = item.exit_code !== 0 && output ? SANDBOX_FAILED.exec(output) : null;
+      if (sandbox) {
+        // The command never ran: neither will any other. Stop before the model goes on blind.
+        this.state.sandboxBroken = `its sandbox could not start a command (${sandbox[0].trim()})`;
+        return "stop";
+      }
+      return undefined;
+    }
     if (type === "agent_message") {
       const text = str(item.text) ?? "";
       this.state.lastMessage = text;
@@ -139,6 +182,34 @@ export class CodexEventParser {
     u.tokensReasoning += num(usage.reasoning_output_tokens);
     this.emit({ type: "usage", data: { ...u } });
   }
+}
+
+/**
+ * How a finished tool item ended, in the form every harness reports it: `failed`, and the
+ * command's `exitCode` (with the end of its output when it failed).
+ */
+function finished(type: string, item: Record<string, unknown>): Record<string, unknown> {
+  const status = str(item.status);
+  if (type !== "command_execution") return { failed: status === "failed" || status === "declined" };
+  const exitCode = typeof item.exit_code === "number" ? item.exit_code : null;
+  const failed = exitCode !== null ? exitCode !== 0 : status === "failed" || status === "declined";
+  const output = str(item.aggregated_output)?.trimEnd() ?? "";
+  return { exitCode, failed, ...(failed && output ? { output: tail(output) } : {}) };
+}
+
+/** The last characters of a command's output, where its error usually is. */
+function tail(text: string, max = 200): string {
+  return text.length > max ? `…${text.slice(text.length - max + 1)}` : text;
+}
+
+/** The cause, from Codex's warning: which CODEX_HOME, which temp dir, which bubblewrap. */
+function helpersRefused(line: string, bwrap: string): string {
+  const home = /codex_home: AbsolutePathBuf\("([^"]+)"\)/.exec(line)?.[1];
+  const temp = /temporary dir "([^"]+)"/.exec(line)?.[1];
+  const where = home
+    ? `CODEX_HOME (${home}) is inside the temp dir${temp ? ` ${temp}` : ""}`
+    : "it could not write them under CODEX_HOME";
+  return `Codex refused to create its sandbox helper binaries (${where}), and commands sandboxed by the system bubblewrap (${bwrap}) cannot start without them`;
 }
 
 /** A short, storable description of a tool item. */

@@ -1,12 +1,16 @@
 /**
  * The codex harness against the real Codex CLI (node_modules/.bin/codex) and the fake model
  * server: files really get written through Codex's sandboxed tools, the turn cap and aborts
- * really stop the process tree, a 401 fails fast. Each test gets its own CODEX_HOME, so no
- * real login is read, and an unreachable proxy, so anything that tries to phone home fails
- * at once instead of leaving the machine.
+ * really stop the process tree, a 401 fails fast, a failing command's exit code is reported.
+ * Each test gets its own CODEX_HOME, so no real login is read, and an unreachable proxy, so
+ * anything that tries to phone home fails at once instead of leaving the machine.
+ *
+ * CODEX_HOME lives outside the temp dir: inside it, Codex will not lay out its sandbox helper,
+ * and with a system bubblewrap (Debian's `bubblewrap`) no command can run. That case has tests
+ * of its own, with and without a bubblewrap on PATH, so the file passes on machines of both kinds.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,6 +19,7 @@ import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import { CODEX_PROVIDER, createCodexHarness } from "./codex.js";
+import { findExecutable } from "./executable.js";
 import type { AgentInput, HarnessEvent, HarnessInput } from "./harness.js";
 
 const CODEX = resolve(dirname(fileURLToPath(import.meta.url)), "../../node_modules/.bin/codex");
@@ -45,10 +50,29 @@ afterEach(async () => {
 });
 const tempDir = useTempDirs();
 
-async function setup(script: Script, agent: Partial<AgentInput> = {}, signal = new AbortController().signal) {
+/** A parent for CODEX_HOME that is not the temp dir (where Codex will not put its sandbox helper). */
+const HOME_PARENT = ["/var/tmp", homedir()].find(
+  (dir) => !dir.startsWith(tmpdir()) && !dir.startsWith("/tmp"),
+)!;
+/** The system bubblewrap Codex would use, if this machine has one. */
+const SYSTEM_BWRAP = findExecutable("bwrap", process.env.PATH);
+
+interface SetupOptions {
+  /** CODEX_HOME (and HOME); default a fresh folder outside the temp dir. */
+  home?: string;
+  /** The run's PATH; default this process's. */
+  path?: string;
+}
+
+async function setup(
+  script: Script,
+  agent: Partial<AgentInput> = {},
+  signal = new AbortController().signal,
+  options: SetupOptions = {},
+) {
   model = await startFakeModelServer({ script });
   const cwd = tempDir("loopd-codex-cwd-");
-  const home = tempDir("loopd-codex-home-");
+  const home = options.home ?? tempDir("loopd-codex-home-", HOME_PARENT);
   const input: HarnessInput = {
     runId: 1,
     routine: "codex-test",
@@ -57,7 +81,7 @@ async function setup(script: Script, agent: Partial<AgentInput> = {}, signal = n
     dueAt: Date.now(),
     cwd,
     env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      PATH: options.path ?? process.env.PATH ?? "/usr/bin:/bin",
       HOME: home,
       CODEX_HOME: home,
       OPENAI_API_KEY: "sk-fake-test-key",
@@ -240,6 +264,112 @@ describe("codex harness (real CLI)", () => {
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(await leftoverIn(input.cwd)).toEqual([]);
     expect(processesRunning(marker)).toEqual([]);
+  });
+
+  it("reports a failing command with its exit code; the turn still ends as Codex says", async () => {
+    const { input, events } = await setup([
+      {
+        toolCalls: [
+          { name: "exec_command", input: { cmd: "printf hello > hello.txt; echo broke >&2; exit 3" } },
+        ],
+      },
+      { text: "done: everything worked" },
+    ]);
+    const result = await harness.run(input, (event) => events.push(event));
+    expect(result.outcome).toBe("succeeded");
+    expect(readFileSync(join(input.cwd, "hello.txt"), "utf8")).toBe("hello");
+    const finished = events.filter((event) => event.type === "tool" && "failed" in (event.data as object));
+    expect(finished).toEqual([
+      {
+        type: "tool",
+        data: expect.objectContaining({ name: "command", exitCode: 3, failed: true, output: "broke" }),
+      },
+    ]);
+  });
+
+  it("with sandbox read-only, Codex refuses the agent's writes", async () => {
+    const readOnly = createCodexHarness({
+      command: CODEX,
+      extraArgs: TEST_ARGS,
+      pricing: PRICING,
+      sandbox: "read-only",
+    });
+    const { input, server } = await setup([
+      { toolCalls: [{ name: "exec_command", input: { cmd: "printf hello > hello.txt" } }] },
+      { text: "done" },
+    ]);
+    const result = await readOnly.run(input, () => {});
+    expect(result.outcome).toBe("succeeded");
+    expect(existsSync(join(input.cwd, "hello.txt"))).toBe(false);
+    // Codex 0.171 reports no item for a command run under read-only; the model is told.
+    expect(JSON.stringify(server.turns()[1]?.body.input)).toContain("Read-only file system");
+  });
+
+  it.skipIf(SYSTEM_BWRAP === null)(
+    "with CODEX_HOME in the temp dir and a system bubblewrap, fails LOOPD_HARNESS_BROKEN before asking the model",
+    async () => {
+      const home = tempDir("loopd-codex-home-", "/tmp");
+      const { input, server } = await setup(
+        [
+          { toolCalls: [{ name: "exec_command", input: { cmd: "printf hello > hello.txt" } }] },
+          { text: "done" },
+        ],
+        {},
+        undefined,
+        { home },
+      );
+      const started = Date.now();
+      const result = await harness.run(input, () => {});
+      expect(result.outcome).toBe("failed");
+      expect(result.error?.code).toBe("LOOPD_HARNESS_BROKEN");
+      expect(result.error?.message).toContain(`CODEX_HOME (${home})`);
+      expect(result.error?.message).toContain(SYSTEM_BWRAP);
+      expect(result.error?.hint).toContain("harnesses.codex.sandbox: danger-full-access");
+      expect(result.error?.hint).toContain("CODEX_HOME");
+      expect(server.turns()).toEqual([]);
+      expect(existsSync(join(input.cwd, "hello.txt"))).toBe(false);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await leftoverIn(input.cwd)).toEqual([]);
+    },
+  );
+
+  it("without a system bubblewrap, CODEX_HOME in the temp dir works (Codex's own needs no helper)", async () => {
+    // A PATH with node (codex's launcher) and nothing else: no bwrap on it.
+    const bin = tempDir("loopd-codex-path-");
+    symlinkSync(process.execPath, join(bin, "node"));
+    const { input } = await setup(
+      [
+        { toolCalls: [{ name: "exec_command", input: { cmd: "printf hello > hello.txt" } }] },
+        { text: "done" },
+      ],
+      {},
+      undefined,
+      { home: tempDir("loopd-codex-home-", "/tmp"), path: bin },
+    );
+    const result = await harness.run(input, () => {});
+    expect(result.error).toBeNull();
+    expect(readFileSync(join(input.cwd, "hello.txt"), "utf8")).toBe("hello");
+  });
+
+  it("sandbox danger-full-access runs commands whatever CODEX_HOME and bubblewrap are", async () => {
+    const unsandboxed = createCodexHarness({
+      command: CODEX,
+      extraArgs: TEST_ARGS,
+      pricing: PRICING,
+      sandbox: "danger-full-access",
+    });
+    const { input } = await setup(
+      [
+        { toolCalls: [{ name: "exec_command", input: { cmd: "printf hello > hello.txt" } }] },
+        { text: "done" },
+      ],
+      {},
+      undefined,
+      { home: tempDir("loopd-codex-home-", "/tmp") },
+    );
+    const result = await unsandboxed.run(input, () => {});
+    expect(result.error).toBeNull();
+    expect(readFileSync(join(input.cwd, "hello.txt"), "utf8")).toBe("hello");
   });
 
   it("prices the model Codex chose when the routine names none", async () => {

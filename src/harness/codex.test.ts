@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
-import { codexArgs, sessionModel, tomlString } from "./codex.js";
+import { codexArgs, sandboxFailureInSession, sessionModel, tomlString } from "./codex.js";
 import { CodexEventParser } from "./codex-events.js";
 import type { HarnessEvent, HarnessInput } from "./harness.js";
 
@@ -23,6 +23,9 @@ const SUCCESS = [
   `{"type":"item.completed","item":{"id":"item_3","type":"agent_message","text":"Created hello.txt.\\nBoth ways."}}`,
   `{"type":"turn.completed","usage":{"input_tokens":300,"cached_input_tokens":120,"cache_write_input_tokens":0,"output_tokens":60,"reasoning_output_tokens":7}}`,
 ];
+// codex-cli 0.171.0, CODEX_HOME under /tmp with Debian's bubblewrap installed.
+const HELPERS_REFUSED = `WARNING: proceeding, even though we could not create PATH aliases: Refusing to create helper binaries under temporary dir "/tmp" (codex_home: AbsolutePathBuf("/tmp/loopd-codex-home-0Y29GW"))`;
+const FAILED_COMMAND = `{"type":"item.completed","item":{"id":"item_0","type":"command_execution","command":"/bin/bash -lc 'printf hello > hello.txt; echo hi; exit 3'","aggregated_output":"hi\\n","exit_code":3,"status":"failed"}}`;
 const RECONNECT_401 = `{"type":"error","message":"Reconnecting... 1/5 (unexpected status 401 Unauthorized: Incorrect API key provided: sk-fake***. You can find your API key at https://platform.openai.com/account/api-keys., url: http://127.0.0.1:41013/v1/responses)"}`;
 const FAILED_500 = [
   `{"type":"error","message":"Reconnecting... 1/1 (We’re currently experiencing high demand, which may cause temporary errors.)"}`,
@@ -30,9 +33,9 @@ const FAILED_500 = [
   `{"type":"turn.failed","error":{"message":"We’re currently experiencing high demand, which may cause temporary errors."}}`,
 ];
 
-function parse(lines: string[], maxTurns = 10) {
+function parse(lines: string[], maxTurns = 10, systemBwrap: string | null = null) {
   const events: HarnessEvent[] = [];
-  const parser = new CodexEventParser(maxTurns, (event) => events.push(event));
+  const parser = new CodexEventParser(maxTurns, (event) => events.push(event), { systemBwrap });
   const answers = lines.map((line) => parser.onLine(line));
   return { state: parser.state, events, answers };
 }
@@ -60,11 +63,17 @@ describe("CodexEventParser", () => {
         input: "/bin/bash -lc 'echo hi > hello.txt && cat hello.txt'",
         exitCode: 0,
         status: "completed",
+        failed: false,
       },
     });
     expect(events).toContainEqual({
       type: "tool",
-      data: { name: "file_change", summary: "add /tmp/cxcwd-IHBHxD/hello.txt", status: "completed" },
+      data: {
+        name: "file_change",
+        summary: "add /tmp/cxcwd-IHBHxD/hello.txt",
+        status: "completed",
+        failed: false,
+      },
     });
     expect(events).toContainEqual({
       type: "message",
@@ -109,6 +118,46 @@ describe("CodexEventParser", () => {
     const { state } = parse(SUCCESS.slice(3, 7), 3);
     expect(state.turns).toBe(2);
     expect(state.turnLimit).toBe(false);
+  });
+
+  it("reports a failed command with its exit code and the end of its output", () => {
+    const { events, answers } = parse([FAILED_COMMAND]);
+    expect(answers).toEqual([undefined]);
+    expect(events).toEqual([
+      {
+        type: "tool",
+        data: {
+          name: "command",
+          input: "/bin/bash -lc 'printf hello > hello.txt; echo hi; exit 3'",
+          exitCode: 3,
+          status: "failed",
+          failed: true,
+          output: "hi",
+        },
+      },
+    ]);
+  });
+
+  it("stops at Codex's helper warning when a system bubblewrap would need the helper", () => {
+    const events: HarnessEvent[] = [];
+    const parser = new CodexEventParser(10, (event) => events.push(event), { systemBwrap: "/usr/bin/bwrap" });
+    expect(parser.onStderrLine("Reading additional input from stdin...")).toBeUndefined();
+    expect(parser.onStderrLine(HELPERS_REFUSED)).toBe("stop");
+    expect(parser.state.sandboxBroken).toBe(
+      "Codex refused to create its sandbox helper binaries (CODEX_HOME (/tmp/loopd-codex-home-0Y29GW) is inside the temp dir /tmp), and commands sandboxed by the system bubblewrap (/usr/bin/bwrap) cannot start without them",
+    );
+    // Codex's own bubblewrap does without the helper: the warning alone is no failure.
+    const bundled = new CodexEventParser(10, () => {});
+    expect(bundled.onStderrLine(HELPERS_REFUSED)).toBeUndefined();
+    expect(bundled.state.sandboxBroken).toBeNull();
+  });
+
+  it("stops at a command bubblewrap could not start", () => {
+    const { state, answers } = parse([
+      `{"type":"item.completed","item":{"id":"item_0","type":"command_execution","command":"ls","aggregated_output":"bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.\\n","exit_code":1,"status":"failed"}}`,
+    ]);
+    expect(answers).toEqual(["stop"]);
+    expect(state.sandboxBroken).toContain("bwrap: No permissions to create new namespace");
   });
 
   it("passes non-JSON lines through as stdout logs", () => {
@@ -175,6 +224,11 @@ describe("codexArgs", () => {
     );
   });
 
+  it("passes the configured sandbox", () => {
+    const args = codexArgs(input({}), [], "danger-full-access");
+    expect(args.slice(4, 6)).toEqual(["--sandbox", "danger-full-access"]);
+  });
+
   it("writes TOML strings Codex can parse", () => {
     expect(tomlString('a\\b"c\u007f')).toBe('"a\\\\b\\"c\\u007f"');
     expect(tomlString("lone \ud800 surrogate")).toBe('"lone \ufffd surrogate"');
@@ -198,5 +252,21 @@ describe("sessionModel", () => {
     expect(sessionModel({ CODEX_HOME: home }, THREAD)).toBe("gpt-5.5");
     expect(sessionModel({ CODEX_HOME: home }, "other")).toBeNull();
     expect(sessionModel({}, THREAD)).toBeNull();
+  });
+
+  it("finds a command the sandbox could not start, which Codex reports only to the model", () => {
+    home = mkdtempSync(join(tmpdir(), "loopd-codex-sessions-"));
+    const dir = join(home, "sessions", ...new Date().toISOString().slice(0, 10).split("-"));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `rollout-2026-12-04T09-08-41-${THREAD}.jsonl`);
+    // Lines as codex-cli 0.171.0 wrote them (shortened).
+    const call = `{"timestamp":"2026-12-04T09:08:41.336Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\\"cmd\\":\\"ls\\"}","call_id":"call_000002"}}`;
+    const output = `{"timestamp":"2026-12-04T09:08:41.413Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_000002","output":"Chunk ID: e1f666\\nWall time: 0.0000 seconds\\nProcess exited with code 1\\nOriginal token count: 16\\nOutput:\\nbwrap: execvp codex-linux-sandbox: No such file or directory\\n"}}`;
+    writeFileSync(file, `${call}\n`);
+    expect(sandboxFailureInSession({ CODEX_HOME: home }, THREAD)).toBeNull();
+    writeFileSync(file, `${call}\n${output}\n`);
+    expect(sandboxFailureInSession({ CODEX_HOME: home }, THREAD)).toBe(
+      "its sandbox could not start a command (bwrap: execvp codex-linux-sandbox: No such file or directory)",
+    );
   });
 });

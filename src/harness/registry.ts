@@ -23,7 +23,11 @@ export function createHarnessRegistry(
   const harnesses: Harness[] = [
     shellHarness,
     createClaudeHarness(cli("claude")),
-    createCodexHarness({ ...cli("codex"), pricing }),
+    createCodexHarness({
+      ...cli("codex"),
+      ...(settings.codex?.sandbox !== undefined ? { sandbox: settings.codex.sandbox } : {}),
+      pricing,
+    }),
     createGeminiHarness({ ...cli("gemini"), pricing }),
     createOpencodeHarness({ ...cli("opencode"), pricing }),
     createBuiltinHarness({ pricing }),

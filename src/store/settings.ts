@@ -1,4 +1,5 @@
 /** Settings: config-wide documents (`models`, `budgets`, `channels`, `dates`) that `apply` keeps in step. */
+import type { CodexSandbox } from "../domain/config-sections.js";
 import type { Db } from "./store.js";
 
 /** The config-wide sections of loopd.yaml, kept in step by `loopd apply`. */
@@ -14,7 +15,7 @@ export interface ConfigSettings {
   context?: { maxBytes?: number; memoryMaxBytes?: number };
   auth?: { pauseAfter?: number };
   failures?: { pauseAfter?: number };
-  harnesses?: Partial<Record<string, { command?: string; args?: string[] }>>;
+  harnesses?: Partial<Record<string, { command?: string; args?: string[]; sandbox?: CodexSandbox }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
   github?: { webhookSecretEnv?: string; apiUrl?: string };
   routing?: {
