@@ -2,7 +2,8 @@
  * The failure circuit breaker, in the completion transaction: the run that makes
  * `pauseAfter` failed runs in a row pauses its routine (state, reason, `paused_code`) and
  * writes `routine.paused` with the reason and the fix; a success resets the count; retried
- * attempts and canceled runs are not failed runs; and every run's error keeps its hint.
+ * attempts and canceled runs are not failed runs; auth pauses (record-auth-outcome.ts) write the
+ * same; and every run's error keeps its hint.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { shellSpec } from "../../test/helpers/specs.js";
@@ -12,9 +13,11 @@ import { findRoutineByName, insertRoutine } from "./routines.js";
 import { findRun, insertRun } from "./runs.js";
 import { claimRuns } from "./sql/claim-runs.js";
 import { type Completion, type CompletionResult, completeRun } from "./sql/complete-run.js";
+import { recordAuthOutcome } from "./sql/record-auth-outcome.js";
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 const RULES: NotifyRuleSpec[] = [{ to: ["ops"], on: ["failure"], changeOnly: false }];
+const AUTH_RULES: NotifyRuleSpec[] = [...RULES, { to: ["me"], on: ["auth"], changeOnly: false }];
 const FAILED = { code: "LOOPD_RUN_FAILED", message: "command exited with 1", hint: "Read `loopd logs 1`." };
 
 describe.each(await testDialects())("%s: failure circuit breaker", (dialect) => {
@@ -135,6 +138,32 @@ describe.each(await testDialects())("%s: failure circuit breaker", (dialect) => 
     await ctx.store.db.updateTable("routines").set({ state: "active", paused_reason: null }).execute();
     for (let i = 0; i < 5; i++) await runOnce("failed", { pauseAfter: 0 });
     expect(await routine()).toMatchObject({ state: "active", consecutiveFailures: 9 });
+  });
+
+  it("an auth pause tells the same story: paused_code, routine.paused with the reason and the fix", async () => {
+    const { runId } = await runOnce("failed");
+    const authError = { code: "LOOPD_AUTH_EXPIRED", message: "claude: 401 invalid x-api-key" };
+    const outcome = {
+      routineId,
+      routineName: "flaky",
+      runId,
+      authError,
+      pauseAfter: 2,
+      notify: AUTH_RULES,
+      now: NOW,
+    };
+    expect(await recordAuthOutcome(ctx.store, outcome)).toEqual({ failures: 1, paused: false });
+    expect(await recordAuthOutcome(ctx.store, outcome)).toEqual({ failures: 2, paused: true });
+    expect(await routine()).toMatchObject({ state: "paused", pausedCode: "LOOPD_AUTH_EXPIRED" });
+    const events = await pausedEvents();
+    expect(events.map((row) => row.channel)).toEqual(["me"]);
+    expect(JSON.parse(events[0]!.payload)).toMatchObject({
+      reason: "auth",
+      code: "LOOPD_AUTH_EXPIRED",
+      failures: 2,
+      error: authError,
+      hint: expect.stringContaining("`loopd resume flaky`"),
+    });
   });
 
   it("stores the error's hint with the run", async () => {

@@ -4,9 +4,10 @@
  * minutes until someone looks. The pause and its notification (store/outbox.ts) are
  * written in one transaction.
  */
+import { runErrorHint } from "../../domain/error-hint.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
-import { enqueueEvent } from "../outbox.js";
 import type { Store } from "../store.js";
+import { pauseRoutineItself } from "./pause-routine.js";
 
 export const DEFAULT_AUTH_PAUSE_AFTER = 3;
 
@@ -15,7 +16,7 @@ export interface AuthOutcome {
   routineName: string;
   runId: number;
   /** The run's error when it was an auth failure; null when the run got past authentication. */
-  authError: { code: string; message: string } | null;
+  authError: { code: string; message: string; hint?: string } | null;
   pauseAfter: number;
   notify: readonly NotifyRuleSpec[];
   now: number;
@@ -48,24 +49,20 @@ export async function recordAuthOutcome(store: Store, outcome: AuthOutcome): Pro
     const failures = row.consecutive_auth_failures;
     if (failures < outcome.pauseAfter || row.state === "paused") return { failures, paused: false };
 
-    await db
-      .updateTable("routines")
-      .set({
-        state: "paused",
-        paused_reason: `${error.code} on ${failures} runs in a row: ${error.message}`,
-        updated_at: outcome.now,
-      })
-      .where("id", "=", outcome.routineId)
-      .execute();
-    await enqueueEvent(db, {
-      type: "routine.paused",
-      kind: "auth",
+    const paused = await pauseRoutineItself(db, {
       routineId: outcome.routineId,
+      routineName: outcome.routineName,
       runId: outcome.runId,
-      payload: { reason: "auth", routine: outcome.routineName, runId: outcome.runId, error, failures },
+      code: error.code,
+      reason: "auth",
+      pausedReason: `${error.code} on ${failures} runs in a row: ${error.message}`,
+      hint: runErrorHint(error, { runId: outcome.runId, routine: outcome.routineName }) ?? "",
+      error,
+      failures,
+      kind: "auth",
       notify: outcome.notify,
       now: outcome.now,
     });
-    return { failures, paused: true };
+    return { failures, paused };
   });
 }
