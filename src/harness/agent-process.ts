@@ -1,14 +1,17 @@
 /**
- * Running an agent CLI: spawn it in its own process group with stdin closed, hand every
+ * Running an agent CLI: spawn it in its own process group with stdin closed, under the
+ * parent-death watchdog (process-tree.ts: if loopd dies, the CLI's group dies), hand every
  * stdout line to the adapter (JSON lines for claude/codex/gemini/opencode), keep stderr as log
  * events, stop the whole tree on abort or when the adapter asks (turn cap), and once the CLI
  * has exited, stop whatever it left running. Adapters only translate the CLI's events; this
  * module owns the process.
  */
 import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { findExecutable } from "./executable.js";
 import type { HarnessEvent } from "./harness.js";
 import { forwardLines } from "./line-stream.js";
-import { terminateGroup, terminateMarked } from "./process-tree.js";
+import { killGraceMs, releaseWatchdog, terminateGroup, terminateMarked, watched } from "./process-tree.js";
 
 export interface AgentProcessOptions {
   command: string;
@@ -53,34 +56,56 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
   let stopped = false;
   let stopRequested = (): void => {};
   const marker = randomUUID();
-  const subprocess = execa(options.command, options.args, {
+  // The watchdog's shell would turn a missing binary into exit 127: say so as a spawn error.
+  const command = options.command.includes("/") ? resolve(options.cwd, options.command) : options.command;
+  if (findExecutable(command, options.env.PATH) === null) {
+    return {
+      exitCode: null,
+      signal: null,
+      stopped: false,
+      spawnError: `spawn ${options.command} ENOENT`,
+      stderrTail,
+    };
+  }
+  // Under the parent-death watchdog (process-tree.ts): if loopd dies, so does the CLI's group.
+  const [file, args] = watched(command, options.args);
+  const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: { ...options.env, [PROCESS_MARKER]: marker },
     extendEnv: false,
-    ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: "ignore" as const }),
+    ...(options.stdin !== undefined ? { input: options.stdin } : {}),
     detached: true,
     reject: false,
     buffer: false,
-    stdout: forwardLines((line) => {
-      if (stopped || !line.trim()) return;
-      if (options.onLine(line) === "stop") {
-        stopped = true;
-        stopRequested();
-      }
-    }),
-    stderr: forwardLines((line) => {
-      if (!line.trim()) return;
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-      options.emit({ type: "log", stream: "stderr", line });
-      if (!stopped && options.onStderrLine?.(line) === "stop") {
-        stopped = true;
-        stopRequested();
-      }
-    }),
+    stdio: [
+      options.stdin !== undefined ? "pipe" : "ignore",
+      forwardLines((line) => {
+        if (stopped || !line.trim()) return;
+        if (options.onLine(line) === "stop") {
+          stopped = true;
+          stopRequested();
+        }
+      }),
+      forwardLines((line) => {
+        if (!line.trim()) return;
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+        options.emit({ type: "log", stream: "stderr", line });
+        if (!stopped && options.onStderrLine?.(line) === "stop") {
+          stopped = true;
+          stopRequested();
+        }
+      }),
+      "pipe",
+    ],
   });
   const terminate = () => {
-    if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
+    if (subprocess.pid !== undefined)
+      terminateGroup(
+        subprocess.pid,
+        subprocess,
+        options.signal.aborted ? killGraceMs(options.signal) : undefined,
+      );
   };
   stopRequested = terminate;
   if (options.signal.aborted) terminate();
@@ -91,9 +116,10 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
     subprocess.once("exit", () => resolve());
     subprocess.once("error", () => resolve());
   });
-  const leftoversGone = Promise.race([exited, subprocess]).then(() =>
-    terminateMarked(PROCESS_MARKER, marker),
-  );
+  // Marked leftovers get a SIGTERM and a grace first; then the watchdog SIGKILLs the group.
+  const leftoversGone = Promise.race([exited, subprocess])
+    .then(() => terminateMarked(PROCESS_MARKER, marker))
+    .finally(() => releaseWatchdog(subprocess));
   try {
     const result = await subprocess;
     const spawnError =

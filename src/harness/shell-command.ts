@@ -4,7 +4,7 @@
  * command and test checks; the shell harness streams instead.
  */
 import { forwardLines } from "./line-stream.js";
-import { signalGroup, terminateGroup } from "./process-tree.js";
+import { killGraceMs, releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "./process-tree.js";
 
 const TAIL_LINES = 15;
 
@@ -36,21 +36,23 @@ export async function runShellCommand(
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
   };
-  const subprocess = execa(command, [], {
-    shell: true,
+  // Under the parent-death watchdog (process-tree.ts): if loopd dies, so does the command.
+  const [file, args] = watchedShell(command);
+  const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
-    stdin: "ignore",
     detached: true,
     reject: false,
     buffer: false,
-    stdout: forwardLines(keep("stdout")),
-    stderr: forwardLines(keep("stderr")),
+    stdio: ["ignore", forwardLines(keep("stdout")), forwardLines(keep("stderr")), "pipe"],
   });
+  subprocess.once("exit", () => releaseWatchdog(subprocess));
+  subprocess.once("error", () => releaseWatchdog(subprocess));
   let timedOut = false;
   const stop = () => {
-    if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
+    if (subprocess.pid !== undefined)
+      terminateGroup(subprocess.pid, subprocess, timedOut ? undefined : killGraceMs(options.signal));
   };
   const timer =
     options.timeoutMs === undefined

@@ -1,12 +1,13 @@
 /**
  * The shell harness: run the routine's `command` with /bin/sh in the repo folder. Output
- * lines become run events; exit status 0 is success. The simplest harness, and the one the
- * engine's own tests drive.
+ * lines become run events; exit status 0 is success. The command runs in its own process
+ * group under the parent-death watchdog (process-tree.ts), and what it leaves running is
+ * stopped when it exits. The simplest harness, and the one the engine's own tests drive.
  */
 import { existsSync } from "node:fs";
 import type { Harness, HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
 import { forwardLines } from "./line-stream.js";
-import { terminateGroup } from "./process-tree.js";
+import { killGraceMs, releaseWatchdog, terminateGroup, watchedShell } from "./process-tree.js";
 
 const MAX_SUMMARY = 200;
 
@@ -22,29 +23,37 @@ export const shellHarness: Harness = {
     let lastStdout: string | null = null;
     let lastStderr: string | null = null;
     const { execa } = await import("execa");
-    const subprocess = execa(input.spec.task.command, [], {
-      shell: true,
+    // Under the parent-death watchdog (process-tree.ts): if this process dies, so does the command.
+    const [file, args] = watchedShell(input.spec.task.command);
+    const subprocess = execa(file, args, {
       cwd: input.cwd,
       env: input.env,
       extendEnv: false,
-      stdin: "ignore",
       detached: true,
       reject: false,
       buffer: false,
-      stdout: forwardLines((line) => {
-        if (line.trim()) lastStdout = line;
-        emit({ type: "log", stream: "stdout", line });
-      }),
-      stderr: forwardLines((line) => {
-        if (line.trim()) lastStderr = line;
-        emit({ type: "log", stream: "stderr", line });
-      }),
+      stdio: [
+        "ignore",
+        forwardLines((line) => {
+          if (line.trim()) lastStdout = line;
+          emit({ type: "log", stream: "stdout", line });
+        }),
+        forwardLines((line) => {
+          if (line.trim()) lastStderr = line;
+          emit({ type: "log", stream: "stderr", line });
+        }),
+        "pipe",
+      ],
     });
     const onAbort = () => {
-      if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess);
+      if (subprocess.pid !== undefined) terminateGroup(subprocess.pid, subprocess, killGraceMs(input.signal));
     };
     if (input.signal.aborted) onAbort();
     else input.signal.addEventListener("abort", onAbort, { once: true });
+    // Once the command exits, whatever it left running in its group goes too: an attempt is
+    // over when its command is, or the next attempt could overlap with its leftovers.
+    subprocess.once("exit", () => releaseWatchdog(subprocess));
+    subprocess.once("error", () => releaseWatchdog(subprocess));
     try {
       const result = await subprocess;
       const summary = truncate(lastStdout);
