@@ -70,6 +70,7 @@ export function routineSpec(
     harness: "shell",
     docs: [],
     memory: false,
+    deliver: "none",
     secrets: [],
     env: {},
     agents: [],

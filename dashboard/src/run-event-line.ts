@@ -70,6 +70,18 @@ function describeStatus(attempt: number, data: Record<string, unknown>): EventLi
       const tone = data.status === "satisfied" ? "ok" : data.status === "unsatisfied" ? "warn" : "bad";
       return { text: `${mark} check ${String(data.status)}: ${clip(data.summary, 500)}`, tone };
     }
+    case "delivery": {
+      const error = data.error as { code: string; message: string } | null;
+      if (error)
+        return { text: `── delivery failed: ${error.code} ${clip(error.message, 500)}`, tone: "bad" };
+      const commit = typeof data.commit === "string" ? data.commit.slice(0, 12) : "";
+      const push = data.pushed
+        ? ` · pushed to ${String(data.remote)} ${String(data.remoteBranch)}`
+        : data.skipped
+          ? ` · not pushed: ${String(data.skipped)}`
+          : "";
+      return { text: `── work committed on ${String(data.branch)} @ ${commit}${push}`, tone: "dim" };
+    }
     case "session":
       return {
         text: `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,

@@ -167,5 +167,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     pricing: config.pricing ?? {},
     routing: config.routing ?? {},
     github: config.github ?? {},
+    git: config.git ?? {},
   };
 }

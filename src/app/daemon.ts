@@ -11,6 +11,7 @@ import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon, type WakeBus }
 import { DeliveryWorker, type DeliveryWorkerEvent } from "../notify/delivery-worker.js";
 import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
+import type { PruneResult } from "../workspace/prune.js";
 import { assertSafeBind, dashboardUrl, ensureApiToken } from "./api-token.js";
 import { type ApplyResult, applyConfig } from "./apply-config.js";
 import { workerRuntime } from "./worker-runtime.js";
@@ -41,7 +42,8 @@ export type DaemonEvent =
   | EngineEvent
   | DeliveryWorkerEvent
   | { type: "applied"; result: ApplyResult }
-  | { type: "apply-failed"; error: unknown };
+  | { type: "apply-failed"; error: unknown }
+  | { type: "pruned"; result: PruneResult };
 
 export interface Daemon {
   engine: Engine;
@@ -160,7 +162,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await engine.start();
   await deliveries.start();
   const prune = () =>
-    void runtime.workspaces.prune().catch((error: unknown) => options.onEvent({ type: "error", error }));
+    void runtime.workspaces
+      .prune()
+      .then((result) => {
+        const changed = result.removed.length + result.deletedBranches.length + result.keptBranches.length;
+        if (changed > 0) options.onEvent({ type: "pruned", result });
+      })
+      .catch((error: unknown) => options.onEvent({ type: "error", error }));
   prune();
   const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
   pruneTimer.unref();

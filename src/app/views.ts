@@ -118,6 +118,8 @@ export interface RunView {
   routeReason: string | null;
   /** A watch run's verdict (null when the run evaluated no check, or it errored). */
   verdict: Run["verdict"];
+  /** What became of the run's work (`deliver`): its branch and commit, pushed or why not; null when none. */
+  delivery: Run["delivery"];
 }
 
 export function runView(run: Run): RunView {
@@ -157,6 +159,7 @@ export function runView(run: Run): RunView {
     tier: run.tier,
     routeReason: run.routeReason,
     verdict: run.verdict,
+    delivery: run.delivery,
   };
 }
 

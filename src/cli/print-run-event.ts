@@ -65,6 +65,8 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
         }
         case "check":
           return `${data.status === "satisfied" ? pc.green("✓") : data.status === "unsatisfied" ? pc.yellow("✗") : pc.red("!")} check ${String(data.status)}: ${text(data.summary, 500)}`;
+        case "delivery":
+          return describeDelivery(data);
         case "session":
           return pc.dim(
             `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
@@ -75,6 +77,18 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
     default:
       return pc.dim(`── ${type} ${text(data)}`);
   }
+}
+
+/** `── committed … on <branch>`, `── pushed …`, or the delivery's failure in red. */
+function describeDelivery(data: Record<string, unknown>): string {
+  const error = data.error as { code: string; message: string } | null;
+  const commit = typeof data.commit === "string" ? data.commit.slice(0, 12) : null;
+  const lines: string[] = [];
+  if (commit) lines.push(pc.dim(`── work committed on ${String(data.branch)} @ ${commit}`));
+  if (data.pushed) lines.push(pc.dim(`── pushed to ${String(data.remote)} ${String(data.remoteBranch)}`));
+  else if (data.skipped) lines.push(pc.dim(`── not pushed: ${String(data.skipped)}`));
+  if (error) lines.push(pc.red(`── delivery failed: ${error.code} ${error.message}`));
+  return lines.join("\n");
 }
 
 function safeJson(text: string): Record<string, unknown> {

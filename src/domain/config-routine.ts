@@ -8,6 +8,7 @@ import { checkSchema, onUnsatisfiedSchema } from "./config-checks.js";
 import {
   budgetSchema,
   notifyRuleSchema,
+  pushSchema,
   subAgentSchema,
   untilSchema,
   verifySchema,
@@ -25,6 +26,7 @@ import {
   WORKSPACE_MODES,
   webhookSecret,
 } from "./config-values.js";
+import { DELIVER_MODES } from "./run-delivery.js";
 
 const routineObject = z.strictObject({
   name: name("routine"),
@@ -143,6 +145,11 @@ const routineObject = z.strictObject({
     description:
       "Git ref the run's worktree branches from; default the repo's current HEAD (path) or default branch (URL).",
   }),
+  deliver: z.enum(DELIVER_MODES).optional().meta({
+    description:
+      "What becomes of the run's work: none (left in the worktree), commit (committed on the run branch; default for agents in a worktree), push (also pushed to `push.remote`).",
+  }),
+  push: pushSchema.optional(),
   docs: z.array(z.string().min(1)).optional().meta({
     description: "Extra docs/playbooks (paths in the repo) given to the agent with AGENTS.md, CLAUDE.md, …",
   }),
@@ -204,10 +211,36 @@ export const routineSchema = routineObject.superRefine((routine, ctx) => {
     ctx.addIssue({ code: "custom", path: ["agents"], message: "sub-`agents` run on harness: builtin" });
   }
   checkWatch(routine, ctx);
+  checkDeliver(routine, ctx);
   if (routine.jitter !== undefined && routine.every === undefined) {
     ctx.addIssue({ code: "custom", path: ["jitter"], message: "`jitter` applies to `every` triggers" });
   }
 });
+
+/** Delivery commits on a run branch: it needs a worktree, and `push` settings need `deliver: push`. */
+function checkDeliver(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {
+  if (routine.push !== undefined && routine.deliver !== "push") {
+    ctx.addIssue({ code: "custom", path: ["push"], message: "`push` settings apply with `deliver: push`" });
+  }
+  if (routine.deliver === undefined || routine.deliver === "none") return;
+  if (routine.check !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["deliver"],
+      message: "a watch's check delivers no work; drop `deliver`",
+    });
+    return;
+  }
+  const isShell = routine.harness === "shell" || routine.command !== undefined;
+  const workspace = routine.workspace ?? (isShell ? "in-place" : "worktree");
+  if (workspace === "in-place") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["deliver"],
+      message: `\`deliver: ${routine.deliver}\` commits on the run's branch of a worktree; set \`workspace: worktree\``,
+    });
+  }
+}
 
 /** `by`, `onUnsatisfied` and `until: { satisfied }` belong to watches (routines with a `check`). */
 function checkWatch(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {

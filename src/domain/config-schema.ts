@@ -9,6 +9,7 @@ import { z } from "zod";
 import { routineSchema } from "./config-routine.js";
 import {
   channelSchema,
+  gitSchema,
   harnessesSchema,
   modelTierSchema,
   type notifyRuleSchema,
@@ -72,6 +73,7 @@ export const configSchema = z
       .meta({
         description: "GitHub: inbound webhooks (`POST /hooks/github`) and the API for `github` checks.",
       }),
+    git: gitSchema.optional(),
     routing: z
       .strictObject({
         rules: z

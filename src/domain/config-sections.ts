@@ -13,6 +13,13 @@ import {
   url,
   webhookSecret,
 } from "./config-values.js";
+import {
+  BRANCH_GLOB,
+  BRANCH_PATTERN,
+  DEFAULT_GIT_AUTHOR,
+  DEFAULT_PUSH,
+  unknownPlaceholders,
+} from "./run-delivery.js";
 
 export const budgetSchema = z
   .strictObject({
@@ -62,6 +69,50 @@ export const routingRuleSchema = z.strictObject({
     .meta({ description: "All given conditions must hold." }),
   tier: name("tier"),
 });
+
+const placeholders = (pattern: string) => unknownPlaceholders(pattern).length === 0;
+
+export const pushSchema = z
+  .strictObject({
+    remote: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description: `A remote of the repo, or a URL (default ${DEFAULT_PUSH.remote}; URL repos: their URL).`,
+      }),
+    branch: z
+      .string()
+      .regex(BRANCH_PATTERN, { error: "a branch name; `{routine}` and `{run}` are filled in" })
+      .refine(placeholders, { error: "only `{routine}` and `{run}` are filled in" })
+      .optional()
+      .meta({ description: `The branch on the remote (default ${DEFAULT_PUSH.branch}).` }),
+    force: z
+      .string()
+      .regex(BRANCH_GLOB, { error: "a branch glob such as loopd/{routine}/*" })
+      .refine(placeholders, { error: "only `{routine}` and `{run}` are filled in" })
+      .optional()
+      .meta({
+        description: `Remote branches loopd may overwrite with --force-with-lease (default ${DEFAULT_PUSH.force}); others are only fast-forwarded.`,
+      }),
+  })
+  .meta({ description: "Where `deliver: push` pushes the run branch." });
+
+export const gitSchema = z
+  .strictObject({
+    author: z
+      .string()
+      .regex(/^[^<>]*[^<>\s][^<>]*<[^<>\s]+>\s*$/, { error: "`Name <email>`" })
+      .optional()
+      .meta({
+        description: `Author and committer of the commits loopd makes (default ${DEFAULT_GIT_AUTHOR}).`,
+      }),
+    noVerify: z.boolean().optional().meta({
+      description:
+        "Skip the repo's commit and pre-push hooks (--no-verify) when delivering (default false: hooks run).",
+    }),
+  })
+  .meta({ description: "How loopd commits and pushes a run's work (`deliver`)." });
 
 export const untilSchema = z
   .union([

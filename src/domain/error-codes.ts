@@ -288,6 +288,12 @@ export const ERROR_CODES = {
     summary: "loopd could not prepare the run's workspace (git worktree, clone or reset failed).",
     hint: "Check that `repo` is a git repository with the configured base branch; the message has git's error.",
   },
+  LOOPD_DELIVERY_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "loopd could not deliver a run's work (`deliver`): a commit hook refused the commit, or the remote refused the push. The run keeps its outcome; the work stays on the local run branch (or in the kept worktree).",
+    hint: "Read git's message in `loopd show-run <run>`; fix the hook or the remote (permissions, protected branch), then push the branch by hand, or set `git.noVerify: true` to skip hooks.",
+  },
   // Why a routine stopped itself (routines.paused_code) or was flagged; shown by `loopd ls`, doctor and notifications.
   LOOPD_ROUTINE_FAILING: {
     exitCode: EXIT.runFailed,

@@ -20,6 +20,7 @@ import { parseDuration } from "./duration.js";
 import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
 import { tierOrder } from "./router.js";
+import { DEFAULT_PUSH, type DeliverMode, defaultDeliverMode, type PushSpec } from "./run-delivery.js";
 import type { TriggerSpec, UntilSpec } from "./trigger.js";
 
 export const DEFAULTS = {
@@ -97,6 +98,10 @@ export interface RoutineSpec {
   docs: string[];
   /** Keep a memory between runs (agent harnesses). */
   memory: boolean;
+  /** What becomes of the run's work: left in the worktree, committed on the run branch, or pushed. */
+  deliver: DeliverMode;
+  /** Where `deliver: push` pushes (defaults filled in); only with `deliver: push`. */
+  push?: PushSpec;
   /** Environment variable names passed through to the agent and redacted from stored events. */
   secrets: string[];
   env: Record<string, string>;
@@ -177,6 +182,13 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     requires: [...new Set([...(routine.requires ?? []), harness, ...tierHarnesses(routine, context)])].sort(),
     docs: routine.docs ?? [],
     memory: routine.memory ?? (harness !== "shell" && task.kind !== "check"),
+    deliver:
+      routine.deliver ??
+      defaultDeliverMode({
+        harness,
+        task,
+        workspace: routine.workspace ?? (harness === "shell" ? "in-place" : "worktree"),
+      }),
     secrets: [...new Set(routine.secrets ?? [])].sort(),
     env: routine.env ?? {},
     agents: Object.entries(routine.agents ?? {}).map(([agentName, agent]) => ({
@@ -187,6 +199,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
       maxTurns: agent.maxTurns ?? DEFAULTS.subAgentMaxTurns,
     })),
   };
+  if (spec.deliver === "push") spec.push = { ...DEFAULT_PUSH, ...routine.push };
   if (routine.base !== undefined) spec.base = routine.base;
   if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);
   if (routine.description !== undefined) spec.description = routine.description;
@@ -231,6 +244,8 @@ export function storedSpec(json: string): RoutineSpec {
   const spec = JSON.parse(json) as RoutineSpec;
   spec.docs ??= [];
   spec.memory ??= spec.harness !== "shell";
+  // Specs stored before `deliver` existed get the default the config would give them now.
+  spec.deliver ??= defaultDeliverMode(spec);
   spec.secrets ??= [];
   spec.env ??= {};
   spec.agents ??= [];

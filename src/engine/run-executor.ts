@@ -2,7 +2,8 @@
  * Executing one claimed run, whatever its harness: preflight (installed? logged in?), the
  * workspace (a warm worktree, or the repo in place), the agent's context (agent-context.ts),
  * an allow-listed environment, the harness itself under a spend watch (budget and token
- * velocity), and afterwards escape detection, artifacts and the memory update. Secrets are
+ * velocity), and afterwards escape detection, the run's deliverable (its work committed on
+ * the run branch, run-delivery.ts), artifacts and the memory update. Secrets are
  * redacted from every event and text that is stored. The engine owns leases, timeouts and
  * completion.
  */
@@ -20,12 +21,14 @@ import {
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
+import type { DeliverRequest } from "../workspace/deliver.js";
 import type { Workspace, WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.js";
 import { agentInput, prepareMemory, saveMemory, type TierSettings } from "./agent-context.js";
 import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
 import { executeCheck, judgeAgentCheck } from "./check-run.js";
 import { unavailable } from "./outcome.js";
 import { redactError, redactEvent, redactResult } from "./redaction.js";
+import { deliverRequest, recordWorkspaceOutcome } from "./run-delivery.js";
 import { runContext, runEnvironment } from "./run-environment.js";
 import { overBudget, recordBudgetEvent, watchSpend } from "./spend-watch.js";
 import { verifyAttempt } from "./verify.js";
@@ -269,11 +272,16 @@ export class RunExecutor {
         ).catch((error: unknown) => bookkeepingFailed(emit, "saving the memory", error));
       }
     } finally {
-      report = await this.finish(workspace, result);
+      // Commits the work on the run branch (`deliver`) before the slot can be reused.
+      const deliver = deliverRequest(run, workspace, settings, result, redact);
+      report = await this.finish(workspace, result, deliver, signal);
     }
     if (report) {
       await this.saveArtifacts(run, report, result, redact).catch((error: unknown) =>
         bookkeepingFailed(emitRaw, "saving the diff and changed files", error),
+      );
+      await recordWorkspaceOutcome(this.options.store, run, report, emit, redact).catch((error: unknown) =>
+        bookkeepingFailed(emitRaw, "recording the delivery", error),
       );
     }
     const final = report && report.escaped.length > 0 ? escaped(result, report) : result;
@@ -320,9 +328,16 @@ export class RunExecutor {
     });
   }
 
-  private async finish(workspace: Workspace, result: HarnessResult | null): Promise<WorkspaceReport | null> {
+  private async finish(
+    workspace: Workspace,
+    result: HarnessResult | null,
+    deliver: DeliverRequest | null,
+    signal: AbortSignal,
+  ): Promise<WorkspaceReport | null> {
     if (!this.options.workspaces) return null;
-    return this.options.workspaces.finish(workspace, { succeeded: result?.outcome === "succeeded" });
+    // A run stopped by a timeout or cancel did not succeed, whatever its harness returned: never pushed.
+    const succeeded = result?.outcome === "succeeded" && !signal.aborted;
+    return this.options.workspaces.finish(workspace, { succeeded, deliver });
   }
 
   private async saveArtifacts(

@@ -1,4 +1,5 @@
-/** What a run produced besides its log: the diff, changed files, escaped paths, final message. */
+/** What a run produced besides its log: the diff, changed files, escaped paths, final message, its delivery. */
+import type { RunDelivery } from "../domain/run-delivery.js";
 import type { ArtifactKind } from "./schema.js";
 import type { Db } from "./store.js";
 
@@ -58,7 +59,10 @@ export async function recordRunHead(
     .execute();
 }
 
-/** Where the run works; recorded as soon as the workspace exists, so a stuck run can be inspected. */
+/**
+ * Where the run works; recorded as soon as the workspace exists, so a stuck run can be
+ * inspected. A new attempt starts with no delivery of its own.
+ */
 export async function recordRunWorkspace(
   db: Db,
   runId: number,
@@ -67,7 +71,32 @@ export async function recordRunWorkspace(
 ): Promise<void> {
   await db
     .updateTable("runs")
-    .set({ workspace: workspace.path, branch: workspace.branch })
+    .set({ workspace: workspace.path, branch: workspace.branch, delivery: null })
+    .where("id", "=", runId)
+    .where("attempt", "=", attempt)
+    .execute();
+}
+
+/** Where a kept worktree went after the run (its pool slot is reused). */
+export async function recordRunKept(db: Db, runId: number, attempt: number, path: string): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ workspace: path })
+    .where("id", "=", runId)
+    .where("attempt", "=", attempt)
+    .execute();
+}
+
+/** What became of the attempt's work: committed, pushed, or why not (`runs.delivery`, JSON). */
+export async function recordRunDelivery(
+  db: Db,
+  runId: number,
+  attempt: number,
+  delivery: RunDelivery,
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ delivery: JSON.stringify(delivery) })
     .where("id", "=", runId)
     .where("attempt", "=", attempt)
     .execute();

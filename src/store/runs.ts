@@ -1,4 +1,5 @@
 /** Run repository: occurrences of routines and their outcomes. */
+import type { RunDelivery } from "../domain/run-delivery.js";
 import type { TokenUsage } from "../domain/run-report.js";
 import type { RunRow, RunStatus, RunTrigger } from "./schema.js";
 import type { Db } from "./store.js";
@@ -37,6 +38,8 @@ export interface Run {
   routeReason: string | null;
   /** The check's verdict, for runs of a watch. */
   verdict: "satisfied" | "unsatisfied" | null;
+  /** What became of the attempt's work (`deliver`): committed, pushed, or why not. */
+  delivery: RunDelivery | null;
 }
 
 export interface NewRun {
@@ -167,5 +170,15 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     tier: row.tier,
     routeReason: row.route_reason,
     verdict: row.verdict ?? null,
+    delivery: parseDelivery(row.delivery),
   };
+}
+
+function parseDelivery(json: string | null | undefined): RunDelivery | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as RunDelivery;
+  } catch {
+    return null; // an unreadable record must not hide the rest of the run
+  }
 }

@@ -18,6 +18,8 @@ export interface ConfigSettings {
   harnesses?: Partial<Record<string, { command?: string; args?: string[]; sandbox?: CodexSandbox }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
   github?: { webhookSecretEnv?: string; apiUrl?: string };
+  /** How loopd commits and pushes a run's work (`deliver`). */
+  git?: { author?: string; noVerify?: boolean };
   routing?: {
     rules?: Array<{ name: string; when: Record<string, unknown>; tier: string }>;
     explore?: number;

@@ -36,7 +36,15 @@ export async function startInPlace(
 
 export async function finishInPlace(state: InPlaceState): Promise<WorkspaceReport> {
   if (state.baseCommit === null)
-    return { changedFiles: [], diff: "", escaped: [], headCommit: null, kept: false };
+    return {
+      changedFiles: [],
+      diff: "",
+      escaped: [],
+      headCommit: null,
+      kept: false,
+      keptAt: null,
+      delivery: null,
+    };
   const changes = await collectChanges({ cwd: state.dir, baseCommit: state.baseCommit });
-  return { ...changes, escaped: [], kept: false };
+  return { ...changes, escaped: [], kept: false, keptAt: null, delivery: null };
 }

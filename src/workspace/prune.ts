@@ -1,7 +1,8 @@
 /**
  * Housekeeping for finished runs: kept workspaces older than the retention are removed, and
- * `loopd/…` branches that gained no commits of their own (nothing the agent committed) are
- * deleted. Branches with commits stay: they may be the run's deliverable.
+ * `loopd/…` branches that gained no commits of their own (nothing committed by the agent or
+ * by `deliver`) are deleted. Branches with commits stay, reported as kept: they are the run's
+ * deliverable.
  */
 import { existsSync, promises as fs } from "node:fs";
 import { git, gitText } from "./git.js";
@@ -13,6 +14,8 @@ export interface PruneResult {
   removed: string[];
   /** Run branches deleted because they had no commits beyond their base. */
   deletedBranches: string[];
+  /** Run branches kept because they carry commits (the run's delivered work); each reported once. */
+  keptBranches: string[];
 }
 
 export async function pruneWorkspaces(
@@ -21,7 +24,7 @@ export async function pruneWorkspaces(
   pruneAfterMs: number,
   mutex: KeyedMutex,
 ): Promise<PruneResult> {
-  const result: PruneResult = { removed: [], deletedBranches: [] };
+  const result: PruneResult = { removed: [], deletedBranches: [], keptBranches: [] };
   const touched = new Set<string>();
   for (const { path, record } of await listRecords(root)) {
     const repoDir = record.repoDir !== null && existsSync(record.repoDir) ? record.repoDir : null;
@@ -37,6 +40,7 @@ export async function pruneWorkspaces(
     if (repoDir && record.branch && record.baseCommit) {
       const outcome = await pruneBranch(repoDir, record.branch, record.baseCommit);
       if (outcome === "deleted") result.deletedBranches.push(record.branch);
+      if (outcome === "kept") result.keptBranches.push(record.branch);
       if (outcome === "failed") {
         // Checked out somewhere (a slot whose release was interrupted): try again next time.
         await writeRecord(path, record);

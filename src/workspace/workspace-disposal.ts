@@ -43,16 +43,24 @@ export interface DisposalOptions {
 export class WorkspaceDisposal {
   constructor(private readonly options: DisposalOptions) {}
 
-  /** Returns whether the workspace was kept. */
-  async dispose(state: WorktreeState | CopyState, succeeded: boolean): Promise<boolean> {
+  /**
+   * Returns where the workspace was kept, or null when it went back. `mustKeep`: it holds work
+   * that exists nowhere else (its commit failed), so it is kept whatever `keep` says.
+   */
+  async dispose(
+    state: WorktreeState | CopyState,
+    succeeded: boolean,
+    mustKeep = false,
+  ): Promise<string | null> {
     const { keep, poolSize, mutex } = this.options;
-    const keptDir = keep === "always" || (keep === "failed" && !succeeded) ? freePath(state) : null;
+    const keptDir =
+      mustKeep || keep === "always" || (keep === "failed" && !succeeded) ? freePath(state) : null;
     const finishedAt = Date.now();
     if (state.kind === "copy") {
       await fs.rm(state.gitDir, { recursive: true, force: true });
       if (keptDir === null) {
         await fs.rm(state.copyDir, { recursive: true, force: true });
-        return false;
+        return null;
       }
       await fs.mkdir(join(keptDir, ".."), { recursive: true });
       await fs.rename(state.copyDir, keptDir);
@@ -64,7 +72,7 @@ export class WorkspaceDisposal {
         finishedAt,
         kept: keptDir,
       });
-      return true;
+      return keptDir;
     }
     if (keptDir === null) await releaseSlot(state.repoDir, state.slot, poolSize, mutex);
     else await keepSlot(state.repoDir, state.slot, keptDir, mutex);
@@ -76,7 +84,7 @@ export class WorkspaceDisposal {
       finishedAt,
       kept: keptDir,
     });
-    return keptDir !== null;
+    return keptDir;
   }
 }
 

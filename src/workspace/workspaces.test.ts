@@ -220,12 +220,15 @@ describe("WorkspaceManager keep and prune", () => {
     expect(early.removed).toEqual([]);
     // A succeeded run's branch without commits is useless at once; the kept one waits.
     expect(early.deletedBranches).toEqual(["loopd/fix/9"]);
+    // The branch with the agent's commit stays, and is counted once.
+    expect(early.keptBranches).toEqual(["loopd/fix/8"]);
     expect(existsSync(kept)).toBe(true);
 
     const later = await workspaces.prune(Date.now() + 2000);
     expect(later.removed).toEqual([kept]);
     expect(existsSync(kept)).toBe(false);
     expect(later.deletedBranches).toEqual(["loopd/fix/7"]);
+    expect(later.keptBranches).toEqual([]);
     const branches = sh(repo, "branch", "--list", "loopd/*", "--format=%(refname:short)");
     expect(branches).toBe("loopd/fix/8");
     expect(sh(repo, "worktree", "list")).not.toContain("kept");

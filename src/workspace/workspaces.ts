@@ -3,8 +3,10 @@
  * a git worktree of the routine's repo on branch `loopd/<routine>/<run-id>` from a warm pool
  * (URL repos: from a local clone kept fetched); a folder that is not a git repo is copied
  * instead (mode "copy"); `in-place` runs work in the repo folder itself. finish() reports the
- * changed files, the diff, and files the agent changed outside its workspace (escapes), then
- * returns the worktree to the pool or keeps it for inspection.
+ * changed files, the diff, and files the agent changed outside its workspace (escapes),
+ * commits the work on the run branch when asked (deliver.ts) — before the worktree can be
+ * reset for another run — then returns the worktree to the pool or keeps it for inspection,
+ * and pushes the branch when asked and the run succeeded.
  *
  * Layout under `root` (<home>/workspaces): `<repo-key>/pool-<n>` (+ `.lock`), `kept/`,
  * `copies/`, `runs/*.json`; URL clones live in `<home>/repos/<repo-key>`.
@@ -12,9 +14,11 @@
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { LoopdError } from "../domain/errors.js";
+import type { RunDelivery } from "../domain/run-delivery.js";
 import { type Changes, collectChanges } from "./changes.js";
 import { CloneCache, resolveCloneBase } from "./clone-cache.js";
 import { copyGitEnv, createCopy } from "./copy-workspace.js";
+import { commitWork, type DeliverRequest, pushWork } from "./deliver.js";
 import { changedPaths, folderSnapshot, gitStatusSnapshot } from "./escape-detection.js";
 import { gitText } from "./git.js";
 import { finishInPlace, type InPlaceState, startInPlace } from "./in-place.js";
@@ -69,6 +73,17 @@ export interface WorkspaceReport {
   escaped: string[];
   headCommit: string | null;
   kept: boolean;
+  /** Where the workspace was kept (null when it went back to the pool or was deleted). */
+  keptAt: string | null;
+  /** What became of the work (`deliver`); null when nothing was to be delivered. */
+  delivery: RunDelivery | null;
+}
+
+export interface FinishRequest {
+  /** The run succeeded (an escape still fails it). */
+  succeeded: boolean;
+  /** Commit (and push) the work of a worktree run; pushed only when it succeeded without escapes. */
+  deliver?: DeliverRequest | null;
 }
 
 const DEFAULT_POOL_SIZE = 2;
@@ -80,8 +95,8 @@ export class WorkspaceManager {
   private readonly root: string;
   private readonly clones: CloneCache;
   private readonly mutex = new KeyedMutex();
-  private readonly disposal: WorkspaceDisposal;
-  private readonly pruneAfterMs: number;
+  private disposal: WorkspaceDisposal;
+  private pruneAfterMs: number;
   /** finish() state per workspace, kept off the object so Workspace stays plain data. */
   private readonly states = new WeakMap<Workspace, State>();
 
@@ -90,6 +105,20 @@ export class WorkspaceManager {
     // Real path: git reports real paths, and escape exclusion compares against them.
     this.root = realpathSync(resolve(options.root));
     this.clones = new CloneCache(join(dirname(this.root), "repos"), this.mutex);
+    this.pruneAfterMs = options.pruneAfterMs ?? DEFAULT_PRUNE_AFTER_MS;
+    this.disposal = new WorkspaceDisposal({
+      poolSize: options.poolSize ?? DEFAULT_POOL_SIZE,
+      keep: options.keep ?? "failed",
+      mutex: this.mutex,
+    });
+  }
+
+  /**
+   * A changed `workspaces:` section (pool, keep, pruneAfter), applied to the next finish() and
+   * prune(). The same manager carries on, so workspaces held by running runs, and the locks
+   * that serialise git on a repo, stay as they are.
+   */
+  reconfigure(options: Omit<WorkspaceOptions, "root">): void {
     this.pruneAfterMs = options.pruneAfterMs ?? DEFAULT_PRUNE_AFTER_MS;
     this.disposal = new WorkspaceDisposal({
       poolSize: options.poolSize ?? DEFAULT_POOL_SIZE,
@@ -132,7 +161,7 @@ export class WorkspaceManager {
     return this.acquireWorktree(req, keyDir, repoDir, baseCommit, baseline, subfolder);
   }
 
-  async finish(ws: Workspace, outcome: { succeeded: boolean }): Promise<WorkspaceReport> {
+  async finish(ws: Workspace, outcome: FinishRequest): Promise<WorkspaceReport> {
     const state = this.states.get(ws);
     if (!state) {
       throw new LoopdError("LOOPD_WORKSPACE_FAILED", `workspace ${ws.cwd} is not held by this process`, {
@@ -155,11 +184,51 @@ export class WorkspaceManager {
       await this.disposal.dispose(state, outcome.succeeded);
       throw error;
     }
+    const succeeded = outcome.succeeded && escaped.length === 0;
+    // The commit is made before the slot can be reset for another run; one that failed keeps
+    // the worktree, since the work then exists nowhere else.
+    let delivery =
+      state.kind === "worktree" && outcome.deliver
+        ? await this.commit(state, ws, changes.changedFiles, outcome.deliver)
+        : null;
     // An escape fails the run whatever the agent said: keep its workspace for inspection too.
-    const kept = await this.disposal.dispose(state, outcome.succeeded && escaped.length === 0);
+    const keptAt = await this.disposal.dispose(
+      state,
+      succeeded,
+      delivery !== null && delivery.commit === null,
+    );
+    if (
+      delivery &&
+      state.kind === "worktree" &&
+      outcome.deliver?.mode === "push" &&
+      delivery.commit !== null
+    ) {
+      if (succeeded) delivery = await pushWork(state.repoDir, delivery, outcome.deliver);
+      else
+        delivery.skipped = outcome.succeeded
+          ? "the run changed files outside its worktree"
+          : "the run failed";
+    }
     // A copy's commits live in loopd's side repository: meaningless to the caller.
-    const headCommit = state.kind === "copy" ? null : changes.headCommit;
-    return { ...changes, headCommit, escaped, kept };
+    const headCommit = state.kind === "copy" ? null : (delivery?.commit ?? changes.headCommit);
+    return { ...changes, headCommit, escaped, kept: keptAt !== null, keptAt, delivery };
+  }
+
+  /** Commits the run's work on its branch; null when it changed nothing of its own. */
+  private async commit(
+    state: WorktreeState,
+    ws: Workspace,
+    changedFiles: string[],
+    request: DeliverRequest,
+  ): Promise<RunDelivery | null> {
+    // loopd's files: `.loopd/` at the top, and where the routine works when it is a subfolder.
+    const subfolder = relative(state.slot.dir, ws.cwd);
+    const excluded = [...new Set([".loopd", subfolder ? join(subfolder, ".loopd") : ".loopd"])];
+    const own = changedFiles.filter(
+      (path) => !excluded.some((loopd) => path === loopd || path.startsWith(`${loopd}/`)),
+    );
+    if (own.length === 0) return null;
+    return commitWork(state.slot.dir, state.branch, request, excluded);
   }
 
   /** Removes kept workspaces older than pruneAfterMs and run branches without commits of their own. */

@@ -22,6 +22,7 @@ export function shellSpec(name: string, overrides: Partial<RoutineSpec> = {}): R
     requires: ["shell"],
     docs: [],
     memory: false,
+    deliver: "none",
     secrets: [],
     env: {},
     agents: [],

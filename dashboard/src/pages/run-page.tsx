@@ -1,4 +1,4 @@
-/** One run: outcome, routing, spend, branch, check verdict, changed files, live log and diff. */
+/** One run: outcome, routing, spend, branch and delivered work, check verdict, changed files, live log and diff. */
 import { useEffect, useState } from "react";
 import { api } from "../api.js";
 import { DiffView } from "../components/diff-view.js";
@@ -63,6 +63,34 @@ export function RunPage({ id }: { id: number }) {
   );
 }
 
+/** The run's work: the commit on its branch, where it was pushed (or why not), or why delivery failed. */
+function Delivery({ delivery }: { delivery: NonNullable<RunDetail["delivery"]> }) {
+  return (
+    <>
+      {delivery.commit !== null ? (
+        <>
+          <code>{delivery.branch}</code> at <code title={delivery.commit}>{shortSha(delivery.commit)}</code>
+          {delivery.pushed && (
+            <>
+              {" "}
+              · pushed to <code>{delivery.remote}</code> <code>{delivery.remoteBranch}</code>
+            </>
+          )}
+          {delivery.skipped && <span className="muted"> · not pushed: {delivery.skipped}</span>}
+        </>
+      ) : (
+        <span className="bad-text">not committed</span>
+      )}
+      {delivery.error && (
+        <div className="error-box">
+          <code className="error-code">{delivery.error.code}</code> {delivery.error.message}
+          <div className="hint">{delivery.error.hint}</div>
+        </div>
+      )}
+    </>
+  );
+}
+
 function RunSummary({ run }: { run: RunDetail }) {
   const now = useNow();
   const { usage } = run;
@@ -120,6 +148,14 @@ function RunSummary({ run }: { run: RunDetail }) {
             </>
           )}
         </dd>
+        {run.delivery && (
+          <>
+            <dt>Delivered</dt>
+            <dd>
+              <Delivery delivery={run.delivery} />
+            </dd>
+          </>
+        )}
         {run.workspace && (
           <>
             <dt>Workspace</dt>

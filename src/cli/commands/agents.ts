@@ -194,7 +194,10 @@ function renderRun(run: RunDetail, now: number): string {
     ...(run.branch
       ? [`branch:    ${run.branch}${run.headCommit ? pc.dim(` @ ${run.headCommit.slice(0, 12)}`) : ""}`]
       : []),
-    ...(run.workspace ? [`workspace: ${run.workspace}`] : []),
+    ...deliveryLines(run),
+    ...(run.workspace
+      ? [`workspace: ${run.workspace}${isPoolSlot(run) ? pc.dim(" (pool slot: reused by later runs)") : ""}`]
+      : []),
     `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
     `cost:      $${run.costUsd.toFixed(4)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
   ];
@@ -228,6 +231,33 @@ function renderRun(run: RunDetail, now: number): string {
     );
   }
   return lines.join("\n");
+}
+
+/** What became of the run's work: committed (where), pushed (where) or why not, or the failure and its fix. */
+function deliveryLines(run: RunDetail): string[] {
+  const delivery = run.delivery;
+  if (!delivery) return [];
+  const lines: string[] = [];
+  if (delivery.commit !== null) {
+    const pushed = delivery.pushed
+      ? ` · pushed to ${delivery.remote} ${delivery.remoteBranch}`
+      : delivery.skipped
+        ? pc.dim(` · not pushed: ${delivery.skipped}`)
+        : "";
+    lines.push(`delivered: ${delivery.branch} @ ${delivery.commit.slice(0, 12)}${pushed}`);
+  }
+  if (delivery.error) {
+    lines.push(
+      `delivery:  ${pc.red(`${delivery.error.code} ${delivery.error.message}`)}`,
+      `           ${pc.dim(delivery.error.hint)}`,
+    );
+  }
+  return lines;
+}
+
+/** A finished run's pool slot has been (or will be) reset for another run: its files are not the run's. */
+function isPoolSlot(run: RunDetail): boolean {
+  return run.finishedAt !== null && run.workspace !== null && /\/pool-\d+(\/|$)/.test(run.workspace);
 }
 
 async function editMemory(ctx: CommandContext, name: string): Promise<MemoryView> {

@@ -174,6 +174,12 @@ function describeEvent(event: DaemonEvent): string | null {
       const error = toLoopdError(event.error);
       return `${pc.red(`error[${error.code}]`)}: ${error.message} ${pc.dim("(still running the last good config)")}`;
     }
+    case "pruned": {
+      const { removed, deletedBranches, keptBranches } = event.result;
+      return pc.dim(
+        `pruned: ${removed.length} kept worktree(s) removed · ${deletedBranches.length} run branch(es) without commits deleted · ${keptBranches.length} with commits kept`,
+      );
+    }
     case "error": {
       const error = toLoopdError(event.error);
       return `${pc.red(`error[${error.code}]`)}: ${error.message}`;

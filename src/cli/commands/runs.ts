@@ -49,6 +49,7 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
     "ATTEMPT",
     "DURATION",
     "COST",
+    "WORK",
     "SUMMARY",
   ];
   return table(
@@ -61,6 +62,7 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
       `${run.attempt}/${run.maxAttempts}`,
       run.durationMs === null ? pc.dim("—") : formatDuration(run.durationMs),
       formatCost(run.costUsd, run.usage.tokensIn + run.usage.tokensOut),
+      workOf(run),
       summaryOf(run),
     ]),
   );
@@ -71,6 +73,16 @@ export function formatCost(usd: number, tokens: number): string {
   if (usd === 0) return tokens > 0 ? pc.dim("$0 (unpriced)") : pc.dim("—");
   if (usd < 0.01) return `<$0.01`;
   return `$${usd.toFixed(2)}`;
+}
+
+/** The run's delivered commit (↑ when pushed), or that its delivery failed. */
+function workOf(run: RunView): string {
+  const delivery = run.delivery;
+  if (!delivery) return pc.dim("—");
+  if (delivery.commit === null) return pc.red("not committed");
+  const commit = delivery.commit.slice(0, 8);
+  if (delivery.pushed) return `${commit} ↑`;
+  return delivery.error ? `${commit} ${pc.red("push failed")}` : commit;
 }
 
 function summaryOf(run: RunView): string {

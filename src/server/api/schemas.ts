@@ -21,6 +21,32 @@ const runError = z
   })
   .nullable();
 const verdict = z.enum(["satisfied", "unsatisfied"]);
+const RunDeliverySchema = z
+  .object({
+    mode: z.enum(["commit", "push"]),
+    branch: z
+      .string()
+      .openapi({ description: "The branch holding the run's work.", example: "loopd/fix-docs/42" }),
+    commit: z
+      .string()
+      .nullable()
+      .openapi({ description: "The branch head with the work; null when the commit failed." }),
+    pushed: z.boolean(),
+    remote: z.string().nullable().openapi({ description: "push: the remote's URL (no credentials)." }),
+    remoteBranch: z.string().nullable(),
+    skipped: z
+      .string()
+      .nullable()
+      .openapi({ description: "push: why it was not pushed (the run failed, or escaped its worktree)." }),
+    error: z
+      .object({ code: z.string(), message: z.string(), hint: z.string() })
+      .nullable()
+      .openapi({ description: "LOOPD_DELIVERY_FAILED: a hook refused the commit, or the remote the push." }),
+  })
+  .nullable()
+  .openapi("RunDelivery", {
+    description: "What became of the run's work (`deliver`); null when there was none.",
+  });
 const anyObject = (description: string) => z.unknown().openapi({ type: "object", description });
 
 export const ErrorSchema = z
@@ -121,6 +147,7 @@ export const RunViewSchema = z
     tier: z.string().nullable(),
     routeReason: z.string().nullable(),
     verdict: verdict.nullable(),
+    delivery: RunDeliverySchema,
   })
   .openapi("RunView");
 
