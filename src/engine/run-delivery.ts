@@ -46,6 +46,7 @@ export function deliverRequest(
     }),
     author: parseAuthor(settings.git?.author ?? DEFAULT_GIT_AUTHOR) ?? parseAuthor(DEFAULT_GIT_AUTHOR)!,
     noVerify: settings.git?.noVerify ?? false,
+    redact,
     ...(spec.deliver === "push"
       ? {
           push: {

@@ -322,6 +322,24 @@ describe("deliver: push", () => {
     expect(sh(remote, "show", "loopd/fix/1:hello.txt")).toBe("hello");
   });
 
+  it("commits but never pushes work that holds a secret's value", async () => {
+    const workspaces = manager();
+    const ws = await workspaces.acquire({ repo, routine: "fix", runId: 1, mode: "worktree" });
+    writeFileSync(join(ws.cwd, "config.env"), "TOKEN=tok-supersecret-123456\n");
+    const redact = (text: string) => text.replaceAll("tok-supersecret-123456", "[redacted:MY_TOKEN]");
+    const report = await workspaces.finish(ws, {
+      succeeded: true,
+      deliver: request({ mode: "push", push: pushTo("loopd/fix/1"), redact }),
+    });
+    expect(report.delivery).toMatchObject({
+      pushed: false,
+      commit: sh(repo, "rev-parse", "loopd/fix/1"),
+      error: { code: "LOOPD_DELIVERY_FAILED", message: expect.stringContaining("value of MY_TOKEN") },
+    });
+    expect(JSON.stringify(report.delivery)).not.toContain("tok-supersecret");
+    expect(sh(remote, "for-each-ref")).toBe("");
+  });
+
   it("never writes a remote URL's credentials into the delivery", async () => {
     const workspaces = manager();
     const ws = await workspaces.acquire({ repo, routine: "fix", runId: 1, mode: "worktree" });

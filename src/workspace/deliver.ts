@@ -19,12 +19,19 @@ export interface DeliverRequest {
   noVerify: boolean;
   /** Names already filled in (`{routine}`, `{run}`); only used with mode "push". */
   push?: { remote: string; branch: string; force: string };
+  /**
+   * The run's redactor: work that holds a secret's value (an agent that wrote its token into
+   * a file) is committed locally like any other, but never leaves the machine.
+   */
+  redact?: (text: string) => string;
 }
 
 /** Commit hooks may lint or test; one that hangs must not hold the run (and its slot) forever. */
 const COMMIT_TIMEOUT_MS = 10 * 60_000;
 /** A push that hangs (a remote that never answers) must not hold the run forever. */
 const PUSH_TIMEOUT_MS = 120_000;
+/** How much of the run's diff is searched for secret values before a push. */
+const MAX_SCANNED_DIFF_BYTES = 64 * 1024 * 1024;
 /** git's message is kept for the user; a remote that talks at length is cut. */
 const MAX_MESSAGE_CHARS = 2000;
 
@@ -95,9 +102,13 @@ export async function commitWork(
   return delivery;
 }
 
-/** Pushes the delivered branch to the remote in `repoDir`; the delivery records where it went or why not. */
+/**
+ * Pushes the delivered branch (the run's commits since `baseCommit`) to the remote in
+ * `repoDir`; the delivery records where it went or why not.
+ */
 export async function pushWork(
   repoDir: string,
+  baseCommit: string,
   delivery: RunDelivery,
   request: DeliverRequest,
 ): Promise<RunDelivery> {
@@ -112,6 +123,16 @@ export async function pushWork(
     remoteBranch: push.branch,
   };
   const target = `refs/heads/${push.branch}`;
+  const secrets = request.redact
+    ? await secretsIn(repoDir, baseCommit, delivery.commit, request.redact).catch(() => [])
+    : [];
+  if (secrets.length > 0) {
+    result.error = deliveryError(
+      `not pushed: the run's work contains the value of ${secrets.join(", ")}`,
+      `The commit stays on the local branch ${delivery.branch}: remove the value (\`git show ${delivery.branch}\`), then push by hand.`,
+    );
+    return result;
+  }
   try {
     const args = ["push", "--quiet", ...(request.noVerify ? ["--no-verify"] : [])];
     if (branchMatches(push.force, push.branch)) {
@@ -132,6 +153,26 @@ export async function pushWork(
     );
   }
   return result;
+}
+
+/** Names of the secrets whose values appear in what the run changed (its diff from the base). */
+async function secretsIn(
+  repoDir: string,
+  baseCommit: string,
+  commit: string,
+  redact: (text: string) => string,
+): Promise<string[]> {
+  const diff = (
+    await git(["diff", "--text", "--no-color", "--no-ext-diff", "--no-textconv", baseCommit, commit], {
+      cwd: repoDir,
+      maxOutput: MAX_SCANNED_DIFF_BYTES,
+    })
+  ).stdout.toString("utf8");
+  const redacted = redact(diff);
+  if (redacted === diff) return [];
+  return [
+    ...new Set([...redacted.matchAll(/\[redacted:([A-Za-z_][A-Za-z0-9_]*)\]/g)].map((match) => match[1]!)),
+  ];
 }
 
 function identityEnv(author: { name: string; email: string }): Record<string, string> {

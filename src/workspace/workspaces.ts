@@ -203,7 +203,7 @@ export class WorkspaceManager {
       outcome.deliver?.mode === "push" &&
       delivery.commit !== null
     ) {
-      if (succeeded) delivery = await pushWork(state.repoDir, delivery, outcome.deliver);
+      if (succeeded) delivery = await pushWork(state.repoDir, state.baseCommit, delivery, outcome.deliver);
       else
         delivery.skipped = outcome.succeeded
           ? "the run changed files outside its worktree"
