@@ -188,6 +188,8 @@ describe("WorkspaceManager in-place", () => {
       escaped: [],
       headCommit: null,
       kept: false,
+      keptAt: null,
+      delivery: null,
     });
   });
 });
