@@ -97,6 +97,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     store,
     harnesses: runtime.harnesses,
     workspaces: runtime.workspaces,
+    refreshRuntime: runtime.refresh,
     roles: { schedule: options.mode === "serve", work: true },
     concurrency: options.concurrency,
     leaseMs: options.leaseMs,

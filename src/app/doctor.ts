@@ -2,13 +2,15 @@
  * `loopd doctor`: for every harness, is it installed (which binary, which version), are its
  * credentials present and working — checked with the same allow-listed environment a run
  * gets — and what went wrong last time a run checked (from any worker). Also git, which
- * worktrees need.
+ * worktrees need. Routines nothing is scheduling (misfires) are listed too.
  */
+import { ERROR_CODES } from "../domain/error-codes.js";
+import { misfireOf } from "../domain/misfire.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import { commandVersion, findExecutable } from "../harness/executable.js";
 import type { AuthState, HarnessRegistry, PreflightResult } from "../harness/harness.js";
 import { listHarnessHealth } from "../store/harness-health.js";
-import { listRoutines } from "../store/routines.js";
+import { listRoutines, type Routine } from "../store/routines.js";
 import type { Store } from "../store/store.js";
 
 export interface HarnessDoctorView {
@@ -26,10 +28,20 @@ export interface HarnessDoctorView {
   routines: string[];
 }
 
+/** A routine nothing has scheduled for more than two periods (domain/misfire.ts). */
+export interface MisfireView {
+  routine: string;
+  /** The due time that passed with no run. */
+  dueAt: string;
+  lateByMs: number;
+  hint: string;
+}
+
 export interface DoctorReport {
   git: { installed: boolean; version: string | null };
   harnesses: HarnessDoctorView[];
-  /** A harness that an active routine needs is not ready. */
+  misfires: MisfireView[];
+  /** A harness that an active routine needs is not ready, or a routine misfires. */
   ok: boolean;
 }
 
@@ -93,6 +105,28 @@ export async function doctor(
     installed: gitPath !== null,
     version: gitPath ? await commandVersion(gitPath, { PATH: env.PATH ?? "" }) : null,
   };
-  const ok = git.installed && views.every((view) => view.error === null || view.routines.length === 0);
-  return { git, harnesses: views, ok };
+  const misfires = misfiresOf(routines, Date.now());
+  const ok =
+    git.installed &&
+    views.every((view) => view.error === null || view.routines.length === 0) &&
+    misfires.length === 0;
+  return { git, harnesses: views, misfires, ok };
+}
+
+function misfiresOf(routines: readonly Routine[], now: number): MisfireView[] {
+  return routines.flatMap((routine) => {
+    const misfire = misfireOf(
+      { state: routine.state, nextDueAt: routine.nextDueAt, trigger: routine.spec.trigger },
+      now,
+    );
+    if (!misfire) return [];
+    return [
+      {
+        routine: routine.name,
+        dueAt: new Date(misfire.dueAt).toISOString(),
+        lateByMs: misfire.lateByMs,
+        hint: ERROR_CODES.LOOPD_ROUTINE_MISFIRE.hint,
+      },
+    ];
+  });
 }

@@ -57,6 +57,8 @@ export type EngineEvent =
   | { type: "materialised"; queued: number; skipped: number }
   | { type: "recovered"; requeued: number[]; failed: number[] }
   | { type: "woke-late"; lateByMs: number }
+  /** `loopd apply` changed these settings sections; the next run uses them (no restart). */
+  | { type: "settings-reloaded"; sections: string[] }
   /** Routines found misfiring (nothing scheduled them for two periods); each is notified once. */
   | { type: "misfired"; routines: NotifiedMisfire[] }
   | {
@@ -89,6 +91,11 @@ export interface EngineOptions {
   wake?: WakeBus;
   /** The environment runs inherit from (default this process's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Given the applied settings before each claim: rebuilds what runs are executed with
+   * (app/worker-runtime.ts) when `harnesses:`/`workspaces:` changed; returns those sections.
+   */
+  refreshRuntime?: (settings: ConfigSettings) => string[];
   onEvent?: (event: EngineEvent) => void;
 }
 
@@ -275,7 +282,11 @@ export class Engine {
 
   private async claimAndStart(now: number): Promise<void> {
     if (this.active.size >= this.concurrency) return;
-    const limits = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING))?.limits ?? {};
+    const settings = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING)) ?? {};
+    // Whichever process applied them, the runs claimed below use the settings as they are now.
+    const reloaded = this.options.refreshRuntime?.(settings) ?? [];
+    if (reloaded.length > 0) this.emit({ type: "settings-reloaded", sections: reloaded });
+    const limits = settings.limits ?? {};
     const globalConcurrency = this.options.globalConcurrency ?? limits.concurrency;
     this.globalCapped = globalConcurrency !== undefined;
     const { claimed, canceled, saturated, unsuitable } = await claimRuns(this.store, {

@@ -174,6 +174,16 @@ function renderDoctor(report: DoctorReport, now: number): string {
     table(["HARNESS", "INSTALLED", "VERSION", "AUTH", "ROUTINES", "LAST ERROR"], rows),
     `git: ${report.git.installed ? `${report.git.version ?? "installed"}` : pc.red("not found (worktrees need git)")}`,
     ...(problems.length > 0 ? ["", ...problems] : []),
+    ...(report.misfires.length > 0
+      ? [
+          "",
+          "Misfires (nothing is scheduling these):",
+          ...report.misfires.map(
+            (entry) =>
+              `${pc.red("✗")} ${entry.routine}: due ${relativeTime(entry.dueAt, now)}, no run since\n    ${pc.dim(entry.hint)}`,
+          ),
+        ]
+      : []),
   ].join("\n");
 }
 

@@ -156,8 +156,14 @@ function describeEvent(event: DaemonEvent): string | null {
       if (changed.length === 0 && event.result.settings.length === 0)
         return pc.dim(`${shortPath(event.result.file)}: no changes`);
       const signs = { create: "+", update: "~", pause: "‖", remove: "-", unchanged: "=" } as const;
-      return `applied ${shortPath(event.result.file)}: ${changed.map((change) => `${signs[change.action]}${change.name}`).join(" ") || "settings"}`;
+      const settings =
+        event.result.settings.length > 0 ? [`settings (${event.result.settings.join(", ")})`] : [];
+      return `applied ${shortPath(event.result.file)}: ${[...changed.map((change) => `${signs[change.action]}${change.name}`), ...settings].join(" ")}`;
     }
+    case "settings-reloaded":
+      return pc.dim(
+        `${event.sections.join(", ")} reloaded from the applied settings: the next run uses them`,
+      );
     case "delivered":
       return pc.dim(
         `→ ${event.channel}: delivered ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`,
