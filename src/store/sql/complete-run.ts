@@ -12,6 +12,7 @@ import { type Kysely, sql } from "kysely";
 import { retryDelayMs } from "../../domain/backoff.js";
 import type { NotifyEvent } from "../../domain/config-schema.js";
 import { breakerPause, breakerTrips } from "../../domain/failure-breaker.js";
+import { WAIT_REASON_PREFIXES } from "../../domain/overlap.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
 import type { RunReport } from "../../domain/run-report.js";
 import { enqueueEvent } from "../outbox.js";
@@ -402,7 +403,7 @@ async function updateRoutineHealth(trx: Kysely<Database>, health: Map<number, Ro
     from v where routines.id = v.id`.execute(trx);
 }
 
-/** Runs waiting behind the finished ones (overlap: queue) or for a repo slot may start now. */
+/** Runs waiting behind the finished ones (domain/overlap.ts) or for a repo slot may start now. */
 async function releaseWaiting(trx: Kysely<Database>, routineIds: number[], now: number): Promise<number> {
   const released = await trx
     .updateTable("runs")
@@ -411,7 +412,10 @@ async function releaseWaiting(trx: Kysely<Database>, routineIds: number[], now: 
     .where("not_before", ">", now)
     .where((eb) =>
       eb.or([
-        eb.and([eb("routine_id", "in", routineIds), eb("reason", "like", "overlap queue:%")]),
+        eb.and([
+          eb("routine_id", "in", routineIds),
+          eb.or(WAIT_REASON_PREFIXES.map((prefix) => eb("reason", "like", `${prefix}%`))),
+        ]),
         eb("reason", "like", "concurrency:%"),
       ]),
     )
