@@ -79,7 +79,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
   }
 
-  const bus = createWakeBus(store, options.storeOptions, home);
+  // The LISTEN connection reconnects by itself; its errors are worth a line, not a crash.
+  const bus = createWakeBus(store, options.storeOptions, home, (error) =>
+    options.onEvent({ type: "error", error }),
+  );
   // Notifications leave from every daemon (claims are SKIP LOCKED): a wake-up from another
   // process (`loopd deliveries retry`, a new outbox row) is for the deliveries too.
   const deliveries = new DeliveryWorker({ store, onEvent: options.onEvent });
@@ -91,6 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     notify: () => bus.notify(),
     close: () => bus.close(),
+    ...(bus.listening ? { listening: () => bus.listening!() } : {}),
   };
   const runtime = await workerRuntime(store, home);
   const engine = new Engine({
@@ -114,6 +118,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
   });
 
+  // A run fired here (the CLI through the API, a hook, the dashboard) or a config applied: this
+  // engine looks at once, and so do the other processes on the store (PostgreSQL NOTIFY) — the
+  // run may need a label only a `loopd worker` offers.
+  const fired = () => {
+    engine.wake();
+    bus.notify().catch((error: unknown) => options.onEvent({ type: "error", error }));
+  };
   let http: Listening | undefined;
   let token: string | null = null;
   if (options.mode === "serve") {
@@ -125,6 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         store: store.location,
         workerId: engine.workerId,
         activeRuns: () => engine.activeRunIds().length,
+        health: () => engine.health(),
       },
       () => {
         engine.wake();
@@ -134,7 +146,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         store,
         env: process.env,
         now: () => Date.now(),
-        onFired: () => engine.wake(),
+        onFired: fired,
         baseUrl: () => http?.url ?? null,
       },
       {
@@ -143,7 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         workerId: engine.workerId,
         activeRuns: () => engine.activeRunIds().length,
         now: () => Date.now(),
-        onFired: () => engine.wake(),
+        onFired: fired,
         baseUrl: () => http?.url ?? null,
         token,
         cwd: process.cwd(),
@@ -175,7 +187,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   pruneTimer.unref();
 
   const stopWatching = options.configFile
-    ? watchConfig(options.configFile, store, engine, options.onEvent)
+    ? watchConfig(options.configFile, store, fired, options.onEvent)
     : () => {};
   return {
     engine,
@@ -196,7 +208,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function watchConfig(
   file: string,
   store: Store,
-  engine: Engine,
+  onApplied: () => void,
   onEvent: (event: DaemonEvent) => void,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
@@ -206,7 +218,7 @@ function watchConfig(
       try {
         const result = await applyConfig(store, { file, dryRun: false, prune: false });
         onEvent({ type: "applied", result });
-        engine.wake();
+        onApplied();
       } catch (error) {
         onEvent({ type: "apply-failed", error });
       }

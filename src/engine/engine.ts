@@ -7,11 +7,20 @@
  * capped by a backstop rescan (default 60 s); wake-ups from other processes (NOTIFY, /wake)
  * and local events (a run finished) run the loop at once. A timer that fires much later than
  * asked means the machine slept or the clock jumped: the pass that follows applies catch-up.
+ *
+ * Faults: a pass that fails on the store (connection lost, server restarting) is retried
+ * with backoff (250 ms doubling to 5 s) and reported once as `store-down`, then `store-up`.
+ * Leases survive short outages: heartbeats retry every twelfth of the lease. A run whose
+ * lease could not be renewed is *fenced*: a quarter lease before it would expire, its process
+ * group is SIGKILLed, so a retry elsewhere (possible only after the expiry) never overlaps it.
+ * A finished run's completion is retried through an outage for as long as its lease holds.
  */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { pauseAfterOf } from "../domain/failure-breaker.js";
 import type { HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import { isConnectionFault } from "../store/faults.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
 import type { Completion, CompletionResult } from "../store/sql/complete-run.js";
@@ -30,6 +39,7 @@ import { RunEventBuffer } from "./event-sink.js";
 import { type AbortReason, errorOf, outcomeOf, watchOf } from "./outcome.js";
 import { RunExecutor } from "./run-executor.js";
 import type { WakeBus } from "./wake.js";
+import { WorkerPresence } from "./worker-presence.js";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const AUTH_ERRORS = new Set(["LOOPD_AUTH_EXPIRED", "LOOPD_AUTH_MISSING"]);
@@ -39,6 +49,8 @@ export const MISFIRE_SWEEP_MS = 5 * 60_000;
 export const DEFAULT_BACKSTOP_MS = 60_000;
 /** A timer this much later than asked means the process was suspended (sleep) or the clock jumped. */
 export const SLEEP_DETECTION_MS = 5_000;
+/** Retrying a pass that failed on the store: 250 ms, doubling, at most this. */
+const STORE_RETRY_MAX_MS = 5_000;
 
 export interface Clock {
   now(): number;
@@ -68,7 +80,20 @@ export type EngineEvent =
       reason: "auth" | "failing";
       error: { code: string; message: string } | null;
     }
+  /** The store stopped answering (passes retry with backoff); reported once per outage. */
+  | { type: "store-down"; error: unknown }
+  | { type: "store-up"; downForMs: number }
   | { type: "error"; error: unknown };
+
+/** What /healthz and doctor say about this engine's store. */
+export interface EngineHealth {
+  store: "ok" | "degraded";
+  /** Since when the store has not answered (epoch ms), and the last error. */
+  downSince: number | null;
+  error: string | null;
+  /** Whether wake-ups from other processes arrive (null: this store has no listener). */
+  listening: boolean | null;
+}
 
 export interface EngineOptions {
   store: Store;
@@ -106,6 +131,8 @@ interface ActiveRun {
   abortReason?: AbortReason;
   /** Until when the store last confirmed our lease. */
   leaseUntil: number;
+  /** Kills the run a quarter lease before `leaseUntil` unless a renewal moves it first. */
+  fence?: NodeJS.Timeout;
   done: Promise<void>;
 }
 
@@ -123,6 +150,12 @@ export class Engine {
   private readonly executor: RunExecutor;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeating = false;
+  private readonly presence: WorkerPresence | undefined;
+  /** Store health: when it stopped answering, why, and passes failed in a row. */
+  private storeDownSince: number | null = null;
+  private storeError: string | null = null;
+  private passFailures = 0;
   private expectedAt: { wall: number; mono: number } | undefined;
   private passing: Promise<void> | undefined;
   private passAgain = false;
@@ -149,9 +182,23 @@ export class Engine {
     this.completions = new CompletionBatcher(this.store, this.events);
     // Every worker offers the harnesses it has, so `requires: [shell]` needs no flag.
     this.labels = [...new Set([...(options.labels ?? []), ...options.harnesses.keys()])].sort();
-    this.workerId =
-      options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    // Unique enough to mark this worker's processes (LOOPD_WORKER) among every loopd on the host.
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.lastReservationSweep = this.clock.now();
+    this.presence = options.roles.work
+      ? new WorkerPresence({
+          store: this.store,
+          workerId: this.workerId,
+          labels: this.labels,
+          now: () => this.clock.now(),
+          onRecovered: (recovered) => {
+            this.emit({ type: "recovered", ...recovered });
+            void this.notifyOthers();
+            this.wake();
+          },
+          onError: (error) => this.emit({ type: "error", error }),
+        })
+      : undefined;
     this.executor = new RunExecutor({
       store: this.store,
       harnesses: options.harnesses,
@@ -165,8 +212,20 @@ export class Engine {
   /** Starts the loop: a first pass now, then wake-ups. */
   async start(): Promise<void> {
     this.started = true;
+    // Registers this worker and recovers at once the runs of dead workers of this host.
+    await this.presence?.start().catch((error: unknown) => this.emit({ type: "error", error }));
     await this.options.wake?.listen(() => this.wake());
     this.wake();
+  }
+
+  health(): EngineHealth {
+    const listening = this.options.wake?.listening?.();
+    return {
+      store: this.storeDownSince === null ? "ok" : "degraded",
+      downSince: this.storeDownSince,
+      error: this.storeError,
+      listening: listening ?? null,
+    };
   }
 
   /** Runs a pass soon (coalesced with one already running). */
@@ -209,24 +268,40 @@ export class Engine {
       const ids = [...this.active.keys()];
       for (const active of this.active.values()) abort(active, "shutdown");
       await this.idle();
-      await releaseRuns(this.store.db, { workerId: this.workerId, runIds: ids, now: this.clock.now() });
+      try {
+        await releaseRuns(this.store.db, { workerId: this.workerId, runIds: ids, now: this.clock.now() });
+      } catch (error) {
+        // The store is down: the runs come back when their leases expire, attempt spent.
+        this.emit({ type: "error", error });
+      }
     }
     await this.events.flush();
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
+    await this.presence?.stop().catch((error: unknown) => this.emit({ type: "error", error }));
     await this.options.wake?.close();
   }
 
   private async runPasses(): Promise<void> {
     for (;;) {
+      let failed = false;
       do {
         this.passAgain = false;
         try {
           await this.passOnce();
+          failed = false;
+          this.storeAnswered();
         } catch (error) {
-          this.emit({ type: "error", error });
+          failed = true;
+          if (isConnectionFault(error)) this.storeFailed(error);
+          else this.emit({ type: "error", error });
         }
       } while (this.passAgain && !this.stopping);
       if (!this.started || this.stopping) return;
+      if (failed) {
+        // Reconnect with backoff rather than at the backstop: the pool opens a new connection.
+        this.armRetry();
+        return;
+      }
       await this.armTimer();
       // A wake-up that arrived while the timer was being armed saw `passing` set and only
       // flagged `passAgain`; the timer was armed from a read taken before that change.
@@ -239,8 +314,10 @@ export class Engine {
     const { schedule, work } = this.options.roles;
     // One cheap read decides which write transactions this pass needs at all.
     const due = await nextWakeups(this.store.db, now);
+    let requeued = false;
     if ((schedule || work) && due.nextLeaseExpiry !== null && due.nextLeaseExpiry < now) {
       const recovered = await recoverExpiredLeases(this.store, now);
+      requeued = recovered.requeued.length > 0;
       if (recovered.requeued.length + recovered.failed.length > 0) {
         this.emit({ type: "recovered", ...recovered });
         // A dead worker's attempts will never settle their budget reservations: free them.
@@ -274,7 +351,7 @@ export class Engine {
       const misfired = await sweepMisfires(this.store, now);
       if (misfired.length > 0) this.emit({ type: "misfired", routines: misfired });
     }
-    if (work && (queued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
+    if (work && (queued || requeued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
       await this.claimAndStart(this.clock.now());
     }
@@ -311,20 +388,41 @@ export class Engine {
   startRun(run: ClaimedRun): Promise<void> {
     const controller = new AbortController();
     const active: ActiveRun = { run, controller, leaseUntil: run.leaseUntil, done: Promise.resolve() };
+    this.armFence(active);
     active.done = this.execute(active).finally(() => {
+      clearTimeout(active.fence);
       this.active.delete(run.id);
       if (this.active.size === 0) {
-        clearInterval(this.heartbeatTimer);
+        clearTimeout(this.heartbeatTimer);
         this.heartbeatTimer = undefined;
       }
       if (this.started) this.wake();
     });
     this.active.set(run.id, active);
-    this.heartbeatTimer ??= setInterval(
-      () => void this.heartbeat(),
-      Math.max(50, Math.floor(this.leaseMs / 3)),
-    );
+    if (!this.heartbeatTimer) this.scheduleHeartbeat(this.heartbeatEveryMs());
     return active.done;
+  }
+
+  private heartbeatEveryMs(): number {
+    return Math.max(50, Math.floor(this.leaseMs / 3));
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => void this.heartbeat(), delayMs);
+  }
+
+  /**
+   * Fencing: a quarter lease before the lease we hold runs out — the store did not confirm a
+   * renewal in time — the run is stopped at once (SIGKILL to its group, no grace), because
+   * after the expiry another worker may recover it and start the next attempt. Uses this
+   * process's timers, so it holds while the store or the network is down, or this process
+   * cannot get a connection at all.
+   */
+  private armFence(active: ActiveRun): void {
+    clearTimeout(active.fence);
+    const fenceAt = active.leaseUntil - Math.floor(this.leaseMs / 4);
+    active.fence = setTimeout(() => abort(active, "lease-lost"), Math.max(0, fenceAt - this.clock.now()));
   }
 
   private async execute(active: ActiveRun): Promise<void> {
@@ -373,7 +471,7 @@ export class Engine {
     let completion: CompletionResult;
     try {
       const breaker = outcome === "failed" || outcome === "timed_out" ? await this.breakerOf(run) : null;
-      completion = await this.completions.complete({
+      completion = await this.completeThroughOutage(active, {
         runId: run.id,
         attempt: run.attempt,
         workerId: this.workerId,
@@ -400,8 +498,8 @@ export class Engine {
           : {}),
       });
     } catch (error) {
-      // The store is unreachable: the run stays leased to us until the lease expires, then
-      // it is recovered and run again. Nothing is lost; it may run twice, never at once.
+      // The store is unreachable for longer than the lease holds: the run is recovered and
+      // run again. Nothing is lost; it may run twice, never at once.
       this.emit({ type: "error", error });
       return;
     }
@@ -419,6 +517,26 @@ export class Engine {
     // Other processes only need waking when something they wait for changed: runs released
     // from a wait, or a slot under a global cap. Otherwise a completion is nobody's business.
     if (completion.accepted && (completion.releasedRuns > 0 || this.globalCapped)) await this.notifyOthers();
+  }
+
+  /**
+   * Records a completion; through a store outage it retries with backoff for as long as the
+   * lease holds (the heartbeat keeps renewing it; the fence ends the wait when it cannot), so
+   * a short outage does not make a finished run run again.
+   */
+  private async completeThroughOutage(active: ActiveRun, completion: Completion): Promise<CompletionResult> {
+    for (let failures = 0; ; failures++) {
+      try {
+        const result = await this.completions.complete(completion);
+        this.storeAnswered();
+        return result;
+      } catch (error) {
+        if (!isConnectionFault(error) || active.abortReason !== undefined) throw error;
+        this.storeFailed(error);
+        await delay(Math.min(250 * 2 ** failures, STORE_RETRY_MAX_MS));
+        if (active.abortReason !== undefined) throw error;
+      }
+    }
   }
 
   /** The failure circuit breaker's threshold for a failed run: the routine's, the global one, or 5. */
@@ -459,30 +577,72 @@ export class Engine {
     }
   }
 
+  /**
+   * Renews the leases of the runs executing here, every third of the lease; after a failure,
+   * every twelfth, so a short outage does not eat the lease. A run the store no longer gives
+   * us (recovered, canceled) is stopped at once; one whose renewal does not come in time is
+   * stopped by its fence.
+   */
   private async heartbeat(): Promise<void> {
+    this.heartbeatTimer = undefined;
     const ids = [...this.active.keys()];
-    if (ids.length === 0) return;
+    if (ids.length === 0 || this.heartbeating) return;
+    this.heartbeating = true;
     const now = this.clock.now();
+    let failed = false;
     try {
-      const held = await heartbeatRuns(this.store.db, {
-        workerId: this.workerId,
-        runIds: ids,
-        now,
-        leaseMs: this.leaseMs,
-      });
+      // The wall clock too: after a suspend (monotonic timers stood still) a lease may be gone.
+      for (const active of this.active.values())
+        if (active.leaseUntil - this.leaseMs / 4 <= now) abort(active, "lease-lost");
+      const held = await withTimeout(
+        heartbeatRuns(this.store.db, { workerId: this.workerId, runIds: ids, now, leaseMs: this.leaseMs }),
+        this.heartbeatEveryMs(),
+      );
       for (const id of ids) {
         const active = this.active.get(id);
         if (!active) continue;
-        if (held.has(id)) active.leaseUntil = now + this.leaseMs;
-        else if (active.abortReason === undefined) abort(active, "lease-lost");
+        if (held.has(id)) {
+          active.leaseUntil = now + this.leaseMs;
+          if (active.abortReason === undefined) this.armFence(active);
+        } else if (active.abortReason === undefined) abort(active, "lease-lost");
       }
+      this.storeAnswered();
+      await this.presence?.touch(now);
     } catch (error) {
-      // Fence ourselves: near the end of the lease another worker may take the run, so stop it first.
-      for (const active of this.active.values()) {
-        if (active.leaseUntil - this.leaseMs / 3 < this.clock.now()) abort(active, "lease-lost");
-      }
-      this.emit({ type: "error", error });
+      failed = true;
+      if (isConnectionFault(error) || error instanceof HeartbeatTimeout) this.storeFailed(error);
+      else this.emit({ type: "error", error });
+    } finally {
+      this.heartbeating = false;
     }
+    if (this.active.size > 0 && !this.heartbeatTimer)
+      this.scheduleHeartbeat(failed ? Math.max(50, Math.floor(this.leaseMs / 12)) : this.heartbeatEveryMs());
+  }
+
+  /** A store operation succeeded: the end of an outage, if there was one. */
+  private storeAnswered(): void {
+    this.passFailures = 0;
+    if (this.storeDownSince === null) return;
+    const downForMs = Math.max(0, Date.now() - this.storeDownSince);
+    this.storeDownSince = null;
+    this.storeError = null;
+    this.emit({ type: "store-up", downForMs });
+  }
+
+  private storeFailed(error: unknown): void {
+    this.storeError = error instanceof Error ? error.message : String(error);
+    if (this.storeDownSince !== null) return;
+    this.storeDownSince = Date.now();
+    this.emit({ type: "store-down", error });
+  }
+
+  /** The next pass after a failed one: 250 ms, doubling, at most STORE_RETRY_MAX_MS. */
+  private armRetry(): void {
+    clearTimeout(this.timer);
+    const delayMs = Math.min(250 * 2 ** this.passFailures, STORE_RETRY_MAX_MS);
+    this.passFailures++;
+    this.expectedAt = undefined;
+    this.timer = setTimeout(() => this.wake(), delayMs);
   }
 
   private async armTimer(): Promise<void> {
@@ -535,6 +695,17 @@ function abort(active: ActiveRun, reason: NonNullable<ActiveRun["abortReason"]>)
   if (active.abortReason !== undefined) return;
   active.abortReason = reason;
   active.controller.abort(reason);
+}
+
+class HeartbeatTimeout extends Error {}
+
+/** A renewal that does not answer within `ms` counts as failed (a hung connection). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HeartbeatTimeout(`no answer from the store in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function delay(ms: number): Promise<void> {

@@ -3,6 +3,7 @@
  * so a script or agent can tell which run it is (and tests can check exactly-once from
  * outside). Agent harnesses narrow the inherited part to an allow-list.
  */
+import { WORKER_MARKER } from "../harness/process-tree.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 
 export function runEnvironment(
@@ -24,6 +25,9 @@ export function runContext(run: ClaimedRun, workspace: string): Record<string, s
   env.LOOPD_DUE_AT = new Date(run.dueAt).toISOString();
   env.LOOPD_WORKSPACE = workspace;
   env.LOOPD_TRIGGER = run.trigger;
+  // Marks every process of the attempt: when this worker dies, a loopd process on the same host
+  // finds what the watchdog could not reach (a child in a session of its own) by it.
+  env[WORKER_MARKER] = run.workerId;
   if (run.input !== null) env.LOOPD_INPUT = run.input;
   return env;
 }

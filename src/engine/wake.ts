@@ -17,32 +17,97 @@ export interface WakeBus {
   /** Signals a change to the other processes sharing the store. */
   notify(): Promise<void>;
   close(): Promise<void>;
+  /** Whether wake-ups from other processes arrive now (false while reconnecting); absent: always. */
+  listening?(): boolean;
 }
 
 export function wakeChannel(schema: string | undefined): string {
   return schema ? `loopd_wake_${schema}`.slice(0, 63) : "loopd_wake";
 }
 
+/** Reconnecting the LISTEN connection: 250 ms, doubling, at most this. */
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * LISTEN on its own connection (a pooled one would lose the subscription when returned). When
+ * that connection dies — a server restart, pg_terminate_backend, a network drop — it is
+ * re-established with backoff, and `onWake` is called once it is back: notifications sent
+ * meanwhile were lost, so a pass must look at the store itself (the catch-up pass).
+ */
 export class PostgresWakeBus implements WakeBus {
   private client: pg.Client | undefined;
+  private onWake: (() => void) | undefined;
+  private closed = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly url: string,
     private readonly channel: string,
+    private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
   async listen(onWake: () => void): Promise<void> {
+    this.onWake = onWake;
+    // A first failure is not fatal either: the engine's passes work without wake-ups (backstop).
+    await this.connect();
+  }
+
+  listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
     const { default: postgres } = await import("pg");
-    const client = new postgres.Client({ connectionString: this.url });
-    await client.connect();
-    client.on("notification", () => onWake());
-    // A dropped listener connection is noticed by the backstop rescan; reconnecting is cheap.
-    client.on("error", () => {
-      this.client = undefined;
+    const client = new postgres.Client({
+      connectionString: this.url,
+      application_name: `loopd-listen:${this.channel}`.slice(0, 63),
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
-    await client.query(`listen "${this.channel}"`);
+    let lost = false;
+    const onLost = (error?: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (this.client === client) this.client = undefined;
+      client.end().catch(() => {});
+      if (error !== undefined && !this.closed) this.onError(error);
+      this.reconnectLater();
+    };
+    client.on("error", onLost);
+    client.on("end", () => onLost());
+    client.on("notification", () => this.onWake?.());
+    try {
+      await client.connect();
+      await client.query(`listen "${this.channel}"`);
+    } catch (error) {
+      onLost(error);
+      return;
+    }
+    if (lost) return;
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    const reconnected = this.failures > 0;
+    this.failures = 0;
     this.client = client;
+    // Notifications sent while we were not listening are lost: look at the store now.
+    if (reconnected) this.onWake?.();
+  }
+
+  private reconnectLater(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = Math.min(250 * 2 ** this.failures, RECONNECT_MAX_MS);
+    this.failures++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
   }
 
   async notify(): Promise<void> {
@@ -50,14 +115,23 @@ export class PostgresWakeBus implements WakeBus {
   }
 
   async close(): Promise<void> {
-    await this.client?.end().catch(() => {});
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
   }
 }
 
 /** The wake bus for a store: NOTIFY on PostgreSQL, the daemon's /wake on SQLite. */
-export function createWakeBus(store: Store, options: StoreOptions, home: string): WakeBus {
+export function createWakeBus(
+  store: Store,
+  options: StoreOptions,
+  home: string,
+  onError?: (error: unknown) => void,
+): WakeBus {
   return options.kind === "postgres"
-    ? new PostgresWakeBus(store, options.url, wakeChannel(options.schema))
+    ? new PostgresWakeBus(store, options.url, wakeChannel(options.schema), onError)
     : new SqliteWakeBus(home);
 }
 

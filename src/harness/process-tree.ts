@@ -15,6 +15,12 @@ import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const KILL_GRACE_MS = 3000;
+/**
+ * Every process of a run's attempt has `LOOPD_WORKER=<worker id>` in its environment (the run
+ * context): when a worker dies, a loopd process on its host finds and kills what is left of
+ * its attempts by it, even what left the process group the watchdog kills.
+ */
+export const WORKER_MARKER = "LOOPD_WORKER";
 /** Marked leftovers already outlived the process that started them: a short grace is enough. */
 export const MARKED_GRACE_MS = 1000;
 /** After SIGKILL, how long to wait for a marked process to go before giving up on it. */

@@ -17,6 +17,13 @@ export interface HealthInfo {
   store: string;
   workerId: string;
   activeRuns: () => number;
+  /** The engine's view of its store: answering, or down since when and why. */
+  health?: () => {
+    store: "ok" | "degraded";
+    downSince: number | null;
+    error: string | null;
+    listening: boolean | null;
+  };
 }
 
 export function createHttpApp(
@@ -28,15 +35,30 @@ export function createHttpApp(
   const app = new Hono();
   if (inbound) mountInbound(app, inbound);
   if (api) app.route("/", createApi(api));
-  app.get("/healthz", (c) =>
-    c.json({
-      ok: true,
-      version: health.version,
-      store: health.store,
-      workerId: health.workerId,
-      activeRuns: health.activeRuns(),
-    }),
-  );
+  app.get("/healthz", (c) => {
+    // 503 while the store does not answer, so a probe (systemd, a load balancer) can tell.
+    const engine = health.health?.();
+    const ok = engine === undefined || engine.store === "ok";
+    return c.json(
+      {
+        ok,
+        version: health.version,
+        store: health.store,
+        storeStatus: engine?.store ?? "ok",
+        ...(engine && !ok
+          ? {
+              storeDownSince: engine.downSince === null ? null : new Date(engine.downSince).toISOString(),
+              storeError: engine.error,
+            }
+          : {}),
+        // Wake-ups from other processes: false while the LISTEN connection reconnects.
+        ...(engine && engine.listening !== null ? { listening: engine.listening } : {}),
+        workerId: health.workerId,
+        activeRuns: health.activeRuns(),
+      },
+      ok ? 200 : 503,
+    );
+  });
   app.post("/wake", (c) => {
     onWake();
     return c.body(null, 204);

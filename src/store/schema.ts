@@ -231,6 +231,25 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+/**
+ * A process that executes runs (serve, worker), registered when its engine starts and removed
+ * when it stops. `host_key` names the pid namespace `pid` belongs to (the kernel boot id and
+ * pid namespace on Linux, the hostname elsewhere): only a process with the same key may judge
+ * the pid, and `pid_start` (the process's start time) tells a reused pid from the worker's.
+ */
+export interface WorkersTable {
+  id: string;
+  host: string;
+  host_key: string;
+  pid: number;
+  pid_start: string | null;
+  /** JSON array of the labels it offers. */
+  labels: string;
+  started_at: number;
+  /** When it last renewed leases (or started): set only while it works, not by an idle engine. */
+  seen_at: number;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -249,6 +268,7 @@ export interface Database {
   budget_reservations: BudgetReservationsTable;
   inbound_deliveries: InboundDeliveriesTable;
   settings: SettingsTable;
+  workers: WorkersTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

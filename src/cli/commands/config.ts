@@ -2,7 +2,9 @@
 import type { Command } from "commander";
 import { type ApplyResult, applyConfig } from "../../app/apply-config.js";
 import { writeExampleConfig } from "../../app/init-config.js";
+import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { configJsonSchema } from "../../domain/config-schema.js";
+import { createWakeBus } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
 import { pc } from "../format.js";
 
@@ -43,6 +45,14 @@ export function registerConfigCommands(program: Command, run: Run): void {
           prune: options.prune ?? false,
           now: ctx.io.now(),
         });
+        const changed =
+          result.settings.length > 0 || result.changes.some((change) => change.action !== "unchanged");
+        if (!options.dryRun && changed) {
+          // The daemon (on PostgreSQL: every process) schedules the change now, not at its rescan.
+          await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home)
+            .notify()
+            .catch(() => {});
+        }
         ctx.print(result, () => renderApply(result, options.file, store.location));
       }),
     );

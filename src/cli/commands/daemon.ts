@@ -139,6 +139,12 @@ function describeEvent(event: DaemonEvent): string | null {
       );
     case "woke-late":
       return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
+    case "store-down":
+      return pc.red(
+        `store unreachable: ${toLoopdError(event.error).message} — retrying; runs going now keep their leases until they would expire`,
+      );
+    case "store-up":
+      return pc.green(`store reachable again after ${formatDuration(event.downForMs)}`);
     case "routine-paused":
       return event.reason === "auth"
         ? pc.red(
@@ -214,6 +220,7 @@ function jsonEvent(event: DaemonEvent): Record<string, unknown> {
         retryAt: event.retryAt ? new Date(event.retryAt).toISOString() : null,
       };
     case "apply-failed":
+    case "store-down":
     case "error":
       return { type: event.type, error: toLoopdError(event.error).toJSON() };
     default:

@@ -6,6 +6,7 @@ import { inboundHooks } from "./0005-inbound-hooks.js";
 import { outboxDigests } from "./0006-outbox-digests.js";
 import { watchVerdicts } from "./0007-watch-verdicts.js";
 import { trustedResults } from "./0008-trusted-results.js";
+import { workers } from "./0009-workers.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   outboxDigests,
   watchVerdicts,
   trustedResults,
+  workers,
 ];

@@ -1,11 +1,14 @@
 /**
- * Claim: take queued runs whose time has come, apply the routine's overlap policy, and lease
- * the rest to this worker (status running, attempt + 1, lease_until). On PostgreSQL the
- * candidate runs are locked with FOR UPDATE SKIP LOCKED, so concurrent workers never see the
- * same run, and their routines with FOR UPDATE, so two workers cannot both start a routine
- * whose policy allows one run at a time. On SQLite the write transaction is the lock.
+ * Claim: take queued runs whose time has come, apply the routine's overlap policy
+ * (`domain/overlap.ts`: runs in line — retries, recovered and catch-up runs — are never skipped
+ * or canceled and go one at a time, oldest first), and lease the rest to this worker (status
+ * running, attempt + 1, lease_until). On PostgreSQL the candidate runs are locked with FOR
+ * UPDATE SKIP LOCKED, so concurrent workers never see the same run, and their routines with
+ * FOR UPDATE, so two workers cannot both start a routine whose policy allows one run at a
+ * time. On SQLite the write transaction is the lock.
  */
 import { sql } from "kysely";
+import { decideOverlap, isInLine, type OverlapRun } from "../../domain/overlap.js";
 import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
 import { enqueueEvent } from "../outbox.js";
 import type { RunTrigger } from "../schema.js";
@@ -22,6 +25,8 @@ export interface ClaimedRun {
   trigger: RunTrigger;
   input: string | null;
   leaseUntil: number;
+  /** The worker holding the lease; every process of the attempt carries it (LOOPD_WORKER). */
+  workerId: string;
 }
 
 export interface ClaimResult {
@@ -63,7 +68,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
 
     const candidates = await trx
       .selectFrom("runs")
-      .select(["id", "routine_id", "attempt", "max_attempts", "due_at", "trigger", "input"])
+      .select(["id", "routine_id", "attempt", "max_attempts", "due_at", "trigger", "input", "started_at"])
       .where("status", "=", "queued")
       .where("not_before", "<=", options.now)
       .$if(options.runId !== undefined, (query) => query.where("id", "=", options.runId!))
@@ -86,15 +91,44 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           .execute()
       ).map((routine) => [routine.id, { ...routine, spec: storedSpec(routine.spec) }]),
     );
-    const running = new Map<number, Array<{ id: number; lease_until: number | null }>>();
+    const running = new Map<number, Array<OverlapRun & { lease_until: number | null }>>();
     for (const run of await trx
       .selectFrom("runs")
-      .select(["id", "routine_id", "lease_until"])
+      .select(["id", "routine_id", "lease_until", "attempt", "trigger"])
       .where("status", "=", "running")
       .where("routine_id", "in", routineIds)
       .execute()) {
-      running.set(run.routine_id, [...(running.get(run.routine_id) ?? []), run]);
+      const inLine = isInLine({ startedBefore: run.attempt > 1, trigger: run.trigger });
+      running.set(run.routine_id, [...(running.get(run.routine_id) ?? []), { ...run, inLine }]);
     }
+    // Runs in line that are ready, including ones this claim did not get (another worker's
+    // lock, the limit): an on-time run must not start ahead of them.
+    const oneAtATime = [...routines.values()]
+      .filter((routine) => routine.spec.overlap !== "allow")
+      .map((routine) => routine.id);
+    const inLine = new Map<number, Array<{ id: number; due_at: number }>>();
+    if (oneAtATime.length > 0) {
+      for (const run of await trx
+        .selectFrom("runs")
+        .select(["id", "routine_id", "due_at"])
+        .where("status", "=", "queued")
+        .where("not_before", "<=", options.now)
+        .where("routine_id", "in", oneAtATime)
+        .where((eb) => eb.or([eb("started_at", "is not", null), eb("trigger", "=", "catch-up")]))
+        .execute()) {
+        inLine.set(run.routine_id, [...(inLine.get(run.routine_id) ?? []), run]);
+      }
+    }
+    /** Runs this claim started, skipped or set waiting: no longer "ready in line". */
+    const handled = new Set<number>();
+    const lineAhead = (run: { id: number; routine_id: number; due_at: number }): number | null => {
+      let ahead: { id: number; due_at: number } | null = null;
+      for (const other of inLine.get(run.routine_id) ?? []) {
+        if (other.id === run.id || handled.has(other.id) || other.due_at >= run.due_at) continue;
+        if (ahead === null || other.due_at < ahead.due_at) ahead = other;
+      }
+      return ahead?.id ?? null;
+    };
 
     const runningPerRepo =
       options.perRepo === undefined
@@ -115,26 +149,29 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         continue;
       }
       const busy = running.get(run.routine_id) ?? [];
-      const policy = routine.spec.overlap;
-      if (busy.length > 0 && policy === "skip") {
-        await finishUnstarted(
-          trx,
-          run.id,
-          "skipped",
-          `overlap skip: run ${busy[0]!.id} still running`,
-          options.now,
-        );
+      const candidate = {
+        id: run.id,
+        inLine: isInLine({ startedBefore: run.started_at !== null, trigger: run.trigger }),
+      };
+      const decision = decideOverlap({
+        policy: routine.spec.overlap,
+        candidate,
+        running: busy,
+        lineAhead: lineAhead(run),
+      });
+      if (decision.action === "skip") {
+        handled.add(run.id);
+        await finishUnstarted(trx, run.id, "skipped", decision.reason, options.now);
         continue;
       }
-      if (busy.length > 0 && policy === "queue") {
-        // Wait for the blocker; its completion (or lease expiry) makes this run claimable again.
-        const blocker = busy[0]!;
+      if (decision.action === "wait") {
+        // Until the blocker's completion releases it (complete-run.ts), or its lease horizon; a
+        // blocker not started yet has none: the horizon of a lease taken now.
+        handled.add(run.id);
+        const blocker = busy.find((other) => other.id === decision.behind);
         await trx
           .updateTable("runs")
-          .set({
-            not_before: blocker.lease_until ?? leaseUntil,
-            reason: `overlap queue: waiting for run ${blocker.id}`,
-          })
+          .set({ not_before: blocker?.lease_until ?? leaseUntil, reason: decision.reason })
           .where("id", "=", run.id)
           .execute();
         continue;
@@ -142,6 +179,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
       const repo = routine.repo ?? "";
       if (options.perRepo !== undefined && (runningPerRepo.get(repo) ?? 0) >= options.perRepo) {
         // Waits until a run in this repo finishes (completion releases it) or the lease horizon.
+        handled.add(run.id);
         await trx
           .updateTable("runs")
           .set({
@@ -152,8 +190,8 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           .execute();
         continue;
       }
-      if (busy.length > 0 && policy === "cancel-previous") {
-        for (const previous of busy) {
+      if (decision.cancel.length > 0) {
+        for (const previous of busy.filter((other) => decision.cancel.includes(other.id))) {
           await finishUnstarted(
             trx,
             previous.id,
@@ -166,9 +204,10 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           if (inBatch >= 0) result.claimed.splice(inBatch, 1);
           else result.canceled.push(previous.id);
         }
-        busy.length = 0;
+        busy.splice(0, busy.length, ...busy.filter((other) => !decision.cancel.includes(other.id)));
       }
-      busy.push({ id: run.id, lease_until: leaseUntil });
+      handled.add(run.id);
+      busy.push({ ...candidate, lease_until: leaseUntil });
       runningPerRepo.set(repo, (runningPerRepo.get(repo) ?? 0) + 1);
       running.set(run.routine_id, busy);
       result.claimed.push({
@@ -182,6 +221,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         trigger: run.trigger,
         input: run.input,
         leaseUntil,
+        workerId: options.workerId,
       });
     }
     if (result.claimed.length > 0) {

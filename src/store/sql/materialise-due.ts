@@ -7,6 +7,7 @@
 import { type Insertable, sql } from "kysely";
 import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
+import { onTimeMayQueue } from "../../domain/overlap.js";
 import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
 import { enqueueEvent } from "../outbox.js";
 import type { RunsTable } from "../schema.js";
@@ -61,11 +62,14 @@ export async function materialiseDue(
       const base = { routine_id: routine.id, max_attempts: maxAttemptsOf(spec), queued_at: now };
       let hasWaiting = waiting.has(routine.id);
       for (const occurrence of plan.run) {
-        if (spec.overlap === "queue" && hasWaiting) {
-          rows.push(skippedRow(base, occurrence.dueAt, "overlap queue: a run is already waiting", now));
-          continue;
+        // Catch-up runs are in line (domain/overlap.ts): each one runs, one after another.
+        if (occurrence.trigger !== "catch-up") {
+          if (!onTimeMayQueue(spec.overlap, hasWaiting)) {
+            rows.push(skippedRow(base, occurrence.dueAt, "overlap queue: a run is already waiting", now));
+            continue;
+          }
+          hasWaiting = true;
         }
-        hasWaiting = true;
         rows.push({
           ...base,
           due_at: occurrence.dueAt,
@@ -131,6 +135,7 @@ function skippedRow(
   };
 }
 
+/** Routines with an on-time run waiting (not a catch-up run, not one that started before). */
 async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
   if (routineIds.length === 0) return new Set();
   const rows = await db
@@ -139,6 +144,8 @@ async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set
     .distinct()
     .where("status", "=", "queued")
     .where("routine_id", "in", routineIds)
+    .where("started_at", "is", null)
+    .where("trigger", "<>", "catch-up")
     .execute();
   return new Set(rows.map((row) => row.routine_id));
 }
