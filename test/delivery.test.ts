@@ -187,6 +187,10 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
     expect(git(remote, "rev-parse", branch)).toBe(run.delivery?.commit);
     expect(git(remote, "show", `${branch}:pushed.txt`)).toBe("pushed");
     expect((await loopd("show-run", String(run.id))).stdout).toContain(`pushed to ${remote} ${branch}`);
+    expect((await loopd("show", "pusher")).stdout).toMatch(
+      /deliver\s+push to origin loopd\/\{routine\}\/\{run\}/,
+    );
+    expect((await loopd("show", "writer")).stdout).toMatch(/deliver\s+commit/);
   });
 
   it("a remote that refuses the push is a failed delivery, with its message, of a succeeded run", async () => {

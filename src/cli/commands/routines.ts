@@ -161,6 +161,12 @@ function renderDetail(detail: RoutineDetail, now: number): string {
     ],
     ["repo", `${spec.repo} (${spec.workspace})`],
     [
+      "deliver",
+      spec.deliver === "push" && spec.push
+        ? `push to ${spec.push.remote} ${spec.push.branch}`
+        : (spec.deliver ?? "none"),
+    ],
+    [
       "limits",
       [`timeout ${spec.timeout}`, spec.maxTurns && `max ${spec.maxTurns} turns`, `${spec.retries} retries`]
         .filter(Boolean)
