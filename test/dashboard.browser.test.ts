@@ -33,6 +33,10 @@ routines:
     description: A watch on a file nobody creates
     check: { command: "test -f READY" }
     every: 1h
+  - name: broken
+    description: Fails, and pauses itself at once
+    command: exit 1
+    pauseAfter: 1
 `;
 
 describe("dashboard in a browser", () => {
@@ -177,6 +181,24 @@ describe("dashboard in a browser", () => {
     await row.locator("td.summary a").waitFor(WAIT);
     expect(await page.locator(".error-box").count()).toBe(0);
     await screenshot("5-checks");
+  });
+
+  it("a failed run shows its error's hint; the routine that paused itself says why and what to do", async () => {
+    await openRoutines();
+    await routineRow("broken").getByTestId("run-now").click();
+    await page.waitForURL(/#\/runs\/\d+$/, WAIT);
+    const runId = /#\/runs\/(\d+)$/.exec(page.url())?.[1];
+    await page.getByRole("heading", { level: 1 }).locator(".badge", { hasText: "failed" }).waitFor(WAIT);
+    const error = page.locator(".error-box", { hasText: "LOOPD_RUN_FAILED" });
+    expect(await error.locator(".hint").textContent()).toBe(`Read the run's log with loopd logs ${runId}.`);
+    expect(await error.locator(".hint code").textContent()).toBe(`loopd logs ${runId}`);
+
+    await openRoutines();
+    await routineRow("broken").locator(".badge", { hasText: "paused" }).waitFor(WAIT);
+    expect(await routineRow("broken").textContent()).toContain("1 failed run in a row");
+    await page.getByRole("link", { name: "broken", exact: true }).click();
+    await page.getByText("loopd resume broken", { exact: true }).waitFor(WAIT);
+    await screenshot("7-paused-failing");
   });
 
   it("a wrong token in the link shows the token screen", async () => {

@@ -37,7 +37,7 @@ export function breakerPause(
   return {
     code: "LOOPD_ROUTINE_FAILING",
     reason: "failing",
-    pausedReason: `${failures} failed runs in a row${last}`,
+    pausedReason: `${failures} failed run${failures === 1 ? "" : "s"} in a row${last}`,
     hint: fillHint(ERROR_CODES.LOOPD_ROUTINE_FAILING.hint, { routine }),
   };
 }

@@ -1,6 +1,7 @@
 /** One routine: its recent runs as a timeline and list, its config, memory and open check. */
 import { api } from "../api.js";
 import { CheckCard } from "../components/check-card.js";
+import { CodeText } from "../components/code-text.js";
 import { EmptyState } from "../components/empty-state.js";
 import { Loaded } from "../components/loaded.js";
 import { RelativeTime } from "../components/relative-time.js";
@@ -65,7 +66,25 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
         {detail.pausedReason && (
           <>
             <dt>Paused because</dt>
-            <dd>{detail.pausedReason}</dd>
+            <dd>
+              {detail.pausedReason}
+              {detail.pauseHint && (
+                <div className="muted small">
+                  <CodeText text={detail.pauseHint} />
+                </div>
+              )}
+            </dd>
+          </>
+        )}
+        {detail.misfire && (
+          <>
+            <dt>Misfire</dt>
+            <dd className="bad-text">
+              due <RelativeTime iso={detail.misfire.dueAt} now={now} />, nothing ran
+              <div className="muted small">
+                <CodeText text={detail.misfire.hint} />
+              </div>
+            </dd>
           </>
         )}
         <dt>Last success</dt>

@@ -61,7 +61,11 @@ function RoutinesTable({ rows, onChanged }: { rows: RoutineRow[]; onChanged: () 
               </td>
               <td>{routine.trigger}</td>
               <td>
-                <RelativeTime iso={routine.nextDueAt} now={now} />
+                {routine.misfire ? (
+                  <Misfire misfire={routine.misfire} now={now} />
+                ) : (
+                  <RelativeTime iso={routine.nextDueAt} now={now} />
+                )}
               </td>
               <td>
                 <LastOutcome routine={routine} now={now} />
@@ -79,6 +83,15 @@ function RoutinesTable({ rows, onChanged }: { rows: RoutineRow[]; onChanged: () 
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Nothing scheduled it for two periods: say so where the next due time would be. */
+function Misfire({ misfire, now }: { misfire: NonNullable<RoutineRow["misfire"]>; now: number }) {
+  return (
+    <span className="bad-text" title={misfire.hint}>
+      misfire: due <RelativeTime iso={misfire.dueAt} now={now} />, nothing ran
+    </span>
   );
 }
 

@@ -1,6 +1,7 @@
 /** One run: outcome, routing, spend, branch and delivered work, check verdict, changed files, live log and diff. */
 import { useEffect, useState } from "react";
 import { api } from "../api.js";
+import { CodeText } from "../components/code-text.js";
 import { DiffView } from "../components/diff-view.js";
 import { Evidence } from "../components/evidence.js";
 import { LiveLog } from "../components/live-log.js";
@@ -106,6 +107,11 @@ function RunSummary({ run }: { run: RunDetail }) {
       {run.error && (
         <div className="error-box">
           {run.error.code && <code className="error-code">{run.error.code}</code>} {run.error.message}
+          {run.error.hint && (
+            <div className="hint">
+              <CodeText text={run.error.hint} />
+            </div>
+          )}
         </div>
       )}
       {run.summary && <p className="lead">{run.summary}</p>}
