@@ -7,7 +7,7 @@
  * `loopd doctor` tells the truth.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,9 @@ import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
 const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
+const CODEX_HOME_PARENT = ["/var/tmp", homedir()].find(
+  (dir) => !dir.startsWith(tmpdir()) && !dir.startsWith("/tmp"),
+)!;
 
 interface RunDetailJson {
   id: number;
@@ -52,6 +55,9 @@ describe("agent routines through the CLI", () => {
   let repo: string;
   let env: Record<string, string>;
   let configFile: string;
+  // Outside the temp dir: under it, Codex will not lay out its sandbox helper, and with a
+  // system bubblewrap no command runs (LOOPD_HARNESS_BROKEN; see test/statuses.test.ts).
+  let codexHome: string;
   const loopd = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd: root });
 
   function writeConfig(): void {
@@ -133,6 +139,7 @@ routines:
     });
     const agentHome = join(root, "agent-home");
     mkdirSync(agentHome);
+    codexHome = mkdtempSync(join(CODEX_HOME_PARENT, "loopd-agents-codex-"));
     configFile = join(root, "loopd.yaml");
     env = {
       PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
@@ -142,7 +149,7 @@ routines:
       LOOPD_HOME: join(root, "home"),
       ANTHROPIC_BASE_URL: model.url,
       ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
-      CODEX_HOME: agentHome,
+      CODEX_HOME: codexHome,
       OPENAI_API_KEY: "sk-openai-fake-key-for-tests",
       MY_TOKEN: "tok-supersecret-123456",
       // In the daemon's environment, but not the agent's business.
@@ -160,6 +167,7 @@ routines:
     await model?.close();
     rmSync(root, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
+    if (codexHome) rmSync(codexHome, { recursive: true, force: true });
   });
 
   it("claude: the file lands in the run's worktree, with usage, cost, docs and memory", async () => {
