@@ -128,9 +128,11 @@ describe("auth", () => {
   it("answers 401 with the error shape without a token or with a wrong one", async () => {
     const missing = await call("GET", "/api/v1/routines", { token: null });
     expect(missing.status).toBe(401);
+    expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="loopd"');
     expect((await json<ErrorBody>(missing)).error).toMatchObject({ code: "LOOPD_API_UNAUTHORIZED" });
     const wrong = await call("GET", "/api/v1/routines", { token: `${token}x` });
     expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("www-authenticate")).toBe('Bearer realm="loopd", error="invalid_token"');
     expect((await json<ErrorBody>(wrong)).error.hint).toContain("api-token");
     expect((await call("GET", "/api/v1/nope", { token: null })).status).toBe(401);
   });
@@ -145,9 +147,60 @@ describe("auth", () => {
     expect((await call("GET", "/healthz", { token: null })).status).toBe(200);
   });
 
-  it("with --no-auth (a null token) lets every request through", async () => {
+  it("with --no-auth (a null token) lets every request through that a web page could not send", async () => {
     app = makeApp({ token: null });
     expect((await call("GET", "/api/v1/routines", { token: null })).status).toBe(200);
+    await call("PUT", "/api/v1/routines/hello", { token: null, body: shell("echo hi") });
+    const simple = await call("POST", "/api/v1/routines/hello/run", { token: null });
+    expect(simple.status).toBe(403);
+    expect((await json<ErrorBody>(simple)).error.code).toBe("LOOPD_API_FORBIDDEN");
+    const named = { token: null, headers: { "x-loopd-client": "test" } };
+    expect((await call("POST", "/api/v1/routines/hello/run", named)).status).toBe(202);
+    expect((await call("POST", "/api/v1/routines/hello/run", { token: null, body: {} })).status).toBe(202);
+  });
+
+  it("answers only for its own names: loopback, IPs, the bound host and --allow-host ones", async () => {
+    const health = { version: "9.9.9", store: "x", workerId: "w", activeRuns: () => 0 };
+    const deps = { store: ctx.store, version: "9.9.9", workerId: "w", activeRuns: () => 0, now: Date.now };
+    const guarded = createHttpApp(
+      health,
+      () => {},
+      undefined,
+      { ...deps, onFired: () => {}, baseUrl: () => null, token: null, cwd: repo },
+      { boundHost: "loopd.internal", allowedHosts: ["loopd.example.com"] },
+    );
+    const status = async (host: string, origin?: string) =>
+      (
+        await guarded.request("/api/v1/version", {
+          headers: { host, ...(origin !== undefined ? { origin } : {}) },
+        })
+      ).status;
+    for (const host of ["localhost:7878", "127.0.0.1", "[::1]:7878", "10.0.0.5", "loopd.internal:80"]) {
+      expect([host, await status(host)]).toEqual([host, 200]);
+    }
+    expect(await status("loopd.example.com")).toBe(200);
+    expect(await status("LOOPD.EXAMPLE.COM:443")).toBe(200);
+    expect(await status("attacker.example")).toBe(403);
+    expect(await status("127.0.0.1.attacker.example")).toBe(403);
+    // Origin: the daemon itself, or an allowed name (a proxy may rewrite Host to the upstream's).
+    expect(await status("127.0.0.1:7878", "http://127.0.0.1:7878")).toBe(200);
+    expect(await status("127.0.0.1:7878", "https://loopd.example.com")).toBe(200);
+    expect(await status("127.0.0.1:7878", "http://localhost:7878")).toBe(403);
+    expect(await status("127.0.0.1:7878", "https://evil.example")).toBe(403);
+    // Hooks and /healthz are for other servers and probes, under any name.
+    expect((await guarded.request("/healthz", { headers: { host: "attacker.example" } })).status).toBe(200);
+  });
+
+  it("refuses --no-auth with an --allow-host name that is not loopback", () => {
+    expect(() =>
+      assertSafeBind({ host: "127.0.0.1", auth: false, allowedHosts: ["loopd.localhost"] }),
+    ).not.toThrow();
+    expect(() =>
+      assertSafeBind({ host: "127.0.0.1", auth: true, allowedHosts: ["loopd.example.com"] }),
+    ).not.toThrow();
+    expect(() =>
+      assertSafeBind({ host: "127.0.0.1", auth: false, allowedHosts: ["loopd.example.com"] }),
+    ).toThrow(LoopdError);
   });
 });
 

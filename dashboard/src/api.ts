@@ -41,7 +41,8 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
 }
 
 async function request(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  // X-Loopd-Client: the daemon refuses state changes a web page could send without a preflight.
+  const headers: Record<string, string> = { accept: "application/json", "x-loopd-client": "dashboard" };
   const token = readToken();
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";

@@ -55,9 +55,25 @@ export function isLoopbackHost(host: string): boolean {
   return bare === "::1" || bare.startsWith("::ffff:127.");
 }
 
-/** Refuses to serve an open API to the network: `--no-auth` is for loopback addresses only. */
-export function assertSafeBind(options: { host: string; auth: boolean }): void {
-  if (options.auth || isLoopbackHost(options.host)) return;
+/**
+ * Refuses to serve an open API to the network: `--no-auth` is for loopback addresses only,
+ * and its `--allow-host` names too (a proxy's public name would open it to whoever reaches it).
+ */
+export function assertSafeBind(options: {
+  host: string;
+  auth: boolean;
+  allowedHosts?: readonly string[];
+}): void {
+  if (options.auth) return;
+  const wide = (options.allowedHosts ?? []).find((name) => !isLoopbackHost(name));
+  if (wide !== undefined) {
+    throw new LoopdError(
+      "LOOPD_SERVE_INSECURE",
+      `--no-auth with --allow-host ${wide} would let anyone who reaches ${wide} run commands on this machine`,
+      { hint: "Drop --no-auth (clients send the token in <home>/api-token), or allow loopback names only." },
+    );
+  }
+  if (isLoopbackHost(options.host)) return;
   throw new LoopdError(
     "LOOPD_SERVE_INSECURE",
     `--no-auth on ${options.host} would let anyone who can reach it run commands on this machine`,

@@ -3,7 +3,7 @@
  * (for serve -f) apply loopd.yaml at start and again whenever it changes.
  */
 import { watch } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { LoopdError } from "../domain/errors.js";
 import { Engine, type EngineEvent } from "../engine/engine.js";
@@ -33,6 +33,8 @@ export interface DaemonOptions {
   labels?: string[];
   /** serve: require the API token (default); false (`--no-auth`) only on a loopback host. */
   auth?: boolean;
+  /** serve: names besides loopback and `host` that requests may use (`--allow-host`, a proxy's). */
+  allowedHosts?: string[];
   /** loopd.yaml to apply at start and on change (serve -f). */
   configFile?: string;
   onEvent: (event: DaemonEvent) => void;
@@ -62,7 +64,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   const auth = options.auth ?? true;
-  if (options.mode === "serve") assertSafeBind({ host: options.host, auth });
+  const allowedHosts = options.allowedHosts ?? [];
+  if (options.mode === "serve") assertSafeBind({ host: options.host, auth, allowedHosts });
   if (options.mode === "serve" && store.dialect === "sqlite") {
     const running = liveDaemon(home);
     if (running && running.pid !== process.pid) {
@@ -160,6 +163,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         token,
         cwd: process.cwd(),
       },
+      { boundHost: options.host, allowedHosts },
     );
     http = await listen(app, options.host, options.port);
     const info: DaemonInfo = {
@@ -171,6 +175,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
     await mkdir(home, { recursive: true, mode: 0o700 });
     await writeFile(join(home, DAEMON_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    // `mode` applies only when the file is created: a stale one left by a crash may be wider.
+    await chmod(join(home, DAEMON_FILE), 0o600);
   }
   await engine.start();
   await deliveries.start();

@@ -45,7 +45,7 @@ export async function receiveGithubHook(
   }
   const id = delivery.headers["x-github-delivery"];
   if (!id) throw new LoopdError("LOOPD_USAGE", "X-GitHub-Delivery header missing");
-  const payload = JSON.parse(delivery.body) as Record<string, unknown>;
+  const payload = parsePayload(delivery.body);
   const name = delivery.headers["x-github-event"] ?? "";
   const event = typeof payload.action === "string" ? `${name}.${payload.action}` : name;
 
@@ -75,6 +75,28 @@ export async function receiveGithubHook(
       .values({ source: "github", id, received_at: delivery.now, run_id: fired[0]?.runId ?? null })
       .execute();
     return { event, fired };
+  });
+}
+
+/** A signed body is still input: anything but a JSON object is a 400, not a crash. */
+function parsePayload(body: string): Record<string, unknown> {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body);
+  } catch {
+    throw malformed("is not JSON");
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw malformed(
+      `is ${payload === null ? "null" : Array.isArray(payload) ? "an array" : `a ${typeof payload}`}, not a JSON object`,
+    );
+  }
+  return payload as Record<string, unknown>;
+}
+
+function malformed(why: string): LoopdError {
+  return new LoopdError("LOOPD_HOOK_INVALID", `the GitHub delivery's body ${why}`, {
+    hint: "Set the GitHub webhook's content type to application/json.",
   });
 }
 

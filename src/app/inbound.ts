@@ -3,11 +3,13 @@
  * must be signed per Standard Webhooks with the routine's `hook.secret` (the library checks
  * the signature and a ±5 min timestamp tolerance) or carry the bearer token from
  * `hook.tokenEnv` (compared in constant time); its id is recorded so a replay is refused.
+ * An unknown routine and one without a `hook` get the same answer, so the endpoint, which
+ * anyone may call, does not tell which routine names exist.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { LoopdError } from "../domain/errors.js";
+import { findRoutineByName } from "../store/routines.js";
 import type { Store } from "../store/store.js";
-import { requireRoutine } from "./routines.js";
 import { fireRoutine } from "./run-now.js";
 
 /** Text handed to the run: a `text` field of a JSON body, else the body itself, capped. */
@@ -25,11 +27,11 @@ export async function receiveHook(
   store: Store,
   request: InboundRequest,
 ): Promise<{ runId: number; routine: string }> {
-  const routine = await requireRoutine(store, request.routine);
-  const hook = routine.spec.hook;
-  if (!hook) {
-    throw new LoopdError("LOOPD_NOT_FOUND", `routine "${routine.name}" does not accept hooks`, {
-      hint: "Give it `hook: { secret: whsec_… }` (or `tokenEnv`) in loopd.yaml and apply.",
+  const routine = await findRoutineByName(store.db, request.routine);
+  const hook = routine?.spec.hook;
+  if (!routine || !hook) {
+    throw new LoopdError("LOOPD_NOT_FOUND", `no hook at /hooks/r/${request.routine}`, {
+      hint: "A routine takes hooks once it has `hook: { secret: whsec_… }` (or `tokenEnv`) in loopd.yaml; check the name.",
     });
   }
   const id = await authenticate(hook, request);

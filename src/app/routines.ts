@@ -10,7 +10,14 @@ import {
 } from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
 import type { Store } from "../store/store.js";
-import { type RoutineView, type RunView, routineView, runView } from "./views.js";
+import {
+  type PublicSpec,
+  publicSpec,
+  type RoutineView,
+  type RunView,
+  routineView,
+  runView,
+} from "./views.js";
 
 export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
   const now = Date.now();
@@ -18,7 +25,8 @@ export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
 }
 
 export interface RoutineDetail extends RoutineView {
-  spec: Routine["spec"];
+  /** Without the hook secret (a fingerprint instead), secret-named env values redacted. */
+  spec: PublicSpec;
   recentRuns: RunView[];
 }
 
@@ -29,7 +37,7 @@ export async function showRoutine(
 ): Promise<RoutineDetail> {
   const routine = await requireRoutine(store, name);
   const runs = await listRuns(store.db, { routineId: routine.id, limit: options.runs ?? 5 });
-  return { ...routineView(routine), spec: routine.spec, recentRuns: runs.map(runView) };
+  return { ...routineView(routine), spec: publicSpec(routine.spec), recentRuns: runs.map(runView) };
 }
 
 export async function pauseRoutine(

@@ -1,13 +1,17 @@
 /**
- * The stable JSON shapes of routines and runs, shared by `--json` output and (later) the
- * HTTP API. Times are ISO-8601 UTC strings; absent values are null, never missing.
+ * The stable JSON shapes of routines and runs, shared by `--json` output, the HTTP API and
+ * MCP. Times are ISO-8601 UTC strings; absent values are null, never missing. A routine's
+ * spec leaves through `publicSpec`: its hook secret as a fingerprint, secret-named `env`
+ * values redacted.
  */
+import { createHash } from "node:crypto";
 import { describeCheck } from "../domain/check.js";
 import { ERROR_CODES } from "../domain/error-codes.js";
 import { fillHint, isErrorCode, runErrorHint } from "../domain/error-hint.js";
 import { misfireOf } from "../domain/misfire.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { describeTrigger } from "../domain/trigger.js";
+import { isSecretName } from "../harness/agent-env.js";
 import type { Routine } from "../store/routines.js";
 import type { Run } from "../store/runs.js";
 
@@ -163,6 +167,36 @@ export function runView(run: Run): RunView {
   };
 }
 
+/** The spec as shown: the hook secret becomes `secretFingerprint`, secret-named env values `[redacted]`. */
+export type PublicSpec = Omit<RoutineSpec, "hook"> & {
+  hook?: { secretFingerprint?: string; tokenEnv?: string };
+};
+
+export function publicSpec(spec: RoutineSpec): PublicSpec {
+  const { hook, ...rest } = spec;
+  const shown: PublicSpec = {
+    ...rest,
+    env: Object.fromEntries(
+      Object.entries(spec.env).map(([key, value]) => [key, isSecretName(key) ? `[redacted:${key}]` : value]),
+    ),
+  };
+  if (hook) {
+    shown.hook = {
+      ...(hook.secret !== undefined ? { secretFingerprint: secretFingerprint(hook.secret) } : {}),
+      ...(hook.tokenEnv !== undefined ? { tokenEnv: hook.tokenEnv } : {}),
+    };
+  }
+  return shown;
+}
+
+/** Enough to tell two secrets apart (or match the one in loopd.yaml), nothing to sign with. */
+export function secretFingerprint(secret: string): string {
+  return `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 12)}`;
+}
+
+/** A time a Date can hold; a value out of range (stored by an older loopd) shows as null, not a crash. */
 function iso(epochMs: number | null): string | null {
-  return epochMs === null ? null : new Date(epochMs).toISOString();
+  if (epochMs === null) return null;
+  const date = new Date(epochMs);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }

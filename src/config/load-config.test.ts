@@ -245,3 +245,62 @@ describe("parseConfigText: watches", () => {
     expect(only('    check: { command: "true" }\n    by: lunch\n').path).toBe("routines[1].by");
   });
 });
+
+describe("bounds and non-configs (loopd#15)", () => {
+  it.each([
+    ["    every: 1ms\n", "routines[0].every", '"1ms" is shorter than the 1s minimum'],
+    ["    every: 99999999999999999999d\n", "routines[0].every", "is longer than the 36500d limit"],
+    ["    every: 1h\n    timeout: 30d\n", "routines[0].timeout", '"30d" is longer than the 7d maximum'],
+    ["    every: 1h\n    timeout: 500ms\n", "routines[0].timeout", "shorter than the 1s minimum"],
+    ["    every: 1h\n    jitter: 40000000d\n", "routines[0].jitter", "36500d limit"],
+  ])("rejects %j with the field and the limit", (routine, path, message) => {
+    const { issues } = issuesOf(minimal(routine));
+    expect(issues[0]).toMatchObject({ path });
+    expect(issues[0]!.message).toContain(message);
+  });
+
+  it("bounds verify timeouts and digests too", () => {
+    const agent = "routines:\n  - name: a\n    prompt: hi\n    every: 1h\n";
+    expect(issuesOf(`${agent}    verify: { command: "true", timeout: 8d }\n`).issues[0]).toMatchObject({
+      path: "routines[0].verify.timeout",
+      message: '"8d" is longer than the 7d maximum',
+    });
+    const digest = issuesOf(
+      `channels:\n  ops: { type: desktop }\n${agent}    notify: { to: ops, digest: 10ms }\n`,
+    );
+    expect(digest.issues[0]!.path).toBe("routines[0].notify.digest");
+  });
+
+  it("accepts the limits themselves", () => {
+    expect(parseConfigText(minimal("    every: 1s\n    timeout: 7d\n"), "loopd.yaml").routines).toHaveLength(
+      1,
+    );
+  });
+
+  it("refuses binary input instead of reading it as a file with no routines", () => {
+    const { message, hint } = issuesOf("#\u0000\u0001\u0002 binary\n");
+    expect(message).toContain("control character (U+0000) on line 1");
+    expect(hint).toContain("nothing was applied");
+  });
+
+  it("refuses an alias bomb with a coded error", () => {
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+      "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]",
+      "",
+    ].join("\n");
+    const { message, hint } = issuesOf(bomb);
+    expect(message).toMatch(/^loopd\.yaml: \(yaml\): /);
+    expect(hint).toContain("aliases");
+  });
+
+  it("refuses more than 10,000 routines", () => {
+    const routines = Array.from({ length: 10_001 }, (_, i) => `  - {name: r${i}, command: x}`);
+    const { issues } = issuesOf(`routines:\n${routines.join("\n")}\n`);
+    expect(issues[0]).toMatchObject({ path: "routines" });
+    expect(issues[0]!.message).toContain("more than 10000 routines");
+  });
+});

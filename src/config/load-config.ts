@@ -1,8 +1,12 @@
 /**
  * Reads loopd.yaml and validates it. Every problem is reported with the file, the field path
  * (`routines[2].cron`) and the line, so a person or an agent can go straight to it.
+ * What is not a config at all is refused before the schema sees it: a file over
+ * MAX_CONFIG_BYTES, bytes that are not UTF-8 text (a binary file can parse as YAML with no
+ * routines, and applying it would pause every routine), and documents whose aliases expand
+ * past yaml's `maxAliasCount` (a "billion laughs" bomb).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
@@ -10,6 +14,10 @@ import { type Config, configSchema } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 import { closestName, knownKeysAt } from "./schema-keys.js";
 
+/** Far above any hand-written loopd.yaml; a bigger file is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** yaml's default: more alias expansions than this in one document is a resource attack. */
+const MAX_ALIAS_COUNT = 100;
 export interface LoadedConfig {
   /** Absolute path of the file. */
   path: string;
@@ -28,10 +36,13 @@ export interface ConfigIssue {
 
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const path = resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    const size = (await stat(path)).size;
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(displayPath(path), size);
+    bytes = await readFile(path);
   } catch (error) {
+    if (error instanceof LoopdError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       throw new LoopdError("LOOPD_CONFIG_NOT_FOUND", `${displayPath(path)} does not exist`);
     }
@@ -43,11 +54,58 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
       },
     );
   }
-  return { path, dir: dirname(path), config: parseConfigText(text, displayPath(path)) };
+  return {
+    path,
+    dir: dirname(path),
+    config: parseConfigText(decodeText(bytes, displayPath(path)), displayPath(path)),
+  };
+}
+
+function decodeText(bytes: Buffer, label: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw notText(label, "is not UTF-8 text");
+  }
+}
+
+/** C0 controls other than tab, LF and CR, DEL, and the non-characters: never in a YAML file. */
+function firstControlCharacter(text: string): number {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    const control = code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
+    if (control || code === 0x7f || code === 0xfffe || code === 0xffff) return index;
+  }
+  return -1;
+}
+
+function tooLarge(label: string, size: number): LoopdError {
+  return new LoopdError(
+    "LOOPD_CONFIG_INVALID",
+    `${label}: ${size} bytes is over the ${MAX_CONFIG_BYTES / 1024 / 1024} MiB limit of a config file`,
+    {
+      hint: "Check that -f names your loopd.yaml; split a generated config across several files.",
+      details: { file: label, issues: [{ path: "(file)", message: `over ${MAX_CONFIG_BYTES} bytes` }] },
+    },
+  );
+}
+
+function notText(label: string, why: string): LoopdError {
+  return new LoopdError("LOOPD_CONFIG_INVALID", `${label}: ${why}, so it is not a loopd.yaml`, {
+    hint: "Check that -f names your loopd.yaml (a YAML text file); nothing was applied.",
+    details: { file: label, issues: [{ path: "(file)", message: why }] },
+  });
 }
 
 /** Parses and validates config text; `label` names the file in messages. */
 export function parseConfigText(text: string, label: string): Config {
+  if (text.length > MAX_CONFIG_BYTES) throw tooLarge(label, Buffer.byteLength(text));
+  const control = firstControlCharacter(text);
+  if (control >= 0) {
+    const line = text.slice(0, control).split("\n").length;
+    const code = text.charCodeAt(control).toString(16).toUpperCase().padStart(4, "0");
+    throw notText(label, `holds a control character (U+${code}) on line ${line}`);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -62,7 +120,20 @@ export function parseConfigText(text: string, label: string): Config {
     });
     throw configError(label, issues);
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing).
+    throw new LoopdError(
+      "LOOPD_CONFIG_INVALID",
+      `${label}: (yaml): ${(error as Error).message.split("\n", 1)[0]}`,
+      {
+        hint: `Use fewer aliases (*name): at most ${MAX_ALIAS_COUNT} expansions per file.`,
+        details: { file: label, issues: [{ path: "(yaml)", message: (error as Error).message }] },
+      },
+    );
+  }
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const issues = flattenIssues(result.error.issues).map((issue) =>

@@ -20,8 +20,10 @@ import {
   envName,
   HARNESSES,
   instantSchema,
+  intervalSchema,
   name,
   OVERLAP_POLICIES,
+  timeoutSchema,
   timeZoneSchema,
   WORKSPACE_MODES,
   webhookSecret,
@@ -50,7 +52,9 @@ const routineObject = z.strictObject({
     .optional()
     .meta({ description: "Tiers to escalate to, in order, on failure." }),
   model: z.string().min(1).optional().meta({ description: "Explicit model; overrides the tier's." }),
-  every: durationSchema.optional().meta({ description: "Run at this interval (anchored, no drift)." }),
+  every: intervalSchema
+    .optional()
+    .meta({ description: "Run at this interval (anchored, no drift; at least 1s)." }),
   jitter: durationSchema
     .optional()
     .meta({ description: "Random delay up to this much per occurrence (with `every`)." }),
@@ -65,7 +69,7 @@ const routineObject = z.strictObject({
   check: checkSchema.optional(),
   onUnsatisfied: onUnsatisfiedSchema.optional(),
   maxTurns: z.int().positive().optional().meta({ description: "Agent turn cap (default 30)." }),
-  timeout: durationSchema.optional().meta({ description: "Per-run timeout (default 1h)." }),
+  timeout: timeoutSchema.optional().meta({ description: "Per-run timeout (default 1h, 1s to 7d)." }),
   retries: z
     .int()
     .min(0)
@@ -158,12 +162,17 @@ const routineObject = z.strictObject({
     .optional()
     .meta({ description: "Keep a memory between runs (default true for agent harnesses)." }),
   secrets: z.array(envName).optional().meta({
-    description: "Names of environment variables passed to the agent (and redacted from stored events).",
+    description:
+      "Names of the daemon's environment variables passed to the run (agent or command) and redacted from everything stored or sent.",
   }),
   env: z
     .record(envName, z.string())
     .optional()
     .meta({ description: "Literal environment variables for the run (not secret)." }),
+  inheritEnv: z.boolean().optional().meta({
+    description:
+      "Shell commands: pass the daemon's whole environment instead of the allow-list + `secrets` + `env` (default false). Secret-named values are still redacted.",
+  }),
   mcpConfig: z.string().min(1).optional().meta({
     description: "MCP config file (relative to loopd.yaml) for harnesses that take one (claude).",
   }),
@@ -203,6 +212,13 @@ export const routineSchema = routineObject.superRefine((routine, ctx) => {
   }
   if (routine.harness === "shell" && routine.command === undefined) {
     ctx.addIssue({ code: "custom", path: ["harness"], message: "harness: shell needs a `command`" });
+  }
+  if (routine.inheritEnv === true && routine.command === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["inheritEnv"],
+      message: "`inheritEnv` applies to shell commands; agents get an allow-list + `secrets` + `env`",
+    });
   }
   if (routine.params !== undefined && routine.template === undefined) {
     ctx.addIssue({ code: "custom", path: ["params"], message: "`params` are given to a `template`" });

@@ -33,6 +33,9 @@ export * from "./config-routine.js";
 export * from "./config-sections.js";
 export * from "./config-values.js";
 
+/** Far above any real setup; 184k routines made `apply` fail in the store instead of here. */
+export const MAX_ROUTINES = 10_000;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -163,7 +166,12 @@ export const configSchema = z
           "Model prices (USD per million tokens) added to or overriding the built-in table; used where a harness reports tokens but not dollars.",
       }),
     harnesses: harnessesSchema.optional(),
-    routines: z.array(routineSchema).default([]),
+    routines: z
+      .array(routineSchema)
+      .max(MAX_ROUTINES, {
+        error: `more than ${MAX_ROUTINES} routines in one file; split them or use fewer, broader ones`,
+      })
+      .default([]),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

@@ -4,12 +4,13 @@
  */
 import { z } from "zod";
 import {
-  durationSchema,
   HARNESSES,
   instantSchema,
+  intervalSchema,
   money,
   NOTIFY_EVENTS,
   name,
+  timeoutSchema,
   url,
   webhookSecret,
 } from "./config-values.js";
@@ -40,7 +41,9 @@ export const verifySchema = z
       .string()
       .min(1)
       .meta({ description: "Shell command run in the run's workspace; exit 0 = verified." }),
-    timeout: durationSchema.optional().meta({ description: "Timeout of the verification (default 10m)." }),
+    timeout: timeoutSchema
+      .optional()
+      .meta({ description: "Timeout of the verification (default 10m, 1s to 7d)." }),
   })
   .meta({
     description: "How to check an agent's work; a failed check escalates to the next tier in `escalate`.",
@@ -139,7 +142,9 @@ export const notifyRuleSchema = z.strictObject({
     .boolean()
     .optional()
     .meta({ description: "Only notify when the outcome differs from the last run." }),
-  digest: durationSchema.optional().meta({ description: "Batch events into one message per interval." }),
+  digest: intervalSchema
+    .optional()
+    .meta({ description: "Batch events into one message per interval (at least 1s)." }),
 });
 
 export const subAgentSchema = z

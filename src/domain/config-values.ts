@@ -5,7 +5,7 @@
  */
 import { Cron } from "croner";
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
+import { DAY_MS, type DurationBounds, durationBoundsError, parseDuration, SECOND_MS } from "./duration.js";
 import { isInstantSyntax } from "./instant.js";
 import { isIanaTimeZone } from "./time-zone.js";
 
@@ -34,13 +34,31 @@ export const name = (what: string) =>
     .string({ error: `expected a ${what} name` })
     .regex(NAME_PATTERN, { error: `a ${what} name uses lowercase letters, digits and dashes (max 63)` });
 
-export const durationSchema = z
-  .string({ error: "expected a duration like 30s, 10m, 2h or 1d" })
-  .superRefine((value, ctx) => {
-    const parsed = parseDuration(value);
-    if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
-  })
-  .meta({ description: "A positive duration with a unit: 30s, 10m, 2h, 1d, 1w.", examples: ["30m"] });
+/** Bounds of duration fields beyond "positive and at most 100 years" (domain/duration.ts). */
+export const DURATION_LIMITS = {
+  /** `every`: a shorter interval writes a run row per tick (`every: 1ms` wrote 9,109 in 10 s). */
+  interval: { min: SECOND_MS },
+  /** Run and verification timeouts: Node's timers fire at once past 24.8 days; a week is plenty. */
+  timeout: { min: SECOND_MS, max: 7 * DAY_MS },
+} as const satisfies Record<string, DurationBounds>;
+
+/** A duration string within `bounds`; the message names the limit it broke. */
+export function boundedDuration(bounds: DurationBounds = {}) {
+  return z
+    .string({ error: "expected a duration like 30s, 10m, 2h or 1d" })
+    .superRefine((value, ctx) => {
+      const parsed = parseDuration(value);
+      const reason = parsed.ok ? durationBoundsError(value, parsed.ms, bounds) : parsed.reason;
+      if (reason !== null) ctx.addIssue({ code: "custom", message: reason });
+    })
+    .meta({ description: "A positive duration with a unit: 30s, 10m, 2h, 1d, 1w.", examples: ["30m"] });
+}
+
+export const durationSchema = boundedDuration();
+/** `every`: at least 1s. */
+export const intervalSchema = boundedDuration(DURATION_LIMITS.interval);
+/** `timeout`, `verify.timeout`: 1s to 7d. */
+export const timeoutSchema = boundedDuration(DURATION_LIMITS.timeout);
 
 export const cronSchema = z
   .string({ error: "expected a cron expression" })

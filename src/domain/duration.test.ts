@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "./duration.js";
+import { durationBoundsError, formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -32,5 +32,22 @@ describe("formatDuration", () => {
     expect(formatDuration(90_000)).toBe("1m30s");
     expect(formatDuration(93_784_000)).toBe("1d2h");
     expect(formatDuration(450)).toBe("450ms");
+  });
+});
+
+describe("duration bounds", () => {
+  it("refuses what a Date or a BIGINT could not hold after `now +`", () => {
+    expect(parseDuration("36500d")).toEqual({ ok: true, ms: MAX_DURATION_MS });
+    expect(parseDuration("99999999999999999999d")).toMatchObject({
+      ok: false,
+      reason: '"99999999999999999999d" is longer than the 36500d limit',
+    });
+  });
+
+  it("names the bound a field's value broke", () => {
+    const bounds = { min: 1000, max: 7 * 86_400_000 };
+    expect(durationBoundsError("1ms", 1, bounds)).toBe('"1ms" is shorter than the 1s minimum');
+    expect(durationBoundsError("30d", 30 * 86_400_000, bounds)).toBe('"30d" is longer than the 7d maximum');
+    expect(durationBoundsError("7d", 7 * 86_400_000, bounds)).toBeNull();
   });
 });

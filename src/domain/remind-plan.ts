@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { checkSchema } from "./config-checks.js";
-import { durationSchema, name } from "./config-values.js";
+import { intervalSchema, name } from "./config-values.js";
 
 /** Absolute instants only: a plan is resolved against "now" and the user's zone once. */
 const isoInstant = z.iso.datetime({ offset: true, error: "expected an ISO 8601 instant with an offset" });
@@ -14,13 +14,13 @@ const isoInstant = z.iso.datetime({ offset: true, error: "expected an ISO 8601 i
 export const remindWhenSchema = z.discriminatedUnion("mode", [
   z.strictObject({ mode: z.literal("at"), at: isoInstant }).meta({ description: "Evaluate once at `at`." }),
   z
-    .strictObject({ mode: z.literal("by"), deadline: isoInstant, every: durationSchema })
+    .strictObject({ mode: z.literal("by"), deadline: isoInstant, every: intervalSchema })
     .meta({ description: "Evaluate every `every` until satisfied, or until the deadline passes." }),
   z
     .strictObject({ mode: z.literal("after-retry"), at: isoInstant })
     .meta({ description: "Run the test (with retries) once at `at`." }),
   z
-    .strictObject({ mode: z.literal("until-satisfied"), every: durationSchema })
+    .strictObject({ mode: z.literal("until-satisfied"), every: intervalSchema })
     .meta({ description: 'Evaluate every `every` until satisfied ("tell me when …").' }),
 ]);
 

@@ -105,6 +105,8 @@ export interface RoutineSpec {
   /** Environment variable names passed through to the agent and redacted from stored events. */
   secrets: string[];
   env: Record<string, string>;
+  /** Shell commands see the daemon's whole environment (absent: the allow-list). */
+  inheritEnv?: true;
   /** Absolute path of an MCP config file. */
   mcpConfig?: string;
   /** Sub-agents (builtin harness), in declaration order. */
@@ -200,6 +202,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
     })),
   };
   if (spec.deliver === "push") spec.push = { ...DEFAULT_PUSH, ...routine.push };
+  if (routine.inheritEnv === true) spec.inheritEnv = true;
   if (routine.base !== undefined) spec.base = routine.base;
   if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);
   if (routine.description !== undefined) spec.description = routine.description;

@@ -1,10 +1,35 @@
 /**
- * The environment a run's process sees: the daemon's own environment plus its run context,
- * so a script or agent can tell which run it is (and tests can check exactly-once from
- * outside). Agent harnesses narrow the inherited part to an allow-list.
+ * The environment a run's process sees. Shell commands and agents get the allow-listed part
+ * of the daemon's environment (harness/agent-env.ts) plus what the routine declares
+ * (`secrets`, `env`, or everything with `inheritEnv: true`), and always the LOOPD_* run
+ * context, so a script or agent can tell which run it is (and tests can check exactly-once
+ * from outside). `runEnvironment` (the whole daemon environment) is what watch checks get.
  */
+import { type AgentEnvironment, agentEnvironment } from "../harness/agent-env.js";
 import { WORKER_MARKER } from "../harness/process-tree.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
+
+/** A shell run's environment and the secrets to redact from what it outputs. */
+export function shellEnvironment(
+  run: ClaimedRun,
+  workspace: string,
+  base: NodeJS.ProcessEnv = process.env,
+): AgentEnvironment {
+  const environment = agentEnvironment({
+    base,
+    harnessKeys: [],
+    secretNames: run.spec.secrets,
+    env: run.spec.env,
+    context: runContext(run, workspace),
+    inheritAll: run.spec.inheritEnv === true,
+  });
+  // A declared secret is redacted even when the command reads it from somewhere else.
+  for (const name of run.spec.secrets) {
+    const value = base[name];
+    if (value !== undefined) environment.secrets.set(name, value);
+  }
+  return environment;
+}
 
 export function runEnvironment(
   run: ClaimedRun,

@@ -29,7 +29,7 @@ import { executeCheck, judgeAgentCheck } from "./check-run.js";
 import { unavailable } from "./outcome.js";
 import { redactError, redactEvent, redactResult } from "./redaction.js";
 import { deliverRequest, recordWorkspaceOutcome } from "./run-delivery.js";
-import { runContext, runEnvironment } from "./run-environment.js";
+import { runContext, shellEnvironment } from "./run-environment.js";
 import { overBudget, recordBudgetEvent, watchSpend } from "./spend-watch.js";
 import { verifyAttempt } from "./verify.js";
 
@@ -68,16 +68,15 @@ export class RunExecutor {
       });
     }
     if (run.spec.harness === "shell" && run.spec.workspace === "in-place") {
-      // The simplest path stays simple: the user's own command, in the repo, with their env.
-      return harness.run(
-        {
-          ...baseInput(run, signal),
-          cwd: run.spec.repo,
-          env: runEnvironment(run, run.spec.repo, this.options.baseEnv),
-          agent: null,
-        },
-        emit,
+      // The simplest path stays simple: the user's own command, in the repo; like every run it
+      // sees the allow-listed environment, and its output is redacted before it is stored.
+      const environment = shellEnvironment(run, run.spec.repo, this.options.baseEnv);
+      const redact = createRedactor(environment.secrets);
+      const result = await harness.run(
+        { ...baseInput(run, signal), cwd: run.spec.repo, env: environment.env, agent: null },
+        (event) => emit(redactEvent(event, redact)),
       );
+      return redactResult(result, redact);
     }
     const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
     if (run.spec.harness === "shell")
@@ -145,7 +144,7 @@ export class RunExecutor {
           env: spec.env,
           context: runContext(run, spec.repo),
         })
-      : { env: { ...runEnvironment(run, spec.repo, this.options.baseEnv), ...spec.env }, secrets: new Map() };
+      : shellEnvironment(run, spec.repo, this.options.baseEnv);
     for (const name of spec.secrets) {
       const value = (this.options.baseEnv ?? process.env)[name];
       if (value !== undefined) environment.secrets.set(name, value);

@@ -58,3 +58,23 @@ describe("agentEnvironment", () => {
     );
   });
 });
+
+describe("agentEnvironment with inheritAll (a shell routine's `inheritEnv: true`)", () => {
+  it("passes everything and still collects secret-named values for redaction", () => {
+    const { env, secrets } = agentEnvironment({
+      base: { PATH: "/usr/bin", AWS_SECRET_ACCESS_KEY: "aws-secret-value", DATABASE_URL: "postgres://x" },
+      harnessKeys: [],
+      secretNames: [],
+      env: {},
+      context: { LOOPD_RUN_ID: "7" },
+      inheritAll: true,
+    });
+    expect(env).toEqual({
+      PATH: "/usr/bin",
+      AWS_SECRET_ACCESS_KEY: "aws-secret-value",
+      DATABASE_URL: "postgres://x",
+      LOOPD_RUN_ID: "7",
+    });
+    expect([...secrets.keys()]).toEqual(["AWS_SECRET_ACCESS_KEY"]);
+  });
+});

@@ -1,8 +1,11 @@
 /**
- * What an agent process may see. Agents get an allow-listed environment (PATH, HOME,
- * locale, proxies and certificates, the harness's own keys, the routine's declared secrets
- * and env) instead of the daemon's whole environment, which may hold unrelated credentials.
- * Values that look secret are collected so stored events and logs can be redacted.
+ * What a run's process may see. Agents and shell commands get an allow-listed environment
+ * (PATH, HOME, locale, proxies and certificates, the harness's own keys, the routine's
+ * declared secrets and env) instead of the daemon's whole environment, which may hold
+ * unrelated credentials (cloud keys, the GitHub webhook secret, the database URL). A routine
+ * opts back into the whole environment with `inheritEnv: true`. Either way, declared secrets
+ * and the values of secret-named variables it gets are collected so that everything stored
+ * or sent (events, summary, error, notifications) can be redacted.
  */
 
 const COMMON_KEYS: readonly (string | RegExp)[] = [
@@ -46,8 +49,10 @@ export function agentEnvironment(options: {
   env: Readonly<Record<string, string>>;
   /** LOOPD_* run context. */
   context: Readonly<Record<string, string>>;
+  /** `inheritEnv: true`: pass the daemon's whole environment (secret-named values still redacted). */
+  inheritAll?: boolean;
 }): AgentEnvironment {
-  const allowed = [...COMMON_KEYS, ...options.harnessKeys];
+  const allowed = options.inheritAll ? [/./] : [...COMMON_KEYS, ...options.harnessKeys];
   const env: Record<string, string> = {};
   const secrets = new Map<string, string>();
   for (const [key, value] of Object.entries(options.base)) {
@@ -62,6 +67,11 @@ export function agentEnvironment(options: {
   }
   Object.assign(env, options.env, options.context);
   return { env, secrets };
+}
+
+/** Whether a variable's name says it holds a secret (`*_KEY`, `*TOKEN*`, `*PASSWORD*`, …). */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
 }
 
 function matches(pattern: string | RegExp, key: string): boolean {

@@ -3,6 +3,8 @@
  * engine runs, `POST /wake` lets other processes on this data dir trigger a pass at once,
  * `/hooks/*` take inbound webhooks (their own auth) and `/api/v1` is the token-guarded API
  * (server/api/), and everything else is the dashboard's static files (server/dashboard.ts).
+ * Every request but the hooks and /healthz first passes request-guard.ts (Host, Origin, no
+ * simple state changes), so a web page cannot drive the daemon, with or without a token.
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
@@ -11,6 +13,7 @@ import { LoopdError } from "../domain/errors.js";
 import { type ApiDeps, createApi } from "./api/index.js";
 import { mountDashboard } from "./dashboard.js";
 import { type InboundDeps, mountInbound } from "./inbound.js";
+import { guardBrowserRequests, type RequestGuardOptions } from "./request-guard.js";
 
 export interface HealthInfo {
   version: string;
@@ -31,8 +34,10 @@ export function createHttpApp(
   onWake: () => void,
   inbound?: InboundDeps,
   api?: ApiDeps,
+  guard: RequestGuardOptions = { boundHost: "127.0.0.1", allowedHosts: [] },
 ): Hono {
   const app = new Hono();
+  app.use("*", guardBrowserRequests(guard));
   if (inbound) mountInbound(app, inbound);
   if (api) app.route("/", createApi(api));
   app.get("/healthz", (c) => {

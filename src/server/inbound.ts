@@ -29,6 +29,7 @@ const STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 413> = {
   LOOPD_HOOK_UNAUTHORIZED: 401,
   LOOPD_HOOK_REPLAYED: 409,
   LOOPD_HOOK_TOO_LARGE: 413,
+  LOOPD_HOOK_INVALID: 400,
   LOOPD_USAGE: 400,
 };
 
@@ -65,12 +66,7 @@ export function mountInbound(app: Hono, deps: InboundDeps): void {
       if (result.fired.length > 0) deps.onFired();
       return c.json(result, 202);
     } catch (error) {
-      return problem(
-        c,
-        error instanceof SyntaxError
-          ? new LoopdError("LOOPD_USAGE", "body is not JSON")
-          : toLoopdError(error),
-      );
+      return problem(c, toLoopdError(error));
     }
   });
 }

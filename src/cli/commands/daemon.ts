@@ -20,6 +20,8 @@ interface DaemonFlags {
   grace: number;
   /** serve: false with `--no-auth` (loopback hosts only). */
   auth?: boolean;
+  /** serve: extra names requests may use in `Host` (repeatable, comma lists). */
+  allowHost?: string[];
 }
 
 export function registerDaemonCommands(program: Command, run: Run): void {
@@ -29,7 +31,12 @@ export function registerDaemonCommands(program: Command, run: Run): void {
     .option("-f, --file <path>", "apply this loopd.yaml at start and whenever it changes")
     .option("--host <host>", "address to listen on (env LOOPD_HOST, default 127.0.0.1)")
     .option("--port <port>", "port; 0 picks a free one (env LOOPD_PORT, default 7878)", parsePort)
-    .option("--no-auth", "serve the API without its token (refused unless --host is a loopback address)");
+    .option("--no-auth", "serve the API without its token (refused unless --host is a loopback address)")
+    .option(
+      "--allow-host <names>",
+      "also answer requests for these host names, e.g. a proxy's (comma list; env LOOPD_ALLOWED_HOSTS)",
+      collectNames,
+    );
   withWorkerOptions(serve).action(
     run(async (ctx: CommandContext, flags: DaemonFlags) => runDaemon(ctx, "serve", flags)),
   );
@@ -67,7 +74,12 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     concurrency: flags.concurrency,
     leaseMs: flags.lease * 1000,
     labels: flags.labels,
-    ...(mode === "serve" ? { auth: flags.auth !== false } : {}),
+    ...(mode === "serve"
+      ? {
+          auth: flags.auth !== false,
+          allowedHosts: flags.allowHost ?? collectNames(ctx.io.env.LOOPD_ALLOWED_HOSTS ?? "", []),
+        }
+      : {}),
     ...(flags.file ? { configFile: flags.file } : {}),
     onEvent,
   });
@@ -103,6 +115,11 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
   if (!ctx.json) log(pc.dim(`stopping: runs in progress get ${flags.grace}s to finish…`));
   await daemon.stop(flags.grace * 1000);
   if (!ctx.json) log(pc.dim("stopped"));
+}
+
+/** `--allow-host a,b --allow-host c` and LOOPD_ALLOWED_HOSTS="a, b": one list of names. */
+function collectNames(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(/[\s,]+/).filter((name) => name.length > 0)];
 }
 
 function waitForSignal(): Promise<void> {

@@ -2,7 +2,9 @@
  * Bearer-token auth for /api/v1: `Authorization: Bearer <token>`, or `?access_token=` for
  * EventSource (which cannot set headers) and the dashboard's first load. Compared in
  * constant time over SHA-256 digests, so neither the content nor the length leaks.
- * A null token (`loopd serve --no-auth`, loopback only) lets every request through.
+ * A null token (`loopd serve --no-auth`, loopback only) lets every request through; what
+ * keeps web pages out then (and always) is server/request-guard.ts. A 401 names the scheme
+ * in `WWW-Authenticate` (RFC 6750).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
@@ -16,6 +18,10 @@ export function requireApiToken(token: string | null): MiddlewareHandler {
     const header = c.req.header("authorization");
     const given = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.query("access_token");
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
+    c.header(
+      "WWW-Authenticate",
+      given === undefined ? 'Bearer realm="loopd"' : 'Bearer realm="loopd", error="invalid_token"',
+    );
     return problem(
       c,
       new LoopdError(
