@@ -4,7 +4,9 @@
  * harness issue's "done means": the file lands in the run's worktree and not the main
  * checkout, usage/cost/turns are recorded, memory persists across runs, repo docs reach the
  * agent, escapes fail the run, a 401 becomes LOOPD_AUTH_EXPIRED and pauses the routine, and
- * `loopd doctor` tells the truth.
+ * `loopd doctor` tells the truth. A key the endpoint refuses fails the run before the agent
+ * starts (preflight's probe), doctor names it and the routines paused over it, and `loopd run`
+ * refuses such a routine unless `--force`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -13,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
 import { createGitRepo, gitStatus } from "./helpers/git-repo.js";
+import { spawnLoopd } from "./helpers/process.js";
 import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
@@ -93,6 +96,14 @@ routines:
     model: claude-haiku-4-5
     repo: ${repo}
     prompt: "Write a note."
+    memory: false
+    maxTurns: 6
+    timeout: 2m
+  - name: sentry
+    harness: claude
+    model: claude-haiku-4-5
+    repo: ${repo}
+    prompt: "Look over the repo."
     memory: false
     maxTurns: 6
     timeout: 2m
@@ -383,4 +394,135 @@ routines:
     expect(missing.code).toBe(4);
     expect(missing.stdout).toContain('"auth": "missing"');
   });
+
+  it("a dead key fails claude and codex runs before the agent starts, and doctor says so", async () => {
+    model.setRejectKeys(true);
+    try {
+      const agentCalls = model.requests.length;
+      const probes = model.modelListRequests.length;
+      for (const routine of ["greet", "codex-greet"]) {
+        const run = await loopd("run", routine, "--wait", "--json");
+        expect(run.code, run.stdout + run.stderr).toBe(4);
+        const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+        expect(error.code).toBe("LOOPD_AUTH_EXPIRED");
+        expect(error.message).toContain(routine === "greet" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
+        expect(error.message).toContain(`was rejected by ${model.url}/v1/models (HTTP 401`);
+        const detail = json<RunDetailJson>(
+          await loopd("show-run", String(json<{ id: number }>(run).id), "--json"),
+        );
+        // Nothing was set up for it: no worktree, no agent.
+        expect(detail.workspace ?? null).toBeNull();
+      }
+      // Only the probes reached the endpoint: no /v1/messages, no /v1/responses.
+      expect(model.requests.length).toBe(agentCalls);
+      expect(model.modelListRequests.slice(probes).map((request) => request.provider)).toEqual([
+        "anthropic",
+        "openai",
+      ]);
+
+      const doctor = await loopd("doctor");
+      expect(doctor.code, doctor.stdout + doctor.stderr).toBe(4);
+      expect(doctor.stdout).toMatch(
+        /claude \(escaper, greet, sentry\): claude: ANTHROPIC_API_KEY was rejected/,
+      );
+      expect(doctor.stdout).toMatch(/codex \(codex-greet\): codex: OPENAI_API_KEY was rejected/);
+      expect(doctor.stderr).toContain(
+        "error[LOOPD_AUTH_EXPIRED]: claude is not ready for escaper, greet, sentry",
+      );
+      expect(doctor.stderr).toContain("claude auth login");
+      const report = json<{ ok: boolean; harnesses: Array<Record<string, unknown>> }>(
+        await loopd("doctor", "--json"),
+      );
+      expect(report.ok).toBe(false);
+      expect(report.harnesses.find((harness) => harness.harness === "codex")).toMatchObject({
+        auth: "expired",
+        failing: ["codex-greet"],
+        error: { code: "LOOPD_AUTH_EXPIRED", hint: expect.stringContaining("codex login") },
+      });
+    } finally {
+      model.setRejectKeys(false);
+    }
+  }, 120_000);
+
+  it("a routine paused for auth: doctor lists it with the fix, `run` refuses it, `run --force` runs it", async () => {
+    model.setRejectKeys(true);
+    for (let i = 0; i < 2; i++) expect((await loopd("run", "sentry", "--wait", "--json")).code).toBe(4);
+    expect(json<{ state: string }>(await loopd("show", "sentry", "--json")).state).toBe("paused");
+
+    const report = json<{ ok: boolean; pausedForAuth: Array<Record<string, unknown>> }>(
+      await loopd("doctor", "--json"),
+    );
+    expect(report.ok).toBe(false);
+    expect(report.pausedForAuth).toEqual([
+      {
+        routine: "sentry",
+        harness: "claude",
+        code: "LOOPD_AUTH_EXPIRED",
+        reason: expect.stringContaining("LOOPD_AUTH_EXPIRED on 2 runs in a row"),
+        fix: expect.stringContaining("Replace ANTHROPIC_API_KEY"),
+        resume: "loopd resume sentry",
+      },
+    ]);
+    const human = await loopd("doctor");
+    expect(human.code).toBe(4);
+    expect(human.stdout).toContain("Paused for auth:");
+    expect(human.stdout).toContain("then: loopd resume sentry");
+
+    const refused = await loopd("run", "sentry");
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("error[LOOPD_ROUTINE_PAUSED_AUTH]: sentry is paused for auth");
+    expect(refused.stderr).toContain("claude auth login");
+    expect(refused.stderr).toContain("`loopd resume sentry`");
+    expect(refused.stderr).toContain("`loopd run sentry --force`");
+
+    // The key works again: doctor still lists the routine (nothing resumed it), now as fixable.
+    model.setRejectKeys(false);
+    const fixed = json<{ pausedForAuth: Array<{ fix: string }> }>(await loopd("doctor", "--json"));
+    expect(fixed.pausedForAuth.map((entry) => entry.fix)).toEqual(["its credentials pass the check now"]);
+    expect((await loopd("doctor")).code).toBe(4);
+
+    model.setScript([{ text: "Forced through." }]);
+    const forced = await loopd("run", "sentry", "--force", "--wait", "--json");
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(json<{ summary: string }>(forced).summary).toBe("Forced through.");
+
+    expect((await loopd("resume", "sentry")).code).toBe(0);
+    const healthy = await loopd("doctor", "--json");
+    expect(healthy.code, healthy.stdout).toBe(0);
+    expect(json<{ ok: boolean; pausedForAuth: unknown[] }>(healthy)).toMatchObject({
+      ok: true,
+      pausedForAuth: [],
+    });
+  }, 120_000);
+
+  it("a daemon probes a key once for many runs, and its API refuses a routine paused for auth unless forced", async () => {
+    model.setRejectKeys(true);
+    for (let i = 0; i < 2; i++) expect((await loopd("run", "sentry", "--wait", "--json")).code).toBe(4);
+    model.setRejectKeys(false);
+
+    const daemon = spawnLoopd(["serve", "--port", "0"], { env, cwd: root });
+    try {
+      await daemon.waitFor((event) => event.type === "ready");
+      const probes = model.modelListRequests.length;
+      model.setScript(() => ({ text: "Hello from the daemon." }));
+      for (let i = 0; i < 3; i++) {
+        const run = await loopd("run", "greet", "--wait", "--json");
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+      }
+      // Three runs, one question to the endpoint.
+      expect(model.modelListRequests.length - probes).toBe(1);
+
+      const refused = await loopd("run", "sentry", "--json");
+      expect(refused.code).toBe(4);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        error: { code: "LOOPD_ROUTINE_PAUSED_AUTH", hint: expect.stringContaining("loopd resume sentry") },
+      });
+      const forced = await loopd("run", "sentry", "--force", "--wait", "--json");
+      expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+      expect(model.modelListRequests.length - probes).toBe(1);
+    } finally {
+      await daemon.stop();
+      await loopd("resume", "sentry");
+    }
+  }, 120_000);
 });

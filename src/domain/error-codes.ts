@@ -113,12 +113,6 @@ export const ERROR_CODES = {
     summary: "An HTTP API request's path, query or body does not match the route's schema.",
     hint: "Fix the fields listed in the message (`details.issues`); GET /api/v1/openapi.json describes every route.",
   },
-  LOOPD_API_FORBIDDEN: {
-    exitCode: EXIT.auth,
-    summary:
-      "The daemon refused a request a web page could have made: a `Host` it does not serve (DNS rebinding), another site's `Origin`, or a state change sent as a simple request (no JSON body, no `X-Loopd-Client` header).",
-    hint: "Use the CLI, the dashboard or an HTTP client that sends `Content-Type: application/json` or `X-Loopd-Client`; behind a proxy, name its host with `loopd serve --allow-host` (or LOOPD_ALLOWED_HOSTS).",
-  },
   LOOPD_DAEMON_UNREACHABLE: {
     exitCode: EXIT.internal,
     summary:
@@ -211,6 +205,12 @@ export const ERROR_CODES = {
     summary:
       "The harness's credentials were rejected (HTTP 401/403): the key was revoked or the login expired.",
     hint: "Log in again with the harness's CLI or replace the API key, then `loopd resume <routine>`; `loopd doctor` shows which harness.",
+  },
+  LOOPD_ROUTINE_PAUSED_AUTH: {
+    exitCode: EXIT.auth,
+    summary:
+      "A run was asked for by hand (`loopd run`, the API, MCP's run_now) of a routine that paused itself because its harness's credentials kept failing; it would fail the same way.",
+    hint: "Fix the login (`loopd doctor` names the command), then `loopd resume <routine>`; or run it once anyway with `loopd run <routine> --force`.",
   },
   LOOPD_TURN_LIMIT: {
     exitCode: EXIT.runFailed,
@@ -328,11 +328,6 @@ export const ERROR_CODES = {
     exitCode: EXIT.input,
     summary: "An inbound hook body was over the 1 MiB limit.",
     hint: "Send a summary or a link instead of the whole payload.",
-  },
-  LOOPD_HOOK_INVALID: {
-    exitCode: EXIT.input,
-    summary: "A correctly signed inbound hook delivery carried a body loopd cannot read (not a JSON object).",
-    hint: "Send the event as a JSON object (`Content-Type: application/json`).",
   },
   LOOPD_INTERNAL: {
     exitCode: EXIT.internal,

@@ -67,7 +67,7 @@ export class Backend {
 
   /** Asked on every call: a daemon may start or stop while the agent's session goes on. */
   daemon(): Promise<DaemonClient | null> {
-    return connectDaemon(this.options.home, this.options.env, "mcp");
+    return connectDaemon(this.options.home, this.options.env);
   }
 
   async upsertRoutine(
@@ -125,16 +125,18 @@ export class Backend {
   }
 
   /** Queues a run; `daemonUp` says whether something is there to execute it now. */
-  async fireRoutine(name: string, text: string | undefined): Promise<{ runId: number; daemonUp: boolean }> {
+  async fireRoutine(
+    name: string,
+    text: string | undefined,
+    force = false,
+  ): Promise<{ runId: number; daemonUp: boolean }> {
+    const options = { ...(text !== undefined ? { input: text } : {}), ...(force ? { force } : {}) };
     const daemon = await this.daemon();
     if (daemon) {
-      const { runId } = await daemon.fireRoutine(name, text !== undefined ? { input: text } : {});
+      const { runId } = await daemon.fireRoutine(name, options);
       return { runId, daemonUp: true };
     }
-    const { runId } = await fireRoutine(await this.store(), name, {
-      now: this.options.now(),
-      ...(text !== undefined ? { input: text } : {}),
-    });
+    const { runId } = await fireRoutine(await this.store(), name, { now: this.options.now(), ...options });
     await this.wake();
     return { runId, daemonUp: false };
   }

@@ -19,7 +19,9 @@ import { parseRunId } from "./run.js";
 export function registerAgentCommands(program: Command, run: Run): void {
   program
     .command("doctor")
-    .description("check every harness: installed, version, credentials, last error")
+    .description(
+      "check every harness: installed, version, credentials (tried against the provider), last error; routines paused for auth",
+    )
     .action(
       run(async (ctx: CommandContext) => {
         const store = await ctx.store();
@@ -28,18 +30,14 @@ export function registerAgentCommands(program: Command, run: Run): void {
         const { harnesses } = await workerRuntime(store, ctx.home);
         const report = await doctor(store, harnesses, ctx.io.env);
         ctx.print(report, () => renderDoctor(report, ctx.io.now()));
-        const blocking = report.harnesses.find((view) => view.error && view.routines.length > 0);
-        if (blocking?.error) {
-          const code =
-            blocking.error.code in ERROR_CODES ? (blocking.error.code as ErrorCode) : "LOOPD_AUTH_MISSING";
+        const failure = doctorFailure(report);
+        if (failure) {
           // Under --json the report above is the answer; the exit code still says it is not ready.
           if (ctx.json) {
-            ctx.exitCode = ERROR_CODES[code].exitCode;
+            ctx.exitCode = ERROR_CODES[failure.code].exitCode;
             return;
           }
-          throw new LoopdError(code, `${blocking.harness} is not ready for ${blocking.routines.join(", ")}`, {
-            hint: blocking.error.hint,
-          });
+          throw failure;
         }
       }),
     );
@@ -149,6 +147,25 @@ function tokens(count: number): string {
   return count >= 1000 ? `${(count / 1000).toFixed(1)}k` : String(count);
 }
 
+/** What makes doctor fail: a harness a routine needs is not ready, else a routine paused for auth. */
+function doctorFailure(report: DoctorReport): LoopdError | null {
+  const blocking = report.harnesses.find((view) => view.error && view.failing.length > 0);
+  if (blocking?.error) {
+    const code =
+      blocking.error.code in ERROR_CODES ? (blocking.error.code as ErrorCode) : "LOOPD_AUTH_MISSING";
+    return new LoopdError(code, `${blocking.harness} is not ready for ${blocking.failing.join(", ")}`, {
+      hint: blocking.error.hint,
+    });
+  }
+  const paused = report.pausedForAuth;
+  if (paused.length === 0) return null;
+  return new LoopdError(
+    "LOOPD_ROUTINE_PAUSED_AUTH",
+    `${paused.map((entry) => entry.routine).join(", ")} ${paused.length === 1 ? "is" : "are"} paused for auth`,
+    { hint: `Once the login is fixed: ${paused.map((entry) => `\`${entry.resume}\``).join(", ")}.` },
+  );
+}
+
 function renderDoctor(report: DoctorReport, now: number): string {
   const rows = report.harnesses.map((view) => [
     view.harness,
@@ -164,16 +181,27 @@ function renderDoctor(report: DoctorReport, now: number): string {
     view.routines.length > 0 ? String(view.routines.length) : pc.dim("0"),
     view.lastError ? `${view.lastError.code} ${pc.dim(relativeTime(view.lastError.at, now))}` : pc.dim("—"),
   ]);
-  const problems = report.harnesses
-    .filter((view) => view.error)
-    .map(
-      (view) =>
-        `${view.routines.length > 0 ? pc.red("✗") : pc.dim("·")} ${view.harness}: ${view.error!.message}\n    ${pc.dim(view.error!.hint)}`,
-    );
+  const problems = report.harnesses.flatMap((view) => {
+    if (view.error) {
+      const who = view.failing.length > 0 ? ` (${view.failing.join(", ")})` : "";
+      return [
+        `${view.failing.length > 0 ? pc.red("✗") : pc.dim("·")} ${view.harness}${who}: ${view.error.message}\n    ${pc.dim(view.error.hint)}`,
+      ];
+    }
+    // A key that could not be tried (network, 5xx): runs go ahead, but say so.
+    if (view.auth === "unknown" && view.authDetail)
+      return [`${pc.yellow("?")} ${view.harness}: ${view.authDetail}`];
+    return [];
+  });
+  const paused = report.pausedForAuth.map(
+    (entry) =>
+      `${pc.red("✗")} ${entry.routine} (${entry.harness}): ${entry.reason ?? entry.code}\n    fix:  ${entry.fix}\n    then: ${pc.bold(entry.resume)}`,
+  );
   return [
     table(["HARNESS", "INSTALLED", "VERSION", "AUTH", "ROUTINES", "LAST ERROR"], rows),
     `git: ${report.git.installed ? `${report.git.version ?? "installed"}` : pc.red("not found (worktrees need git)")}`,
     ...(problems.length > 0 ? ["", ...problems] : []),
+    ...(paused.length > 0 ? ["", "Paused for auth:", ...paused] : []),
     ...(report.misfires.length > 0
       ? [
           "",

@@ -28,18 +28,16 @@ export function registerRunNowCommands(program: Command, run: Run): void {
     .argument("<routine>", "routine name")
     .option("--wait", "wait for the run to finish, streaming its output")
     .option("--text <text>", "text handed to the run (LOOPD_INPUT; appended to an agent's prompt)")
+    .option("--force", "run it even though it paused itself for auth (its login failed)")
     .action(
-      run(async (ctx: CommandContext, name: string, options: { wait?: boolean; text?: string }) => {
+      run(async (ctx: CommandContext, name: string, options: FireOptions) => {
         const daemon = await ctx.daemon();
         if (daemon) {
           await runThroughDaemon(ctx, daemon, name, options);
           return;
         }
         const store = await ctx.store();
-        const { runId } = await fireRoutine(store, name, {
-          now: ctx.io.now(),
-          ...(options.text !== undefined ? { input: options.text } : {}),
-        });
+        const { runId } = await fireRoutine(store, name, { now: ctx.io.now(), ...fireOptions(options) });
         const inline =
           store.dialect === "sqlite" && !liveDaemon(ctx.home) ? await executeInline(store, runId, ctx) : null;
         if (!inline) await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home).notify();
@@ -106,14 +104,27 @@ async function logsThroughDaemon(
   }
 }
 
+interface FireOptions {
+  wait?: boolean;
+  text?: string;
+  force?: boolean;
+}
+
+function fireOptions(options: FireOptions): { input?: string; force?: boolean } {
+  return {
+    ...(options.text !== undefined ? { input: options.text } : {}),
+    ...(options.force ? { force: true } : {}),
+  };
+}
+
 /** The daemon queues and executes the run; --wait follows its event stream to the outcome. */
 async function runThroughDaemon(
   ctx: CommandContext,
   daemon: DaemonClient,
   name: string,
-  options: { wait?: boolean; text?: string },
+  options: FireOptions,
 ): Promise<void> {
-  const { runId } = await daemon.fireRoutine(name, options.text !== undefined ? { input: options.text } : {});
+  const { runId } = await daemon.fireRoutine(name, fireOptions(options));
   if (!options.wait) {
     ctx.print(
       { runId, executedBy: "daemon" },

@@ -43,17 +43,21 @@ const runNow = defineTool({
   name: "run_now",
   title: "Run a routine now",
   description:
-    "Queue one run of a routine right away, outside its schedule. An agent routine spends model tokens (within its budget); a command routine is free. Returns the run id: follow it with get_run.",
+    "Queue one run of a routine right away, outside its schedule. An agent routine spends model tokens (within its budget); a command routine is free. Returns the run id: follow it with get_run. A routine paused for auth (its login failed) is refused with LOOPD_ROUTINE_PAUSED_AUTH and the fix; `force: true` runs it anyway.",
   input: z.object({
     name: z.string().describe("Routine name."),
     text: z
       .string()
       .optional()
       .describe("Text handed to the run (LOOPD_INPUT; appended to an agent's prompt)."),
+    force: z
+      .boolean()
+      .optional()
+      .describe("Run a routine paused for auth anyway (only once its login is fixed, or to check it)."),
   }),
   output: z.object({ runId: z.int(), routine: z.string(), next: z.string() }),
   async handler(args, context) {
-    const { runId, daemonUp } = await context.backend.fireRoutine(args.name, args.text);
+    const { runId, daemonUp } = await context.backend.fireRoutine(args.name, args.text, args.force);
     return {
       runId,
       routine: args.name,

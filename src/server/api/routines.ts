@@ -121,12 +121,16 @@ const runRoute = (path: string, deprecated: boolean) =>
                 .string()
                 .optional()
                 .openapi({ description: "Appended to the run's prompt (LOOPD_INPUT)." }),
+              force: z.boolean().optional().openapi({
+                description:
+                  "Run a routine paused for auth anyway (without it: 409 LOOPD_ROUTINE_PAUSED_AUTH).",
+              }),
             }),
           },
         },
       },
     },
-    responses: { 202: json(FiredSchema, "Queued"), ...errorResponses(400, 401, 404) },
+    responses: { 202: json(FiredSchema, "Queued"), ...errorResponses(400, 401, 404, 409) },
   });
 
 export function registerRoutineRoutes(api: Api, deps: ApiDeps): void {
@@ -195,10 +199,11 @@ export function registerRoutineRoutes(api: Api, deps: ApiDeps): void {
   for (const route of [runRoute("/routines/{name}/run", false), runRoute("/routines/{name}/fire", true)]) {
     api.openapi(route, async (c) => {
       const { name } = c.req.valid("param");
-      const { text } = c.req.valid("json");
+      const { text, force } = c.req.valid("json");
       const fired = await fireRoutine(store, name, {
         now: deps.now(),
         ...(text !== undefined ? { input: text } : {}),
+        ...(force ? { force } : {}),
       });
       deps.onFired();
       return c.json({ runId: fired.runId, routine: name, url: runUrl(deps, fired.runId) }, 202);

@@ -1,8 +1,8 @@
 /**
  * Logins expire silently at 3 a.m.: a routine whose runs keep failing on credentials pauses
  * itself after `auth.pauseAfter` consecutive auth failures instead of failing every 30
- * minutes until someone looks. The pause and its notification (store/outbox.ts) are
- * written in one transaction.
+ * minutes until someone looks. The pause (with the auth error's code in `paused_code`) and
+ * its notification (store/outbox.ts) are written in one transaction.
  */
 import { runErrorHint } from "../../domain/error-hint.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
@@ -53,6 +53,7 @@ export async function recordAuthOutcome(store: Store, outcome: AuthOutcome): Pro
       routineId: outcome.routineId,
       routineName: outcome.routineName,
       runId: outcome.runId,
+      // The auth code: `loopd doctor` lists these routines, and `loopd run` refuses them.
       code: error.code,
       reason: "auth",
       pausedReason: `${error.code} on ${failures} runs in a row: ${error.message}`,
