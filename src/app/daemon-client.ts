@@ -6,7 +6,8 @@
  *
  * Which endpoint (`connectDaemon`): LOOPD_URL (token LOOPD_TOKEN, else <home>/api-token)
  * always; else the daemon serving this data dir (daemon.json) with the home's token; else none,
- * and the CLI opens the store itself.
+ * and the CLI opens the store itself. Every request names its client in `X-Loopd-Client`,
+ * which also makes it one a web page cannot send (server/request-guard.ts).
  */
 import { ERROR_CODES, type ErrorCode } from "../domain/error-codes.js";
 import { LoopdError } from "../domain/errors.js";
@@ -29,13 +30,22 @@ const API_RECENT_RUNS = 5;
 
 export type FollowedRun = { kind: "event"; event: RunEvent } | { kind: "end"; run: RunView };
 
-export async function connectDaemon(home: string, env: NodeJS.ProcessEnv): Promise<DaemonClient | null> {
+export async function connectDaemon(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  client: DaemonClientName = "cli",
+): Promise<DaemonClient | null> {
   const url = env.LOOPD_URL?.trim();
-  if (url) return new DaemonClient(url, env.LOOPD_TOKEN?.trim() || (await readApiToken(home)));
+  if (url) return new DaemonClient(url, env.LOOPD_TOKEN?.trim() || (await readApiToken(home)), client);
   const daemon = liveDaemon(home);
-  if (daemon && daemon.pid !== process.pid) return new DaemonClient(daemon.url, await readApiToken(home));
+  if (daemon && daemon.pid !== process.pid) {
+    return new DaemonClient(daemon.url, await readApiToken(home), client);
+  }
   return null;
 }
+
+/** Sent as `X-Loopd-Client`. */
+export type DaemonClientName = "cli" | "mcp";
 
 export class DaemonClient {
   readonly baseUrl: string;
@@ -43,6 +53,7 @@ export class DaemonClient {
   constructor(
     baseUrl: string,
     private readonly token: string | undefined,
+    private readonly client: DaemonClientName = "cli",
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
   }
@@ -180,6 +191,7 @@ export class DaemonClient {
         method,
         headers: {
           accept: options.accept ?? "application/json",
+          "x-loopd-client": this.client,
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },

@@ -113,6 +113,12 @@ export const ERROR_CODES = {
     summary: "An HTTP API request's path, query or body does not match the route's schema.",
     hint: "Fix the fields listed in the message (`details.issues`); GET /api/v1/openapi.json describes every route.",
   },
+  LOOPD_API_FORBIDDEN: {
+    exitCode: EXIT.auth,
+    summary:
+      "The daemon refused a request a web page could have made: a `Host` it does not serve (DNS rebinding), another site's `Origin`, or a state change sent as a simple request (no JSON body, no `X-Loopd-Client` header).",
+    hint: "Use the CLI, the dashboard or an HTTP client that sends `Content-Type: application/json` or `X-Loopd-Client`; behind a proxy, name its host with `loopd serve --allow-host` (or LOOPD_ALLOWED_HOSTS).",
+  },
   LOOPD_DAEMON_UNREACHABLE: {
     exitCode: EXIT.internal,
     summary:
@@ -328,6 +334,11 @@ export const ERROR_CODES = {
     exitCode: EXIT.input,
     summary: "An inbound hook body was over the 1 MiB limit.",
     hint: "Send a summary or a link instead of the whole payload.",
+  },
+  LOOPD_HOOK_INVALID: {
+    exitCode: EXIT.input,
+    summary: "A correctly signed inbound hook delivery carried a body loopd cannot read (not a JSON object).",
+    hint: "Send the event as a JSON object (`Content-Type: application/json`).",
   },
   LOOPD_INTERNAL: {
     exitCode: EXIT.internal,

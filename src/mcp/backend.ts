@@ -67,7 +67,7 @@ export class Backend {
 
   /** Asked on every call: a daemon may start or stop while the agent's session goes on. */
   daemon(): Promise<DaemonClient | null> {
-    return connectDaemon(this.options.home, this.options.env);
+    return connectDaemon(this.options.home, this.options.env, "mcp");
   }
 
   async upsertRoutine(

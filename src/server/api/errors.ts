@@ -7,7 +7,8 @@
  * | ------ | -------------------------------------------------------------------------- |
  * | 400    | LOOPD_API_INVALID (schema: path, query, body), LOOPD_CONFIG_INVALID,       |
  * |        | LOOPD_USAGE, and any other code whose exit code is "input" (2)             |
- * | 401    | LOOPD_API_UNAUTHORIZED (token missing or wrong)                            |
+ * | 401    | LOOPD_API_UNAUTHORIZED (token missing or wrong), with WWW-Authenticate     |
+ * | 403    | LOOPD_API_FORBIDDEN (foreign Host or Origin, simple state change: a page)  |
  * | 404    | LOOPD_NOT_FOUND (routine, run, or a path under /api/v1 that is no route)    |
  * | 409    | LOOPD_ROUTINE_OWNED (a loopd.yaml owns it), LOOPD_BUDGET_EXCEEDED (the     |
  * |        | request conflicts with a spending cap: a state, not a payment — no 402),   |
@@ -30,6 +31,7 @@ const STATUS_BY_CODE: Partial<Record<LoopdError["code"], ContentfulStatusCode>> 
   LOOPD_CONFIG_INVALID: 400,
   LOOPD_USAGE: 400,
   LOOPD_API_UNAUTHORIZED: 401,
+  LOOPD_API_FORBIDDEN: 403,
   LOOPD_NOT_FOUND: 404,
   LOOPD_ROUTINE_OWNED: 409,
   LOOPD_BUDGET_EXCEEDED: 409,
