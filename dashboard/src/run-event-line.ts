@@ -12,6 +12,23 @@ export interface EventLine {
   tone: LineTone;
 }
 
+/**
+ * A tool call as `loopd logs` prints it (src/cli/print-run-event.ts): `→ name input`, once
+ * finished with the exit code a command reported (`(exit 3)`, in red unless 0) or `(failed)`.
+ */
+function describeTool(data: Record<string, unknown>): EventLine | null {
+  const finished = typeof data.failed === "boolean";
+  const exit = typeof data.exitCode === "number" ? `exit ${data.exitCode}` : data.failed ? "failed" : null;
+  if (data.name !== undefined) {
+    const text = `→ ${String(data.name)} ${clip(data.input ?? data.title ?? data.summary ?? "")}`;
+    if (!finished || exit === null) return { text, tone: "tool" };
+    return { text: `${text} (${exit})`, tone: data.failed ? "bad" : "tool" };
+  }
+  if (!(data.failed ?? data.isError)) return null;
+  const tool = typeof data.tool === "string" ? `${data.tool} ` : "";
+  return { text: `  ✗ ${tool}(${exit ?? "failed"}): ${clip(data.result, 200)}`, tone: "bad" };
+}
+
 export function describeRunEvent(event: RunEvent): EventLine | null {
   if (event.type === "log") return { text: event.data, tone: event.stream === "stderr" ? "err" : "out" };
   const data = parseData(event.data);
@@ -19,9 +36,7 @@ export function describeRunEvent(event: RunEvent): EventLine | null {
     case "message":
       return data.text ? { text: `● ${clip(data.text, 2000)}`, tone: "message" } : null;
     case "tool":
-      if (data.name !== undefined)
-        return { text: `→ ${String(data.name)} ${clip(data.input)}`, tone: "tool" };
-      return data.isError ? { text: `  ✗ ${clip(data.result, 200)}`, tone: "bad" } : null;
+      return describeTool(data);
     case "usage":
       return null;
     case "status":

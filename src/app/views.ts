@@ -40,6 +40,8 @@ export interface RoutineView {
     lastError: { code: string | null; message: string } | null;
     consecutiveFailures: number;
     lastSuccessAt: string | null;
+    /** The last run succeeded with no `verify` although its last tool call failed. */
+    lastUnverified: boolean;
   };
   source: string | null;
   createdAt: string;
@@ -85,6 +87,7 @@ export function routineView(routine: Routine, now: number = Date.now()): Routine
           : { code: routine.lastErrorCode, message: routine.lastErrorMessage },
       consecutiveFailures: routine.consecutiveFailures,
       lastSuccessAt: iso(routine.lastSuccessAt),
+      lastUnverified: routine.lastUnverified,
     },
     source: routine.source,
     createdAt: iso(routine.createdAt)!,
@@ -124,6 +127,8 @@ export interface RunView {
   verdict: Run["verdict"];
   /** What became of the run's work (`deliver`): its branch and commit, pushed or why not; null when none. */
   delivery: Run["delivery"];
+  /** Succeeded with no `verify` although its last tool call failed: nobody checked the work. */
+  unverified: boolean;
 }
 
 export function runView(run: Run): RunView {
@@ -164,6 +169,7 @@ export function runView(run: Run): RunView {
     routeReason: run.routeReason,
     verdict: run.verdict,
     delivery: run.delivery,
+    unverified: run.unverified,
   };
 }
 

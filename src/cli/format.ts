@@ -35,6 +35,9 @@ function visibleLength(text: string): number {
   return text.replace(ANSI, "").length;
 }
 
+/** Why a success is flagged `unverified`, in words (ls, show, runs, show-run, run --wait). */
+export const UNVERIFIED = "its last tool call failed and no `verify` checked the work";
+
 export function colourStatus(status: string): string {
   switch (status) {
     case "succeeded":

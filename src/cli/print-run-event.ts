@@ -40,8 +40,7 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
     case "message":
       return data.text ? `${pc.cyan("●")} ${text(data.text, 2000)}` : null;
     case "tool":
-      if (data.name !== undefined) return pc.magenta(`→ ${String(data.name)} ${text(data.input)}`);
-      return data.isError ? pc.red(`  ✗ ${text(data.result, 200)}`) : null;
+      return describeTool(data, text);
     case "usage":
       return null; // the totals are on the run (`loopd show-run`)
     case "status":
@@ -89,6 +88,27 @@ function describeDelivery(data: Record<string, unknown>): string {
   else if (data.skipped) lines.push(pc.dim(`── not pushed: ${String(data.skipped)}`));
   if (error) lines.push(pc.red(`── delivery failed: ${error.code} ${error.message}`));
   return lines.join("\n");
+}
+
+/**
+ * A tool call: `→ name input` as it starts, and once finished with the command's exit code
+ * when it reported one (`→ command … (exit 3)`, red unless 0) or `(failed)`. Claude Code
+ * reports results apart from calls: only failed ones get a line, `✗ Bash (exit 3): output`.
+ */
+function describeTool(
+  data: Record<string, unknown>,
+  text: (value: unknown, max?: number) => string,
+): string | null {
+  const finished = typeof data.failed === "boolean";
+  const exit = typeof data.exitCode === "number" ? `exit ${data.exitCode}` : data.failed ? "failed" : null;
+  if (data.name !== undefined) {
+    const line = `→ ${String(data.name)} ${text(data.input ?? data.title ?? data.summary ?? "")}`;
+    if (!finished || exit === null) return pc.magenta(line);
+    return data.failed ? pc.red(`${line} (${exit})`) : pc.magenta(`${line} (${exit})`);
+  }
+  if (!(data.failed ?? data.isError)) return null;
+  const tool = typeof data.tool === "string" ? `${data.tool} ` : "";
+  return pc.red(`  ✗ ${tool}(${exit ?? "failed"}): ${text(data.result, 200)}`);
 }
 
 function safeJson(text: string): Record<string, unknown> {

@@ -90,6 +90,10 @@ const routineObject = z.strictObject({
   }),
   budget: budgetSchema.optional(),
   verify: verifySchema.optional(),
+  expect: z.enum(["changes"]).optional().meta({
+    description:
+      "What a successful run must have done: `changes` = changed at least one file in its workspace (else LOOPD_NO_CHANGES).",
+  }),
   events: z
     .array(
       z.strictObject({

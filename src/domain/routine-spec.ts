@@ -88,6 +88,8 @@ export interface RoutineSpec {
   onUnsatisfied?: { notify: boolean; run?: string };
   /** Checks the agent's work; a failure escalates to the next tier. */
   verify?: { command: string; timeout: string; timeoutMs: number };
+  /** `changes`: a run that changed no file fails with LOOPD_NO_CHANGES. */
+  expect?: "changes";
   notify: NotifyRuleSpec[];
   labels: string[];
   /** Worker labels a run needs; the harness name is always among them. */
@@ -226,6 +228,7 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
   if (routine.budget !== undefined) spec.budget = routine.budget;
   if (routine.hook !== undefined) spec.hook = routine.hook;
   if (routine.events !== undefined) spec.events = routine.events;
+  if (routine.expect !== undefined) spec.expect = routine.expect;
   if (routine.verify !== undefined) {
     const timeout = routine.verify.timeout ?? DEFAULTS.verifyTimeout;
     spec.verify = { command: routine.verify.command, timeout, timeoutMs: durationMs(timeout) };

@@ -484,6 +484,8 @@ export class Engine {
         ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
         turns: result.turns ?? null,
         sessionId: result.sessionId ?? null,
+        // Nobody checked a success whose last tool call failed: it is flagged, never silent.
+        ...(outcome === "succeeded" && result.lastToolFailed && !run.spec.verify ? { unverified: true } : {}),
         ...(result.retryNow && error?.code === "LOOPD_VERIFY_FAILED" ? { retryNow: true } : {}),
         ...(outcome === "succeeded" ? watchOf(run, result) : {}),
         ...(breaker ? { breaker } : {}),

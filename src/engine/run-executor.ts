@@ -11,6 +11,7 @@ import { LoopdError } from "../domain/errors.js";
 import { tierOrder } from "../domain/router.js";
 import { agentEnvironment, createRedactor } from "../harness/agent-env.js";
 import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import { ToolOutcomes } from "../harness/tool-outcome.js";
 import { recordHarnessHealth } from "../store/harness-health.js";
 import {
   type RunArtifact,
@@ -186,6 +187,7 @@ export class RunExecutor {
     }
     let report: WorkspaceReport | null = null;
     let result: HarnessResult | null = null;
+    const tools = new ToolOutcomes();
     try {
       await recordRunWorkspace(this.options.store.db, run.id, run.attempt, {
         path: workspace.cwd,
@@ -218,6 +220,7 @@ export class RunExecutor {
       const harnessSignal = spend ? AbortSignal.any([signal, spend.stop.signal]) : signal;
       const observed = (event: HarnessEvent) => {
         if (event.type === "usage") spend?.watch.observe(event.data);
+        tools.observe(event);
         emit(event);
       };
       result = await harness.run(
@@ -283,9 +286,12 @@ export class RunExecutor {
         bookkeepingFailed(emitRaw, "recording the delivery", error),
       );
     }
-    const final = report && report.escaped.length > 0 ? escaped(result, report) : result;
+    const final =
+      report && report.escaped.length > 0
+        ? escaped(result, report)
+        : unchanged(result, report, spec.expect === "changes");
     return final
-      ? redactResult(final, redact)
+      ? redactResult({ ...final, lastToolFailed: tools.lastFailed }, redact)
       : failed("LOOPD_HARNESS_CRASHED", "the harness returned no result");
   }
 
@@ -400,6 +406,27 @@ function bookkeepingFailed(emit: (event: HarnessEvent) => void, what: string, er
       message: `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
     },
   });
+}
+
+/**
+ * `expect: changes`: a run that says it succeeded but changed no file (loopd's own `.loopd/`
+ * files aside) fails with LOOPD_NO_CHANGES. Without a report (no workspaces) nobody can tell.
+ */
+function unchanged(
+  result: HarnessResult | null,
+  report: WorkspaceReport | null,
+  expectChanges: boolean,
+): HarnessResult | null {
+  if (!expectChanges || !report || result?.outcome !== "succeeded") return result;
+  if (report.changedFiles.some((path) => !isLoopdFile(path))) return result;
+  return {
+    ...result,
+    outcome: "failed",
+    error: {
+      code: "LOOPD_NO_CHANGES",
+      message: `the routine expects changes (\`expect: changes\`), and the run changed no file${result.summary ? `; the agent said: ${result.summary}` : ""}`,
+    },
+  };
 }
 
 /** Whatever the agent achieved, writing outside its worktree fails the run. */

@@ -50,6 +50,8 @@ export class ClaudeEventParser {
   /** Claude Code prints one assistant line per content block, all with the message's usage. */
   private readonly messageUsage = new Map<string, TokenUsage>();
   private resultUsage: TokenUsage = ZERO_USAGE;
+  /** Tool names by call id, so a result says which tool it belongs to. */
+  private readonly toolNames = new Map<string, string>();
 
   constructor(private readonly emit: (event: HarnessEvent) => void) {}
 
@@ -65,9 +67,19 @@ export class ClaudeEventParser {
       case "user":
         for (const block of blocks(record(event.message).content)) {
           if (block.type !== "tool_result") continue;
+          const tool = this.toolNames.get(str(block.tool_use_id) ?? "") ?? null;
+          const text = toolResultText(block.content);
+          const isError = block.is_error === true;
+          const exitCode = tool === "Bash" ? bashExitCode(text, isError) : undefined;
           this.emit({
             type: "tool",
-            data: { result: short(toolResultText(block.content)), isError: block.is_error === true },
+            data: {
+              tool,
+              result: short(isError ? text.replace(/^Exit code -?\d+\n?/, "") : text),
+              isError,
+              ...(exitCode !== undefined ? { exitCode } : {}),
+              failed: isError,
+            },
           });
         }
         return undefined;
@@ -133,6 +145,7 @@ export class ClaudeEventParser {
       else if (block.type === "thinking")
         this.emit({ type: "message", data: { role: "reasoning", text: str(block.thinking) ?? "" } });
       else if (block.type === "tool_use") {
+        if (str(block.id)) this.toolNames.set(str(block.id)!, str(block.name) ?? "?");
         this.emit({
           type: "tool",
           data: { name: str(block.name) ?? "?", input: short(JSON.stringify(block.input ?? {})) },
@@ -217,6 +230,17 @@ function modelUsageOf(byModel: Record<string, unknown>): ModelUsage[] {
     };
     return { model, usage, costUsd: num(u.costUSD) };
   });
+}
+
+/**
+ * A Bash result's exit code: Claude Code starts a failed command's result with "Exit code N";
+ * a result that is no error is a command that exited 0. Null when an error says no code
+ * (the command was refused, or timed out).
+ */
+function bashExitCode(text: string, isError: boolean): number | null {
+  if (!isError) return 0;
+  const code = /^Exit code (-?\d+)/.exec(text)?.[1];
+  return code === undefined ? null : Number(code);
 }
 
 function toolResultText(content: unknown): string {

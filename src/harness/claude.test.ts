@@ -42,6 +42,14 @@ const BACKGROUND = [
   '{"stop_reason":"end_turn","session_id":"647e8e6e-3083-4107-8b7c-a53c014b58c5","total_cost_usd":0.0006000000000000001,"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":20,"output_tokens_details":{"thinking_tokens":0}},"modelUsage":{"claude-haiku-4-5":{"inputTokens":300,"outputTokens":60,"cacheReadInputTokens":0,"cacheCreationInputTokens":0,"costUSD":0.0006000000000000001,"thinkingTokens":0}},"terminal_reason":"completed","origin":{"kind":"task-notification","producer":"session-task"},"is_error":false,"num_turns":1,"subtype":"success","api_error_status":null,"result":"The background job finished.","type":"result","duration_ms":70,"result_index":1}',
 ];
 
+// A Bash command that exits 3, then one that succeeds (result lines as Claude Code prints them).
+const BASH_EXIT_3 = [
+  '{"type":"assistant","message":{"id":"msg_000002","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"tool_use","id":"toolu_000001","name":"Bash","input":{"command":"printf hello > hello.txt; echo out; echo err >&2; exit 3"}}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}},"parent_tool_use_id":null,"session_id":"522f8045-e496-421b-863d-a7450fcf570b"}',
+  '{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"Exit code 3\\nout\\nerr","is_error":true,"tool_use_id":"toolu_000001"}]},"parent_tool_use_id":null,"session_id":"522f8045-e496-421b-863d-a7450fcf570b","tool_use_result":"Error: Exit code 3\\nout\\nerr"}',
+  '{"type":"assistant","message":{"id":"msg_000003","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"tool_use","id":"toolu_000003","name":"Bash","input":{"command":"echo ok"}}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}},"parent_tool_use_id":null,"session_id":"522f8045-e496-421b-863d-a7450fcf570b"}',
+  '{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_000003","type":"tool_result","content":"ok","is_error":false}]},"parent_tool_use_id":null,"session_id":"522f8045-e496-421b-863d-a7450fcf570b","tool_use_result":{"stdout":"ok","stderr":"","interrupted":false,"isImage":false,"noOutputExpected":false}}',
+];
+
 // A rejected key: Claude Code retries with backoff (only the first retries shown) …
 const RETRYING_401 = [
   '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":555,"error_status":401,"error":"authentication_failed","session_id":"df88ef89-d418-49cc-a39d-be0af5e38cf2"}',
@@ -92,7 +100,12 @@ describe("claude stream-json parsing", () => {
     });
     expect(events).toContainEqual({
       type: "tool",
-      data: { result: expect.stringMatching(/^File created successfully at: hello.txt/), isError: false },
+      data: {
+        tool: "Write",
+        result: expect.stringMatching(/^File created successfully at: hello.txt/),
+        isError: false,
+        failed: false,
+      },
     });
     // Live usage counts each message once although Claude Code prints it once per content block.
     const usage = events.flatMap((event) => (event.type === "usage" ? [event.data] : []));
@@ -120,6 +133,15 @@ describe("claude stream-json parsing", () => {
       turns: 2,
       sessionId,
     });
+  });
+
+  it("reports Bash results with their exit code, and which tool a result belongs to", () => {
+    const { events } = parse(BASH_EXIT_3);
+    const results = events.filter((event) => event.type === "tool" && "failed" in (event.data as object));
+    expect(results).toEqual([
+      { type: "tool", data: { tool: "Bash", result: "out\nerr", isError: true, exitCode: 3, failed: true } },
+      { type: "tool", data: { tool: "Bash", result: "ok", isError: false, exitCode: 0, failed: false } },
+    ]);
   });
 
   it("adds up a session that goes on after background tasks finish", () => {

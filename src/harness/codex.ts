@@ -112,7 +112,7 @@ function harnessBroken(
   const off =
     "or set `harnesses.codex.sandbox: danger-full-access` when the worker is confined otherwise (a container or VM)";
   const hint = /CODEX_HOME/.test(cause)
-    ? `Give the daemon a CODEX_HOME (or HOME) outside the temp dir, e.g. \`CODEX_HOME=~/.codex\`, ${off}.`
+    ? `Point CODEX_HOME (the daemon's, or the routine's \`env\`) or HOME at a folder outside the temp dir, e.g. \`CODEX_HOME=~/.codex\`, ${off}.`
     : `Make bubblewrap work for the daemon's user (unprivileged user namespaces), ${off}; the sandbox now is ${sandbox}.`;
   return {
     ...result,

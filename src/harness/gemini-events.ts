@@ -138,13 +138,18 @@ export class GeminiEventParser {
   private onToolResult(event: Record<string, unknown>): void {
     this.afterToolResult = true;
     const id = str(event.tool_id);
+    const name = (id && this.toolNames.get(id)) ?? "unknown";
     const error = record(event.error);
+    const exitCode = name === SHELL_TOOL ? shellExitCode(str(event.output)) : undefined;
     this.emit({
       type: "tool",
       data: {
-        name: (id && this.toolNames.get(id)) ?? "unknown",
+        name,
         id,
         status: str(event.status),
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        // The CLI calls a command that exited non-zero a success: the exit code says otherwise.
+        failed: event.status === "error" || (exitCode !== undefined && exitCode !== 0),
         ...(str(error.message) ? { error: short(str(error.message)) } : {}),
       },
     });
@@ -185,6 +190,20 @@ export class GeminiEventParser {
     this.emit({ type: "message", data: { role: "assistant", text: this.text } });
     this.text = "";
   }
+}
+
+const SHELL_TOOL = "run_shell_command";
+
+/**
+ * A shell command's exit code, when the result says it. Gemini CLI 0.61 reports status
+ * "success" whatever the command exited with; its display text names a non-zero code only
+ * when the command printed nothing ("Command exited with code: 3"), else it is the output
+ * alone and the code goes to the model only: then there is none to report.
+ */
+function shellExitCode(output: string | null): number | undefined {
+  const code =
+    output === null ? undefined : /^(?:Command exited with code|Exit Code): (-?\d+)/m.exec(output)?.[1];
+  return code === undefined ? undefined : Number(code);
 }
 
 /**

@@ -98,6 +98,9 @@ describe("GeminiEventParser", () => {
         name: "run_shell_command",
         id: "run_shell_command__run_shell_command_1795910772933_1",
         status: "success",
+        // The CLI says success; the exit code it shows says otherwise.
+        exitCode: 3,
+        failed: true,
       },
     });
   });

@@ -58,6 +58,10 @@ export interface HarnessInput {
   signal: AbortSignal;
 }
 
+/**
+ * A run event. A `tool` event that reports a finished call carries `failed: boolean`, and a
+ * command's `exitCode` when the agent reports one (`loopd logs` prints `→ command … (exit 3)`).
+ */
 export type HarnessEvent =
   | { type: "log"; stream: "stdout" | "stderr"; line: string }
   | { type: "message" | "tool" | "usage" | "status"; data: unknown };
@@ -78,6 +82,11 @@ export interface HarnessResult extends RunReport {
   modelUsage?: ModelUsage[];
   /** Retry at once, without backoff: the next attempt escalates to a stronger tier. */
   retryNow?: boolean;
+  /**
+   * The attempt's last tool call failed (an error, or a command that exited non-zero), as its
+   * `tool` events say (`harness/tool-outcome.ts`). Set by the executor, not the harness.
+   */
+  lastToolFailed?: boolean;
 }
 
 export type AuthState = "ok" | "missing" | "expired" | "unknown";

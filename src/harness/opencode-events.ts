@@ -133,15 +133,24 @@ export class OpencodeEventParser {
   }
 }
 
-/** A short, storable description of a finished tool call. */
+/**
+ * A short, storable description of a finished tool call. opencode's bash tool keeps the
+ * command's exit code in its metadata (`exit`); its status is "completed" whatever that was.
+ */
 function toolData(part: Record<string, unknown>): Record<string, unknown> {
   const state = record(part.state);
+  const exit = record(state.metadata).exit;
+  const exitCode = typeof exit === "number" ? exit : undefined;
   return {
     name: str(part.tool) ?? "unknown",
     id: str(part.callID),
     title: short(str(state.title)),
     input: short(JSON.stringify(state.input ?? {})),
     status: str(state.status),
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    ...(state.status === "completed" || state.status === "error"
+      ? { failed: state.status === "error" || (exitCode !== undefined && exitCode !== 0) }
+      : {}),
     ...(str(state.error) ? { error: short(str(state.error)) } : {}),
   };
 }

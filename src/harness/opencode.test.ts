@@ -36,6 +36,8 @@ const SUCCESS = [
   `{"type":"step_finish","timestamp":1795910865509,"sessionID":"${SESSION}","part":{"id":"prt_224a1125a001FnGXYHuwKolStG","reason":"stop","snapshot":"ede8799d82983b2dd62b7fae0cd1837611c721e5","messageID":"msg_224a11069001EswVfLZ3lstP0G","sessionID":"${SESSION}","type":"step-finish",${TOKENS}}}`,
 ];
 const READ_FAILED = `{"type":"tool_use","timestamp":1795910873466,"sessionID":"ses_ddb5ed685ffeP5ZVxppeUNa7Dt","part":{"type":"tool","tool":"read","callID":"call_0","state":{"status":"error","input":{"filePath":"/nonexistent/x.txt"},"error":"File not found: /nonexistent/x.txt","time":{"start":1795910873426,"end":1795910873455}},"id":"prt_224a13148001GkePxdLoubnE8G","sessionID":"ses_ddb5ed685ffeP5ZVxppeUNa7Dt","messageID":"msg_224a12de2001Hz3o5Gf3a0TFqJ"}}`;
+// opencode 1.18.33: a bash call whose command exits 3 (status "completed" all the same).
+const BASH_EXIT_3 = `{"type":"tool_use","timestamp":1796376043950,"sessionID":"${SESSION}","part":{"type":"tool","tool":"bash","callID":"call_000003","state":{"status":"completed","input":{"command":"echo out; echo err >&2; exit 3","description":"x"},"output":"out\\nerr\\n","metadata":{"output":"out\\nerr\\n","exit":3,"truncated":false},"title":"echo out; echo err >&2; exit 3","time":{"start":1796376042728,"end":1796376043938}}}}`;
 const KEY_REJECTED = `{"type":"error","timestamp":1795910506501,"sessionID":"ses_ddb6472f3ffeo57hE0ds8kIWep","error":{"name":"APIError","data":{"message":"Incorrect API key provided: sk-bad.","statusCode":401,"isRetryable":false,"responseHeaders":{"connection":"keep-alive","content-type":"application/json"},"responseBody":"{\\"error\\":{\\"message\\":\\"Incorrect API key provided: sk-bad.\\",\\"type\\":\\"invalid_request_error\\",\\"code\\":\\"invalid_api_key\\"}}","metadata":{"url":"http://127.0.0.1:18601/v1/chat/completions"}}}}`;
 const SERVER_ERROR = `{"type":"error","timestamp":1795910506501,"sessionID":"${SESSION}","error":{"name":"APIError","data":{"message":"Internal error","statusCode":500,"isRetryable":true}}}`;
 
@@ -84,6 +86,7 @@ describe("OpencodeEventParser", () => {
           title: "hello.txt",
           input: '{"filePath":"hello.txt","content":"hi\\n"}',
           status: "completed",
+          failed: false,
         },
       },
       { type: "usage", data: { tokensIn: 800, tokensCached: 200, tokensOut: 20, tokensReasoning: 5 } },
@@ -102,7 +105,23 @@ describe("OpencodeEventParser", () => {
         title: null,
         input: '{"filePath":"/nonexistent/x.txt"}',
         status: "error",
+        failed: true,
         error: "File not found: /nonexistent/x.txt",
+      },
+    });
+  });
+
+  it("reports a bash command's exit code, which opencode keeps in its metadata", () => {
+    expect(parse([BASH_EXIT_3]).events[1]).toEqual({
+      type: "tool",
+      data: {
+        name: "bash",
+        id: "call_000003",
+        title: "echo out; echo err >&2; exit 3",
+        input: '{"command":"echo out; echo err >&2; exit 3","description":"x"}',
+        status: "completed",
+        exitCode: 3,
+        failed: true,
       },
     });
   });

@@ -3,7 +3,8 @@
  * email, desktop) so they all tell the same story: "<routine> <outcome>", the agent's
  * summary, then the facts someone deciding whether to look needs (error and its hint — the
  * specific fix — check, deadline, reason, run, duration, cost) and a link to the run when
- * there is one.
+ * there is one. A success nobody verified whose last tool call failed (`unverified`) says so
+ * in its title, as a warning.
  *
  * A digest (type "digest", `store/sql/seal-digests.ts`) is one message for many events:
  * "loopd digest: 5 events, 2 failed, $0.42", one line per event as its summary ("babysit-prs
@@ -68,7 +69,7 @@ const SUMMARY_MAX = 1000;
 
 export function describeEvent(event: NotificationEvent): EventDescription {
   if (event.type === "digest") return describeDigest(event);
-  const { outcome, severity, emoji } = OUTCOMES[event.type] ?? unknownOutcome(event.type);
+  const { outcome, severity, emoji } = outcomeOfEvent(event.type, event.payload);
   const payload = event.payload;
   const summary = text(payload.summary);
   const url = text(payload.url);
@@ -142,7 +143,7 @@ function describeDigest(event: NotificationEvent): EventDescription {
 /** "babysit-prs failed: <error>", "nightly succeeded: <summary>" — one line, kept short. */
 function digestLine(entry: Record<string, unknown>): string {
   const type = typeof entry.type === "string" ? entry.type : "event";
-  const { outcome, severity } = outcomeOf(type);
+  const { outcome, severity } = outcomeOfEvent(type, entry);
   const error = describeError(entry.error);
   const summary = text(entry.summary);
   const detail = severity === "error" ? (error ?? summary) : (summary ?? error);
@@ -167,6 +168,13 @@ function outcomeOf(type: string): Outcome {
   return OUTCOMES[type] ?? unknownOutcome(type);
 }
 
+const UNVERIFIED: Outcome = { outcome: "succeeded, unverified", severity: "warning", emoji: "⚠️" };
+
+/** The outcome, with a success flagged `unverified` told apart from a checked one. */
+function outcomeOfEvent(type: string, payload: Record<string, unknown>): Outcome {
+  return type === "run.succeeded" && payload.unverified === true ? UNVERIFIED : outcomeOf(type);
+}
+
 /** Event types added later still read sensibly: "deadline.missed" → "deadline missed". */
 function unknownOutcome(type: string): Outcome {
   const failed = /fail|error|exceeded|missed/.test(type);
@@ -178,6 +186,8 @@ function eventFields(event: NotificationEvent): EventField[] {
   const fields: EventField[] = [];
   const error = describeError(payload.error);
   if (error) fields.push({ label: "Error", value: error });
+  if (event.type === "run.succeeded" && payload.unverified === true)
+    fields.push({ label: "Unverified", value: "its last tool call failed and no `verify` checked the work" });
   const check = text(payload.check);
   if (check) fields.push({ label: "Check", value: check });
   const deadline = text(payload.deadline);

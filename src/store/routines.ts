@@ -1,6 +1,7 @@
 /** Routine repository: the durable definitions and their scheduling and health state. */
+import { type ExpressionBuilder, sql } from "kysely";
 import { type RoutineSpec, storedSpec } from "../domain/routine-spec.js";
-import type { Outcome, RoutineRow, RoutineState } from "./schema.js";
+import type { Database, Outcome, RoutineRow, RoutineState } from "./schema.js";
 import type { Db } from "./store.js";
 
 export interface Routine {
@@ -23,6 +24,8 @@ export interface Routine {
   lastSuccessAt: number | null;
   /** The last verdict of a watch's check. */
   lastVerdict: "satisfied" | "unsatisfied" | null;
+  /** Its last run succeeded `unverified` (no `verify`, and its last tool call failed). */
+  lastUnverified: boolean;
   /** When its current silent misfire was reported (domain/misfire.ts). */
   misfireNotifiedAt: number | null;
   createdAt: number;
@@ -104,13 +107,37 @@ export async function setRoutineState(
 }
 
 export async function findRoutineByName(db: Db, name: string): Promise<Routine | undefined> {
-  const row = await db.selectFrom("routines").selectAll().where("name", "=", name).executeTakeFirst();
+  const row = await db
+    .selectFrom("routines")
+    .selectAll("routines")
+    .select(lastUnverified)
+    .where("name", "=", name)
+    .executeTakeFirst();
   return row ? toRoutine(row) : undefined;
 }
 
 export async function listRoutines(db: Db): Promise<Routine[]> {
-  const rows = await db.selectFrom("routines").selectAll().orderBy("name").execute();
+  const rows = await db
+    .selectFrom("routines")
+    .selectAll("routines")
+    .select(lastUnverified)
+    .orderBy("name")
+    .execute();
   return rows.map(toRoutine);
+}
+
+/** 1 when the run that finished last (at `last_run_at`) is flagged `unverified`. */
+function lastUnverified(eb: ExpressionBuilder<Database, "routines">) {
+  return eb
+    .exists(
+      eb
+        .selectFrom("runs")
+        .select(sql.lit(1).as("one"))
+        .whereRef("runs.routine_id", "=", "routines.id")
+        .whereRef("runs.finished_at", "=", "routines.last_run_at")
+        .where("runs.unverified", "=", 1),
+    )
+    .as("last_unverified");
 }
 
 /** Deletes a routine with its runs, events and memory; ledger rows keep its name for cost history. */
@@ -119,7 +146,7 @@ export async function deleteRoutine(db: Db, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-function toRoutine(row: RoutineRow): Routine {
+function toRoutine(row: RoutineRow & { last_unverified?: unknown }): Routine {
   return {
     id: row.id,
     name: row.name,
@@ -138,6 +165,8 @@ function toRoutine(row: RoutineRow): Routine {
     consecutiveFailures: row.consecutive_failures,
     lastSuccessAt: row.last_success_at,
     lastVerdict: row.last_verdict ?? null,
+    // Only a success is flagged: EXISTS reads as true/false (PostgreSQL) or 1/0 (SQLite).
+    lastUnverified: row.last_outcome === "succeeded" && Boolean(Number(row.last_unverified ?? 0)),
     misfireNotifiedAt: row.misfire_notified_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -38,6 +38,8 @@ export interface Run {
   routeReason: string | null;
   /** The check's verdict, for runs of a watch. */
   verdict: "satisfied" | "unsatisfied" | null;
+  /** Succeeded with no `verify` although its last tool call failed. */
+  unverified: boolean;
   /** What became of the attempt's work (`deliver`): committed, pushed, or why not. */
   delivery: RunDelivery | null;
 }
@@ -170,6 +172,7 @@ function toRun(row: RunRow & { routine_name: string }): Run {
     tier: row.tier,
     routeReason: row.route_reason,
     verdict: row.verdict ?? null,
+    unverified: Number(row.unverified ?? 0) === 1,
     delivery: parseDelivery(row.delivery),
   };
 }

@@ -4,7 +4,7 @@ import { useNow } from "../hooks/use-now.js";
 import { href } from "../route.js";
 import type { RunView } from "../types.js";
 import { RelativeTime } from "./relative-time.js";
-import { StatusBadge } from "./status-badge.js";
+import { StatusBadge, UnverifiedBadge } from "./status-badge.js";
 
 export function RunsTable({ runs, showRoutine = true }: { runs: RunView[]; showRoutine?: boolean }) {
   const now = useNow();
@@ -36,6 +36,7 @@ export function RunsTable({ runs, showRoutine = true }: { runs: RunView[]; showR
               )}
               <td>
                 <StatusBadge value={run.status} /> {run.verdict && <StatusBadge value={run.verdict} />}
+                {run.unverified && <UnverifiedBadge />}
               </td>
               <td>{run.trigger}</td>
               <td>

@@ -11,6 +11,7 @@ const TONE: Record<string, string> = {
   missed: "bad",
   timed_out: "warn",
   unsatisfied: "warn",
+  unverified: "warn",
   paused: "warn",
   pending: "warn",
   running: "live",
@@ -23,8 +24,17 @@ export function StatusBadge({ value }: { value: string | null | undefined }) {
   return <span className={`badge badge-${TONE[value] ?? "neutral"}`}>{value.replace("_", " ")}</span>;
 }
 
+/** A success nobody verified whose last tool call failed; the title says why. */
+export function UnverifiedBadge() {
+  return (
+    <span className="badge badge-warn" title="Its last tool call failed and no `verify` checked the work.">
+      unverified
+    </span>
+  );
+}
+
 /** The CSS colour variable for a run in charts. */
-export function runColour(run: { status: string; verdict: string | null }): string {
-  if (run.verdict === "unsatisfied") return "var(--warn)";
+export function runColour(run: { status: string; verdict: string | null; unverified?: boolean }): string {
+  if (run.verdict === "unsatisfied" || run.unverified) return "var(--warn)";
   return `var(--${TONE[run.status] ?? "neutral"})`;
 }

@@ -4,7 +4,7 @@ import { EmptyState } from "../components/empty-state.js";
 import { Loaded } from "../components/loaded.js";
 import { RelativeTime } from "../components/relative-time.js";
 import { RoutineActions } from "../components/routine-actions.js";
-import { StatusBadge } from "../components/status-badge.js";
+import { StatusBadge, UnverifiedBadge } from "../components/status-badge.js";
 import { money } from "../format.js";
 import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useNow } from "../hooks/use-now.js";
@@ -104,6 +104,11 @@ function LastOutcome({ routine, now }: { routine: RoutineRow; now: number }) {
       <StatusBadge
         value={routine.check !== null && routine.lastVerdict ? routine.lastVerdict : health.lastOutcome}
       />{" "}
+      {health.lastUnverified && (
+        <>
+          <UnverifiedBadge />{" "}
+        </>
+      )}
       <span className="muted small">
         <RelativeTime iso={health.lastRunAt} now={now} />
       </span>

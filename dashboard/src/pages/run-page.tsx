@@ -7,7 +7,7 @@ import { Evidence } from "../components/evidence.js";
 import { LiveLog } from "../components/live-log.js";
 import { Loaded } from "../components/loaded.js";
 import { RelativeTime } from "../components/relative-time.js";
-import { StatusBadge } from "../components/status-badge.js";
+import { StatusBadge, UnverifiedBadge } from "../components/status-badge.js";
 import { dateTime, duration, money, shortSha, tokens } from "../format.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
@@ -101,6 +101,7 @@ function RunSummary({ run }: { run: RunDetail }) {
         <h1>
           Run #{run.id} <StatusBadge value={run.status} />{" "}
           {run.verdict && <StatusBadge value={run.verdict} />}
+          {run.unverified && <UnverifiedBadge />}
         </h1>
         <a href={href.routine(run.routine)}>← {run.routine}</a>
       </div>
@@ -112,6 +113,12 @@ function RunSummary({ run }: { run: RunDetail }) {
               <CodeText text={run.error.hint} />
             </div>
           )}
+        </div>
+      )}
+      {run.unverified && (
+        <div className="error-box">
+          Unverified: the agent's last tool call failed and the routine has no <code>verify</code>, so nobody
+          checked this success. Read the log below, or add <code>verify</code> to the routine.
         </div>
       )}
       {run.summary && <p className="lead">{run.summary}</p>}

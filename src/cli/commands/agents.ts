@@ -12,7 +12,7 @@ import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
 import type { CostReportKey } from "../../store/ledger.js";
 import type { CommandContext } from "../context.js";
-import { colourStatus, pc, relativeTime, table } from "../format.js";
+import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
 import type { Run } from "../program.js";
 import { parseRunId } from "./run.js";
 
@@ -224,7 +224,7 @@ function renderMemory(view: MemoryView, now: number): string {
 function renderRun(run: RunDetail, now: number): string {
   const usage = run.usage;
   const lines = [
-    `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.verdict ? pc.dim(` (${run.verdict})`) : ""}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
+    `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.verdict ? pc.dim(` (${run.verdict})`) : ""}${run.unverified ? pc.yellow(` unverified (${UNVERIFIED})`) : ""}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
     ...(run.summary ? [`summary:   ${run.summary}`] : []),
     ...(run.error ? [`error:     ${pc.red(`${run.error.code ?? ""} ${run.error.message}`.trim())}`] : []),
     ...(run.error?.hint ? [`hint:      ${run.error.hint}`] : []),

@@ -12,7 +12,7 @@ import {
 import type { RoutineView } from "../../app/views.js";
 import { describeCheck } from "../../domain/check.js";
 import type { CommandContext } from "../context.js";
-import { colourStatus, pc, relativeTime, table } from "../format.js";
+import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
 import type { Run } from "../program.js";
 import { runsTable } from "./runs.js";
 
@@ -114,7 +114,7 @@ function renderList(routines: RoutineView[], now: number): string {
           : relativeTime(routine.nextDueAt, now),
       routine.health.lastRunAt === null
         ? pc.dim("never")
-        : `${routine.lastVerdict && routine.health.lastOutcome === "succeeded" ? (routine.lastVerdict === "satisfied" ? pc.green("satisfied") : pc.yellow("unsatisfied")) : colourStatus(routine.health.lastOutcome ?? "")} ${relativeTime(routine.health.lastRunAt, now)}`,
+        : `${routine.lastVerdict && routine.health.lastOutcome === "succeeded" ? (routine.lastVerdict === "satisfied" ? pc.green("satisfied") : pc.yellow("unsatisfied")) : colourStatus(routine.health.lastOutcome ?? "")}${routine.health.lastUnverified ? pc.yellow(" unverified") : ""} ${relativeTime(routine.health.lastRunAt, now)}`,
       health(routine),
     ]),
   );
@@ -188,7 +188,8 @@ function renderDetail(detail: RoutineDetail, now: number): string {
 function healthLine(detail: RoutineView, now: number): string {
   const { lastRunAt, lastOutcome, consecutiveFailures, lastSuccessAt, lastError } = detail.health;
   if (lastRunAt === null) return "never run";
-  const parts = [`last ${lastOutcome} ${relativeTime(lastRunAt, now)}`];
+  const unverified = detail.health.lastUnverified ? pc.yellow(` unverified (${UNVERIFIED})`) : "";
+  const parts = [`last ${lastOutcome}${unverified} ${relativeTime(lastRunAt, now)}`];
   if (lastSuccessAt) parts.push(`last success ${relativeTime(lastSuccessAt, now)}`);
   if (consecutiveFailures > 0) parts.push(pc.red(`${consecutiveFailures} consecutive failures`));
   if (lastError) parts.push(`${lastError.code ?? "error"}: ${lastError.message}`);

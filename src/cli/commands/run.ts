@@ -14,7 +14,7 @@ import { findRun, type Run as RunRecord } from "../../store/runs.js";
 import { type ClaimedRun, claimRuns } from "../../store/sql/claim-runs.js";
 import type { Store } from "../../store/store.js";
 import type { CommandContext } from "../context.js";
-import { colourStatus, pc } from "../format.js";
+import { colourStatus, pc, UNVERIFIED } from "../format.js";
 import { printEvent } from "../print-run-event.js";
 import type { Run } from "../program.js";
 
@@ -239,9 +239,10 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
     );
   }
   if (view.status === "succeeded") {
-    ctx.print(
-      view,
-      () => `${pc.green("✓")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}`,
+    ctx.print(view, () =>
+      view.unverified
+        ? `${pc.yellow("!")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}, ${pc.yellow(`unverified: ${UNVERIFIED}`)}`
+        : `${pc.green("✓")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}`,
     );
     return;
   }

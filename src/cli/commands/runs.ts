@@ -58,7 +58,9 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
       String(run.id),
       ...(withRoutine ? [run.routine] : []),
       relativeTime(run.dueAt, now),
-      colourStatus(run.status) + (run.verdict ? pc.dim(` (${run.verdict})`) : ""),
+      colourStatus(run.status) +
+        (run.verdict ? pc.dim(` (${run.verdict})`) : "") +
+        (run.unverified ? pc.yellow(" unverified") : ""),
       `${run.attempt}/${run.maxAttempts}`,
       run.durationMs === null ? pc.dim("—") : formatDuration(run.durationMs),
       formatCost(run.costUsd, run.usage.tokensIn + run.usage.tokensOut),

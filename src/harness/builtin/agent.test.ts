@@ -164,6 +164,24 @@ describe.each(PROVIDERS)("builtin on $name", (provider) => {
     });
   });
 
+  it("reports a bash call's exit code with its result", async () => {
+    server.setScript([
+      { toolCalls: [{ name: "bash", input: { command: "echo broke; exit 3" } }] },
+      { toolCalls: [{ name: "bash", input: { command: "true" } }] },
+      { text: "done" },
+    ]);
+    const { env, baseUrl } = provider.setup(server.url);
+    const { result, events } = await run(harnessInput({ model: provider.model, baseUrl }, env));
+    expect(result.outcome).toBe("succeeded");
+    const finished = events.flatMap((event) =>
+      event.type === "tool" && "failed" in (event.data as object) ? [event.data] : [],
+    );
+    expect(finished).toEqual([
+      expect.objectContaining({ name: "bash", exitCode: 3, failed: true, output: "broke\n[exit code 3]" }),
+      expect.objectContaining({ name: "bash", exitCode: 0, failed: false }),
+    ]);
+  });
+
   it("fails with LOOPD_TURN_LIMIT when the step cap stops a working agent", async () => {
     server.setScript(() => ({ toolCalls: [{ name: "list_files", input: {} }] }));
     const { env, baseUrl } = provider.setup(server.url);

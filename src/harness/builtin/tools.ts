@@ -17,7 +17,14 @@ export interface ToolEvent {
   input?: unknown;
   output?: string;
   isError?: boolean;
+  /** Set on the result: whether the call failed (an error, or a command that exited non-zero). */
+  failed?: boolean;
+  /** The bash tool's exit code (null when it was killed, timed out or aborted). */
+  exitCode?: number | null;
 }
+
+/** What a tool function returns: the text for the model, and a command's exit code. */
+export type ToolOutput = string | { text: string; exitCode: number | null };
 
 export interface ToolContext {
   workspace: Workspace;
@@ -33,16 +40,23 @@ const EVENT_TEXT_CHARS = 500;
 export function reported<A>(
   context: ToolContext,
   name: string,
-  run: (args: A) => Promise<string>,
+  run: (args: A) => Promise<ToolOutput>,
 ): (args: A) => Promise<string> {
   return async (args) => {
-    context.onEvent({ agent: context.agent, name, input: shortInput(args) });
-    const output = await run(args);
+    const input = shortInput(args);
+    context.onEvent({ agent: context.agent, name, input });
+    const result = await run(args);
+    const output = typeof result === "string" ? result : result.text;
+    const exitCode = typeof result === "string" ? undefined : result.exitCode;
+    const failed = output.startsWith("Error:") || (exitCode !== undefined && exitCode !== 0);
     context.onEvent({
       agent: context.agent,
       name,
+      input,
       output: shorten(output, EVENT_TEXT_CHARS),
-      isError: output.startsWith("Error:"),
+      isError: failed,
+      failed,
+      ...(exitCode !== undefined ? { exitCode } : {}),
     });
     return output;
   };
@@ -130,7 +144,7 @@ export function workspaceTools(context: ToolContext): Record<string, Tool> {
           timeoutMs,
           signal: context.signal,
         });
-        return formatBashResult(result, timeoutMs);
+        return { text: formatBashResult(result, timeoutMs), exitCode: result.exitCode };
       }),
     }),
   };

@@ -100,6 +100,9 @@ export const RoutineViewSchema = z
       lastError: codedError,
       consecutiveFailures: z.int(),
       lastSuccessAt: isoTimeOrNull,
+      lastUnverified: z.boolean().openapi({
+        description: "The last run succeeded with no `verify` although its last tool call failed.",
+      }),
     }),
     source: z
       .string()
@@ -148,6 +151,10 @@ export const RunViewSchema = z
     routeReason: z.string().nullable(),
     verdict: verdict.nullable(),
     delivery: RunDeliverySchema,
+    unverified: z.boolean().openapi({
+      description:
+        "Succeeded with no `verify` although its last tool call failed (an error, or a command that exited non-zero): nobody checked the work.",
+    }),
   })
   .openapi("RunView");
 

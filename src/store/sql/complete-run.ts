@@ -40,6 +40,8 @@ export interface Completion extends RunReport {
   watch?: WatchCompletion & { routineName: string };
   /** The failure circuit breaker for a failed run: its threshold (0 never) and who hears of a pause. */
   breaker?: { routineName: string; pauseAfter: number; notify: readonly NotifyRuleSpec[] };
+  /** A success with no `verify` whose last tool call failed: recorded and notified as `unverified`. */
+  unverified?: boolean;
 }
 
 export interface CompletionNotice {
@@ -221,6 +223,7 @@ async function enqueueOutcome(
       summary: completion.summary,
       error: completion.error,
       costUsd: completion.costUsd ?? 0,
+      unverified: completion.outcome === "succeeded" && completion.unverified === true,
     },
     notify: rules,
     now: completion.now,
@@ -338,6 +341,7 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
       ["cost_usd", "double precision"],
       ["turns", "integer"],
       ["session_id", "text"],
+      ["unverified", "integer"],
     ],
     updates.map(({ id, status, finishedAt, notBefore, reason, completion: c }) => [
       id,
@@ -357,6 +361,7 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
       c.costUsd ?? 0,
       c.turns ?? null,
       c.sessionId ?? null,
+      status === "succeeded" && c.unverified ? 1 : 0,
     ]),
   );
   await sql`with ${v} update runs set
@@ -366,7 +371,8 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
       tokens_in = runs.tokens_in + v.tokens_in, tokens_out = runs.tokens_out + v.tokens_out,
       tokens_cached = runs.tokens_cached + v.tokens_cached,
       tokens_reasoning = runs.tokens_reasoning + v.tokens_reasoning,
-      cost_usd = runs.cost_usd + v.cost_usd, turns = v.turns, session_id = v.session_id
+      cost_usd = runs.cost_usd + v.cost_usd, turns = v.turns, session_id = v.session_id,
+      unverified = v.unverified
     from v where runs.id = v.id`.execute(trx);
 }
 
