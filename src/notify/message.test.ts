@@ -113,6 +113,23 @@ describe("describeEvent", () => {
     ]);
   });
 
+  it("tells a success nobody verified from a checked one", () => {
+    const description = describeEvent(
+      event({ type: "run.succeeded", payload: { summary: "done: everything worked", unverified: true } }),
+    );
+    expect(description).toMatchObject({
+      title: "babysit-prs succeeded, unverified",
+      severity: "warning",
+      emoji: "⚠️",
+    });
+    expect(description.lines).toContain(
+      "Unverified: its last tool call failed and no `verify` checked the work",
+    );
+    expect(describeEvent(event({ type: "run.succeeded", payload: { unverified: false } })).title).toBe(
+      "babysit-prs succeeded",
+    );
+  });
+
   it("says a routine missed its schedule", () => {
     const description = describeEvent(
       event({
