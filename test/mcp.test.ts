@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../src/store/store.js";
 import { LOOPD_BIN, runCli } from "./helpers/cli.js";
 import { spawnLoopd } from "./helpers/process.js";
 
@@ -146,6 +147,31 @@ describe("loopd mcp", () => {
       source: null,
     });
     expect((await failure("get_routine", { name: "tests-hourly" })).code).toBe("LOOPD_NOT_FOUND");
+  });
+
+  it("run_now refuses a routine paused for auth, with the fix, unless force: true", async () => {
+    await ok("create_loop", { name: "login-expired", command: "echo hi", every: "1h" });
+    // As the engine leaves it after auth.pauseAfter failed logins (record-auth-outcome.ts).
+    const store = await openStore({ kind: "sqlite", file: join(home, "loopd.db") });
+    try {
+      await store.db
+        .updateTable("routines")
+        .set({
+          state: "paused",
+          paused_reason: "LOOPD_AUTH_EXPIRED on 3 runs in a row",
+          paused_code: "LOOPD_AUTH_EXPIRED",
+        })
+        .where("name", "=", "login-expired")
+        .execute();
+    } finally {
+      await store.close();
+    }
+    const refused = await failure("run_now", { name: "login-expired" });
+    expect(refused.code).toBe("LOOPD_ROUTINE_PAUSED_AUTH");
+    expect(refused.hint).toContain("`loopd resume login-expired`");
+    const forced = await ok("run_now", { name: "login-expired", force: true });
+    expect(forced.runId).toEqual(expect.any(Number));
+    await ok("delete_routine", { name: "login-expired" });
   });
 
   it("gives an agent loop a conservative default budget, and keeps a budget it is given", async () => {
