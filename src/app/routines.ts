@@ -51,6 +51,7 @@ export async function pauseRoutine(
       await setRoutineState(db, routine.id, {
         state: "paused",
         pausedReason: reason ?? "paused by hand",
+        pausedCode: "user",
         nextDueAt: routine.nextDueAt,
         now: Date.now(),
       });

@@ -85,6 +85,30 @@ describe.each(await testDialects())("%s: routines and runs", (dialect) => {
     });
   });
 
+  it("a pause's code is the latest pause's: a resume clears it, so an old auth pause never lingers", async () => {
+    const twice = await insertRoutine(ctx.store.db, newRoutine("paused-twice"));
+    // As the engine's auth pause leaves it (sql/pause-routine.ts).
+    await ctx.store.db
+      .updateTable("routines")
+      .set({ state: "paused", paused_code: "LOOPD_AUTH_EXPIRED" })
+      .where("id", "=", twice.id)
+      .execute();
+    const state = (state: "active" | "paused", pausedCode?: string) => ({
+      state,
+      pausedReason: state === "paused" ? "by hand" : null,
+      ...(pausedCode !== undefined ? { pausedCode } : {}),
+      nextDueAt: NOW,
+      now: NOW,
+    });
+    expect((await findRoutineByName(ctx.store.db, "paused-twice"))?.pausedCode).toBe("LOOPD_AUTH_EXPIRED");
+    await setRoutineState(ctx.store.db, twice.id, state("active"));
+    expect((await findRoutineByName(ctx.store.db, "paused-twice"))?.pausedCode).toBeNull();
+    await setRoutineState(ctx.store.db, twice.id, state("paused", "user"));
+    expect((await findRoutineByName(ctx.store.db, "paused-twice"))?.pausedCode).toBe("user");
+    await setRoutineState(ctx.store.db, twice.id, state("paused"));
+    expect((await findRoutineByName(ctx.store.db, "paused-twice"))?.pausedCode).toBeNull();
+  });
+
   it("creates exactly one run per (routine, due time), however often it is materialised", async () => {
     const alpha = (await findRoutineByName(ctx.store.db, "alpha"))!;
     const run = {

@@ -92,13 +92,23 @@ export async function updateRoutineSpec(
 export async function setRoutineState(
   db: Db,
   id: number,
-  change: { state: RoutineState; pausedReason: string | null; nextDueAt: number | null; now: number },
+  change: {
+    state: RoutineState;
+    pausedReason: string | null;
+    /** Why, as a code (`user` for `loopd pause`); a resume or a pause without one clears it. */
+    pausedCode?: string | null;
+    nextDueAt: number | null;
+    now: number;
+  },
 ): Promise<void> {
   await db
     .updateTable("routines")
     .set({
       state: change.state,
       paused_reason: change.pausedReason,
+      // Never left over from an earlier pause: a stale LOOPD_AUTH_* would make `loopd run`
+      // refuse a routine a person paused, as if its login had failed.
+      paused_code: change.state === "paused" ? (change.pausedCode ?? null) : null,
       next_due_at: change.nextDueAt,
       updated_at: change.now,
     })
