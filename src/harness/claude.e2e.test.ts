@@ -131,7 +131,7 @@ describe("claude harness (real CLI)", () => {
     });
     expect(events).toContainEqual({
       type: "tool",
-      data: { result: expect.stringContaining("hello.txt"), isError: false },
+      data: { tool: "Write", result: expect.stringContaining("hello.txt"), isError: false, failed: false },
     });
     expect(events).toContainEqual({ type: "usage", data: result.usage });
     // The prompt (on stdin), the appended system prompt, the model and the key reached the API.
@@ -158,7 +158,23 @@ describe("claude harness (real CLI)", () => {
     expect(result.outcome).toBe("succeeded");
     // Claude Code ran it without asking: loopd's workspace escape check has something to catch.
     expect(readFileSync(outside, "utf8")).toBe("escaped\n");
-    expect(events).toContainEqual({ type: "tool", data: { result: expect.any(String), isError: false } });
+    expect(events).toContainEqual({
+      type: "tool",
+      data: { tool: "Bash", result: expect.any(String), isError: false, exitCode: 0, failed: false },
+    });
+  });
+
+  it("reports a Bash command that exits 3 with its exit code", async () => {
+    const { input, events, emit } = await setup([
+      { toolCalls: [{ name: "Bash", input: { command: "echo broke; exit 3", description: "fail" } }] },
+      { text: "done: everything worked" },
+    ]);
+    const result = await harness.run(input, emit);
+    expect(result.outcome).toBe("succeeded");
+    expect(events).toContainEqual({
+      type: "tool",
+      data: { tool: "Bash", result: "broke", isError: true, exitCode: 3, failed: true },
+    });
   });
 
   it("stops a model that keeps calling tools at maxTurns and leaves no process behind", async () => {
