@@ -152,6 +152,7 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
     await e.pass();
     faulty.down(true); // the command finishes during the outage: its completion must wait
     await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(e.health()).toMatchObject({ store: "degraded", error: "Connection terminated unexpectedly" });
     faulty.down(false);
     await e.idle();
     expect((await runsOf("outage"))[0]).toMatchObject({ status: "succeeded", attempt: 1, summary: "ok" });

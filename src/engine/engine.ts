@@ -193,6 +193,11 @@ export class Engine {
           now: () => this.clock.now(),
           onRecovered: (recovered) => {
             this.emit({ type: "recovered", ...recovered });
+            const now = this.clock.now();
+            // As after lease recovery: the dead attempts will never settle their reservations.
+            releaseStaleReservations(this.store, { createdBefore: now - this.leaseMs, now }).catch(
+              (error: unknown) => this.emit({ type: "error", error }),
+            );
             void this.notifyOthers();
             this.wake();
           },

@@ -7,6 +7,7 @@ import { type CostsView, costs } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
 import { type RunDetail, showRun } from "../../app/runs.js";
+import { type StoreDoctorView, storeDoctor } from "../../app/store-doctor.js";
 import { formatDuration, parseDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
@@ -29,8 +30,11 @@ export function registerAgentCommands(program: Command, run: Run): void {
         const { workerRuntime } = await import("../../app/worker-runtime.js");
         const { harnesses } = await workerRuntime(store, ctx.home);
         const report = await doctor(store, harnesses, ctx.io.env);
-        ctx.print(report, () => renderDoctor(report, ctx.io.now()));
-        const failure = doctorFailure(report);
+        const storeView = await storeDoctor(store, ctx.home);
+        ctx.print({ ...report, store: storeView }, () =>
+          [renderDoctor(report, ctx.io.now()), renderStore(storeView, ctx.io.now())].join("\n"),
+        );
+        const failure = doctorFailure(report) ?? storeFailure(storeView);
         if (failure) {
           // Under --json the report above is the answer; the exit code still says it is not ready.
           if (ctx.json) {
@@ -213,6 +217,41 @@ function renderDoctor(report: DoctorReport, now: number): string {
         ]
       : []),
   ].join("\n");
+}
+
+/** A daemon that cannot reach the store it serves. */
+function storeFailure(view: StoreDoctorView): LoopdError | null {
+  if (view.daemon?.storeStatus !== "degraded") return null;
+  return new LoopdError(
+    "LOOPD_STORE_UNAVAILABLE",
+    `the daemon at ${view.daemon.url} cannot reach the store at ${view.location}${view.daemon.storeError ? `: ${view.daemon.storeError}` : ""}`,
+    {
+      hint: "It retries with backoff and keeps the leases of runs going for as long as they last; check the database server and the network between them.",
+    },
+  );
+}
+
+function renderStore(view: StoreDoctorView, now: number): string {
+  const daemon = view.daemon;
+  const lines = [
+    "",
+    `store: ${view.dialect} ${view.location} · ${view.latencyMs} ms`,
+    ...(daemon
+      ? [
+          daemon.storeStatus === "ok"
+            ? `daemon: ${daemon.url} · store ok${daemon.listening === false ? pc.yellow(" · not listening (reconnecting): wake-ups wait for the backstop") : ""}`
+            : `${pc.red("✗")} daemon: ${daemon.url} · store unreachable since ${daemon.storeDownSince ? relativeTime(Date.parse(daemon.storeDownSince), now) : "?"}: ${daemon.storeError ?? ""}`,
+        ]
+      : []),
+  ];
+  for (const worker of view.workers) {
+    const state =
+      worker.alive === false
+        ? pc.red("gone (its runs come back when a loopd process on this host looks, or at lease expiry)")
+        : pc.dim(`active ${relativeTime(Date.parse(worker.seenAt), now)}`);
+    lines.push(`worker ${worker.id} (${worker.host}, pid ${worker.pid}): ${state}`);
+  }
+  return lines.join("\n");
 }
 
 function renderMemory(view: MemoryView, now: number): string {
