@@ -16,7 +16,14 @@ export function pauseAfterOf(routine: number | undefined, global: number | undef
   return routine ?? global ?? DEFAULT_PAUSE_AFTER;
 }
 
-export function breakerTrips(failures: number, pauseAfter: number): boolean {
+/**
+ * Whether the run that brought the count to `failures` pauses the routine. A credentials
+ * failure never trips the breaker: auth has its own pause (`auth.pauseAfter`, paused_code
+ * `LOOPD_AUTH_*`), which doctor and `loopd run` recognise and whose fix is a login, so a
+ * routine with earlier failures must not be paused as merely "failing" by an expired key.
+ */
+export function breakerTrips(failures: number, pauseAfter: number, lastErrorCode?: string | null): boolean {
+  if (lastErrorCode?.startsWith("LOOPD_AUTH_")) return false;
   return pauseAfter > 0 && failures >= pauseAfter;
 }
 

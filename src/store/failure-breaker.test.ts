@@ -46,7 +46,7 @@ describe.each(await testDialects())("%s: failure circuit breaker", (dialect) => 
   /** One run of `flaky` (retries: maxAttempts − 1), claimed and completed with this outcome. */
   async function runOnce(
     outcome: Completion["outcome"],
-    options: { pauseAfter?: number; maxAttempts?: number } = {},
+    options: { pauseAfter?: number; maxAttempts?: number; error?: typeof FAILED } = {},
   ): Promise<{ runId: number; result: CompletionResult }> {
     attempt++;
     const now = NOW + attempt * 1000;
@@ -67,7 +67,7 @@ describe.each(await testDialects())("%s: failure circuit breaker", (dialect) => 
       outcome,
       exitCode: outcome === "succeeded" ? 0 : 1,
       summary: null,
-      error: outcome === "succeeded" ? null : FAILED,
+      error: outcome === "succeeded" ? null : (options.error ?? FAILED),
       breaker: { routineName: "flaky", pauseAfter: options.pauseAfter ?? 3, notify: RULES },
     });
     return { runId, result };
@@ -164,6 +164,18 @@ describe.each(await testDialects())("%s: failure circuit breaker", (dialect) => 
       error: authError,
       hint: expect.stringContaining("`loopd resume flaky`"),
     });
+  });
+
+  it("leaves credentials failures to the auth pause, even with earlier failures counted", async () => {
+    const expired = { code: "LOOPD_AUTH_EXPIRED", message: "401", hint: "Log in again." };
+    await runOnce("failed");
+    await runOnce("failed");
+    await runOnce("failed", { error: expired });
+    await runOnce("failed", { error: expired });
+    expect(await routine()).toMatchObject({ state: "active", consecutiveFailures: 4 });
+    expect(await pausedEvents()).toEqual([]);
+    await runOnce("failed");
+    expect(await routine()).toMatchObject({ state: "paused", pausedCode: "LOOPD_ROUTINE_FAILING" });
   });
 
   it("stores the error's hint with the run", async () => {

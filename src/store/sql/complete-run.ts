@@ -256,7 +256,8 @@ async function tripBreakers(
   for (const row of rows) {
     const update = lastFailed.get(Number(row.id))!;
     const { breaker, error, runId, now } = update.completion;
-    if (row.state !== "active" || !breakerTrips(row.consecutive_failures, breaker!.pauseAfter)) continue;
+    if (row.state !== "active" || !breakerTrips(row.consecutive_failures, breaker!.pauseAfter, error?.code))
+      continue;
     const pause = breakerPause(breaker!.routineName, row.consecutive_failures, error);
     const written = await pauseRoutineItself(trx, {
       routineId: update.routineId,
