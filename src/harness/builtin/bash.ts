@@ -1,13 +1,14 @@
 /**
  * The builtin agent's bash tool: `/bin/sh -c <command>` in the workspace with the run's
- * environment, in its own process group (like every process loopd starts), so a timeout or
- * the run's abort stops the command and everything it spawned. Processes the command leaves
+ * environment, in its own process group under the parent-death watchdog (like every process
+ * loopd starts for a run: process-tree.ts), so a timeout, the run's abort or loopd's death
+ * stops the command and everything it spawned. Processes the command leaves
  * running in the background are stopped when it exits: a daemon must not collect strays from
  * runs that ended long ago. Output (stdout and stderr interleaved) is capped, keeping the
  * head and the tail, where errors usually are.
  */
 import { spawn } from "node:child_process";
-import { signalGroup, terminateGroup } from "../process-tree.js";
+import { releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "../process-tree.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 export const MAX_BASH_TIMEOUT_MS = 600_000;
@@ -35,11 +36,12 @@ export function runBash(options: BashOptions): Promise<BashResult> {
   const timeoutMs = Math.min(options.timeoutMs ?? DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS);
   const output = new CappedOutput(MAX_BASH_OUTPUT_CHARS);
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", options.command], {
+    const [file, args] = watchedShell(options.command);
+    const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
     });
     let timedOut = false;
     let aborted = false;
@@ -59,10 +61,11 @@ export function runBash(options: BashOptions): Promise<BashResult> {
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+    child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
     child.once("exit", () => {
       if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+      releaseWatchdog(child);
     });
     child.once("error", (error) => output.push(`${error.message}\n`));
     child.once("close", (code, signal) => {
