@@ -614,7 +614,8 @@ export class Engine {
         } else if (active.abortReason === undefined) abort(active, "lease-lost");
       }
       this.storeAnswered();
-      await this.presence?.touch(now);
+      // Not awaited: a sweep that kills a dead neighbour's leftovers must not delay renewals.
+      this.presence?.touch(now).catch((error: unknown) => this.emit({ type: "error", error }));
     } catch (error) {
       failed = true;
       if (isConnectionFault(error) || error instanceof HeartbeatTimeout) this.storeFailed(error);

@@ -62,29 +62,6 @@ export async function listWorkers(db: Db): Promise<WorkerRecord[]> {
   return rows.map(toRecord);
 }
 
-/**
- * Rows of workers that hold no running run and were not seen since `seenBefore`: most often a
- * host that went away for good (its runs were recovered when their leases expired).
- */
-export async function pruneWorkers(db: Db, options: { seenBefore: number }): Promise<number> {
-  const result = await db
-    .deleteFrom("workers")
-    .where("seen_at", "<", options.seenBefore)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom("runs")
-            .select("runs.id")
-            .whereRef("runs.worker_id", "=", "workers.id")
-            .where("runs.status", "=", "running"),
-        ),
-      ),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
 function toRecord(row: {
   id: string;
   host: string;
