@@ -257,11 +257,13 @@ describe("loopd CLI without a store", () => {
   it("uses $XDG_DATA_HOME/loopd when no home is given", async () => {
     const xdg = mkdtempSync(join(tmpdir(), "loopd-xdg-"));
     try {
+      // cwd: a folder with no .loopd above it (a clone may have one from `npm start`).
       const result = await runCli(["apply", "-f", "/nonexistent/loopd.yaml"], {
         env: { XDG_DATA_HOME: xdg },
+        cwd: xdg,
       });
       expect(result.code).toBe(2);
-      expect((await runCli(["ls", "--json"], { env: { XDG_DATA_HOME: xdg } })).code).toBe(0);
+      expect((await runCli(["ls", "--json"], { env: { XDG_DATA_HOME: xdg }, cwd: xdg })).code).toBe(0);
       expect(readFileSync(join(xdg, "loopd", "loopd.db")).length).toBeGreaterThan(0);
     } finally {
       rmSync(xdg, { recursive: true, force: true });

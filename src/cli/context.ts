@@ -3,9 +3,11 @@
  * store, opened on first use and closed when the command ends, and the daemon to go through
  * instead when one is up (LOOPD_URL, or the one serving this data dir).
  */
+
+import { relative } from "node:path";
 import { connectDaemon, type DaemonClient } from "../app/daemon-client.js";
-import { resolveHome } from "../app/home.js";
-import { openStoreFromEnv } from "../app/open-store.js";
+import { type HomeSource, homeReason, resolveHome } from "../app/home.js";
+import { openStoreFromEnv, storeOptionsFromEnv } from "../app/open-store.js";
 import type { Store } from "../store/store.js";
 
 export interface GlobalOptions {
@@ -23,6 +25,8 @@ export interface Io {
 export class CommandContext {
   readonly json: boolean;
   readonly home: string;
+  /** How `home` was chosen (--home, a project's .loopd, $LOOPD_HOME, the user data dir). */
+  readonly homeSource: HomeSource;
   private storePromise: Promise<Store> | undefined;
   private daemonPromise: Promise<DaemonClient | null> | undefined;
 
@@ -31,7 +35,19 @@ export class CommandContext {
     readonly io: Io,
   ) {
     this.json = options.json ?? false;
-    this.home = resolveHome(options.home, io.env);
+    const home = resolveHome(options.home, io.env);
+    this.home = home.path;
+    this.homeSource = home.source;
+  }
+
+  /** Which store this command talks to and why, for messages like `ls` on an empty store. */
+  storeLabel(): string {
+    if (this.io.env.LOOPD_URL) return `the daemon at $LOOPD_URL (${this.io.env.LOOPD_URL})`;
+    const options = storeOptionsFromEnv(this.home, this.io.env);
+    if (options.kind === "postgres") return "the PostgreSQL store of $LOOPD_DATABASE_URL";
+    const rel = relative(process.cwd(), options.file);
+    const file = rel === "" || rel.startsWith("..") ? options.file : rel;
+    return `${file} (${homeReason(this.homeSource)})`;
   }
 
   store(): Promise<Store> {

@@ -36,7 +36,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
     .option("--json", "print machine-readable JSON")
     .option(
       "--home <dir>",
-      "data directory (default $LOOPD_HOME, $XDG_DATA_HOME/loopd, ~/.local/share/loopd)",
+      "data directory (default: the nearest .loopd here or above, else $LOOPD_HOME, $XDG_DATA_HOME/loopd, ~/.local/share/loopd)",
     )
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -24,7 +24,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
       run(async (ctx: CommandContext) => {
         const daemon = await ctx.daemon();
         const routines = daemon ? await daemon.listRoutines() : await listRoutineViews(await ctx.store());
-        ctx.print(routines, () => renderList(routines, ctx.io.now()));
+        ctx.print(routines, () => renderList(routines, ctx.io.now(), ctx.storeLabel()));
       }),
     );
 
@@ -97,9 +97,13 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     );
 }
 
-function renderList(routines: RoutineView[], now: number): string {
+function renderList(routines: RoutineView[], now: number, store: string): string {
   if (routines.length === 0) {
-    return "No routines yet. Run `loopd init` to write an example loopd.yaml, then `loopd apply`.";
+    // Say which store: an empty list from the wrong home looks exactly like a fresh start.
+    return [
+      `No routines yet in ${store}.`,
+      "Run `loopd init` to write an example loopd.yaml, then `loopd apply`; `--home <dir>` picks another store.",
+    ].join("\n");
   }
   return table(
     ["NAME", "STATE", "TRIGGER", "NEXT", "LAST RUN", "HEALTH"],
