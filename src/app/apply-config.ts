@@ -5,7 +5,7 @@
  */
 import { relative } from "node:path";
 import { loadConfigFile } from "../config/load-config.js";
-import { type ApplyPlan, planApply, type RoutineChange } from "../domain/apply-plan.js";
+import { type ApplyPlan, planApply, REMOVED_PAUSE_CODE, type RoutineChange } from "../domain/apply-plan.js";
 import type { Config } from "../domain/config-schema.js";
 import { scheduleChanged, specHash, toRoutineSpec } from "../domain/routine-spec.js";
 import { systemTimeZone } from "../domain/time-zone.js";
@@ -72,8 +72,12 @@ export async function applyConfig(store: Store, options: ApplyOptions): Promise<
     changes: plan.changes.map((change) => ({
       action: change.action,
       name: change.name,
-      ...(change.action === "update" ? { fields: change.fields } : {}),
-      ...(change.action === "pause" || change.action === "remove" ? { reason: change.reason } : {}),
+      ...(change.action === "update" || (change.action === "resume" && change.fields.length > 0)
+        ? { fields: change.fields }
+        : {}),
+      ...(change.action === "pause" || change.action === "remove" || change.action === "resume"
+        ? { reason: change.reason }
+        : {}),
     })),
     settings: plan.settings,
   };
@@ -123,12 +127,40 @@ async function carryOut(db: Store["db"], plan: ApplyPlan, source: string, config
         }
         break;
       }
+      case "resume": {
+        const before = await findRoutineByName(db, change.name);
+        if (!before) break;
+        const nextDueAt = scheduleChanged(before.spec, change.spec)
+          ? scheduleFrom(change.spec.trigger, change.spec.until, now)
+          : dueOnResume(
+              change.spec.trigger,
+              { previousDueMs: before.nextDueAt, scheduledRuns: before.scheduledRuns },
+              now,
+            );
+        await updateRoutineSpec(db, before.id, {
+          spec: change.spec,
+          specHash: change.specHash,
+          source,
+          nextDueAt,
+          now,
+        });
+        // Back as the file declares it: `paused: true` keeps it paused, for that reason.
+        await setRoutineState(db, before.id, {
+          state: change.spec.paused ? "paused" : "active",
+          pausedReason: change.spec.paused ? "declared paused" : null,
+          nextDueAt,
+          now,
+        });
+        break;
+      }
       case "pause": {
         const routine = await findRoutineByName(db, change.name);
         if (routine) {
+          // Marked, so declaring it again resumes it (domain/apply-plan.ts).
           await setRoutineState(db, routine.id, {
             state: "paused",
             pausedReason: change.reason,
+            pausedCode: REMOVED_PAUSE_CODE,
             nextDueAt: routine.nextDueAt,
             now,
           });

@@ -47,10 +47,13 @@ export async function pauseRoutine(
 ): Promise<RoutineView> {
   return store.writeTransaction(async (db) => {
     const routine = await requireRoutine({ db }, name);
-    if (routine.state !== "paused" || reason !== undefined) {
+    // A routine paused for another cause (left its file, failing, auth) becomes the user's
+    // pause: putting it back in loopd.yaml must not resume what a person paused.
+    if (routine.state !== "paused" || routine.pausedCode !== "user" || reason !== undefined) {
       await setRoutineState(db, routine.id, {
         state: "paused",
-        pausedReason: reason ?? "paused by hand",
+        pausedReason:
+          reason ?? (routine.state === "paused" ? routine.pausedReason : null) ?? "paused by hand",
         pausedCode: "user",
         nextDueAt: routine.nextDueAt,
         now: Date.now(),

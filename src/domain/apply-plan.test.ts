@@ -11,12 +11,16 @@ const stored = (
   s: RoutineSpec,
   source: string | null = "/a/loopd.yaml",
   state: "active" | "paused" = "active",
+  pausedCode: string | null = state === "paused" ? "removed" : null,
+  pausedReason: string | null = state === "paused" ? "no longer in loopd.yaml" : null,
 ): StoredRoutine => ({
   name: s.name,
   source,
   spec: s,
   specHash: specHash(s),
   state,
+  pausedCode,
+  pausedReason,
 });
 const base = {
   source: "/a/loopd.yaml",
@@ -71,6 +75,36 @@ describe("planApply", () => {
     expect(
       planApply({ ...base, declared: [], stored: [stored(spec("gone"), "/a/loopd.yaml", "paused")] }).changes,
     ).toEqual([]);
+  });
+
+  it("resumes a routine put back in its file, with any change it brings", () => {
+    const gone = stored(spec("back"), "/a/loopd.yaml", "paused");
+    expect(planApply({ ...base, declared: [declared(spec("back"))], stored: [gone] }).changes).toEqual([
+      expect.objectContaining({ action: "resume", name: "back", reason: "back in loopd.yaml", fields: [] }),
+    ]);
+    const changed = spec("back", { overlap: "queue" });
+    expect(planApply({ ...base, declared: [declared(changed)], stored: [gone] }).changes).toEqual([
+      expect.objectContaining({ action: "resume", fields: ["overlap"] }),
+    ]);
+  });
+
+  it("resumes one paused for leaving before paused_code existed (only its words recorded)", () => {
+    const legacy = stored(spec("back"), "/a/loopd.yaml", "paused", null, "no longer in loopd.yaml");
+    expect(planApply({ ...base, declared: [declared(spec("back"))], stored: [legacy] }).changes).toEqual([
+      expect.objectContaining({ action: "resume", name: "back" }),
+    ]);
+  });
+
+  it.each([
+    ["user", "paused by hand"],
+    ["LOOPD_AUTH_EXPIRED", "login expired"],
+    ["LOOPD_ROUTINE_FAILING", "5 failed runs in a row"],
+    [null, "declared paused"],
+  ])("leaves a routine paused for another reason (%s) paused when its file declares it", (code, reason) => {
+    const paused = stored(spec("kept"), "/a/loopd.yaml", "paused", code, reason);
+    expect(planApply({ ...base, declared: [declared(spec("kept"))], stored: [paused] }).changes).toEqual([
+      { action: "unchanged", name: "kept" },
+    ]);
   });
 
   it("takes over a routine of the same name from another source", () => {

@@ -72,6 +72,7 @@ const SIGNS: Record<ApplyResult["changes"][number]["action"], string> = {
   create: pc.green("+"),
   update: pc.yellow("~"),
   unchanged: pc.dim("="),
+  resume: pc.yellow("~"),
   pause: pc.yellow("‖"),
   remove: pc.red("-"),
 };
@@ -80,6 +81,7 @@ const VERBS: Record<ApplyResult["changes"][number]["action"], string> = {
   create: "created",
   update: "updated",
   unchanged: "unchanged",
+  resume: "resumed",
   pause: "paused",
   remove: "removed",
 };
@@ -92,7 +94,7 @@ function renderApply(result: ApplyResult, file: string, location: string): strin
       result.dryRun && change.action !== "unchanged"
         ? `would be ${VERBS[change.action]}`
         : VERBS[change.action];
-    const detail = change.fields?.join(", ") ?? change.reason ?? "";
+    const detail = [change.reason, change.fields?.join(", ")].filter(Boolean).join(" · ");
     lines.push(
       `  ${SIGNS[change.action]} ${change.name.padEnd(width)}  ${verb}${detail ? pc.dim(`  ${detail}`) : ""}`,
     );
@@ -105,7 +107,7 @@ function renderApply(result: ApplyResult, file: string, location: string): strin
   }
   const counts = new Map<string, number>();
   for (const change of result.changes) counts.set(change.action, (counts.get(change.action) ?? 0) + 1);
-  const summary = (["create", "update", "pause", "remove", "unchanged"] as const)
+  const summary = (["create", "update", "resume", "pause", "remove", "unchanged"] as const)
     .filter((action) => counts.has(action))
     .map((action) => `${counts.get(action)} ${VERBS[action]}`)
     .join(", ");

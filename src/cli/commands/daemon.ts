@@ -178,7 +178,14 @@ function describeEvent(event: DaemonEvent): string | null {
       const changed = event.result.changes.filter((change) => change.action !== "unchanged");
       if (changed.length === 0 && event.result.settings.length === 0)
         return pc.dim(`${shortPath(event.result.file)}: no changes`);
-      const signs = { create: "+", update: "~", pause: "‖", remove: "-", unchanged: "=" } as const;
+      const signs = {
+        create: "+",
+        update: "~",
+        resume: "~",
+        pause: "‖",
+        remove: "-",
+        unchanged: "=",
+      } as const;
       const settings =
         event.result.settings.length > 0 ? [`settings (${event.result.settings.join(", ")})`] : [];
       return `applied ${shortPath(event.result.file)}: ${[...changed.map((change) => `${signs[change.action]}${change.name}`), ...settings].join(" ")}`;
