@@ -6,6 +6,13 @@
  * UPDATE SKIP LOCKED, so concurrent workers never see the same run, and their routines with
  * FOR UPDATE, so two workers cannot both start a routine whose policy allows one run at a
  * time. On SQLite the write transaction is the lock.
+ *
+ * A paused routine's queued runs are skipped here, recorded with the reason "routine paused"
+ * — never executed. The one exception is a run fired by hand that has not started: `loopd run`
+ * on a paused routine is an explicit ask. A run that started before (handed back at shutdown
+ * by release-runs.ts, recovered from a dead worker, a retry waiting out its backoff) is
+ * skipped even if fired by hand: the pause came after that ask. Release does not decide this
+ * itself: the routine may be resumed before a worker claims the run again, and then it runs.
  */
 import { sql } from "kysely";
 import { decideOverlap, isInLine, type OverlapRun } from "../../domain/overlap.js";
@@ -140,7 +147,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
     const labels = options.labels === undefined ? undefined : new Set(options.labels);
     for (const run of candidates) {
       const routine = routines.get(run.routine_id)!;
-      if (routine.state === "paused" && run.trigger !== "manual") {
+      if (routine.state === "paused" && !firedWhilePaused(run)) {
         await finishUnstarted(trx, run.id, "skipped", "routine paused", options.now);
         continue;
       }
@@ -257,6 +264,11 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
     }
     return result;
   });
+}
+
+/** `loopd run` on a paused routine, not yet started: the one kind of run a pause lets through. */
+function firedWhilePaused(run: { trigger: RunTrigger; started_at: number | null }): boolean {
+  return run.trigger === "manual" && run.started_at === null;
 }
 
 async function countRunningPerRepo(

@@ -1,6 +1,8 @@
 /**
  * Release: on shutdown, hand runs this worker did not finish back to the queue without
- * spending an attempt (the worker stopped them; they did not fail).
+ * spending an attempt (the worker stopped them; they did not fail). Whether a released run
+ * executes again is the next claim's decision (claim-runs.ts): if its routine is paused by
+ * then, it is skipped ("routine paused"), never started.
  */
 import type { Db } from "../store.js";
 
