@@ -1,9 +1,16 @@
-/** `loopd init`: write the commented example loopd.yaml. */
+/**
+ * `loopd init`: write the commented example loopd.yaml, and beside it `loopd.schema.json`,
+ * the JSON Schema its `$schema` comment names. A schema file next to the config exists
+ * however loopd was installed (a dependency, `npm link`, a global install), so editors
+ * complete and check keys in any folder; it is this version's schema (`loopd schema`).
+ */
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { EXAMPLE_CONFIG } from "../config/example.js";
+import { dirname, join, resolve } from "node:path";
+import { EXAMPLE_CONFIG, SCHEMA_FILE } from "../config/example.js";
+import { configJsonSchema } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 
+/** Returns the config's absolute path (the schema is `loopd.schema.json` in its folder). */
 export async function writeExampleConfig(file: string, options: { force: boolean }): Promise<string> {
   const path = resolve(file);
   try {
@@ -13,6 +20,13 @@ export async function writeExampleConfig(file: string, options: { force: boolean
       throw new LoopdError("LOOPD_CONFIG_EXISTS", `${file} already exists`);
     }
     throw new LoopdError("LOOPD_FILE_WRITE_FAILED", `cannot write ${file}: ${(error as Error).message}`);
+  }
+  // Generated, so always rewritten: it follows the loopd that wrote the config.
+  const schema = join(dirname(path), SCHEMA_FILE);
+  try {
+    await writeFile(schema, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  } catch (error) {
+    throw new LoopdError("LOOPD_FILE_WRITE_FAILED", `cannot write ${schema}: ${(error as Error).message}`);
   }
   return path;
 }

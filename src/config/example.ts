@@ -2,9 +2,12 @@
  * The commented loopd.yaml that `loopd init` writes. It must always validate (a test checks),
  * and its only active routine needs no API key, so a fresh install shows loopd working.
  */
+export const SCHEMA_FILE = "loopd.schema.json";
+
 export const EXAMPLE_CONFIG = `# loopd.yaml — routines loopd keeps running for you.
-# Apply changes with \`loopd apply\`; \`loopd schema\` prints every key as JSON Schema.
-# yaml-language-server: $schema=./node_modules/loopd/schema/loopd.schema.json
+# Apply changes with \`loopd apply\`; \`loopd schema\` prints every key as JSON Schema
+# (\`loopd init\` wrote it beside this file; \`loopd schema > ${SCHEMA_FILE}\` refreshes it).
+# yaml-language-server: $schema=./${SCHEMA_FILE}
 
 # Named dates, usable in \`at\` and \`until\` ("launch - 1d" is the day before launch).
 dates:
