@@ -36,7 +36,8 @@ export interface ModelPlanRequest {
   store: Store;
 }
 
-export type ModelPlanResult = ParseResult & { tier: string; costUsd: number };
+/** `unavailable`: no model could be asked at all (its CLI is missing), as opposed to a model's "no". */
+export type ModelPlanResult = ParseResult & { tier: string; costUsd: number; unavailable?: true };
 
 /** Null when no model tier is declared (the parser's answer stands). */
 export async function planWithModel(request: ModelPlanRequest): Promise<ModelPlanResult | null> {
@@ -51,6 +52,7 @@ export async function planWithModel(request: ModelPlanRequest): Promise<ModelPla
       reason: `tier "${tier}" uses harness ${harnessName}, which is not available`,
       tier,
       costUsd: 0,
+      unavailable: true,
     };
 
   const cwd = await mkdtemp(join(tmpdir(), "loopd-remind-"));
@@ -121,9 +123,20 @@ export async function planWithModel(request: ModelPlanRequest): Promise<ModelPla
       })),
     ).catch(() => {}); // the ledger is bookkeeping: a plan the user is waiting for matters more
     if (result.outcome !== "succeeded") {
+      const code = result.error?.code;
+      // A missing CLI is "no model here", said plainly: the spawn error (with the whole
+      // command line) helps nobody reading a one-line refusal.
+      if (code === "LOOPD_HARNESS_NOT_INSTALLED" || code === "LOOPD_HARNESS_SPAWN_FAILED")
+        return {
+          ok: false,
+          reason: `tier "${tier}" uses ${harnessName}, which is not installed here`,
+          tier,
+          costUsd,
+          unavailable: true,
+        };
       return {
         ok: false,
-        reason: `tier "${tier}" failed: ${result.error?.message ?? "no answer"}`,
+        reason: `tier "${tier}" failed: ${oneLine(result.error?.message ?? "no answer")}`,
         tier,
         costUsd,
       };
@@ -133,6 +146,16 @@ export async function planWithModel(request: ModelPlanRequest): Promise<ModelPla
     clearTimeout(timer);
     await rm(cwd, { recursive: true, force: true });
   }
+}
+
+/** The first line of a message, shortened: a refusal is read in a terminal, not a log. */
+export function oneLine(message: string, max = 160): string {
+  const first =
+    message
+      .split("\n")
+      .find((line) => line.trim() !== "")
+      ?.trim() ?? "";
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
 const refusalSchema = z.strictObject({ error: z.string().min(1) });
@@ -167,7 +190,7 @@ function planPrompt(request: ModelPlanRequest): string {
     `Named dates: ${dates || "none"}. A date without a time means 09:00 in the user's zone.`,
     `A rule-based parser could not read it: ${request.parserReason}.`,
     "",
-    'Modes: at (evaluate once), by (evaluate every `every` until the deadline; default every 2h), after-retry (a test re-run now), until-satisfied ("tell me when …").',
+    'Modes: at (evaluate once), by (evaluate every `every` until the deadline; default every 2h, 5m for CI status), after-retry (a test re-run now), until-satisfied ("tell me when …").',
     'notifyOn is "unsatisfied" for "ping me if it is NOT …" and "satisfied" for "tell me when it IS …".',
     "Checks: github {issue|pr|discussion|ref, state|checks: green}, http {url, status, contains}, testRetry {command, retries}, command, agent {question, subject}.",
     "Use an `agent` check only when no other check can decide the condition.",

@@ -19,7 +19,7 @@ import type { HarnessRegistry } from "../harness/harness.js";
 import { findRoutineByName, insertRoutine } from "../store/routines.js";
 import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
-import { planWithModel } from "./remind-model.js";
+import { oneLine, planWithModel } from "./remind-model.js";
 import { type RoutineView, routineView } from "./views.js";
 
 export interface RemindRequest {
@@ -77,7 +77,16 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
           })
         : null;
     if (!fallback?.ok)
-      throw unparsed(parsed.reason, fallback ? `${fallback.tier}: ${fallback.reason}` : null);
+      throw unparsed(
+        parsed.reason,
+        fallback?.unavailable
+          ? `no model is available to ask (${fallback.reason})`
+          : fallback
+            ? `the model tier could not either (${fallback.tier}: ${oneLine(fallback.reason)})`
+            : request.useModel !== false
+              ? "no model tier is declared to ask (`models:` in loopd.yaml)"
+              : null,
+      );
     plan = fallback.plan;
     source = { model: fallback.tier, costUsd: fallback.costUsd };
   }
@@ -196,7 +205,7 @@ function chooseChannels(given: string[] | undefined, settings: ConfigSettings): 
 function unparsed(reason: string, modelReason: string | null): LoopdError {
   return new LoopdError(
     "LOOPD_REMIND_UNPARSED",
-    `could not read that as a reminder: ${reason}${modelReason ? `; the model tier could not either (${modelReason})` : ""}`,
+    `could not read that as a reminder: ${reason}${modelReason ? `; ${modelReason}` : ""}`,
     {
       hint: `Sentences it understands:\n  ${REMIND_EXAMPLES.join("\n  ")}`,
       details: { reason, ...(modelReason ? { modelReason } : {}), examples: [...REMIND_EXAMPLES] },

@@ -185,8 +185,15 @@ export const onUnsatisfiedSchema = z
       "What to do when the check is not met (at `at`, at the `by` deadline, or after the retries).",
   });
 
-/** Default cadence of a `by` watch. */
+/** Default cadence of a `by` watch (and of `loopd remind`'s until-satisfied watches). */
 export const DEFAULT_WATCH_EVERY = "2h";
+/** A CI status (`checks: green`) changes within minutes of a push: waiting 2 h for it is useless. */
+export const DEFAULT_CI_WATCH_EVERY = "5m";
+
+/** The cadence a watch gets when none is written: minutes for CI status, hours for the rest. */
+export function defaultWatchEvery(check: CheckConfig | undefined): string {
+  return check?.github?.checks !== undefined ? DEFAULT_CI_WATCH_EVERY : DEFAULT_WATCH_EVERY;
+}
 
 export type CheckConfig = z.output<typeof checkSchema>;
 export type GithubCheckConfig = z.output<typeof githubCheckSchema>;

@@ -64,7 +64,7 @@ const routineObject = z.strictObject({
   until: untilSchema.optional(),
   by: instantSchema.optional().meta({
     description:
-      "Deadline of a watch: the `check` is evaluated every `every` (default 2h) until satisfied, and a last time at the deadline; still unsatisfied then → `deadline` notification and `onUnsatisfied`.",
+      "Deadline of a watch: the `check` is evaluated every `every` (default 2h; 5m for a CI status, `checks: green`) until satisfied, and a last time at the deadline; still unsatisfied then → `deadline` notification and `onUnsatisfied`.",
   }),
   check: checkSchema.optional(),
   onUnsatisfied: onUnsatisfiedSchema.optional(),

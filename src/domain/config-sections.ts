@@ -190,6 +190,9 @@ export const channelSchema = z.discriminatedUnion("type", [
   }),
   z.strictObject({ type: z.literal("desktop") }),
   z.strictObject({ type: z.literal("command"), command: z.string().min(1) }),
+  z.strictObject({ type: z.literal("log") }).meta({
+    description: "One line in the output of the daemon that delivers it (`loopd serve`); no setup.",
+  }),
 ]);
 
 /** Codex's sandbox modes (`codex exec --sandbox`), chosen with `harnesses.codex.sandbox`. */

@@ -317,8 +317,21 @@ const READABLE: Row[] = [
     },
   },
   {
+    // A CI status watch looks every few minutes, not every 2 h (issue 16).
     sentence: `ping me once ${PR} CI is green`,
-    plan: { when: untilSatisfied(), check: { github: { pr: PR, checks: "green" } }, notifyOn: "satisfied" },
+    plan: {
+      when: untilSatisfied("5m"),
+      check: { github: { pr: PR, checks: "green" } },
+      notifyOn: "satisfied",
+    },
+  },
+  {
+    sentence: `tell me when CI is green on ${PR}, every 30 minutes`,
+    plan: {
+      when: untilSatisfied("30m"),
+      check: { github: { pr: PR, checks: "green" } },
+      notifyOn: "satisfied",
+    },
   },
   {
     sentence: "tell me once the discussion acme/web#12 is answered",

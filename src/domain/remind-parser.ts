@@ -9,7 +9,7 @@
  */
 import { Temporal } from "temporal-polyfill";
 import { DEFAULT_TEST_RETRIES } from "./check.js";
-import { DEFAULT_WATCH_EVERY } from "./config-checks.js";
+import { defaultWatchEvery } from "./config-checks.js";
 import { parseDuration } from "./duration.js";
 import { conditionCheck, type Intent, readCondition } from "./remind-condition.js";
 import { type ParseResult, type RemindPlan, type RemindWhen, remindPlanSchema } from "./remind-plan.js";
@@ -26,7 +26,7 @@ export interface RemindContext {
   dates?: Record<string, string>;
   /** Time of day for date-only phrases ("tomorrow", "the day before launch"); default 09:00. */
   defaultTime?: string;
-  /** Cadence of `by` and until-satisfied watches; default 2h. */
+  /** Cadence of `by` and until-satisfied watches; default 5m for CI status, else 2h. */
   every?: string;
   /** Detected by the caller from the repo; picks the command for JavaScript test files. */
   testRunner?: TestRunner | null;
@@ -64,7 +64,8 @@ interface Settings {
   timeZone: string;
   dates: Record<string, string>;
   defaultTime: Temporal.PlainTime;
-  every: string;
+  /** Unset: the check's default (`defaultWatchEvery`). */
+  every: string | undefined;
   testRunner: TestRunner | null;
   retries: number;
 }
@@ -103,7 +104,7 @@ export function parseReminder(sentence: string, context: RemindContext): ParseRe
     check.positive,
     time.time,
     retry.afterRetry,
-    every.every,
+    every.every ?? defaultWatchEvery(check.check),
     settings,
   );
   if (!when.ok) return when;
@@ -129,8 +130,9 @@ function readSettings(context: RemindContext): ({ ok: true } & Settings) | { ok:
     return { ok: false, reason: `"${context.timeZone}" is not a time zone` };
   const time = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(context.defaultTime ?? "09:00");
   if (!time) return { ok: false, reason: `default time "${context.defaultTime}" is not HH:MM` };
-  const every = context.every ?? DEFAULT_WATCH_EVERY;
-  if (!parseDuration(every).ok) return { ok: false, reason: `"${every}" is not a duration` };
+  const every = context.every;
+  if (every !== undefined && !parseDuration(every).ok)
+    return { ok: false, reason: `"${every}" is not a duration` };
   const retries = context.retries ?? DEFAULT_TEST_RETRIES;
   if (!Number.isInteger(retries) || retries < 1 || retries > 10) {
     return { ok: false, reason: "retries must be between 1 and 10" };
@@ -187,9 +189,9 @@ function takeRetry(text: string, configured: number): RetryResult {
   return { ok: true, afterRetry: true, retries, rest: blankSpan(text, match.index, match[0].length) };
 }
 
-type EveryResult = { ok: true; every: string; rest: string } | { ok: false; reason: string };
+type EveryResult = { ok: true; every: string | undefined; rest: string } | { ok: false; reason: string };
 
-function takeEvery(text: string, configured: string): EveryResult {
+function takeEvery(text: string, configured: string | undefined): EveryResult {
   const match = EVERY.exec(text);
   if (!match) return { ok: true, every: configured, rest: text };
   const [, count, unit, single, adverb] = match;

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { canonicalJson } from "./canonical-json.js";
 import { type CheckSpec, toCheckSpec } from "./check.js";
+import { defaultWatchEvery } from "./config-checks.js";
 import type {
   CatchUpPolicy,
   Config,
@@ -36,7 +37,6 @@ export const DEFAULTS = {
   notifyOn: ["failure"],
   /** A watch speaks up when its check is not met, misses its deadline, or cannot be evaluated. */
   watchNotifyOn: ["unsatisfied", "deadline", "failure"],
-  watchEvery: "2h",
   agentCheckMaxTurns: 10,
 } as const;
 
@@ -302,7 +302,7 @@ function toTrigger(
   instant: (text: string, field: string) => string,
 ): TriggerSpec {
   if (routine.by !== undefined) {
-    const every = routine.every ?? DEFAULTS.watchEvery;
+    const every = routine.every ?? defaultWatchEvery(routine.check);
     return { kind: "by", deadline: instant(routine.by, "by"), every, everyMs: durationMs(every), tz };
   }
   if (routine.every !== undefined) {

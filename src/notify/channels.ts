@@ -9,6 +9,7 @@ import { deliverCommand } from "./channels/command.js";
 import { deliverDesktop } from "./channels/desktop.js";
 import { deliverDiscord } from "./channels/discord.js";
 import { deliverEmail } from "./channels/email.js";
+import { deliverLog } from "./channels/log.js";
 import { deliverSlack } from "./channels/slack.js";
 import { deliverWebhook } from "./channels/webhook.js";
 import { type DeliverOptions, type DeliveryResult, errorMessage, type NotificationEvent } from "./event.js";
@@ -47,6 +48,8 @@ function deliverTo(
       return deliverDesktop(channel, event, options);
     case "command":
       return deliverCommand(channel, event, options);
+    case "log":
+      return deliverLog(channel, event, options);
     default: {
       const unknown: never = channel;
       throw new Error(`unknown channel type ${(unknown as { type: string }).type}`);

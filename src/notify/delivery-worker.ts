@@ -38,6 +38,8 @@ export type DeliveryWorkerEvent =
   | { type: "delivered"; id: string; channel: string; attempt: number }
   | { type: "retry"; id: string; channel: string; attempt: number; at: number; error: string }
   | { type: "dead"; id: string; channel: string; attempt: number; error: string }
+  /** A `log` channel's notification: the line to print in the daemon's output. */
+  | { type: "notification"; id: string; channel: string; line: string }
   /** A pass failed (store unavailable, …); the worker tries again after `errorRetryMs`. */
   | { type: "error"; error: unknown };
 
@@ -217,7 +219,10 @@ export class DeliveryWorker {
     }
     let result: DeliveryResult;
     try {
-      result = await this.deliver(channel.data, eventFromOutboxRow(row), this.options.deliverOptions);
+      result = await this.deliver(channel.data, eventFromOutboxRow(row), {
+        ...this.options.deliverOptions,
+        log: (line) => this.emit({ type: "notification", id: row.id, channel: row.channel, line }),
+      });
     } catch (error) {
       // Channels report failures as results; a throw is unexpected, so assume it may pass.
       result = { ok: false, retryable: true, error: errorMessage(error) };

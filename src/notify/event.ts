@@ -24,6 +24,8 @@ export interface DeliverOptions {
   timeoutMs?: number;
   /** For HTTP channels; the global fetch by default. */
   fetch?: typeof fetch;
+  /** For the `log` channel: where its line goes (the daemon's output); stderr by default. */
+  log?: (line: string) => void;
 }
 
 /** Long enough for a slow receiver, short enough that one dead endpoint cannot stall the outbox. */

@@ -198,6 +198,9 @@ function describeEvent(event: DaemonEvent): string | null {
       return pc.dim(
         `→ ${event.channel}: delivered ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`,
       );
+    case "notification":
+      // The `log` channel: the notification itself, where the user is looking.
+      return `${event.line} ${pc.dim(`(→ ${event.channel})`)}`;
     case "retry":
       return pc.yellow(
         `→ ${event.channel}: ${event.id} failed (${event.error}); retrying in ${formatDuration(event.at - Date.now())}`,
