@@ -122,4 +122,24 @@ describe("planApply", () => {
     });
     expect(plan.settings).toEqual(["models"]);
   });
+
+  it("lists only the sections the file sets on the first apply", () => {
+    const plan = planApply({
+      ...base,
+      declared: [],
+      stored: [],
+      declaredSettings: { dates: {}, models: {}, channels: { me: { type: "desktop" } }, github: {} },
+      storedSettings: undefined,
+    });
+    expect(plan.settings).toEqual(["channels"]);
+    // A store written before a section existed: the new, empty section is no change.
+    const older = planApply({
+      ...base,
+      declared: [],
+      stored: [],
+      declaredSettings: { models: {}, git: {} },
+      storedSettings: { models: {} },
+    });
+    expect(older.settings).toEqual([]);
+  });
 });

@@ -78,8 +78,11 @@ export function planApply(input: {
     else if (routine.state !== "paused") changes.push({ action: "pause", name: routine.name, reason });
   }
 
+  // A section the store has never seen counts as empty, as one absent from the file does: the
+  // first apply lists only the sections the file sets, not every section loopd knows.
   const settings = Object.keys(input.declaredSettings).filter(
-    (key) => canonicalJson(input.declaredSettings[key]) !== canonicalJson(input.storedSettings?.[key]),
+    (key) =>
+      canonicalJson(input.declaredSettings[key] ?? {}) !== canonicalJson(input.storedSettings?.[key] ?? {}),
   );
   return { changes, settings };
 }
