@@ -1,5 +1,6 @@
 /** Runs the built `loopd` binary as a user would, in its own process. */
 import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 export const LOOPD_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
@@ -19,7 +20,9 @@ export function runCli(
       process.execPath,
       [LOOPD_BIN, ...args],
       {
-        cwd: options.cwd,
+        // Not the clone by default: a `.loopd` there (from `npm start`) would be found before
+        // LOOPD_HOME and the test would open the developer's store.
+        cwd: options.cwd ?? tmpdir(),
         // A clean environment: no developer LOOPD_* settings leak into tests.
         env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...options.env },
         encoding: "utf8",
