@@ -152,7 +152,7 @@ routines:
   it("a timeout says to raise `timeout`, and run --wait adds the log command after it", async () => {
     const human = await loopd("run", "slow", "--wait");
     expect(human.code).toBe(1);
-    const runId = Number(/#(\d+) timed_out/.exec(human.stdout)?.[1]);
+    const runId = Number(/#(\d+) timed out/.exec(human.stdout)?.[1]);
     expect(human.stderr).toContain("error[LOOPD_RUN_TIMEOUT]");
     expect(human.stderr).toContain(
       `hint: Raise \`timeout\` in loopd.yaml or make the task smaller. See the whole log with \`loopd logs ${runId}\`.`,

@@ -3,6 +3,7 @@
  * (src/cli/commands/run.ts): log lines as they are, agent messages and tool calls marked,
  * lifecycle events dimmed. Null for events not worth a line (usage totals are on the run).
  */
+import { runOutcomeTone, runOutcomeWord } from "../../src/domain/run-outcome.js";
 import type { RunEvent } from "./types.js";
 
 export type LineTone = "out" | "err" | "dim" | "message" | "tool" | "bad" | "ok" | "warn";
@@ -52,9 +53,11 @@ function describeStatus(attempt: number, data: Record<string, unknown>): EventLi
       return { text: `── attempt ${attempt} started on ${String(data.worker)}`, tone: "dim" };
     case "finished": {
       const error = data.error as { message?: string } | null;
+      const outcome = { status: String(data.outcome), verdict: data.verdict as string | undefined };
+      const tone = runOutcomeTone(outcome);
       return {
-        text: `── attempt ${attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}`,
-        tone: data.outcome === "succeeded" ? "dim" : "bad",
+        text: `── attempt ${attempt} ${runOutcomeWord(outcome)}${error?.message ? `: ${error.message}` : ""}`,
+        tone: tone === "ok" ? "dim" : tone === "warn" ? "warn" : "bad",
       };
     }
     case "lease-expired":

@@ -1,6 +1,7 @@
 /** Human output helpers: aligned tables, relative times, colour that respects NO_COLOR and pipes. */
 import pc from "picocolors";
 import { formatDuration } from "../domain/duration.js";
+import { runOutcomeTone, runOutcomeWord } from "../domain/run-outcome.js";
 
 /** "in 12m", "3h ago", "just now"; `—` for no time. */
 export function relativeTime(epochMs: number | string | null, nowMs: number): string {
@@ -56,6 +57,29 @@ export function colourStatus(status: string): string {
     default:
       return status;
   }
+}
+
+type RunEnd = { status: string; verdict?: string | null };
+
+/** How a run ended, in the one word every face uses (domain/run-outcome.ts), coloured. */
+export function colourOutcome(run: RunEnd): string {
+  const word = runOutcomeWord(run);
+  switch (runOutcomeTone(run)) {
+    case "ok":
+      return pc.green(word);
+    case "warn":
+      return pc.yellow(word);
+    case "bad":
+      return pc.red(word);
+    default:
+      return run.status === "running" || run.status === "queued" ? pc.cyan(word) : pc.yellow(word);
+  }
+}
+
+/** ✓ for a success or a satisfied check, a yellow ✗ for an unmet one, a red ✗ otherwise. */
+export function outcomeMark(run: RunEnd): string {
+  const tone = runOutcomeTone(run);
+  return tone === "ok" ? pc.green("✓") : tone === "warn" && run.verdict ? pc.yellow("✗") : pc.red("✗");
 }
 
 export { pc };

@@ -1,4 +1,5 @@
 /** How `loopd run --wait` and `loopd logs` print a run's events: output lines and one line per agent event. */
+import { runOutcomeWord } from "../domain/run-outcome.js";
 import type { RunEvent } from "../store/run-events.js";
 import type { CommandContext } from "./context.js";
 import { pc } from "./format.js";
@@ -16,7 +17,7 @@ export function printEvent(ctx: CommandContext, event: RunEvent, options: { hint
     const error = data.error as { message?: string; hint?: string } | null;
     ctx.io.stdout(
       pc.dim(
-        `── attempt ${event.attempt} ${String(data.outcome)}${error?.message ? `: ${error.message}` : ""}\n`,
+        `── attempt ${event.attempt} ${runOutcomeWord({ status: String(data.outcome), verdict: data.verdict as string | undefined })}${error?.message ? `: ${error.message}` : ""}\n`,
       ),
     );
     if (error?.hint && options.hints !== false) ctx.io.stdout(pc.dim(`   hint: ${error.hint}\n`));

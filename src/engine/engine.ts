@@ -62,7 +62,11 @@ export type EngineEvent =
       type: "run-finished";
       run: ClaimedRun;
       outcome: Completion["outcome"];
+      /** A watch's verdict: the word its faces show instead of "succeeded" (domain/run-outcome.ts). */
+      verdict?: "satisfied" | "unsatisfied";
       accepted: boolean;
+      /** Stopped by shutdown and handed back to the queue (attempt not spent), not an outcome. */
+      returned?: true;
       retryAt?: number;
       durationMs: number;
     }
@@ -465,12 +469,26 @@ export class Engine {
 
     const outcome = outcomeOf(result, active.abortReason);
     const error = errorOf(result, active.abortReason, run);
-    this.events.status(run.id, run.attempt, { event: "finished", outcome, exitCode: result.exitCode, error });
+    const verdict = outcome === "succeeded" ? watchOf(run, result).watch?.verdict : undefined;
+    this.events.status(run.id, run.attempt, {
+      event: "finished",
+      outcome,
+      ...(verdict ? { verdict } : {}),
+      exitCode: result.exitCode,
+      error,
+    });
     this.events.end(run.id);
     const durationMs = Math.round(performance.now() - startedMono);
     if (active.abortReason === "lease-lost" || active.abortReason === "shutdown") {
       // Not ours to complete any more (lost), or handed back by stop() (shutdown).
-      this.emit({ type: "run-finished", run, outcome, accepted: false, durationMs });
+      this.emit({
+        type: "run-finished",
+        run,
+        outcome,
+        accepted: false,
+        durationMs,
+        ...(active.abortReason === "shutdown" ? { returned: true as const } : {}),
+      });
       return;
     }
     let completion: CompletionResult;
@@ -514,6 +532,7 @@ export class Engine {
       type: "run-finished",
       run,
       outcome,
+      ...(verdict ? { verdict } : {}),
       accepted: completion.accepted,
       durationMs,
       ...(completion.accepted && !completion.final ? { retryAt: completion.retryAt } : {}),

@@ -130,6 +130,15 @@ describe("describeEvent", () => {
     );
   });
 
+  it("names a watch's run by its verdict, the word every face uses, not 'succeeded'", () => {
+    const unmet = describeEvent(event({ type: "run.succeeded", payload: { verdict: "unsatisfied" } }));
+    expect(unmet).toMatchObject({ title: "babysit-prs unsatisfied", severity: "warning" });
+    expect(describeEvent(event({ type: "run.succeeded", payload: { verdict: "satisfied" } }))).toMatchObject({
+      title: "babysit-prs satisfied",
+      severity: "success",
+    });
+  });
+
   it("says a routine missed its schedule", () => {
     const description = describeEvent(
       event({

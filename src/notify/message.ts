@@ -171,9 +171,18 @@ function outcomeOf(type: string): Outcome {
 const UNVERIFIED: Outcome = { outcome: "succeeded, unverified", severity: "warning", emoji: "⚠️" };
 
 /** The outcome, with a success flagged `unverified` told apart from a checked one. */
+/**
+ * A watch's evaluation is a run that "succeeded" with a verdict: its notification says the
+ * verdict, the word every face uses for that run (domain/run-outcome.ts).
+ */
 function outcomeOfEvent(type: string, payload: Record<string, unknown>): Outcome {
+  if (type === "run.succeeded" && payload.verdict === "unsatisfied") return UNSATISFIED;
+  if (type === "run.succeeded" && payload.verdict === "satisfied")
+    return { ...outcomeOf(type), outcome: "satisfied" };
   return type === "run.succeeded" && payload.unverified === true ? UNVERIFIED : outcomeOf(type);
 }
+
+const UNSATISFIED: Outcome = { outcome: "unsatisfied", severity: "warning", emoji: "🔔" };
 
 /** Event types added later still read sensibly: "deadline.missed" → "deadline missed". */
 function unknownOutcome(type: string): Outcome {

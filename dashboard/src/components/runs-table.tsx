@@ -4,7 +4,7 @@ import { useNow } from "../hooks/use-now.js";
 import { href } from "../route.js";
 import type { RunView } from "../types.js";
 import { RelativeTime } from "./relative-time.js";
-import { StatusBadge, UnverifiedBadge } from "./status-badge.js";
+import { OutcomeBadge, UnverifiedBadge } from "./status-badge.js";
 
 export function RunsTable({ runs, showRoutine = true }: { runs: RunView[]; showRoutine?: boolean }) {
   const now = useNow();
@@ -35,7 +35,7 @@ export function RunsTable({ runs, showRoutine = true }: { runs: RunView[]; showR
                 </td>
               )}
               <td>
-                <StatusBadge value={run.status} /> {run.verdict && <StatusBadge value={run.verdict} />}
+                <OutcomeBadge run={run} />
                 {run.unverified && <UnverifiedBadge />}
               </td>
               <td>{run.trigger}</td>

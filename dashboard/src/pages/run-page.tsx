@@ -7,7 +7,7 @@ import { Evidence } from "../components/evidence.js";
 import { LiveLog } from "../components/live-log.js";
 import { Loaded } from "../components/loaded.js";
 import { RelativeTime } from "../components/relative-time.js";
-import { StatusBadge, UnverifiedBadge } from "../components/status-badge.js";
+import { OutcomeBadge, StatusBadge, UnverifiedBadge } from "../components/status-badge.js";
 import { dateTime, duration, money, shortSha, tokens } from "../format.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
@@ -99,8 +99,7 @@ function RunSummary({ run }: { run: RunDetail }) {
     <>
       <div className="page-head">
         <h1>
-          Run #{run.id} <StatusBadge value={run.status} />{" "}
-          {run.verdict && <StatusBadge value={run.verdict} />}
+          Run #{run.id} <OutcomeBadge run={run} />
           {run.unverified && <UnverifiedBadge />}
         </h1>
         <a href={href.routine(run.routine)}>← {run.routine}</a>

@@ -5,8 +5,9 @@ import type { DaemonEvent } from "../../app/daemon.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { formatDuration } from "../../domain/duration.js";
 import { LoopdError, toLoopdError } from "../../domain/errors.js";
+import { runOutcomeWord } from "../../domain/run-outcome.js";
 import type { CommandContext } from "../context.js";
-import { pc } from "../format.js";
+import { outcomeMark, pc } from "../format.js";
 import { packageVersion, type Run } from "../program.js";
 import { parseCount } from "./routines.js";
 
@@ -141,12 +142,14 @@ function describeEvent(event: DaemonEvent): string | null {
     case "run-started":
       return `${pc.cyan("▶")} ${event.run.routineName} #${event.run.id} started${event.run.attempt > 1 ? ` (attempt ${event.run.attempt})` : ""}`;
     case "run-finished": {
-      const mark = event.outcome === "succeeded" ? pc.green("✓") : pc.red("✗");
+      if (event.returned)
+        return pc.yellow(`↩ ${event.run.routineName} #${event.run.id} returned to the queue (shutdown)`);
+      const outcome = { status: event.outcome, verdict: event.verdict ?? null };
       const retry = event.retryAt
         ? pc.yellow(` · retry in ${formatDuration(event.retryAt - Date.now())}`)
         : "";
       const stale = event.accepted ? "" : pc.yellow(" · not recorded (no longer this worker's)");
-      return `${mark} ${event.run.routineName} #${event.run.id} ${event.outcome} in ${formatDuration(event.durationMs)}${retry}${stale}`;
+      return `${outcomeMark(outcome)} ${event.run.routineName} #${event.run.id} ${runOutcomeWord(outcome)} in ${formatDuration(event.durationMs)}${retry}${stale}`;
     }
     case "materialised":
       return event.skipped > 0 ? pc.yellow(`catch-up: ${event.skipped} missed occurrence(s) skipped`) : null;
@@ -242,7 +245,9 @@ function jsonEvent(event: DaemonEvent): Record<string, unknown> {
         routine: event.run.routineName,
         attempt: event.run.attempt,
         outcome: event.outcome,
+        verdict: event.verdict ?? null,
         accepted: event.accepted,
+        returned: event.returned ?? false,
         durationMs: event.durationMs,
         retryAt: event.retryAt ? new Date(event.retryAt).toISOString() : null,
       };

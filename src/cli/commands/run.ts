@@ -8,13 +8,14 @@ import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { fillHint, isErrorCode } from "../../domain/error-hint.js";
 import { LoopdError } from "../../domain/errors.js";
+import { runOutcomeWord } from "../../domain/run-outcome.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import { listRunEvents } from "../../store/run-events.js";
 import { findRun, type Run as RunRecord } from "../../store/runs.js";
 import { type ClaimedRun, claimRuns } from "../../store/sql/claim-runs.js";
 import type { Store } from "../../store/store.js";
 import type { CommandContext } from "../context.js";
-import { colourStatus, pc, UNVERIFIED } from "../format.js";
+import { colourOutcome, pc, UNVERIFIED } from "../format.js";
 import { printEvent } from "../print-run-event.js";
 import type { Run } from "../program.js";
 
@@ -242,13 +243,13 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
     ctx.print(view, () =>
       view.unverified
         ? `${pc.yellow("!")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}, ${pc.yellow(`unverified: ${UNVERIFIED}`)}`
-        : `${pc.green("✓")} ${view.routine} #${view.id} succeeded${duration(view.durationMs)}`,
+        : `${pc.green("✓")} ${view.routine} #${view.id} ${runOutcomeWord(view)}${duration(view.durationMs)}`,
     );
     return;
   }
   if (!ctx.json)
     ctx.io.stdout(
-      `${pc.red("✗")} ${view.routine} #${view.id} ${colourStatus(view.status)}${duration(view.durationMs)}\n`,
+      `${pc.red("✗")} ${view.routine} #${view.id} ${colourOutcome(view)}${duration(view.durationMs)}\n`,
     );
   const errorCode = view.error?.code ?? null;
   const code: ErrorCode = errorCode !== null && isErrorCode(errorCode) ? errorCode : "LOOPD_RUN_FAILED";

@@ -5,7 +5,7 @@ import type { RunView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
 import { RUN_STATUSES, type RunStatus } from "../../store/schema.js";
 import type { CommandContext } from "../context.js";
-import { colourStatus, pc, relativeTime, table } from "../format.js";
+import { colourOutcome, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
 import { parseCount } from "./routines.js";
 
@@ -58,9 +58,7 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
       String(run.id),
       ...(withRoutine ? [run.routine] : []),
       relativeTime(run.dueAt, now),
-      colourStatus(run.status) +
-        (run.verdict ? pc.dim(` (${run.verdict})`) : "") +
-        (run.unverified ? pc.yellow(" unverified") : ""),
+      colourOutcome(run) + (run.unverified ? pc.yellow(" unverified") : ""),
       `${run.attempt}/${run.maxAttempts}`,
       run.durationMs === null ? pc.dim("—") : formatDuration(run.durationMs),
       formatCost(run.costUsd, run.usage.tokensIn + run.usage.tokensOut),

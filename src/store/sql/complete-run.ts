@@ -224,6 +224,8 @@ async function enqueueOutcome(
       error: completion.error,
       costUsd: completion.costUsd ?? 0,
       unverified: completion.outcome === "succeeded" && completion.unverified === true,
+      // A watch's run: notifications say the verdict, not "succeeded" (notify/message.ts).
+      ...(completion.watch ? { verdict: completion.watch.verdict } : {}),
     },
     notify: rules,
     now: completion.now,
