@@ -24,7 +24,7 @@ describe("loopd integrate", () => {
 
   const expectedServer = () => ({
     command: process.execPath,
-    args: [LOOPD_BIN, "mcp"],
+    args: [LOOPD_BIN, "mcp", "--home", join(home, ".loopd")],
     env: { LOOPD_HOME: join(home, ".loopd") },
   });
 
@@ -43,7 +43,7 @@ describe("loopd integrate", () => {
     const toml = readFileSync(join(home, ".codex", "config.toml"), "utf8");
     expect(toml).toContain("[mcp_servers.loopd]");
     expect(toml).toContain(`command = "${process.execPath}"`);
-    expect(toml).toContain(`args = ["${LOOPD_BIN}", "mcp"]`);
+    expect(toml).toContain(`args = ["${LOOPD_BIN}", "mcp", "--home", "${join(home, ".loopd")}"]`);
     expect(toml).toContain(`LOOPD_HOME = "${join(home, ".loopd")}"`);
   });
 

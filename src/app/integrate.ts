@@ -2,8 +2,9 @@
  * `loopd integrate claude|codex|gemini`: register `loopd mcp` with a coding agent, through
  * the agent's own `mcp add` command (so its config format and location stay its business),
  * or print that command and the equivalent config snippet. The server is started as
- * `<node> <loopd bin> mcp` with LOOPD_HOME pinned, so the agent's loops land in the same data
- * dir as the daemon the user runs.
+ * `<node> <loopd bin> mcp --home <home>` (and LOOPD_HOME), so the agent's loops land in the
+ * same data dir as the daemon the user runs: the flag, because a `.loopd` found above the
+ * agent's folder would otherwise win over LOOPD_HOME (app/home.ts).
  */
 import { fileURLToPath } from "node:url";
 import { LoopdError } from "../domain/errors.js";
@@ -24,7 +25,11 @@ export interface IntegrationPlan {
 }
 
 export function integrationPlan(agent: Integration, home: string): IntegrationPlan {
-  const server = { command: process.execPath, args: [LOOPD_BIN, "mcp"], env: { LOOPD_HOME: home } };
+  const server = {
+    command: process.execPath,
+    args: [LOOPD_BIN, "mcp", "--home", home],
+    env: { LOOPD_HOME: home },
+  };
   const env = `LOOPD_HOME=${home}`;
   switch (agent) {
     case "claude":
