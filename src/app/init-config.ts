@@ -10,8 +10,11 @@ import { EXAMPLE_CONFIG, SCHEMA_FILE } from "../config/example.js";
 import { configJsonSchema } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 
-/** Returns the config's absolute path (the schema is `loopd.schema.json` in its folder). */
-export async function writeExampleConfig(file: string, options: { force: boolean }): Promise<string> {
+/** Returns the absolute paths of the config and of the schema beside it. */
+export async function writeExampleConfig(
+  file: string,
+  options: { force: boolean },
+): Promise<{ path: string; schema: string }> {
   const path = resolve(file);
   try {
     await writeFile(path, EXAMPLE_CONFIG, { flag: options.force ? "w" : "wx" });
@@ -28,5 +31,5 @@ export async function writeExampleConfig(file: string, options: { force: boolean
   } catch (error) {
     throw new LoopdError("LOOPD_FILE_WRITE_FAILED", `cannot write ${schema}: ${(error as Error).message}`);
   }
-  return path;
+  return { path, schema };
 }

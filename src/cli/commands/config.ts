@@ -1,4 +1,5 @@
 /** `loopd init`, `loopd apply`, `loopd schema`: config-as-code. */
+import { basename } from "node:path";
 import type { Command } from "commander";
 import { type ApplyResult, applyConfig } from "../../app/apply-config.js";
 import { writeExampleConfig } from "../../app/init-config.js";
@@ -18,10 +19,10 @@ export function registerConfigCommands(program: Command, run: Run): void {
     .option("--force", "overwrite an existing file")
     .action(
       run(async (ctx: CommandContext, options: { file: string; force?: boolean }) => {
-        const path = await writeExampleConfig(options.file, { force: options.force ?? false });
-        ctx.print({ file: path }, () =>
+        const written = await writeExampleConfig(options.file, { force: options.force ?? false });
+        ctx.print({ file: written.path, schema: written.schema }, () =>
           [
-            `Wrote ${options.file}.`,
+            `Wrote ${options.file} (and ${basename(written.schema)} beside it: the JSON Schema its $schema names, for editors).`,
             "Next:",
             `  loopd apply${options.file === "loopd.yaml" ? "" : ` -f ${options.file}`}   create the routines in the store`,
             "  loopd ls      see them and when they are due",

@@ -2,6 +2,7 @@
 import { relative } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import type { DaemonEvent } from "../../app/daemon.js";
+import { resolveHome } from "../../app/home.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { formatDuration } from "../../domain/duration.js";
 import { LoopdError, toLoopdError } from "../../domain/errors.js";
@@ -84,7 +85,9 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     ...(flags.file ? { configFile: flags.file } : {}),
     onEvent,
   });
-  const homeFlag = ctx.io.env.LOOPD_HOME === ctx.home ? "" : ` --home ${shortPath(ctx.home)}`;
+  // Hints name --home only when a bare `loopd …` from here would open another home.
+  const homeFlag =
+    resolveHome(undefined, ctx.io.env).path === ctx.home ? "" : ` --home ${shortPath(ctx.home)}`;
   // Under `npm start` the binary is not on PATH; say how to reach it.
   const loopd = ctx.io.env.npm_lifecycle_event ? "npx loopd" : "loopd";
   if (ctx.json) {
