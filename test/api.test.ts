@@ -251,6 +251,9 @@ describe("routines", () => {
       recentRuns: [],
       spec: { name: "tick", task: { kind: "command" } },
     });
+    // And as the user wrote it (a routine PUT through the API belongs to no file: its repo shows).
+    expect((detail as { yaml: string }).yaml).toMatch(/^name: tick\n/);
+    expect((detail as { yaml: string }).yaml).not.toMatch(/timeoutMs|kind:/);
   });
 
   it("refuses an invalid body with 400 and the field paths", async () => {

@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (loopd#8): `loopd serve` hands out the built React app and
  * the token link it prints; Chromium (driven by playwright-core) lists the routines, runs one
- * and watches its log stream, pauses and resumes another, and opens the costs and checks pages.
+ * and watches its log stream, pauses and resumes another, opens a routine's page (timeline across
+ * the width, its YAML, no memory panel for a shell routine), and the costs and checks pages.
  * Each step leaves a screenshot in test-artifacts/dashboard/ (the README's images are copies).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -147,6 +148,29 @@ describe("dashboard in a browser", () => {
     await nightly.locator(".badge", { hasText: "active" }).waitFor(WAIT);
     await nightly.getByTestId("pause").waitFor(WAIT);
     await screenshot("3-resumed");
+  });
+
+  it("the routine page spreads its run timeline over the width, shows the YAML, and no memory for a shell routine", async () => {
+    await page.goto(`${new URL(dashboardUrl).origin}/#/routines/hello`);
+    await page.getByRole("heading", { name: "Recent runs" }).waitFor(WAIT);
+    const timeline = page.getByTestId("run-timeline");
+    await timeline.getByTestId("timeline-bar").first().waitFor(WAIT);
+    const section = await page.locator("section", { has: timeline }).boundingBox();
+    const bars = await timeline.locator(".timeline-bars").boundingBox();
+    const bar = await timeline.getByTestId("timeline-bar").first().boundingBox();
+    // The old SVG was 18 px per run at the left of the box; now the bars' row is the box's width.
+    expect(bars!.width).toBeGreaterThan(section!.width * 0.9);
+    expect(bar!.width).toBeGreaterThan(40);
+    expect(await timeline.getByTestId("timeline-bar").first().getAttribute("title")).toMatch(
+      /^#\d+ succeeded\n.* · \d/,
+    );
+
+    const yaml = await page.getByTestId("routine-yaml").textContent();
+    expect(yaml).toContain("name: hello");
+    expect(yaml).toContain("command: for i in 1 2 3; do echo line $i; sleep 0.8; done");
+    expect(yaml).not.toMatch(/timeoutMs|escalate|"kind"|repo:/);
+    expect(await page.getByRole("heading", { name: "Memory" }).count()).toBe(0);
+    await screenshot("3-routine");
   });
 
   it("the costs page renders its budget bars and a chart or its empty state, without an error", async () => {

@@ -1,5 +1,8 @@
 /** Use-cases on routines: list, show, pause, resume, remove. */
+import { dirname } from "node:path";
+import type { ModelTier } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
+import { routineYaml } from "../domain/routine-yaml.js";
 import { dueOnResume } from "../domain/trigger.js";
 import {
   deleteRoutine,
@@ -9,6 +12,7 @@ import {
   setRoutineState,
 } from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
+import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import {
   type PublicSpec,
@@ -27,6 +31,8 @@ export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
 export interface RoutineDetail extends RoutineView {
   /** Without the hook secret (a fingerprint instead), secret-named env values redacted. */
   spec: PublicSpec;
+  /** The routine as a user writes it in loopd.yaml (defaults left out; secrets as in `spec`). */
+  yaml: string;
   recentRuns: RunView[];
 }
 
@@ -37,7 +43,31 @@ export async function showRoutine(
 ): Promise<RoutineDetail> {
   const routine = await requireRoutine(store, name);
   const runs = await listRuns(store.db, { routineId: routine.id, limit: options.runs ?? 5 });
-  return { ...routineView(routine), spec: publicSpec(routine.spec), recentRuns: runs.map(runView) };
+  const models = ((await getSetting<ConfigSettings>(store.db, CONFIG_SETTING))?.models ?? {}) as Record<
+    string,
+    ModelTier
+  >;
+  const shown = publicSpec(routine.spec);
+  const { hook, ...rest } = shown;
+  const yaml = routineYaml(
+    {
+      ...rest,
+      // The secret itself never leaves the store: its fingerprint stands in for it.
+      ...(hook
+        ? {
+            hook: {
+              ...(hook.secretFingerprint !== undefined ? { secret: `<${hook.secretFingerprint}>` } : {}),
+              ...(hook.tokenEnv !== undefined ? { tokenEnv: hook.tokenEnv } : {}),
+            },
+          }
+        : {}),
+    },
+    {
+      ...(routine.source ? { configDir: dirname(routine.source) } : {}),
+      tierHarnesses: Object.fromEntries(Object.entries(models).map(([tier, model]) => [tier, model.harness])),
+    },
+  );
+  return { ...routineView(routine), spec: shown, yaml, recentRuns: runs.map(runView) };
 }
 
 export async function pauseRoutine(

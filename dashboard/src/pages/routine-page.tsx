@@ -1,4 +1,4 @@
-/** One routine: its recent runs as a timeline and list, its config, memory and open check. */
+/** One routine: its recent runs as a timeline and list, its open check, memory (agents) and its YAML. */
 import { api } from "../api.js";
 import { CheckCard } from "../components/check-card.js";
 import { CodeText } from "../components/code-text.js";
@@ -136,18 +136,26 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
         </section>
       )}
 
-      <section>
-        <h2>Memory</h2>
-        {detail.memory ? (
-          <pre className="block">{detail.memory}</pre>
-        ) : (
-          <p className="muted">Nothing remembered yet: the agent writes notes here for its next run.</p>
-        )}
-      </section>
+      {/* Only agents keep a memory: a shell routine or a watch has nothing to show here. */}
+      {(detail.spec.memory || detail.memory) && (
+        <section>
+          <h2>Memory</h2>
+          {detail.memory ? (
+            <pre className="block">{detail.memory}</pre>
+          ) : (
+            <p className="muted">Nothing remembered yet: the agent writes notes here for its next run.</p>
+          )}
+        </section>
+      )}
 
       <section>
         <h2>Config</h2>
-        <pre className="block">{JSON.stringify(detail.spec, null, 2)}</pre>
+        <p className="muted small">
+          As in loopd.yaml{detail.source ? "" : " (this routine belongs to no file)"}:
+        </p>
+        <pre className="block" data-testid="routine-yaml">
+          {detail.yaml}
+        </pre>
       </section>
     </>
   );

@@ -212,6 +212,10 @@ export const CheckViewSchema = z
 
 export const RoutineDetailSchema = RoutineViewSchema.extend({
   spec: anyObject("The normalised routine the store keeps (defaults filled in, times resolved)."),
+  yaml: z.string().openapi({
+    description:
+      "The routine as a user writes it in loopd.yaml: defaults left out, the hook secret as its fingerprint.",
+  }),
   recentRuns: z.array(RunViewSchema),
   memory: z.string().nullable().openapi({ description: "The routine's memory; null when it has none." }),
   checks: CheckViewSchema.nullable().openapi({ description: "A watch's state; null for other routines." }),
