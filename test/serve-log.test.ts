@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOOPD_BIN, runCli } from "./helpers/cli.js";
+import { json, LOOPD_BIN, runCli } from "./helpers/cli.js";
 import { waitUntil } from "./helpers/wait.js";
 
 describe("loopd serve's log, run --wait and runs use one word per outcome", () => {
@@ -16,6 +16,8 @@ describe("loopd serve's log, run --wait and runs use one word per outcome", () =
   let env: Record<string, string>;
   let serve: ChildProcess;
   let log = "";
+  let gateRun = 0;
+  let logsViaDaemon: unknown;
   const loopd = (...args: string[]) => runCli(args, { cwd, env });
 
   beforeAll(async () => {
@@ -55,6 +57,7 @@ describe("loopd serve's log, run --wait and runs use one word per outcome", () =
     expect(waited.code).toBe(1);
     const runId = Number(/gate #(\d+) unsatisfied/.exec(waited.stdout)?.[1]);
     expect(runId).toBeGreaterThan(0);
+    gateRun = runId;
     expect(waited.stdout).toContain("── attempt 1 unsatisfied");
     expect(waited.stdout).not.toContain("succeeded");
 
@@ -67,6 +70,32 @@ describe("loopd serve's log, run --wait and runs use one word per outcome", () =
     expect(runs.stdout).not.toContain("succeeded");
   });
 
+  it("logs --json gives ISO times and structured data (through the daemon's API)", async () => {
+    const result = await loopd("logs", String(gateRun), "--json");
+    expect(result.code).toBe(0);
+    const events = json<Array<{ at: unknown; type: string; data: unknown }>>(result);
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) {
+      expect(event.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      if (event.type === "log") expect(typeof event.data).toBe("string");
+      else expect(typeof event.data).toBe("object");
+    }
+    expect(
+      events.find(
+        (event) => event.type === "status" && (event.data as { event?: string }).event === "finished",
+      )?.data,
+    ).toMatchObject({ outcome: "succeeded", verdict: "unsatisfied" });
+    logsViaDaemon = events;
+  });
+
+  it("logs of an unknown run, with a daemon running, hints the CLI's way to find run ids", async () => {
+    const result = await loopd("logs", "999");
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("error[LOOPD_NOT_FOUND]: no run 999");
+    expect(result.stderr).toContain("hint: Run `loopd runs` to see run ids.");
+    expect(result.stderr).not.toContain("/api/v1");
+  });
+
   it("a run handed back at shutdown is 'returned to the queue', not canceled", async () => {
     expect((await loopd("run", "slow")).code).toBe(0);
     await waitUntil(() => /▶ slow #\d+ started/.test(log), "slow to start");
@@ -77,5 +106,10 @@ describe("loopd serve's log, run --wait and runs use one word per outcome", () =
     expect(log).toContain(`↩ slow #${runId} returned to the queue (shutdown)`);
     expect(log).not.toMatch(/slow #\d+ canceled/);
     expect(log).not.toContain("not recorded");
+  });
+
+  it("logs --json from the store (no daemon) has the same shape as through the daemon", async () => {
+    const result = await loopd("logs", String(gateRun), "--json");
+    expect(json(result)).toEqual(logsViaDaemon);
   });
 });

@@ -31,7 +31,8 @@ function describeTool(data: Record<string, unknown>): EventLine | null {
 }
 
 export function describeRunEvent(event: RunEvent): EventLine | null {
-  if (event.type === "log") return { text: event.data, tone: event.stream === "stderr" ? "err" : "out" };
+  if (event.type === "log")
+    return { text: String(event.data), tone: event.stream === "stderr" ? "err" : "out" };
   const data = parseData(event.data);
   switch (event.type) {
     case "message":
@@ -110,13 +111,9 @@ function describeStatus(attempt: number, data: Record<string, unknown>): EventLi
   }
 }
 
-function parseData(data: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { value };
-  } catch {
-    return { value: data };
-  }
+/** The API sends an event's fields as an object; anything else is shown as it is. */
+function parseData(data: RunEvent["data"]): Record<string, unknown> {
+  return typeof data === "string" ? { value: data } : data;
 }
 
 function clip(value: unknown, max = 300): string {

@@ -7,9 +7,9 @@ import type { CheckView } from "../../src/app/checks.js";
 import type { CostsView } from "../../src/app/costs.js";
 import type { DeliveryView } from "../../src/app/deliveries.js";
 import type { RoutineDetail as RoutineDetailBase } from "../../src/app/routines.js";
+import type { RunEventView as RunEvent } from "../../src/app/run-event-view.js";
 import type { RunDetail as RunDetailBase } from "../../src/app/runs.js";
 import type { RoutineView, RunView } from "../../src/app/views.js";
-import type { RunEvent } from "../../src/store/run-events.js";
 
 export type { BudgetLine, CheckView, CostsView, DeliveryView, RoutineView, RunEvent, RunView };
 export type CostRow = CostsView["rows"][number];

@@ -13,12 +13,12 @@ import { ERROR_CODES, type ErrorCode } from "../domain/error-codes.js";
 import { LoopdError } from "../domain/errors.js";
 import { liveDaemon } from "../engine/wake.js";
 import type { CostReportKey } from "../store/ledger.js";
-import type { RunEvent } from "../store/run-events.js";
 import type { RunStatus } from "../store/schema.js";
 import { readApiToken } from "./api-token.js";
 import type { CheckView } from "./checks.js";
 import type { CostsView } from "./costs.js";
 import type { RoutineDetail } from "./routines.js";
+import type { RunEventView } from "./run-event-view.js";
 import type { RunDetail } from "./runs.js";
 import type { RoutineView, RunView } from "./views.js";
 
@@ -28,7 +28,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** How many recent runs GET /routines/{name} includes. */
 const API_RECENT_RUNS = 5;
 
-export type FollowedRun = { kind: "event"; event: RunEvent } | { kind: "end"; run: RunView };
+export type FollowedRun = { kind: "event"; event: RunEventView } | { kind: "end"; run: RunView };
 
 export async function connectDaemon(
   home: string,
@@ -46,6 +46,12 @@ export async function connectDaemon(
 
 /** Sent as `X-Loopd-Client`. */
 export type DaemonClientName = "cli" | "mcp";
+
+/** Where each face tells a user (or an agent) to find run ids. */
+const RUN_IDS_HINT: Record<DaemonClientName, string> = {
+  cli: "Run `loopd runs` to see run ids.",
+  mcp: "Call list_runs to see run ids.",
+};
 
 export class DaemonClient {
   readonly baseUrl: string;
@@ -132,7 +138,7 @@ export class DaemonClient {
   }
 
   showRun(runId: number): Promise<RunDetail> {
-    return this.call("GET", `/runs/${runId}`);
+    return this.aboutRun(() => this.call("GET", `/runs/${runId}`));
   }
 
   async listChecks(options: { all: boolean }): Promise<CheckView[]> {
@@ -140,8 +146,10 @@ export class DaemonClient {
   }
 
   /** A run's stored events (`GET /runs/{id}/events`); LOOPD_NOT_FOUND for an unknown run. */
-  async listRunEvents(runId: number): Promise<RunEvent[]> {
-    return (await this.call<{ events: RunEvent[] }>("GET", `/runs/${runId}/events`)).events;
+  async listRunEvents(runId: number): Promise<RunEventView[]> {
+    return this.aboutRun(
+      async () => (await this.call<{ events: RunEventView[] }>("GET", `/runs/${runId}/events`)).events,
+    );
   }
 
   /**
@@ -151,9 +159,11 @@ export class DaemonClient {
   async *followRun(runId: number): AsyncGenerator<FollowedRun> {
     let after = 0;
     for (;;) {
-      const response = await this.send("GET", `/runs/${runId}/events?follow=1&after=${after}`, undefined, {
-        accept: "text/event-stream",
-      });
+      const response = await this.aboutRun(() =>
+        this.send("GET", `/runs/${runId}/events?follow=1&after=${after}`, undefined, {
+          accept: "text/event-stream",
+        }),
+      );
       try {
         for await (const message of sseMessages(response)) {
           if (message.event === "end") {
@@ -161,7 +171,7 @@ export class DaemonClient {
             return;
           }
           if (message.event === "message") {
-            const event = JSON.parse(message.data) as RunEvent;
+            const event = JSON.parse(message.data) as RunEventView;
             after = event.id;
             yield { kind: "event", event };
           }
@@ -170,6 +180,22 @@ export class DaemonClient {
         // The connection broke mid-stream: the request below tells a gone daemon from a blip.
       }
       await this.showRun(runId); // LOOPD_NOT_FOUND when the run went away with its routine
+    }
+  }
+
+  /**
+   * A run the daemon does not have: the API's hint speaks HTTP ("GET /api/v1/runs …"); the
+   * face printing it gives its own way to find run ids.
+   */
+  private async aboutRun<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof LoopdError) || error.code !== "LOOPD_NOT_FOUND") throw error;
+      throw new LoopdError(error.code, error.message, {
+        hint: RUN_IDS_HINT[this.client],
+        ...(error.details !== undefined ? { details: error.details } : {}),
+      });
     }
   }
 

@@ -8,6 +8,7 @@ import { findRun, listRuns } from "../store/runs.js";
 import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
+import { type RunEventView, runEventView } from "./run-event-view.js";
 import { type RunView, runView } from "./views.js";
 
 export async function listRunViews(
@@ -32,8 +33,12 @@ export async function findRunView(store: Store, runId: number): Promise<RunView 
 }
 
 /** A run's log in order; `afterId` returns only what came after an event a follower has. */
-export async function listRunLog(store: Store, runId: number, options: { afterId?: number } = {}) {
-  return listRunEvents(store.db, runId, options);
+export async function listRunLog(
+  store: Store,
+  runId: number,
+  options: { afterId?: number } = {},
+): Promise<RunEventView[]> {
+  return (await listRunEvents(store.db, runId, options)).map(runEventView);
 }
 
 export interface RunDetail extends RunView {

@@ -1,16 +1,21 @@
 /** How `loopd run --wait` and `loopd logs` print a run's events: output lines and one line per agent event. */
+
+import type { RunEventView } from "../app/run-event-view.js";
 import { runOutcomeWord } from "../domain/run-outcome.js";
-import type { RunEvent } from "../store/run-events.js";
 import type { CommandContext } from "./context.js";
 import { pc } from "./format.js";
 
 /** `hints: false` when the caller prints the run's final error with its hint itself (`run --wait`). */
-export function printEvent(ctx: CommandContext, event: RunEvent, options: { hints?: boolean } = {}): void {
-  if (event.type === "log") {
+export function printEvent(
+  ctx: CommandContext,
+  event: RunEventView,
+  options: { hints?: boolean } = {},
+): void {
+  if (typeof event.data === "string" && event.type === "log") {
     ctx.io.stdout(event.stream === "stderr" ? `${pc.red(event.data)}\n` : `${event.data}\n`);
     return;
   }
-  const data = safeJson(event.data);
+  const data = typeof event.data === "string" ? { value: event.data } : event.data;
   if (event.type === "status" && data.event === "started") {
     ctx.io.stdout(pc.dim(`── attempt ${event.attempt} started on ${String(data.worker)}\n`));
   } else if (event.type === "status" && data.event === "finished") {
@@ -110,12 +115,4 @@ function describeTool(
   if (!(data.failed ?? data.isError)) return null;
   const tool = typeof data.tool === "string" ? `${data.tool} ` : "";
   return pc.red(`  ✗ ${tool}(${exit ?? "failed"}): ${text(data.result, 200)}`);
-}
-
-function safeJson(text: string): Record<string, unknown> {
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }

@@ -17,6 +17,7 @@ import {
   resumeRoutine,
   showRoutine,
 } from "../app/routines.js";
+import type { RunEventView } from "../app/run-event-view.js";
 import { fireRoutine } from "../app/run-now.js";
 import { listRunLog, listRunViews, type RunDetail, showRun } from "../app/runs.js";
 import type { RoutineView, RunView } from "../app/views.js";
@@ -24,7 +25,6 @@ import { parseDuration } from "../domain/duration.js";
 import { LoopdError } from "../domain/errors.js";
 import { createWakeBus } from "../engine/wake.js";
 import type { CostReportKey } from "../store/ledger.js";
-import type { RunEvent } from "../store/run-events.js";
 import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
 
@@ -146,7 +146,7 @@ export class Backend {
     return daemon ? daemon.listRuns(filter) : listRunViews(await this.store(), filter);
   }
 
-  async showRun(runId: number): Promise<{ run: RunDetail; events: RunEvent[] }> {
+  async showRun(runId: number): Promise<{ run: RunDetail; events: RunEventView[] }> {
     const daemon = await this.daemon();
     if (daemon) return { run: await daemon.showRun(runId), events: await daemon.listRunEvents(runId) };
     const store = await this.store();

@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { DaemonClient } from "../../app/daemon-client.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
+import { runEventView } from "../../app/run-event-view.js";
 import { fireRoutine } from "../../app/run-now.js";
 import { type RunView, runView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
@@ -77,7 +78,7 @@ export function registerRunNowCommands(program: Command, run: Run): void {
           });
         }
         if (ctx.json && !options.follow) {
-          ctx.print(await listRunEvents(store.db, runId), () => "");
+          ctx.print((await listRunEvents(store.db, runId)).map(runEventView), () => "");
           return;
         }
         await follow(store, runId, ctx, { quiet: false, stopAtEnd: !options.follow });
@@ -203,7 +204,7 @@ async function follow(
   const started = Date.now();
   for (;;) {
     const events = await listRunEvents(store.db, runId, afterId === undefined ? {} : { afterId });
-    for (const event of events) {
+    for (const event of events.map(runEventView)) {
       afterId = event.id;
       if (ctx.json && !options.quiet) ctx.io.stdout(`${JSON.stringify(event)}\n`);
       else if (!options.quiet) printEvent(ctx, event, { hints: options.hints ?? true });

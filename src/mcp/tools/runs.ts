@@ -1,7 +1,7 @@
 /** Tools on runs: list_runs, get_run (with the tail of its log), run_now. */
 import { z } from "zod";
+import type { RunEventView } from "../../app/run-event-view.js";
 import { RunDetailSchema, RunViewSchema } from "../../server/api/schemas.js";
-import type { RunEvent } from "../../store/run-events.js";
 import { RUN_STATUSES } from "../../store/schema.js";
 import { defineTool } from "../tool.js";
 
@@ -71,11 +71,12 @@ const runNow = defineTool({
 export const runTools = [listRuns, getRun, runNow];
 
 /** Output lines as they were printed, one short line per other event, the last few only. */
-export function logTail(events: readonly RunEvent[], lines = LOG_TAIL_LINES): string[] {
+export function logTail(events: readonly RunEventView[], lines = LOG_TAIL_LINES): string[] {
   const all: string[] = [];
   for (const event of events) {
-    if (event.type === "log") all.push(...event.data.split("\n"));
-    else if (event.type !== "usage") all.push(`[${event.type}] ${event.data}`);
+    const text = typeof event.data === "string" ? event.data : JSON.stringify(event.data);
+    if (event.type === "log") all.push(...text.split("\n"));
+    else if (event.type !== "usage") all.push(`[${event.type}] ${text}`);
   }
   return all.slice(-lines).map((line) => (line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line));
 }

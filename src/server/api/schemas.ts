@@ -180,10 +180,12 @@ export const RunEventSchema = z
     id: z.int().openapi({ description: "Increasing; the SSE `id:` and `?after=` cursor." }),
     runId: z.int(),
     attempt: z.int(),
-    at: z.number().openapi({ description: "Epoch milliseconds." }),
-    type: z.string().openapi({ example: "output" }),
+    at: isoTime,
+    type: z.string().openapi({ example: "log" }),
     stream: z.string().nullable().openapi({ example: "stdout" }),
-    data: z.string(),
+    data: z.union([z.string(), z.record(z.string(), z.unknown())]).openapi({
+      description: "The output line for `log` events; the event's fields (an object) for the others.",
+    }),
   })
   .openapi("RunEvent");
 
