@@ -67,12 +67,16 @@ describe.each(await testDialects())("%s: loopd CLI", (dialect) => {
       "tick",
     ]);
     const tick = routines.find((routine) => routine.name === "tick")!;
-    expect(tick).toMatchObject({ state: "active", trigger: "every 10 s", source: join(cwd, "loopd.yaml") });
+    expect(tick).toMatchObject({
+      state: "active",
+      trigger: "every 10 seconds",
+      source: join(cwd, "loopd.yaml"),
+    });
     const due = Date.parse(tick.nextDueAt!);
     expect(due).toBeGreaterThanOrEqual(before + 10_000);
     expect(due).toBeLessThanOrEqual(Date.now() + 10_000);
     const nightly = routines.find((routine) => routine.name === "nightly-todos")!;
-    expect(nightly.trigger).toBe("At 03:00 (Europe/Berlin)");
+    expect(nightly.trigger).toBe("at 03:00 (Europe/Berlin)");
     expect(new Date(nightly.nextDueAt!).getUTCHours()).toBe(2); // 03:00 CET
     expect(routines.find((routine) => routine.name === "fix-docs")).toMatchObject({
       state: "paused",
@@ -85,7 +89,7 @@ describe.each(await testDialects())("%s: loopd CLI", (dialect) => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+STATE\s+TRIGGER\s+NEXT\s+LAST RUN\s+HEALTH$/);
-    expect(lines.find((line) => line.startsWith("tick"))).toMatch(/every 10 s\s+in \d+s\s+never/);
+    expect(lines.find((line) => line.startsWith("tick"))).toMatch(/every 10 seconds\s+in \d+s\s+never/);
     const stateColumn = lines[0]!.indexOf("STATE");
     expect(lines.every((line) => line[stateColumn - 1] === " ")).toBe(true);
   });
@@ -102,14 +106,14 @@ describe.each(await testDialects())("%s: loopd CLI", (dialect) => {
     expect(dry.stdout).toMatch(/~ tick\s+would be updated\s+timeout, timeoutMs, trigger/);
     expect(dry.stdout).toMatch(/‖ nightly-todos\s+would be paused\s+no longer in loopd.yaml/);
     expect(json<RoutineJson[]>(await loopd("ls", "--json")).find((r) => r.name === "tick")!.trigger).toBe(
-      "every 10 s",
+      "every 10 seconds",
     );
 
     const applied = await loopd("apply");
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain("1 updated, 1 paused, 3 unchanged");
     const routines = json<RoutineJson[]>(await loopd("ls", "--json"));
-    expect(routines.find((r) => r.name === "tick")!.trigger).toBe("every 20 s");
+    expect(routines.find((r) => r.name === "tick")!.trigger).toBe("every 20 seconds");
     expect(routines.find((r) => r.name === "nightly-todos")!.state).toBe("paused");
 
     const again = json<{ changes: Array<{ action: string }> }>(await loopd("apply", "--json"));
@@ -178,7 +182,7 @@ describe.each(await testDialects())("%s: loopd CLI", (dialect) => {
   it("show prints a routine, and an unknown one exits 3 with LOOPD_NOT_FOUND", async () => {
     const shown = await loopd("show", "tick");
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/trigger\s+every 20 s/);
+    expect(shown.stdout).toMatch(/trigger\s+every 20 seconds/);
     expect(shown.stdout).toContain("Recent runs");
     const detail = json<{ name: string; spec: { task: { command: string } }; recentRuns: unknown[] }>(
       await loopd("show", "tick", "--json"),

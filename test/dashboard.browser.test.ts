@@ -76,7 +76,7 @@ describe("dashboard in a browser", () => {
         "--no-first-run",
       ],
     });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
     page = await context.newPage();
   });
 
@@ -109,7 +109,8 @@ describe("dashboard in a browser", () => {
     expect(page.url()).not.toContain("token=");
 
     expect(await routineRow("hello").locator("td").nth(1).textContent()).toBe("manual");
-    expect(await routineRow("nightly").locator("td").nth(1).textContent()).toBe("At 03:00 (UTC)");
+    // The browser's zone is UTC (the context's): a UTC cron needs no zone, in 24-hour time.
+    expect(await routineRow("nightly").locator("td").nth(1).textContent()).toBe("at 03:00");
     expect(await routineRow("ready").locator("td").nth(1).textContent()).toBe("every hour");
     expect(await routineRow("nightly").locator(".badge").textContent()).toBe("active");
     await screenshot("1-routines");
@@ -193,7 +194,8 @@ describe("dashboard in a browser", () => {
     await page.waitForURL(/#\/runs\/\d+$/, WAIT);
     await page
       .getByRole("heading", { level: 1 })
-      .locator(".badge", { hasText: /^(succeeded|failed)$/ })
+      // A watch's run says its verdict (7946d2a: one word per outcome).
+      .locator(".badge", { hasText: /^(succeeded|failed|satisfied|unsatisfied)$/ })
       .waitFor(WAIT);
 
     await page.goto(`${new URL(dashboardUrl).origin}/#/checks`);

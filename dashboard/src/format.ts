@@ -22,7 +22,7 @@ export function relativeTime(iso: string | null, now: number): string {
   return iso;
 }
 
-/** A local date and time, short: "Mar 4, 09:00". */
+/** A local date and time, short: "Mar 4, 09:00" (24-hour). */
 export function dateTime(iso: string | null): string {
   if (iso === null) return "—";
   return new Date(iso).toLocaleString(undefined, {
@@ -30,6 +30,8 @@ export function dateTime(iso: string | null): string {
     day: "numeric",
     hour: "2-digit",
     minute: "2-digit",
+    // 24-hour, as the CLI and the trigger words ("at 09:00"), whatever the locale's habit.
+    hourCycle: "h23",
   });
 }
 

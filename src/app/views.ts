@@ -10,6 +10,7 @@ import { ERROR_CODES } from "../domain/error-codes.js";
 import { fillHint, isErrorCode, runErrorHint } from "../domain/error-hint.js";
 import { misfireOf } from "../domain/misfire.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
+import { systemTimeZone } from "../domain/time-zone.js";
 import { describeTrigger } from "../domain/trigger.js";
 import { isSecretName } from "../harness/agent-env.js";
 import type { Routine } from "../store/routines.js";
@@ -70,7 +71,8 @@ export function routineView(routine: Routine, now: number = Date.now()): Routine
       lateByMs: misfire.lateByMs,
       hint: ERROR_CODES.LOOPD_ROUTINE_MISFIRE.hint,
     },
-    trigger: describeTrigger(routine.spec.trigger),
+    // In this machine's zone (the CLI's viewer); the dashboard re-describes triggerSpec in the browser's.
+    trigger: describeTrigger(routine.spec.trigger, { viewerTimeZone: systemTimeZone() }),
     triggerSpec: routine.spec.trigger,
     nextDueAt: iso(routine.state === "active" ? routine.nextDueAt : null),
     harness: routine.spec.harness,

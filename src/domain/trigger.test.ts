@@ -66,14 +66,46 @@ describe("isWithinUntil", () => {
 
 describe("describeTrigger", () => {
   it("says the trigger in words", () => {
-    expect(describeTrigger(every30m)).toBe("every 30 min");
+    expect(describeTrigger(every30m)).toBe("every 30 minutes");
     expect(describeTrigger({ kind: "every", every: "1h", everyMs: 3_600_000, jitterMs: 60_000 })).toBe(
       "every hour ±1 minute",
     );
-    expect(describeTrigger(weekdays9)).toBe("At 09:00, Monday through Friday (Europe/Berlin)");
+    expect(describeTrigger(weekdays9)).toBe("at 09:00, Monday through Friday (Europe/Berlin)");
     expect(describeTrigger({ kind: "at", at: "2026-12-09T08:00:00.000Z", tz: "Europe/Berlin" })).toBe(
       "once at 2026-12-09 09:00 (Europe/Berlin)",
     );
+  });
+});
+
+describe("describeTrigger: one style (issue 16)", () => {
+  const every = (ms: number): TriggerSpec => ({ kind: "every", every: "", everyMs: ms });
+  const cron = (expression: string, tz = "UTC"): TriggerSpec => ({ kind: "cron", cron: expression, tz });
+  // Lower case, whole words, 24-hour times; the zone only when it is not the viewer's (UTC here).
+  it.each([
+    [every(30_000), "every 30 seconds"],
+    [every(60_000), "every minute"],
+    [every(90_000), "every 90 seconds"],
+    [every(1_800_000), "every 30 minutes"],
+    [every(3_600_000), "every hour"],
+    [every(7_200_000), "every 2 hours"],
+    [every(86_400_000), "every day"],
+    [
+      { kind: "every", every: "1h", everyMs: 3_600_000, jitterMs: 30_000 } as TriggerSpec,
+      "every hour ±30 seconds",
+    ],
+    [cron("* * * * *"), "every minute"],
+    [cron("*/5 * * * *"), "every 5 minutes"],
+    [cron("0 3 * * *"), "at 03:00"],
+    [cron("30 17 * * *"), "at 17:30"],
+    [cron("0 9 * * 1-5", "Europe/Berlin"), "at 09:00, Monday through Friday (Europe/Berlin)"],
+    [{ kind: "at", at: "2026-12-09T08:00:00.000Z", tz: "UTC" } as TriggerSpec, "once at 2026-12-09 08:00"],
+    [
+      { kind: "at", at: "2026-12-09T08:00:00.000Z", tz: "Asia/Tokyo" } as TriggerSpec,
+      "once at 2026-12-09 17:00 (Asia/Tokyo)",
+    ],
+    [{ kind: "manual" } as TriggerSpec, "manual"],
+  ])("%o → %s", (trigger, words) => {
+    expect(describeTrigger(trigger, { viewerTimeZone: "UTC" })).toBe(words);
   });
 });
 
@@ -143,9 +175,9 @@ describe("by", () => {
   });
 
   it("says the cadence and the deadline in the watch's zone", () => {
-    expect(describeTrigger(byLaunch)).toBe("every 2 h until 2026-12-09 09:00 (Europe/Berlin)");
+    expect(describeTrigger(byLaunch)).toBe("every 2 hours until 2026-12-09 09:00 (Europe/Berlin)");
     expect(describeTrigger({ ...byLaunch, every: "30m", everyMs: 1_800_000, tz: "America/New_York" })).toBe(
-      "every 30 min until 2026-12-09 03:00 (America/New_York)",
+      "every 30 minutes until 2026-12-09 03:00 (America/New_York)",
     );
   });
 });

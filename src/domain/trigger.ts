@@ -5,7 +5,6 @@
  * computes the same occurrence for the same slot.
  */
 import { Cron } from "croner";
-import cronstrue from "cronstrue";
 import { Temporal } from "temporal-polyfill";
 
 export type TriggerSpec =
@@ -145,49 +144,4 @@ function cronFor(expression: string, tz: string): Cron {
   return cron;
 }
 
-/** The trigger in words, for tables: "every 30 min", "At 09:00, Monday through Friday (Europe/Berlin)". */
-export function describeTrigger(trigger: TriggerSpec): string {
-  switch (trigger.kind) {
-    case "every":
-      return (
-        describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "")
-      );
-    case "cron":
-      return `${cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false })} (${trigger.tz})`;
-    case "at":
-      return `once at ${describeWall(trigger.at, trigger.tz)}`;
-    case "by":
-      return `${describeInterval(trigger.everyMs)} until ${describeWall(trigger.deadline, trigger.tz)}`;
-    case "manual":
-      return "manual";
-  }
-}
-
-function describeWall(instant: string, tz: string): string {
-  const wall = Temporal.Instant.from(instant).toZonedDateTimeISO(tz);
-  return `${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} (${tz})`;
-}
-
-const UNITS: Array<[ms: number, singular: string, plural: string]> = [
-  [86_400_000, "day", "days"],
-  [3_600_000, "hour", "h"],
-  [60_000, "minute", "min"],
-  [1000, "second", "s"],
-];
-
-function describeInterval(everyMs: number): string {
-  for (const [size, singular, plural] of UNITS) {
-    if (everyMs % size === 0) {
-      const count = everyMs / size;
-      return count === 1 ? `every ${singular}` : `every ${count} ${plural}`;
-    }
-  }
-  return `every ${everyMs} ms`;
-}
-
-function describeAmount(amountMs: number): string {
-  for (const [size, singular, plural] of UNITS) {
-    if (amountMs % size === 0) return amountMs === size ? `1 ${singular}` : `${amountMs / size} ${plural}`;
-  }
-  return `${amountMs} ms`;
-}
+export { describeTrigger } from "./trigger-words.js";

@@ -12,6 +12,7 @@ import { StatusBadge } from "../components/status-badge.js";
 import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
+import { triggerWords } from "../trigger-words.js";
 import type { RoutineDetail } from "../types.js";
 
 export function RoutinePage({ name }: { name: string }) {
@@ -53,7 +54,7 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
       </div>
       <dl className="facts">
         <dt>Trigger</dt>
-        <dd>{detail.trigger}</dd>
+        <dd>{triggerWords(detail)}</dd>
         <dt>Next due</dt>
         <dd>
           <RelativeTime iso={detail.nextDueAt} now={now} />
@@ -119,7 +120,7 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
         <h2>Recent runs</h2>
         {detail.recentRuns.length === 0 ? (
           <EmptyState title="No runs yet">
-            It runs {detail.trigger.toLowerCase()}; press <strong>Run now</strong> to try it at once.
+            It runs {triggerWords(detail)}; press <strong>Run now</strong> to try it at once.
           </EmptyState>
         ) : (
           <>

@@ -10,6 +10,7 @@ import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
 import { href } from "../route.js";
+import { triggerWords } from "../trigger-words.js";
 import type { RoutineRow } from "../types.js";
 
 export function RoutinesPage() {
@@ -59,7 +60,7 @@ function RoutinesTable({ rows, onChanged }: { rows: RoutineRow[]; onChanged: () 
                 <a href={href.routine(routine.name)}>{routine.name}</a>
                 {routine.description && <div className="muted small">{routine.description}</div>}
               </td>
-              <td>{routine.trigger}</td>
+              <td>{triggerWords(routine)}</td>
               <td>
                 {routine.misfire ? (
                   <Misfire misfire={routine.misfire} now={now} />

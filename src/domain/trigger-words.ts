@@ -1,0 +1,85 @@
+/**
+ * A trigger in words, in one style wherever it is shown — `loopd ls`, `show`, the API's
+ * `trigger`, the dashboard (which imports this module, so it describes triggers in the
+ * browser's own zone): lower case, whole words ("every 30 seconds", "every 2 hours",
+ * "at 09:00, Monday through Friday"), 24-hour times, and the zone only when it differs from
+ * the viewer's. Kept apart from trigger.ts so the dashboard bundle needs no scheduler.
+ */
+import cronstrue from "cronstrue";
+import { Temporal } from "temporal-polyfill";
+import type { TriggerSpec } from "./trigger.js";
+
+export interface DescribeOptions {
+  /** The zone of whoever reads it; a trigger in another zone says which. Unknown: always said. */
+  viewerTimeZone?: string;
+}
+
+/** "every 30 minutes", "at 09:00, Monday through Friday (Europe/Berlin)", "once at 2026-12-09 09:00". */
+export function describeTrigger(trigger: TriggerSpec, options: DescribeOptions = {}): string {
+  const zone = (tz: string) =>
+    options.viewerTimeZone !== undefined && sameZone(tz, options.viewerTimeZone) ? "" : ` (${tz})`;
+  switch (trigger.kind) {
+    case "every":
+      return (
+        describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "")
+      );
+    case "cron":
+      return `${lowerFirst(cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false }))}${zone(trigger.tz)}`;
+    case "at":
+      return `once at ${describeWall(trigger.at, trigger.tz)}${zone(trigger.tz)}`;
+    case "by":
+      return `${describeInterval(trigger.everyMs)} until ${describeWall(trigger.deadline, trigger.tz)}${zone(trigger.tz)}`;
+    case "manual":
+      return "manual";
+  }
+}
+
+/** UTC goes by several names (a container says Etc/UTC, a config says UTC). */
+const UTC_NAMES = new Set([
+  "UTC",
+  "Etc/UTC",
+  "Etc/GMT",
+  "GMT",
+  "Etc/Universal",
+  "Etc/Zulu",
+  "Universal",
+  "Zulu",
+]);
+
+function sameZone(a: string, b: string): boolean {
+  return a === b || (UTC_NAMES.has(a) && UTC_NAMES.has(b));
+}
+
+/** cronstrue starts a sentence ("Every minute", "At 09:00"); in a table cell it is a phrase. */
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function describeWall(instant: string, tz: string): string {
+  const wall = Temporal.Instant.from(instant).toZonedDateTimeISO(tz);
+  return `${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })}`;
+}
+
+const UNITS: Array<[ms: number, singular: string, plural: string]> = [
+  [86_400_000, "day", "days"],
+  [3_600_000, "hour", "hours"],
+  [60_000, "minute", "minutes"],
+  [1000, "second", "seconds"],
+];
+
+function describeInterval(everyMs: number): string {
+  for (const [size, singular, plural] of UNITS) {
+    if (everyMs % size === 0) {
+      const count = everyMs / size;
+      return count === 1 ? `every ${singular}` : `every ${count} ${plural}`;
+    }
+  }
+  return `every ${everyMs} ms`;
+}
+
+function describeAmount(amountMs: number): string {
+  for (const [size, singular, plural] of UNITS) {
+    if (amountMs % size === 0) return amountMs === size ? `1 ${singular}` : `${amountMs / size} ${plural}`;
+  }
+  return `${amountMs} ms`;
+}
