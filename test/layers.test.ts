@@ -74,7 +74,8 @@ describe("layer rules", () => {
   });
 
   it("faces (cli, server, mcp, dashboard) never import store/ or engine/", () => {
-    const reachesPast = (edge: ImportEdge) => FACES.includes(edge.from) && ["store", "engine"].includes(edge.to);
+    const reachesPast = (edge: ImportEdge) =>
+      FACES.includes(edge.from) && ["store", "engine"].includes(edge.to);
     expect(violations(reachesPast)).toEqual([]);
   });
 
