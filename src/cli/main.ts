@@ -1,6 +1,6 @@
 /**
  * The CLI's top level: runs the command and turns every failure into `error[CODE]` + a hint
- * (or JSON) and the exit code DESIGN.md promises. User errors never print a stack trace.
+ * (or JSON) and the exit code docs/errors.md documents. User errors never print a stack trace.
  */
 import { CommanderError } from "commander";
 import { LoopdError, toLoopdError } from "../domain/errors.js";

@@ -1,6 +1,6 @@
 /**
  * The registry of error codes. Codes are stable: scripts and agents match on them. Each code
- * says which CLI exit code it maps to (see DESIGN.md: 1 run failed, 2 input, 3 not found,
+ * says which CLI exit code it maps to (docs/errors.md: 1 run failed, 2 input, 3 not found,
  * 4 auth, 5 budget, 10 internal) and a default hint. docs/errors.md documents every entry;
  * a test keeps the two in step.
  */
