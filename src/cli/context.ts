@@ -1,14 +1,15 @@
 /**
- * What every command gets: the global flags, a writer that prints human text or JSON, the
- * store, opened on first use and closed when the command ends, and the daemon to go through
- * instead when one is up (LOOPD_URL, or the one serving this data dir).
+ * What every command gets: the global flags, a writer that prints human text or JSON, and the
+ * loopd client (the daemon's API or the store, chosen once by app/client/connect.ts), opened
+ * on first use and closed when the command ends.
  */
 
 import { relative } from "node:path";
-import { connectDaemon, type DaemonClient } from "../app/daemon-client.js";
+import { connectLoopd } from "../app/client/connect.js";
+import { LocalLoopdClient } from "../app/client/local-client.js";
+import type { LoopdClient } from "../app/client/loopd-client.js";
 import { type HomeSource, homeReason, resolveHome } from "../app/home.js";
-import { openStoreFromEnv, storeOptionsFromEnv } from "../app/open-store.js";
-import type { Store } from "../store/store.js";
+import { storeOptionsFromEnv } from "../app/open-store.js";
 
 export interface GlobalOptions {
   json?: boolean;
@@ -27,8 +28,8 @@ export class CommandContext {
   readonly home: string;
   /** How `home` was chosen (--home, a project's .loopd, $LOOPD_HOME, the user data dir). */
   readonly homeSource: HomeSource;
-  private storePromise: Promise<Store> | undefined;
-  private daemonPromise: Promise<DaemonClient | null> | undefined;
+  private clientPromise: Promise<LoopdClient> | undefined;
+  private localClient: LocalLoopdClient | undefined;
 
   constructor(
     options: GlobalOptions,
@@ -50,15 +51,25 @@ export class CommandContext {
     return `${file} (${homeReason(this.homeSource)})`;
   }
 
-  store(): Promise<Store> {
-    this.storePromise ??= openStoreFromEnv(this.home, this.io.env);
-    return this.storePromise;
+  /** loopd as this command reaches it: LOOPD_URL, else the daemon serving this home, else the store. */
+  client(): Promise<LoopdClient> {
+    this.clientPromise ??= connectLoopd({
+      home: this.home,
+      env: this.io.env,
+      now: this.io.now,
+      face: "cli",
+      runsInline: true,
+    });
+    return this.clientPromise;
   }
 
-  /** The daemon's API when LOOPD_URL is set or a daemon serves this home; null: use the store. */
-  daemon(): Promise<DaemonClient | null> {
-    this.daemonPromise ??= connectDaemon(this.home, this.io.env);
-    return this.daemonPromise;
+  /**
+   * This machine's store, for what is about this machine whichever daemon is up: `serve`,
+   * `worker` and `doctor` (the harnesses installed here).
+   */
+  local(): LocalLoopdClient {
+    this.localClient ??= new LocalLoopdClient({ home: this.home, env: this.io.env, now: this.io.now });
+    return this.localClient;
   }
 
   /** Exit code of a command that succeeded in printing its answer but reports a problem (doctor). */
@@ -74,6 +85,9 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    if (this.storePromise) await (await this.storePromise.catch(() => undefined))?.close();
+    await Promise.all([
+      this.clientPromise?.then((client) => client.close()).catch(() => {}),
+      this.localClient?.close(),
+    ]);
   }
 }

@@ -3,15 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
-import { type CostsView, costs } from "../../app/costs.js";
+import type { CostReportKey } from "../../app/client/vocabulary.js";
+import type { CostsView } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
-import { forgetMemory, type MemoryView, setMemory, showMemory } from "../../app/memory.js";
-import { type RunDetail, showRun } from "../../app/runs.js";
+import type { MemoryView } from "../../app/memory.js";
+import type { RunDetail } from "../../app/runs.js";
 import { type StoreDoctorView, storeDoctor } from "../../app/store-doctor.js";
-import { formatDuration, parseDuration } from "../../domain/duration.js";
+import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
-import type { CostReportKey } from "../../store/ledger.js";
+import { DEFAULT_SINCE } from "../../domain/since.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
 import type { Run } from "../program.js";
@@ -25,7 +26,8 @@ export function registerAgentCommands(program: Command, run: Run): void {
     )
     .action(
       run(async (ctx: CommandContext) => {
-        const store = await ctx.store();
+        // The harnesses and the store of this machine, whichever daemon is up.
+        const store = await ctx.local().store();
         // Loaded on use: the harnesses (the AI SDK among them) are start-up other commands skip.
         const { workerRuntime } = await import("../../app/worker-runtime.js");
         const { harnesses } = await workerRuntime(store, ctx.home);
@@ -60,9 +62,9 @@ export function registerAgentCommands(program: Command, run: Run): void {
           name: string,
           options: { edit?: boolean; set?: string; clear?: boolean },
         ) => {
-          const store = await ctx.store();
+          const client = await ctx.client();
           if (options.clear) {
-            const result = await forgetMemory(store, name);
+            const result = await client.forgetMemory(name);
             ctx.print(result, () =>
               result.cleared ? `Cleared ${name}'s memory.` : `${name} had no memory.`,
             );
@@ -70,7 +72,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
           }
           if (options.set !== undefined) {
             const content = options.set === "-" ? await readStdin() : await readFile(options.set, "utf8");
-            const view = await setMemory(store, name, content, ctx.io.now());
+            const view = await client.setMemory(name, content);
             ctx.print(view, () => `Saved ${name}'s memory (${view.bytes} of ${view.maxBytes} bytes).`);
             return;
           }
@@ -79,7 +81,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
             ctx.print(view, () => `Saved ${name}'s memory (${view.bytes} of ${view.maxBytes} bytes).`);
             return;
           }
-          const view = await showMemory(store, name);
+          const view = await client.showMemory(name);
           ctx.print(view, () => renderMemory(view, ctx.io.now()));
         },
       ),
@@ -93,19 +95,13 @@ export function registerAgentCommands(program: Command, run: Run): void {
         .choices(["routine", "model", "tier", "day", "harness"])
         .default("routine"),
     )
-    .option("--since <duration>", "how far back (e.g. 24h, 7d, 30d)", "7d")
+    .option("--since <duration>", "how far back (e.g. 24h, 7d, 30d)", DEFAULT_SINCE)
     .option("--routine <name>", "only this routine")
     .action(
       run(async (ctx: CommandContext, options: { by: CostReportKey; since: string; routine?: string }) => {
-        const window = parseDuration(options.since);
-        if (!window.ok) {
-          throw new LoopdError("LOOPD_USAGE", `--since ${options.since}: ${window.reason}`, {
-            hint: "Give a duration with a unit, e.g. --since 7d or --since 24h.",
-          });
-        }
-        const view = await costs(await ctx.store(), {
+        const view = await (await ctx.client()).costs({
           by: options.by,
-          since: ctx.io.now() - window.ms,
+          since: options.since,
           ...(options.routine !== undefined ? { routine: options.routine } : {}),
         });
         ctx.print(view, () => renderCosts(view, options.since));
@@ -119,11 +115,12 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .option("--diff", "print the run's diff")
     .action(
       run(async (ctx: CommandContext, runId: number, options: { diff?: boolean }) => {
-        const detail = await showRun(await ctx.store(), runId);
+        const client = await ctx.client();
         if (options.diff && !ctx.json) {
-          ctx.io.stdout(detail.diff || pc.dim(`run ${runId} recorded no diff\n`));
+          ctx.io.stdout((await client.runDiff(runId)) || pc.dim(`run ${runId} recorded no diff\n`));
           return;
         }
+        const detail = await client.showRun(runId);
         ctx.print(detail, () => renderRun(detail, ctx.io.now()));
       }),
     );
@@ -338,8 +335,8 @@ function isPoolSlot(run: RunDetail): boolean {
 }
 
 async function editMemory(ctx: CommandContext, name: string): Promise<MemoryView> {
-  const store = await ctx.store();
-  const current = await showMemory(store, name);
+  const client = await ctx.client();
+  const current = await client.showMemory(name);
   const dir = await mkdtemp(join(tmpdir(), "loopd-memory-"));
   const file = join(dir, `${name}.md`);
   try {
@@ -352,7 +349,7 @@ async function editMemory(ctx: CommandContext, name: string): Promise<MemoryView
         hint: "Set $EDITOR to your editor, or use `loopd memory <routine> --set <file>`.",
       });
     }
-    return await setMemory(store, name, await readFile(file, "utf8"), ctx.io.now());
+    return await client.setMemory(name, await readFile(file, "utf8"));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /** `loopd checks [--all]`: open watches, their next evaluation, deadline and last evidence. */
 import type { Command } from "commander";
-import { type CheckView, listCheckViews } from "../../app/checks.js";
+import type { CheckView } from "../../app/checks.js";
 import type { CommandContext } from "../context.js";
 import { pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
@@ -13,10 +13,7 @@ export function registerCheckCommands(program: Command, run: Run): void {
     .action(
       run(async (ctx: CommandContext, options: { all?: boolean }) => {
         const all = options.all === true;
-        const daemon = await ctx.daemon();
-        const views = daemon
-          ? await daemon.listChecks({ all })
-          : await listCheckViews(await ctx.store(), { all });
+        const views = await (await ctx.client()).listChecks({ all });
         ctx.print(views, () =>
           views.length === 0
             ? options.all

@@ -1,11 +1,9 @@
 /** `loopd init`, `loopd apply`, `loopd schema`: config-as-code. */
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { type ApplyResult, applyConfig } from "../../app/apply-config.js";
+import type { ApplyResult } from "../../app/apply-config.js";
 import { writeExampleConfig } from "../../app/init-config.js";
-import { storeOptionsFromEnv } from "../../app/open-store.js";
 import { configJsonSchema } from "../../domain/config-schema.js";
-import { createWakeBus } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
 import { pc } from "../format.js";
 
@@ -39,22 +37,13 @@ export function registerConfigCommands(program: Command, run: Run): void {
     .option("--prune", "remove (instead of pause) routines this file no longer declares")
     .action(
       run(async (ctx: CommandContext, options: { file: string; dryRun?: boolean; prune?: boolean }) => {
-        const store = await ctx.store();
-        const result = await applyConfig(store, {
+        // The client wakes the daemon (on PostgreSQL: every process) to schedule the change now.
+        const { location, ...result } = await (await ctx.client()).applyConfig({
           file: options.file,
           dryRun: options.dryRun ?? false,
           prune: options.prune ?? false,
-          now: ctx.io.now(),
         });
-        const changed =
-          result.settings.length > 0 || result.changes.some((change) => change.action !== "unchanged");
-        if (!options.dryRun && changed) {
-          // The daemon (on PostgreSQL: every process) schedules the change now, not at its rescan.
-          await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home)
-            .notify()
-            .catch(() => {});
-        }
-        ctx.print(result, () => renderApply(result, options.file, store.location));
+        ctx.print(result, () => renderApply(result, options.file, location));
       }),
     );
 

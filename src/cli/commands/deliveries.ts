@@ -1,13 +1,6 @@
 /** `loopd deliveries [--failed] [-n N]` and `loopd deliveries retry <id>`. */
 import type { Command } from "commander";
-import {
-  type DeliveryView,
-  deliveryCounts,
-  listDeliveryViews,
-  retryDeliveryById,
-} from "../../app/deliveries.js";
-import { storeOptionsFromEnv } from "../../app/open-store.js";
-import { createWakeBus } from "../../engine/wake.js";
+import type { DeliveryView } from "../../app/deliveries.js";
 import type { CommandContext } from "../context.js";
 import { pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
@@ -21,13 +14,13 @@ export function registerDeliveryCommands(program: Command, run: Run): void {
     .option("-n, --limit <n>", "how many", parseCount, 20)
     .action(
       run(async (ctx: CommandContext, options: { failed?: boolean; limit: number }) => {
-        const store = await ctx.store();
-        const list = await listDeliveryViews(store, {
+        const client = await ctx.client();
+        const list = await client.listDeliveries({
           ...(options.failed ? { failed: true } : {}),
           limit: options.limit,
         });
         // The totals line is for people; scripts get the list alone.
-        const counts = ctx.json ? undefined : await deliveryCounts(store);
+        const counts = ctx.json ? undefined : await client.deliveryCounts();
         ctx.print(list, () =>
           [
             list.length === 0
@@ -47,12 +40,7 @@ export function registerDeliveryCommands(program: Command, run: Run): void {
     .argument("<id>", "delivery id (the short id from `loopd deliveries` is enough)")
     .action(
       run(async (ctx: CommandContext, id: string) => {
-        const store = await ctx.store();
-        const delivery = await retryDeliveryById(store, id, ctx.io.now());
-        // The daemon's delivery worker would otherwise see the row at its next rescan (≤ 60 s).
-        await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home)
-          .notify()
-          .catch(() => {});
+        const delivery = await (await ctx.client()).retryDelivery(id);
         ctx.print(
           delivery,
           () => `Queued ${delivery.id} (${delivery.type} → ${delivery.channel}) for delivery now.`,

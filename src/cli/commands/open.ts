@@ -6,8 +6,8 @@
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { dashboardUrl, readApiToken } from "../../app/api-token.js";
+import { daemonServing } from "../../app/client/connect.js";
 import { LoopdError } from "../../domain/errors.js";
-import { liveDaemon } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
 import { pc } from "../format.js";
 import type { Run } from "../program.js";
@@ -19,7 +19,7 @@ export function registerOpenCommands(program: Command, run: Run): void {
     .option("--print", "only print the URL")
     .action(
       run(async (ctx: CommandContext, options: { print?: boolean }) => {
-        const daemon = liveDaemon(ctx.home);
+        const daemon = daemonServing(ctx.home);
         if (!daemon) {
           throw new LoopdError("LOOPD_DAEMON_NOT_RUNNING", `no loopd serve is running for ${ctx.home}`);
         }

@@ -7,11 +7,9 @@ import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { Temporal } from "temporal-polyfill";
 import { stringify } from "yaml";
-import { storeOptionsFromEnv } from "../../app/open-store.js";
-import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
+import type { PlannedReminder } from "../../app/remind.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
-import { createWakeBus } from "../../engine/wake.js";
 import type { CommandContext } from "../context.js";
 import { pc, relativeTime } from "../format.js";
 import type { Run } from "../program.js";
@@ -53,7 +51,7 @@ Examples:
     )
     .action(
       run(async (ctx: CommandContext, words: string[], options: RemindOptions) => {
-        const store = await ctx.store();
+        const client = await ctx.client();
         const timeZone = options.tz ?? systemTimeZone();
         if (!isIanaTimeZone(timeZone)) {
           throw new LoopdError("LOOPD_USAGE", `"${timeZone}" is not an IANA time zone`, {
@@ -65,15 +63,11 @@ Examples:
           now: ctx.io.now(),
           timeZone,
           cwd: process.cwd(),
-          env: ctx.io.env,
           useModel: options.model !== false,
-          // Loaded only for the model fallback: the harnesses are start-up a parsed sentence skips.
-          harnesses: async () =>
-            (await (await import("../../app/worker-runtime.js")).workerRuntime(store, ctx.home)).harnesses,
           ...(options.to ? { to: options.to } : {}),
           ...(options.name ? { name: options.name } : {}),
         };
-        const planned = await planReminder(store, request);
+        const planned = await client.planReminder(request);
         if (ctx.json && !options.yes) {
           ctx.print({ ...planned, scheduled: false }, () => "");
           return;
@@ -83,11 +77,8 @@ Examples:
           ctx.io.stdout("Not scheduled.\n");
           return;
         }
-        const routine = await scheduleReminder(store, planned, request);
-        // A running daemon would otherwise see the new watch at its next rescan (≤ 60 s).
-        await createWakeBus(store, storeOptionsFromEnv(ctx.home, ctx.io.env), ctx.home)
-          .notify()
-          .catch(() => {});
+        // The client wakes a running daemon: it would otherwise see the watch at its next rescan.
+        const routine = await client.scheduleReminder(planned, request);
         ctx.print({ ...planned, scheduled: true, routine }, () =>
           [
             `${pc.green("✓")} Scheduled ${pc.bold(routine.name)}${routine.nextDueAt ? `: first look ${relativeTime(routine.nextDueAt, ctx.io.now())}` : ""}.`,

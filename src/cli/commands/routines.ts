@@ -1,14 +1,7 @@
 /** `loopd ls`, `show`, `pause`, `resume`, `rm`. */
 
 import { type Command, InvalidArgumentError } from "commander";
-import {
-  listRoutineViews,
-  pauseRoutine,
-  type RoutineDetail,
-  removeRoutine,
-  resumeRoutine,
-  showRoutine,
-} from "../../app/routines.js";
+import type { RoutineDetail } from "../../app/routines.js";
 import type { RoutineView } from "../../app/views.js";
 import { describeCheck } from "../../domain/check.js";
 import type { CommandContext } from "../context.js";
@@ -22,8 +15,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .description("list routines with their trigger, next due time and health")
     .action(
       run(async (ctx: CommandContext) => {
-        const daemon = await ctx.daemon();
-        const routines = daemon ? await daemon.listRoutines() : await listRoutineViews(await ctx.store());
+        const routines = await (await ctx.client()).listRoutines();
         ctx.print(routines, () => renderList(routines, ctx.io.now(), ctx.storeLabel()));
       }),
     );
@@ -35,10 +27,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .option("--runs <n>", "recent runs to show", parseCount, 5)
     .action(
       run(async (ctx: CommandContext, name: string, options: { runs: number }) => {
-        const daemon = await ctx.daemon();
-        const detail = daemon
-          ? await daemon.showRoutine(name, { runs: options.runs })
-          : await showRoutine(await ctx.store(), name, { runs: options.runs });
+        const detail = await (await ctx.client()).showRoutine(name, { runs: options.runs });
         ctx.print(detail, () => renderDetail(detail, ctx.io.now()));
       }),
     );
@@ -50,10 +39,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .option("--reason <text>", "why, shown in `loopd ls`")
     .action(
       run(async (ctx: CommandContext, name: string, options: { reason?: string }) => {
-        const daemon = await ctx.daemon();
-        const routine = daemon
-          ? await daemon.pauseRoutine(name, options.reason)
-          : await pauseRoutine(await ctx.store(), name, options.reason);
+        const routine = await (await ctx.client()).pauseRoutine(name, options.reason);
         ctx.print(routine, () => `Paused ${routine.name}.`);
       }),
     );
@@ -64,10 +50,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .argument("<routine>", "routine name")
     .action(
       run(async (ctx: CommandContext, name: string) => {
-        const daemon = await ctx.daemon();
-        const routine = daemon
-          ? await daemon.resumeRoutine(name)
-          : await resumeRoutine(await ctx.store(), name, ctx.io.now());
+        const routine = await (await ctx.client()).resumeRoutine(name);
         ctx.print(
           routine,
           () => `Resumed ${routine.name}; next run ${relativeTime(routine.nextDueAt, ctx.io.now())}.`,
@@ -81,10 +64,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .argument("<routine>", "routine name")
     .action(
       run(async (ctx: CommandContext, name: string) => {
-        const daemon = await ctx.daemon();
-        const removed = daemon
-          ? await daemon.removeRoutine(name)
-          : await removeRoutine(await ctx.store(), name);
+        const removed = await (await ctx.client()).removeRoutine(name);
         ctx.print({ removed: removed.name, source: removed.source }, () =>
           [
             `Removed ${removed.name}.`,

@@ -1,9 +1,8 @@
 /** `loopd runs [routine]`. */
 import { type Command, Option } from "commander";
-import { listRunViews } from "../../app/runs.js";
+import { RUN_STATUSES, type RunStatus } from "../../app/client/vocabulary.js";
 import type { RunView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
-import { RUN_STATUSES, type RunStatus } from "../../store/schema.js";
 import type { CommandContext } from "../context.js";
 import { colourOutcome, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";
@@ -28,8 +27,7 @@ export function registerRunCommands(program: Command, run: Run): void {
             ...(options.status !== undefined ? { status: options.status } : {}),
             limit: options.limit,
           };
-          const daemon = await ctx.daemon();
-          const runs = daemon ? await daemon.listRuns(filter) : await listRunViews(await ctx.store(), filter);
+          const runs = await (await ctx.client()).listRuns(filter);
           ctx.print(runs, () =>
             runs.length === 0
               ? `No runs${routine ? ` of ${routine}` : ""} yet.`

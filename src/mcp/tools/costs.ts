@@ -1,5 +1,6 @@
 /** get_costs: what runs cost, from loopd's ledger. */
 import { z } from "zod";
+import { DEFAULT_SINCE } from "../../domain/since.js";
 import { CostsViewSchema } from "../../server/api/schemas.js";
 import { defineTool } from "../tool.js";
 
@@ -21,7 +22,7 @@ const getCosts = defineTool({
   async handler(args, context) {
     return context.backend.costs({
       by: args.by ?? "routine",
-      since: args.since ?? "7d",
+      since: args.since ?? DEFAULT_SINCE,
       ...(args.routine !== undefined ? { routine: args.routine } : {}),
     });
   },

@@ -3,8 +3,7 @@
  * tier), returned for the agent to check; scheduled only when called again with confirm: true.
  */
 import { z } from "zod";
-import { type PlannedReminder, planReminder, scheduleReminder } from "../../app/remind.js";
-import { workerRuntime } from "../../app/worker-runtime.js";
+import type { PlannedReminder } from "../../app/remind.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
 import { RoutineViewSchema } from "../../server/api/schemas.js";
@@ -48,18 +47,15 @@ const remind = defineTool({
       });
     }
     const { backend } = context;
-    const store = await backend.store();
     const request = {
       sentence: args.sentence,
       now: backend.options.now(),
       timeZone,
       cwd: backend.options.cwd,
-      env: backend.options.env,
-      harnesses: async () => (await workerRuntime(store, backend.options.home)).harnesses,
       ...(args.to ? { to: args.to } : {}),
       ...(args.name ? { name: args.name } : {}),
     };
-    const planned = await planReminder(store, request);
+    const planned = await backend.planReminder(request);
     if (!args.confirm) {
       return {
         ...shape(planned),
@@ -72,8 +68,7 @@ const remind = defineTool({
       ...planned,
       routine: { ...planned.routine, labels: labelsWithMcp(planned.routine.labels) },
     };
-    const routine = await scheduleReminder(store, labelled, request);
-    await backend.wake();
+    const routine = await backend.scheduleReminder(labelled, request);
     return {
       ...shape(labelled),
       scheduled: true,

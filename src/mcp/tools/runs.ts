@@ -1,8 +1,8 @@
 /** Tools on runs: list_runs, get_run (with the tail of its log), run_now. */
 import { z } from "zod";
+import { RUN_STATUSES } from "../../app/client/vocabulary.js";
 import type { RunEventView } from "../../app/run-event-view.js";
 import { RunDetailSchema, RunViewSchema } from "../../server/api/schemas.js";
-import { RUN_STATUSES } from "../../store/schema.js";
 import { defineTool } from "../tool.js";
 
 /** Enough of a log to see how a run ended without flooding the caller's context. */

@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { budgetStatus } from "../../app/budgets.js";
 import { costs } from "../../app/costs.js";
-import { parseDuration } from "../../domain/duration.js";
+import { DEFAULT_SINCE, parseSince } from "../../domain/since.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { invalidRequest } from "./errors.js";
 import { CostsViewSchema, errorResponses } from "./schemas.js";
@@ -60,12 +60,11 @@ export function registerCostRoutes(api: Api, deps: ApiDeps): void {
   api.openapi(budgetsRoute, async (c) => c.json(await budgetStatus(deps.store, deps.now()), 200));
   api.openapi(route, async (c) => {
     const query = c.req.valid("query");
-    const since = query.since ?? "7d";
-    const window = parseDuration(since);
+    const window = parseSince(query.since ?? DEFAULT_SINCE, deps.now());
     if (!window.ok) throw invalidRequest([{ in: "query", path: "since", message: window.reason }]);
     const view = await costs(deps.store, {
       by: query.by ?? "routine",
-      since: deps.now() - window.ms,
+      since: window.since,
       ...(query.routine !== undefined ? { routine: query.routine } : {}),
     });
     return c.json(view, 200);

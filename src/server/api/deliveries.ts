@@ -1,6 +1,9 @@
-/** /api/v1/deliveries: notification deliveries (the outbox), newest first; ?failed=1 for the ones in trouble. */
+/**
+ * /api/v1/deliveries: notification deliveries (the outbox), newest first; ?failed=1 for the ones
+ * in trouble; with the count of every delivery by status (`loopd deliveries`' totals line).
+ */
 import { createRoute, z } from "@hono/zod-openapi";
-import { listDeliveryViews } from "../../app/deliveries.js";
+import { deliveryCounts, listDeliveryViews } from "../../app/deliveries.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { DeliveryViewSchema, errorResponses } from "./schemas.js";
 
@@ -21,7 +24,16 @@ const route = createRoute({
   responses: {
     200: {
       description: "The deliveries",
-      content: { "application/json": { schema: z.object({ deliveries: z.array(DeliveryViewSchema) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({
+            deliveries: z.array(DeliveryViewSchema),
+            counts: z
+              .record(DeliveryViewSchema.shape.status, z.int())
+              .openapi({ description: "Every delivery (not only the listed ones), by status." }),
+          }),
+        },
+      },
     },
     ...errorResponses(400, 401),
   },
@@ -30,10 +42,13 @@ const route = createRoute({
 export function registerDeliveryRoutes(api: Api, deps: ApiDeps): void {
   api.openapi(route, async (c) => {
     const { failed, limit } = c.req.valid("query");
-    const deliveries = await listDeliveryViews(deps.store, {
-      failed: failed === "1" || failed === "true",
-      ...(limit !== undefined ? { limit } : {}),
-    });
-    return c.json({ deliveries }, 200);
+    const [deliveries, counts] = await Promise.all([
+      listDeliveryViews(deps.store, {
+        failed: failed === "1" || failed === "true",
+        ...(limit !== undefined ? { limit } : {}),
+      }),
+      deliveryCounts(deps.store),
+    ]);
+    return c.json({ deliveries, counts }, 200);
   });
 }

@@ -15,6 +15,7 @@ import { registerDeliveryRoutes } from "./deliveries.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { onApiError, onApiNotFound, problem, validationHook } from "./errors.js";
 import { registerEventRoutes } from "./events.js";
+import { registerMemoryRoutes } from "./memory.js";
 import { registerRoutineRoutes } from "./routines.js";
 import { registerRunRoutes } from "./runs.js";
 import { registerSystemRoutes } from "./system.js";
@@ -43,6 +44,7 @@ export function createApi(deps: ApiDeps): Api {
 
   registerSystemRoutes(api, deps);
   registerRoutineRoutes(api, deps);
+  registerMemoryRoutes(api, deps);
   registerRunRoutes(api, deps);
   registerEventRoutes(api, deps);
   registerCostRoutes(api, deps);

@@ -1,0 +1,372 @@
+/**
+ * loopd through a running daemon: a small typed client of /api/v1 (global fetch) answering
+ * with the same views the use-cases return. API error bodies become the LoopdErrors they were
+ * on the daemon; a daemon that does not answer is LOOPD_DAEMON_UNREACHABLE. Every request names
+ * its face in `X-Loopd-Client`, which also makes it one a web page cannot send
+ * (server/request-guard.ts).
+ *
+ * What the API does not offer (apply, remind, memory edits, delivery retries) goes to
+ * `storeSide` — the store of the data dir this daemon serves, whose writes wake it — and is
+ * refused when there is none (a daemon named by LOOPD_URL elsewhere).
+ */
+import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
+import { LoopdError } from "../../domain/errors.js";
+import { parseSince } from "../../domain/since.js";
+import type { ApplyResult } from "../apply-config.js";
+import type { CheckView } from "../checks.js";
+import type { CostsView } from "../costs.js";
+import type { DeliveryView } from "../deliveries.js";
+import type { MemoryView } from "../memory.js";
+import type { PlannedReminder } from "../remind.js";
+import type { RoutineDetail } from "../routines.js";
+import type { RunEventView } from "../run-event-view.js";
+import type { RunDetail } from "../runs.js";
+import type { RoutineView, RunView } from "../views.js";
+import { FACE_WORDS } from "./face-words.js";
+import type {
+  ApplyRequest,
+  ClientFace,
+  FiredRun,
+  FollowedRun,
+  LoopdClient,
+  ReminderRequest,
+  RunFilter,
+} from "./loopd-client.js";
+import { sseMessages } from "./sse.js";
+import type { CostReportKey, DeliveryStatus } from "./vocabulary.js";
+
+const API_BASE = "/api/v1";
+/** A request (not a followed stream) that takes longer than this has a daemon that is stuck. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How many recent runs GET /routines/{name} includes. */
+const API_RECENT_RUNS = 5;
+
+export class HttpLoopdClient implements LoopdClient {
+  readonly via = "daemon";
+  readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly token: string | undefined,
+    private readonly face: ClientFace = "cli",
+    private readonly storeSide?: LoopdClient,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+  }
+
+  async listRoutines(): Promise<RoutineView[]> {
+    const { routines } = await this.call<{ routines: Array<RoutineView & { costTodayUsd?: number }> }>(
+      "GET",
+      "/routines",
+    );
+    return routines.map(({ costTodayUsd: _, ...view }) => view);
+  }
+
+  async showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail> {
+    const {
+      memory: _memory,
+      checks: _checks,
+      ...detail
+    } = await this.call<RoutineDetail & { memory?: unknown; checks?: unknown }>(
+      "GET",
+      `/routines/${encodeURIComponent(name)}`,
+    );
+    const recentRuns =
+      options.runs <= API_RECENT_RUNS
+        ? detail.recentRuns.slice(0, options.runs)
+        : await this.listRuns({ routine: name, limit: options.runs });
+    return { ...detail, recentRuns };
+  }
+
+  applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }> {
+    return this.onStore("`loopd apply`").applyConfig(request);
+  }
+
+  /** `PUT /routines/{name}`; the daemon resolves a relative repo itself, so `cwd` is not sent. */
+  upsertRoutine(
+    name: string,
+    routine: Record<string, unknown>,
+  ): Promise<{ routine: RoutineView; created: boolean }> {
+    return this.call<{ routine: RoutineView; created: boolean }>(
+      "PUT",
+      `/routines/${encodeURIComponent(name)}`,
+      routine,
+    ).catch(asConfigError);
+  }
+
+  pauseRoutine(name: string, reason: string | undefined): Promise<RoutineView> {
+    return this.call("POST", `/routines/${encodeURIComponent(name)}/pause`, reason ? { reason } : {});
+  }
+
+  resumeRoutine(name: string): Promise<RoutineView> {
+    return this.call("POST", `/routines/${encodeURIComponent(name)}/resume`);
+  }
+
+  /** DELETE answers 204 without a body; the routine's source is read first for the CLI's hint. */
+  async removeRoutine(name: string): Promise<{ name: string; source: string | null }> {
+    const path = `/routines/${encodeURIComponent(name)}`;
+    const routine = await this.call<RoutineView>("GET", path);
+    await this.call("DELETE", path);
+    return { name: routine.name, source: routine.source };
+  }
+
+  async fireRoutine(name: string, options: { input?: string; force?: boolean }): Promise<FiredRun> {
+    const { runId } = await this.call<{ runId: number }>(
+      "POST",
+      `/routines/${encodeURIComponent(name)}/run`,
+      {
+        ...(options.input !== undefined ? { text: options.input } : {}),
+        ...(options.force ? { force: true } : {}),
+      },
+    );
+    return { runId, executedBy: "daemon", daemonUp: true, done: Promise.resolve() };
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunView[]> {
+    const query = new URLSearchParams();
+    if (filter.routine !== undefined) query.set("routine", filter.routine);
+    if (filter.status !== undefined) query.set("status", filter.status);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    return (await this.call<{ runs: RunView[] }>("GET", `/runs?${query}`)).runs;
+  }
+
+  showRun(runId: number): Promise<RunDetail> {
+    return this.aboutRun(() => this.call("GET", `/runs/${runId}`));
+  }
+
+  runDiff(runId: number): Promise<string> {
+    return this.aboutRun(async () =>
+      (
+        await this.send("GET", `/runs/${runId}/diff`, undefined, {
+          accept: "text/plain",
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        })
+      ).text(),
+    );
+  }
+
+  /** A run's stored events (`GET /runs/{id}/events`); LOOPD_NOT_FOUND for an unknown run. */
+  async listRunEvents(runId: number): Promise<RunEventView[]> {
+    return this.aboutRun(
+      async () => (await this.call<{ events: RunEventView[] }>("GET", `/runs/${runId}/events`)).events,
+    );
+  }
+
+  /**
+   * `GET /runs/{id}/events?follow=1` (SSE). A stream that closes early is resumed after the
+   * last event seen, so nothing is lost or doubled.
+   */
+  async *followRun(runId: number): AsyncGenerator<FollowedRun> {
+    let after = 0;
+    for (;;) {
+      const response = await this.aboutRun(() =>
+        this.send("GET", `/runs/${runId}/events?follow=1&after=${after}`, undefined, {
+          accept: "text/event-stream",
+        }),
+      );
+      try {
+        for await (const message of sseMessages(response)) {
+          if (message.event === "end") {
+            yield { kind: "end", run: JSON.parse(message.data) as RunView };
+            return;
+          }
+          if (message.event === "message") {
+            const event = JSON.parse(message.data) as RunEventView;
+            after = event.id;
+            yield { kind: "event", event };
+          }
+        }
+      } catch {
+        // The connection broke mid-stream: the request below tells a gone daemon from a blip.
+      }
+      await this.showRun(runId); // LOOPD_NOT_FOUND when the run went away with its routine
+    }
+  }
+
+  /** `GET /costs`; the window is checked here first, so its error is worded for this face. */
+  costs(options: { by: CostReportKey; since: string; routine?: string }): Promise<CostsView> {
+    const window = parseSince(options.since, Date.now());
+    if (!window.ok) throw sinceError(this.face, options.since, window.reason);
+    const query = new URLSearchParams({ by: options.by, since: options.since });
+    if (options.routine !== undefined) query.set("routine", options.routine);
+    return this.call("GET", `/costs?${query}`);
+  }
+
+  async listChecks(options: { all: boolean }): Promise<CheckView[]> {
+    return (await this.call<{ checks: CheckView[] }>("GET", `/checks${options.all ? "?all=1" : ""}`)).checks;
+  }
+
+  async listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {
+    return (await this.call<{ deliveries: DeliveryView[] }>("GET", `/deliveries?${deliveryQuery(options)}`))
+      .deliveries;
+  }
+
+  async deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+    return (await this.call<{ counts: Record<DeliveryStatus, number> }>("GET", "/deliveries?limit=1")).counts;
+  }
+
+  retryDelivery(idOrPrefix: string): Promise<DeliveryView> {
+    return this.onStore("`loopd deliveries retry`").retryDelivery(idOrPrefix);
+  }
+
+  showMemory(name: string): Promise<MemoryView> {
+    return this.call("GET", `/routines/${encodeURIComponent(name)}/memory`);
+  }
+
+  setMemory(name: string, content: string): Promise<MemoryView> {
+    return this.onStore("Changing a routine's memory").setMemory(name, content);
+  }
+
+  forgetMemory(name: string): Promise<{ routine: string; cleared: boolean }> {
+    return this.onStore("Clearing a routine's memory").forgetMemory(name);
+  }
+
+  planReminder(request: ReminderRequest): Promise<PlannedReminder> {
+    return this.onStore("`remind`").planReminder(request);
+  }
+
+  scheduleReminder(planned: PlannedReminder, request: ReminderRequest): Promise<RoutineView> {
+    return this.onStore("`remind`").scheduleReminder(planned, request);
+  }
+
+  /** `POST /wake`: the API's own writes wake the daemon already; this is for the store side's. */
+  async wake(): Promise<void> {
+    await fetch(`${this.baseUrl}/wake`, {
+      method: "POST",
+      headers: { "x-loopd-client": this.face },
+      signal: AbortSignal.timeout(1000),
+    }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.storeSide?.close();
+  }
+
+  private onStore(what: string): LoopdClient {
+    if (this.storeSide) return this.storeSide;
+    throw new LoopdError(
+      "LOOPD_USAGE",
+      `${what} works on the store itself, and the daemon at ${this.baseUrl} is reached only through its API`,
+      {
+        hint: "Run it where the daemon's store is: without LOOPD_URL, with the same --home or LOOPD_DATABASE_URL.",
+      },
+    );
+  }
+
+  /**
+   * A run the daemon does not have: the API's hint speaks HTTP ("GET /api/v1/runs …"); the
+   * face printing it gives its own way to find run ids.
+   */
+  private async aboutRun<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof LoopdError) || error.code !== "LOOPD_NOT_FOUND") throw error;
+      throw new LoopdError(error.code, error.message, {
+        hint: FACE_WORDS[this.face].runIds,
+        ...(error.details !== undefined ? { details: error.details } : {}),
+      });
+    }
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    options: { accept?: string; signal?: AbortSignal },
+  ): Promise<Response> {
+    const url = `${this.baseUrl}${API_BASE}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          accept: options.accept ?? "application/json",
+          "x-loopd-client": this.face,
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+    if (response.ok) return response;
+    throw await this.errorOf(response);
+  }
+
+  private unreachable(error: unknown): LoopdError {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    const why =
+      error instanceof Error && error.name === "TimeoutError"
+        ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`
+        : `is not answering (${cause?.code ?? (error instanceof Error ? error.message : String(error))})`;
+    return new LoopdError("LOOPD_DAEMON_UNREACHABLE", `the loopd daemon at ${this.baseUrl} ${why}`, {
+      cause: error,
+    });
+  }
+
+  /** The daemon's `{ error }` body as the LoopdError it threw; anything else is not loopd's API. */
+  private async errorOf(response: Response): Promise<LoopdError> {
+    const text = await response.text().catch(() => "");
+    let error: { code?: string; message?: string; hint?: string; details?: unknown } | undefined;
+    try {
+      error = (JSON.parse(text) as { error?: typeof error }).error;
+    } catch {
+      error = undefined;
+    }
+    if (typeof error?.code !== "string" || typeof error.message !== "string") {
+      return new LoopdError(
+        "LOOPD_DAEMON_UNREACHABLE",
+        `${this.baseUrl} answered HTTP ${response.status}, not with loopd's API`,
+        { hint: "Point LOOPD_URL at the address `loopd serve` prints (without /api/v1)." },
+      );
+    }
+    const options = {
+      ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      ...(error.details !== undefined ? { details: error.details } : {}),
+    };
+    // A newer daemon may answer with a code this client does not know: keep it in the message.
+    return error.code in ERROR_CODES
+      ? new LoopdError(error.code as ErrorCode, error.message, options)
+      : new LoopdError("LOOPD_INTERNAL", `${error.code}: ${error.message}`, options);
+  }
+}
+
+/** A `since` that is not a duration, worded for the face that was given it. */
+export function sinceError(face: ClientFace, since: string, reason: string): LoopdError {
+  return new LoopdError("LOOPD_USAGE", `${FACE_WORDS[face].since(since)}: ${reason}`, {
+    hint: FACE_WORDS[face].sinceHint,
+  });
+}
+
+function deliveryQuery(options: { failed?: boolean; limit?: number }): URLSearchParams {
+  const query = new URLSearchParams();
+  if (options.failed) query.set("failed", "1");
+  if (options.limit !== undefined) query.set("limit", String(options.limit));
+  return query;
+}
+
+/**
+ * The API checks a routine body field by field before the use-case does (LOOPD_API_INVALID);
+ * either way the routine did not validate, so the caller sees one code whichever way it went.
+ */
+function asConfigError(error: unknown): never {
+  if (error instanceof LoopdError && error.code === "LOOPD_API_INVALID") {
+    throw new LoopdError(
+      "LOOPD_CONFIG_INVALID",
+      error.message.replace(/^invalid request: /, "invalid routine: "),
+      {
+        hint: "Fix the fields named; the routine takes loopd.yaml's shape (`loopd schema`).",
+        ...(error.details !== undefined ? { details: error.details } : {}),
+      },
+    );
+  }
+  throw error;
+}
