@@ -2,7 +2,9 @@
  * The CLI goes through a running daemon's API (loopd#8): found through daemon.json in the
  * home, or named by LOOPD_URL. A recording proxy in front of the real `loopd serve` shows
  * which requests the CLI made; a home holding nothing but daemon.json and api-token, or an
- * empty one with LOOPD_URL, proves no local store was read. Output matches the direct path.
+ * empty one with LOOPD_URL, proves no local store was read. Output matches the direct path:
+ * every read command (ls, show, runs, show-run, logs, costs, checks, deliveries, memory) works
+ * with LOOPD_URL and LOOPD_TOKEN alone.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
@@ -54,6 +56,8 @@ describe("the CLI through a running daemon's API", () => {
   let url: string;
   let token: string;
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  /** A finished run of `say` with "hi" in its log, fired through LOOPD_URL. */
+  let runId: number;
 
   const api = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -61,6 +65,12 @@ describe("the CLI through a running daemon's API", () => {
     return (await response.json()) as T;
   };
   const viaProxy = (args: string[]) => runCli(args, { env: { LOOPD_HOME: proxiedHome }, cwd });
+  /** Only the daemon's address and token: the home given cannot exist. */
+  const viaUrl = (args: string[]) =>
+    runCli(args, {
+      env: { LOOPD_HOME: join(cwd, "unseen-home"), LOOPD_URL: proxy.url, LOOPD_TOKEN: token },
+      cwd,
+    });
   const requested = (method: string, path: string) =>
     proxy.requests.filter((entry) => entry.method === method && entry.path.startsWith(path));
 
@@ -175,6 +185,55 @@ describe("the CLI through a running daemon's API", () => {
     });
   });
 
+  it("every read command works with LOOPD_URL and LOOPD_TOKEN alone", async () => {
+    const fired = await viaUrl(["run", "say", "--wait", "--text", "hi", "--json"]);
+    expect(fired.code).toBe(0);
+    runId = json<{ id: number }>(fired).id;
+    // Memory is written on the store side (the API has no memory edit): the daemon's own home.
+    writeFileSync(join(cwd, "memory.md"), "remembered\n");
+    expect(
+      (await runCli(["memory", "say", "--set", "memory.md"], { env: { LOOPD_HOME: home }, cwd })).code,
+    ).toBe(0);
+
+    const reads: Array<[string[], string]> = [
+      [["ls"], "/api/v1/routines"],
+      [["show", "say"], "/api/v1/routines/say"],
+      [["runs"], "/api/v1/runs?"],
+      [["show-run", String(runId)], `/api/v1/runs/${runId}`],
+      [["show-run", String(runId), "--diff"], `/api/v1/runs/${runId}/diff`],
+      [["logs", String(runId)], `/api/v1/runs/${runId}/events`],
+      [["costs", "--by", "day"], "/api/v1/costs?by=day&since=7d"],
+      [["checks"], "/api/v1/checks"],
+      [["deliveries"], "/api/v1/deliveries?"],
+      [["memory", "say"], "/api/v1/routines/say/memory"],
+    ];
+    for (const [command, path] of reads) {
+      const result = await viaUrl(command);
+      expect({ command, stderr: result.stderr, code: result.code }).toEqual({ command, stderr: "", code: 0 });
+      expect(requested("GET", path).length, `${command.join(" ")} → GET ${path}`).toBeGreaterThan(0);
+    }
+    expect((await viaUrl(["logs", String(runId)])).stdout).toContain("second line hi\n");
+    expect((await viaUrl(["memory", "say"])).stdout).toContain("remembered");
+    expect((await viaUrl(["deliveries"])).stdout).toContain("0 pending, 0 delivered, 0 dead");
+    expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
+
+    // A run the daemon does not have gets the CLI's hint, and a bad window the CLI's wording.
+    const missing = await viaUrl(["show-run", "99999"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("hint: Run `loopd runs` to see run ids.");
+    const badWindow = await viaUrl(["costs", "--since", "soon"]);
+    expect(badWindow.code).toBe(2);
+    expect(badWindow.stderr).toContain("error[LOOPD_USAGE]: --since soon:");
+  });
+
+  it("what the API does not offer is refused with LOOPD_URL, not done on another store", async () => {
+    const result = await viaUrl(["memory", "say", "--clear"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("error[LOOPD_USAGE]");
+    expect(result.stderr).toContain("reached only through its API");
+    expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
+  });
+
   // Last: stops the daemon to read the same store directly.
   it("prints the same JSON through the API as from the store directly", async () => {
     const commands = [
@@ -183,16 +242,30 @@ describe("the CLI through a running daemon's API", () => {
       ["runs"],
       ["runs", "say", "-n", "1"],
       ["checks", "--all"],
+      ["show-run", String(runId)],
+      ["logs", String(runId)],
+      ["costs", "--by", "routine"],
+      ["deliveries"],
+      ["memory", "say"],
     ];
     const throughApi = [];
-    for (const command of commands) throughApi.push(json(await viaProxy([...command, "--json"])));
+    for (const command of commands)
+      throughApi.push(withoutWindow(json(await viaUrl([...command, "--json"]))));
     expect(requested("GET", "/api/v1/checks?all=1")).toHaveLength(1);
+    expect(requested("GET", "/api/v1/costs?by=routine")).toHaveLength(1);
 
     await daemon.stop();
     for (const [index, command] of commands.entries()) {
       const direct = await runCli([...command, "--json"], { env: { LOOPD_HOME: home }, cwd });
       expect(direct.code).toBe(0);
-      expect(json(direct)).toEqual(throughApi[index]);
+      expect(withoutWindow(json(direct))).toEqual(throughApi[index]);
     }
   });
 });
+
+/** A cost report's `since` is the window's start, a moment that moves between two calls. */
+function withoutWindow(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !("since" in value)) return value;
+  const { since: _, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
