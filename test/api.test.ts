@@ -254,6 +254,13 @@ describe("routines", () => {
     // And as the user wrote it (a routine PUT through the API belongs to no file: its repo shows).
     expect((detail as { yaml: string }).yaml).toMatch(/^name: tick\n/);
     expect((detail as { yaml: string }).yaml).not.toMatch(/timeoutMs|kind:/);
+    expect(await json(await call("GET", "/api/v1/routines/tick/memory"))).toMatchObject({
+      routine: "tick",
+      content: "",
+      bytes: 0,
+      updatedAt: null,
+    });
+    expect((await call("GET", "/api/v1/routines/nope/memory")).status).toBe(404);
   });
 
   it("refuses an invalid body with 400 and the field paths", async () => {
@@ -482,7 +489,10 @@ describe("reports", () => {
     const watch = await json(await call("GET", "/api/v1/routines/green"));
     expect(watch).toMatchObject({ checks: { routine: "green", state: "open" } });
 
-    expect(await json(await call("GET", "/api/v1/deliveries?failed=1&limit=5"))).toEqual({ deliveries: [] });
+    expect(await json(await call("GET", "/api/v1/deliveries?failed=1&limit=5"))).toEqual({
+      deliveries: [],
+      counts: { pending: 0, delivered: 0, dead: 0, held: 0, digested: 0 },
+    });
   });
 
   it("budgets: each daily and monthly cap with this period's spend from the ledger", async () => {
@@ -538,6 +548,7 @@ describe("reports", () => {
         "DELETE /api/v1/routines/{name}",
         "POST /api/v1/routines/{name}/pause",
         "POST /api/v1/routines/{name}/resume",
+        "GET /api/v1/routines/{name}/memory",
         "POST /api/v1/routines/{name}/run",
         "POST /api/v1/routines/{name}/fire",
         "GET /api/v1/runs",
