@@ -16,8 +16,6 @@ import type { RunDetail } from "../app/runs.js";
 import type { RoutineView, RunView } from "../app/views.js";
 import { LoopdError } from "../domain/errors.js";
 
-export type { RunFilter } from "../app/client/loopd-client.js";
-
 export interface BackendOptions {
   home: string;
   env: NodeJS.ProcessEnv;

@@ -42,7 +42,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const API_RECENT_RUNS = 5;
 
 export class HttpLoopdClient implements LoopdClient {
-  readonly via = "daemon";
   readonly baseUrl: string;
 
   constructor(

@@ -58,7 +58,6 @@ export interface LocalClientOptions {
 }
 
 export class LocalLoopdClient implements LoopdClient {
-  readonly via = "store";
   private storePromise: Promise<Store> | undefined;
   /** Runs this process executes, by id: a follower waits for them before reading the outcome. */
   private readonly inline = new Map<number, Promise<void>>();

@@ -51,9 +51,6 @@ export interface ApplyRequest {
 }
 
 export interface LoopdClient {
-  /** Where the answers come from, for messages like `ls` on an empty store. */
-  readonly via: "daemon" | "store";
-
   listRoutines(): Promise<RoutineView[]>;
   showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail>;
   /** `loopd apply`: make the store match a loopd.yaml; `location` names the store written. */
