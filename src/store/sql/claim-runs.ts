@@ -1,24 +1,28 @@
 /**
- * Claim: take queued runs whose time has come, apply the routine's overlap policy
- * (`domain/overlap.ts`: runs in line — retries, recovered and catch-up runs — are never skipped
- * or canceled and go one at a time, oldest first), and lease the rest to this worker (status
- * running, attempt + 1, lease_until). On PostgreSQL the candidate runs are locked with FOR
- * UPDATE SKIP LOCKED, so concurrent workers never see the same run, and their routines with
- * FOR UPDATE, so two workers cannot both start a routine whose policy allows one run at a
- * time. On SQLite the write transaction is the lock.
+ * Claim: take queued runs whose time has come and lease the ones the claim policy starts
+ * (`domain/claim-policy.ts`: paused routines, labels, overlap, the per-repo cap) to this
+ * worker (status running, attempt + 1, lease_until); write what it decided for the others
+ * (skipped, waiting, canceled). This file is the SQL and the locking: on PostgreSQL the
+ * candidate runs are locked with FOR UPDATE SKIP LOCKED, so concurrent workers never see the
+ * same run, and their routines with FOR UPDATE, so two workers cannot both start a routine
+ * whose policy allows one run at a time; a global cap is counted under an advisory lock. On
+ * SQLite the write transaction is the lock.
  *
- * A paused routine's queued runs are skipped here, recorded with the reason "routine paused"
- * — never executed. The one exception is a run fired by hand that has not started: `loopd run`
- * on a paused routine is an explicit ask. A run that started before (handed back at shutdown
- * by release-runs.ts, recovered from a dead worker, a retry waiting out its backoff) is
- * skipped even if fired by hand: the pause came after that ask. Release does not decide this
- * itself: the routine may be resumed before a worker claims the run again, and then it runs.
+ * Release (release-runs.ts) does not decide whether a handed-back run of a paused routine
+ * runs: the routine may be resumed before a worker claims the run again, and then it runs.
  */
 import { sql } from "kysely";
-import { decideOverlap, isInLine, type OverlapRun } from "../../domain/overlap.js";
+import {
+  type ClaimCandidate,
+  type ClaimRoutine,
+  claimCapacity,
+  planClaim,
+  type RunningRun,
+} from "../../domain/claim-policy.js";
+import { isInLine } from "../../domain/overlap.js";
 import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
 import { enqueueEvent } from "../outbox.js";
-import type { RunTrigger } from "../schema.js";
+import type { RunTrigger } from "../../domain/run-status.js";
 import type { Db, Store } from "../store.js";
 
 export interface ClaimedRun {
@@ -69,7 +73,7 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
     if (options.globalConcurrency !== undefined) {
       if (store.dialect === "postgres")
         await sql`select pg_advisory_xact_lock(hashtext('loopd.claim'))`.execute(trx);
-      limit = Math.min(limit, options.globalConcurrency - (await countRunning(trx)));
+      limit = claimCapacity(limit, options.globalConcurrency, await countRunning(trx));
       if (limit <= 0) return { ...empty, saturated: true };
     }
 
@@ -98,126 +102,72 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
           .execute()
       ).map((routine) => [routine.id, { ...routine, spec: storedSpec(routine.spec) }]),
     );
-    const running = new Map<number, Array<OverlapRun & { lease_until: number | null }>>();
-    for (const run of await trx
-      .selectFrom("runs")
-      .select(["id", "routine_id", "lease_until", "attempt", "trigger"])
-      .where("status", "=", "running")
-      .where("routine_id", "in", routineIds)
-      .execute()) {
-      const inLine = isInLine({ startedBefore: run.attempt > 1, trigger: run.trigger });
-      running.set(run.routine_id, [...(running.get(run.routine_id) ?? []), { ...run, inLine }]);
-    }
-    // Runs in line that are ready, including ones this claim did not get (another worker's
-    // lock, the limit): an on-time run must not start ahead of them.
-    const oneAtATime = [...routines.values()]
-      .filter((routine) => routine.spec.overlap !== "allow")
-      .map((routine) => routine.id);
-    const inLine = new Map<number, Array<{ id: number; due_at: number }>>();
-    if (oneAtATime.length > 0) {
-      for (const run of await trx
-        .selectFrom("runs")
-        .select(["id", "routine_id", "due_at"])
-        .where("status", "=", "queued")
-        .where("not_before", "<=", options.now)
-        .where("routine_id", "in", oneAtATime)
-        .where((eb) => eb.or([eb("started_at", "is not", null), eb("trigger", "=", "catch-up")]))
-        .execute()) {
-        inLine.set(run.routine_id, [...(inLine.get(run.routine_id) ?? []), run]);
-      }
-    }
-    /** Runs this claim started, skipped or set waiting: no longer "ready in line". */
-    const handled = new Set<number>();
-    const lineAhead = (run: { id: number; routine_id: number; due_at: number }): number | null => {
-      let ahead: { id: number; due_at: number } | null = null;
-      for (const other of inLine.get(run.routine_id) ?? []) {
-        if (other.id === run.id || handled.has(other.id) || other.due_at >= run.due_at) continue;
-        if (ahead === null || other.due_at < ahead.due_at) ahead = other;
-      }
-      return ahead?.id ?? null;
-    };
-
-    const runningPerRepo =
-      options.perRepo === undefined
-        ? new Map<string, number>()
-        : await countRunningPerRepo(trx, [...routines.values()]);
-
+    const policyRoutines = new Map<number, ClaimRoutine>(
+      [...routines.values()].map((routine) => [
+        routine.id,
+        {
+          paused: routine.state === "paused",
+          overlap: routine.spec.overlap,
+          requires: routine.spec.requires ?? [],
+          repo: routine.repo ?? "",
+        },
+      ]),
+    );
     const leaseUntil = options.now + options.leaseMs;
-    const result: ClaimResult = { claimed: [], canceled: [], saturated: false, unsuitable: 0 };
-    const labels = options.labels === undefined ? undefined : new Set(options.labels);
-    for (const run of candidates) {
+    const plan = planClaim({
+      candidates: candidates.map(
+        (run): ClaimCandidate => ({
+          id: run.id,
+          routineId: run.routine_id,
+          dueAt: run.due_at,
+          trigger: run.trigger,
+          startedBefore: run.started_at !== null,
+        }),
+      ),
+      routines: policyRoutines,
+      running: await runningRuns(trx, routineIds),
+      inLine: await readyInLine(
+        trx,
+        [...policyRoutines].filter(([, routine]) => routine.overlap !== "allow").map(([id]) => id),
+        options.now,
+      ),
+      runningPerRepo:
+        options.perRepo === undefined
+          ? new Map()
+          : await countRunningPerRepo(
+              trx,
+              [...policyRoutines.values()].map((routine) => routine.repo),
+            ),
+      ...(options.labels !== undefined ? { labels: options.labels } : {}),
+      ...(options.perRepo !== undefined ? { perRepo: options.perRepo } : {}),
+      leaseUntil,
+    });
+
+    for (const finish of plan.finish) {
+      await trx
+        .updateTable("runs")
+        .set({
+          status: finish.status,
+          reason: finish.reason,
+          finished_at: options.now,
+          worker_id: null,
+          lease_until: null,
+        })
+        .where("id", "=", finish.runId)
+        .execute();
+    }
+    for (const wait of plan.wait) {
+      await trx
+        .updateTable("runs")
+        .set({ not_before: wait.notBefore, reason: wait.reason })
+        .where("id", "=", wait.runId)
+        .execute();
+    }
+    const byId = new Map(candidates.map((run) => [run.id, run]));
+    const claimed = plan.start.map((id): ClaimedRun => {
+      const run = byId.get(id)!;
       const routine = routines.get(run.routine_id)!;
-      if (routine.state === "paused" && !firedWhilePaused(run)) {
-        await finishUnstarted(trx, run.id, "skipped", "routine paused", options.now);
-        continue;
-      }
-      if (labels && !(routine.spec.requires ?? []).every((label) => labels.has(label))) {
-        result.unsuitable++;
-        continue;
-      }
-      const busy = running.get(run.routine_id) ?? [];
-      const candidate = {
-        id: run.id,
-        inLine: isInLine({ startedBefore: run.started_at !== null, trigger: run.trigger }),
-      };
-      const decision = decideOverlap({
-        policy: routine.spec.overlap,
-        candidate,
-        running: busy,
-        lineAhead: lineAhead(run),
-      });
-      if (decision.action === "skip") {
-        handled.add(run.id);
-        await finishUnstarted(trx, run.id, "skipped", decision.reason, options.now);
-        continue;
-      }
-      if (decision.action === "wait") {
-        // Until the blocker's completion releases it (complete-run.ts), or its lease horizon; a
-        // blocker not started yet has none: the horizon of a lease taken now.
-        handled.add(run.id);
-        const blocker = busy.find((other) => other.id === decision.behind);
-        await trx
-          .updateTable("runs")
-          .set({ not_before: blocker?.lease_until ?? leaseUntil, reason: decision.reason })
-          .where("id", "=", run.id)
-          .execute();
-        continue;
-      }
-      const repo = routine.repo ?? "";
-      if (options.perRepo !== undefined && (runningPerRepo.get(repo) ?? 0) >= options.perRepo) {
-        // Waits until a run in this repo finishes (completion releases it) or the lease horizon.
-        handled.add(run.id);
-        await trx
-          .updateTable("runs")
-          .set({
-            not_before: leaseUntil,
-            reason: `concurrency: ${options.perRepo} run(s) already in ${repo}`,
-          })
-          .where("id", "=", run.id)
-          .execute();
-        continue;
-      }
-      if (decision.cancel.length > 0) {
-        for (const previous of busy.filter((other) => decision.cancel.includes(other.id))) {
-          await finishUnstarted(
-            trx,
-            previous.id,
-            "canceled",
-            `overlap cancel-previous: superseded by run ${run.id}`,
-            options.now,
-          );
-          // Claimed earlier in this batch: it never starts. Running elsewhere: its worker stops it.
-          const inBatch = result.claimed.findIndex((claimed) => claimed.id === previous.id);
-          if (inBatch >= 0) result.claimed.splice(inBatch, 1);
-          else result.canceled.push(previous.id);
-        }
-        busy.splice(0, busy.length, ...busy.filter((other) => !decision.cancel.includes(other.id)));
-      }
-      handled.add(run.id);
-      busy.push({ ...candidate, lease_until: leaseUntil });
-      runningPerRepo.set(repo, (runningPerRepo.get(repo) ?? 0) + 1);
-      running.set(run.routine_id, busy);
-      result.claimed.push({
+      return {
         id: run.id,
         routineId: run.routine_id,
         routineName: routine.name,
@@ -229,53 +179,86 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         input: run.input,
         leaseUntil,
         workerId: options.workerId,
-      });
-    }
-    if (result.claimed.length > 0) {
-      // One statement leases the whole batch.
-      await trx
-        .updateTable("runs")
-        .set((eb) => ({
-          status: "running",
-          attempt: eb("attempt", "+", 1),
-          worker_id: options.workerId,
-          lease_until: leaseUntil,
-          started_at: options.now,
-          reason: null,
-        }))
-        .where(
-          "id",
-          "in",
-          result.claimed.map((run) => run.id),
-        )
-        .execute();
-      for (const run of result.claimed) {
-        if (!run.spec.notify.some((rule) => rule.on.includes("start"))) continue;
-        await enqueueEvent(trx, {
-          type: "run.started",
-          kind: "start",
-          routineId: run.routineId,
-          runId: run.id,
-          payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, trigger: run.trigger },
-          notify: run.spec.notify,
-          now: options.now,
-        });
-      }
-    }
-    return result;
+      };
+    });
+    if (claimed.length > 0) await lease(trx, claimed, options);
+    return { claimed, canceled: plan.canceled, saturated: false, unsuitable: plan.unsuitable };
   });
 }
 
-/** `loopd run` on a paused routine, not yet started: the one kind of run a pause lets through. */
-function firedWhilePaused(run: { trigger: RunTrigger; started_at: number | null }): boolean {
-  return run.trigger === "manual" && run.started_at === null;
+/** One statement leases the whole batch; routines that notify on start get their event. */
+async function lease(db: Db, claimed: ClaimedRun[], options: ClaimOptions): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set((eb) => ({
+      status: "running",
+      attempt: eb("attempt", "+", 1),
+      worker_id: options.workerId,
+      lease_until: options.now + options.leaseMs,
+      started_at: options.now,
+      reason: null,
+    }))
+    .where(
+      "id",
+      "in",
+      claimed.map((run) => run.id),
+    )
+    .execute();
+  for (const run of claimed) {
+    if (!run.spec.notify.some((rule) => rule.on.includes("start"))) continue;
+    await enqueueEvent(db, {
+      type: "run.started",
+      kind: "start",
+      routineId: run.routineId,
+      runId: run.id,
+      payload: { routine: run.routineName, runId: run.id, attempt: run.attempt, trigger: run.trigger },
+      notify: run.spec.notify,
+      now: options.now,
+    });
+  }
 }
 
-async function countRunningPerRepo(
+/** Per routine, its runs executing now. */
+async function runningRuns(db: Db, routineIds: number[]): Promise<Map<number, RunningRun[]>> {
+  const running = new Map<number, RunningRun[]>();
+  for (const run of await db
+    .selectFrom("runs")
+    .select(["id", "routine_id", "lease_until", "attempt", "trigger"])
+    .where("status", "=", "running")
+    .where("routine_id", "in", routineIds)
+    .execute()) {
+    const inLine = isInLine({ startedBefore: run.attempt > 1, trigger: run.trigger });
+    running.set(run.routine_id, [
+      ...(running.get(run.routine_id) ?? []),
+      { id: run.id, inLine, leaseUntil: run.lease_until },
+    ]);
+  }
+  return running;
+}
+
+/** Per routine, its queued runs in line (started before, or catch-up) that are ready now. */
+async function readyInLine(
   db: Db,
-  routines: Array<{ repo: string | null }>,
-): Promise<Map<string, number>> {
-  const repos = [...new Set(routines.map((routine) => routine.repo ?? ""))];
+  routineIds: number[],
+  now: number,
+): Promise<Map<number, Array<{ id: number; dueAt: number }>>> {
+  const inLine = new Map<number, Array<{ id: number; dueAt: number }>>();
+  if (routineIds.length === 0) return inLine;
+  for (const run of await db
+    .selectFrom("runs")
+    .select(["id", "routine_id", "due_at"])
+    .where("status", "=", "queued")
+    .where("not_before", "<=", now)
+    .where("routine_id", "in", routineIds)
+    .where((eb) => eb.or([eb("started_at", "is not", null), eb("trigger", "=", "catch-up")]))
+    .execute()) {
+    inLine.set(run.routine_id, [...(inLine.get(run.routine_id) ?? []), { id: run.id, dueAt: run.due_at }]);
+  }
+  return inLine;
+}
+
+async function countRunningPerRepo(db: Db, repoKeys: string[]): Promise<Map<string, number>> {
+  const repos = [...new Set(repoKeys)];
   const rows = await db
     .selectFrom("runs")
     .innerJoin("routines", "routines.id", "runs.routine_id")
@@ -294,19 +277,4 @@ async function countRunning(db: Db): Promise<number> {
     .where("status", "=", "running")
     .executeTakeFirstOrThrow();
   return Number(row.count);
-}
-
-/** Ends a run that will not (or will no longer) execute here. */
-async function finishUnstarted(
-  db: Db,
-  runId: number,
-  status: "skipped" | "canceled",
-  reason: string,
-  now: number,
-): Promise<void> {
-  await db
-    .updateTable("runs")
-    .set({ status, reason, finished_at: now, worker_id: null, lease_until: null })
-    .where("id", "=", runId)
-    .execute();
 }
