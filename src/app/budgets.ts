@@ -4,9 +4,10 @@
  * or month — the dashboard's budget bars. Per-run caps have no running total and are left out.
  */
 import { utcDayWindow, utcMonthWindow } from "../domain/budget.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { spentUsd } from "../store/ledger.js";
 import { listRoutines } from "../store/routines.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 
 export interface BudgetLine {

@@ -1,5 +1,6 @@
 /** `loopd costs`: what routines, models, tiers and days cost, from the ledger. */
-import { type CostReportKey, type CostReportRow, costReport } from "../store/ledger.js";
+import type { CostReportKey } from "../domain/cost-report.js";
+import { type CostReportRow, costReport } from "../store/ledger.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 

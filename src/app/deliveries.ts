@@ -1,9 +1,9 @@
 /** Use-cases on notification deliveries (the outbox): list them, send one again by hand. */
+import type { DeliveryStatus } from "../domain/delivery-status.js";
 import { LoopdError } from "../domain/errors.js";
 import {
   countDeliveriesByStatus,
   type Delivery,
-  type DeliveryStatus,
   findDelivery,
   listDeliveries,
   retryDelivery,

@@ -13,12 +13,13 @@ import { ERROR_CODES } from "../domain/error-codes.js";
 import { misfireOf } from "../domain/misfire.js";
 import { tierOrder } from "../domain/router.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import { commandVersion, findExecutable } from "../harness/executable.js";
 import type { AuthState, Harness, HarnessRegistry, PreflightResult } from "../harness/harness.js";
 import { listHarnessHealth } from "../store/harness-health.js";
 import { listRoutines, type Routine } from "../store/routines.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 
 export interface HarnessDoctorView {

@@ -8,8 +8,9 @@ import { Webhooks } from "@octokit/webhooks";
 import { LoopdError } from "../domain/errors.js";
 import { globToRegExp } from "../domain/router.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { listRoutines } from "../store/routines.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import { fireRoutine } from "./run-now.js";
 

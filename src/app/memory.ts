@@ -1,7 +1,8 @@
 /** `loopd memory`: read, replace or clear a routine's memory. */
 import { capMemory, DEFAULT_MEMORY_MAX_BYTES } from "../domain/memory.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { clearMemory, getMemory, putMemory } from "../store/memory.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 

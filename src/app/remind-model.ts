@@ -12,11 +12,11 @@ import { configSchema, type ModelTier } from "../domain/config-schema.js";
 import { type ParseResult, remindPlanSchema } from "../domain/remind-plan.js";
 import { tierOrder } from "../domain/router.js";
 import { toRoutineSpec } from "../domain/routine-spec.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import type { HarnessRegistry } from "../harness/harness.js";
 import { parseJsonAnswer } from "../harness/json-answer.js";
 import { recordLedger } from "../store/ledger.js";
-import type { ConfigSettings } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 
 /** A plan is a small JSON object: a few turns and a few cents are plenty. */

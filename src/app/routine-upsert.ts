@@ -7,10 +7,11 @@
 import { configSchema, type RoutineConfig } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 import { scheduleChanged, specHash, toRoutineSpec } from "../domain/routine-spec.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { systemTimeZone } from "../domain/time-zone.js";
 import { dueOnResume } from "../domain/trigger.js";
 import { findRoutineByName, insertRoutine, setRoutineState, updateRoutineSpec } from "../store/routines.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import { scheduleFrom } from "./apply-config.js";
 import { type RoutineView, routineView } from "./views.js";

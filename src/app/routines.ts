@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import type { ModelTier } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 import { routineYaml } from "../domain/routine-yaml.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { dueOnResume } from "../domain/trigger.js";
 import {
   deleteRoutine,
@@ -12,7 +13,7 @@ import {
   setRoutineState,
 } from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import {
   type PublicSpec,

@@ -4,7 +4,7 @@
  * views in views.ts: `at` is an ISO-8601 UTC time, and `data` is structured, never JSON
  * inside JSON: an output line (`type: "log"`) is its text, every other event its object.
  */
-import type { RunEvent } from "../store/run-events.js";
+import type { RunEvent } from "../domain/run-event.js";
 
 export interface RunEventView {
   id: number;

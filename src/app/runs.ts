@@ -2,10 +2,10 @@
 
 import type { CheckResult } from "../domain/check.js";
 import { LoopdError } from "../domain/errors.js";
+import type { RunStatus } from "../domain/run-status.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import { listRunEvents } from "../store/run-events.js";
 import { findRun, listRuns } from "../store/runs.js";
-import type { RunStatus } from "../store/schema.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 import { type RunEventView, runEventView } from "./run-event-view.js";

@@ -13,9 +13,10 @@ import { join } from "node:path";
 import { canonicalJson } from "../domain/canonical-json.js";
 import { parseDuration } from "../domain/duration.js";
 import { DEFAULT_PRICING } from "../domain/pricing.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import type { Harness, HarnessRegistry } from "../harness/harness.js";
 import { createHarnessRegistry } from "../harness/registry.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import { WorkspaceManager, type WorkspaceOptions } from "../workspace/workspaces.js";
 

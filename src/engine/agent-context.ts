@@ -12,9 +12,9 @@ import {
   memoryInstructions,
   updatedMemory,
 } from "../domain/memory.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import type { AgentInput, HarnessEvent, HarnessResult } from "../harness/harness.js";
 import { getMemory, putMemory } from "../store/memory.js";
-import type { ConfigSettings } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Db } from "../store/store.js";
 import type { Workspace } from "../workspace/workspaces.js";

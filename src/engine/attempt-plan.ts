@@ -14,10 +14,10 @@ import {
   type TierStats,
   tierOrder,
 } from "../domain/router.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import type { HarnessResult } from "../harness/harness.js";
 import { type LedgerEntry, recordLedger, spentUsd } from "../store/ledger.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
-import type { ConfigSettings } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import { reserveBudget, reservedUsd } from "../store/sql/reserve-budget.js";
 import { previousAttempt, recordRoute, tierHistory } from "../store/sql/routing-history.js";

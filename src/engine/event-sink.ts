@@ -3,8 +3,10 @@
  * short runs finishing together, must not cost one INSERT per line. Caps events per attempt
  * so a runaway log cannot fill the store.
  */
+
+import type { NewRunEvent } from "../domain/run-event.js";
 import type { HarnessEvent } from "../harness/harness.js";
-import { appendRunEvents, type NewRunEvent } from "../store/run-events.js";
+import { appendRunEvents } from "../store/run-events.js";
 import type { Store } from "../store/store.js";
 
 export const MAX_EVENTS_PER_ATTEMPT = 10_000;

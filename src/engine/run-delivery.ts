@@ -12,9 +12,9 @@ import {
   parseAuthor,
   type RunDelivery,
 } from "../domain/run-delivery.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
 import { recordRunDelivery, recordRunKept } from "../store/run-artifacts.js";
-import type { ConfigSettings } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import type { DeliverRequest } from "../workspace/deliver.js";

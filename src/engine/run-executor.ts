@@ -9,6 +9,7 @@
  */
 import { LoopdError } from "../domain/errors.js";
 import { tierOrder } from "../domain/router.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { agentEnvironment, createRedactor } from "../harness/agent-env.js";
 import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { ToolOutcomes } from "../harness/tool-outcome.js";
@@ -19,7 +20,7 @@ import {
   recordRunWorkspace,
   saveRunArtifacts,
 } from "../store/run-artifacts.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import type { DeliverRequest } from "../workspace/deliver.js";

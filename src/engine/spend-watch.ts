@@ -7,9 +7,9 @@
  */
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import type { HarnessResult } from "../harness/harness.js";
 import { enqueueEvent } from "../store/outbox.js";
-import type { ConfigSettings } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 

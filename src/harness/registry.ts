@@ -1,6 +1,6 @@
 /** Every harness this loopd offers, configured from `harnesses:` and `pricing:` in loopd.yaml. */
 import { DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
-import type { ConfigSettings } from "../store/settings.js";
+import type { ConfigSettings } from "../domain/settings.js";
 import { createBuiltinHarness } from "./builtin/agent.js";
 import { createClaudeHarness } from "./claude.js";
 import { createCodexHarness } from "./codex.js";

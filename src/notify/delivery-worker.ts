@@ -13,7 +13,8 @@
  */
 import type { Channel } from "../domain/config-schema.js";
 import { channelSchema } from "../domain/config-schema.js";
-import { CONFIG_SETTING, type ConfigSettings, getSetting } from "../store/settings.js";
+import type { ConfigSettings } from "../domain/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import { type ClaimedDelivery, claimDeliveries, nextDeliveryAt } from "../store/sql/claim-deliveries.js";
 import { type DeliveryOutcome, finishDelivery } from "../store/sql/finish-delivery.js";
 import { sealDigests } from "../store/sql/seal-digests.js";

@@ -4,10 +4,9 @@
  * and `sql/finish-delivery.ts`.
  */
 import type { Selectable } from "kysely";
+import type { DeliveryStatus } from "../domain/delivery-status.js";
 import type { OutboxTable } from "./schema.js";
 import type { Db } from "./store.js";
-
-export type DeliveryStatus = OutboxTable["status"];
 
 export interface Delivery {
   id: string;

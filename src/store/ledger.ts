@@ -5,6 +5,7 @@
  * closes the run's reservation in one transaction.
  */
 import { utcDay } from "../domain/budget.js";
+import type { CostReportKey } from "../domain/cost-report.js";
 import type { TokenUsage } from "../domain/run-report.js";
 import type { Db } from "./store.js";
 
@@ -73,8 +74,6 @@ export async function spentUsd(db: Db, scope: SpendScope): Promise<number> {
   // PostgreSQL returns sums of BIGINT/NUMERIC as strings; Number() normalises both dialects.
   return Number(row.spent);
 }
-
-export type CostReportKey = "routine" | "model" | "tier" | "day" | "harness";
 
 export interface CostReportRow {
   /** Routine name, model, tier (`(none)` for runs without one), UTC day or harness. */

@@ -1,18 +1,7 @@
 /** The append-only log of a run: output lines and structured agent events. */
+import type { NewRunEvent, RunEvent } from "../domain/run-event.js";
 import type { RunEventRow } from "./schema.js";
 import type { Db } from "./store.js";
-
-export interface RunEvent {
-  id: number;
-  runId: number;
-  attempt: number;
-  at: number;
-  type: string;
-  stream: string | null;
-  data: string;
-}
-
-export type NewRunEvent = Omit<RunEvent, "id">;
 
 export async function appendRunEvents(db: Db, events: readonly NewRunEvent[]): Promise<void> {
   if (events.length === 0) return;

@@ -1,7 +1,8 @@
 /** Run repository: occurrences of routines and their outcomes. */
 import type { RunDelivery } from "../domain/run-delivery.js";
 import type { TokenUsage } from "../domain/run-report.js";
-import type { RunRow, RunStatus, RunTrigger } from "./schema.js";
+import type { RunStatus, RunTrigger } from "../domain/run-status.js";
+import type { RunRow } from "./schema.js";
 import type { Db } from "./store.js";
 
 export interface Run {

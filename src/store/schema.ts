@@ -4,20 +4,9 @@
  * Date/text conversions. JSON documents are TEXT, parsed in the repository functions.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
-
-export type RoutineState = "active" | "paused";
-export const RUN_STATUSES = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "timed_out",
-  "canceled",
-  "skipped",
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunTrigger = "schedule" | "catch-up" | "manual" | "event" | "retry";
-export type Outcome = "succeeded" | "failed" | "timed_out" | "canceled" | "skipped";
+import type { Verdict } from "../domain/check.js";
+import type { DeliveryStatus } from "../domain/delivery-status.js";
+import type { Outcome, RoutineState, RunStatus, RunTrigger } from "../domain/run-status.js";
 
 export interface RoutinesTable {
   id: Generated<number>;
@@ -39,7 +28,9 @@ export interface RoutinesTable {
   last_error_code: string | null;
   last_error_message: string | null;
   /** The last verdict of the routine's check (watches only). */
-  last_verdict: "satisfied" | "unsatisfied" | null;
+  last_verdict: Verdict | null;
+  /** Evaluations in a row whose verdict repeated the one before (a watch's backoff). */
+  unchanged_verdicts: ColumnType<number, number | undefined, number>;
   consecutive_failures: ColumnType<number, number | undefined, number>;
   /** Failures with LOOPD_AUTH_* in a row; the routine pauses itself at `auth.pauseAfter`. */
   consecutive_auth_failures: ColumnType<number, number | undefined, number>;
@@ -97,7 +88,7 @@ export interface RunsTable {
   tier: string | null;
   route_reason: string | null;
   /** satisfied | unsatisfied when the run evaluated a check; null otherwise (or when it errored). */
-  verdict: "satisfied" | "unsatisfied" | null;
+  verdict: Verdict | null;
   /** What became of the run's changes (JSON `RunDelivery`): committed, pushed, or why not. */
   delivery: string | null;
   /** 1 when the run succeeded with no `verify` although its last tool call failed. */
@@ -208,7 +199,7 @@ export interface OutboxTable {
    * "held": waiting for its channel's digest (until `digest_until`); "digested": sent as part
    * of a digest row (`sql/seal-digests.ts`), never on its own.
    */
-  status: "pending" | "delivered" | "dead" | "held" | "digested";
+  status: DeliveryStatus;
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: number;
   last_error: string | null;

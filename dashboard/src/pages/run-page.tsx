@@ -1,5 +1,6 @@
 /** One run: outcome, routing, spend, branch and delivered work, check verdict, changed files, live log and diff. */
 import { useEffect, useState } from "react";
+import { isFinalStatus } from "../../../src/domain/run-status.js";
 import { api } from "../api.js";
 import { CodeText } from "../components/code-text.js";
 import { DiffView } from "../components/diff-view.js";
@@ -14,8 +15,6 @@ import { useResource } from "../hooks/use-resource.js";
 import { href } from "../route.js";
 import type { RunDetail, RunView } from "../types.js";
 
-const LIVE = new Set(["queued", "running"]);
-
 export function RunPage({ id }: { id: number }) {
   const run = useResource(() => api.run(id), id);
   const [update, setUpdate] = useState<RunView>();
@@ -23,7 +22,7 @@ export function RunPage({ id }: { id: number }) {
   // mid-way would load the whole log again.
   const [streamed, setStreamed] = useState<boolean>();
   useEffect(() => {
-    if (run.data) setStreamed((value) => value ?? LIVE.has(run.data!.status));
+    if (run.data) setStreamed((value) => value ?? !isFinalStatus(run.data!.status));
   }, [run.data]);
 
   return (
@@ -50,7 +49,7 @@ export function RunPage({ id }: { id: number }) {
               </section>
               <section>
                 <h2>Diff</h2>
-                {LIVE.has(merged.status) ? (
+                {!isFinalStatus(merged.status) ? (
                   <p className="muted">The diff appears when the run finishes.</p>
                 ) : (
                   <DiffView runId={id} inline={detail.diff} refreshKey={merged.status} />

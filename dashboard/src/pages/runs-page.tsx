@@ -1,5 +1,6 @@
 /** The latest runs across routines, live, with a status filter. */
 import { useState } from "react";
+import { RUN_STATUSES } from "../../../src/domain/run-status.js";
 import { api } from "../api.js";
 import { EmptyState } from "../components/empty-state.js";
 import { Loaded } from "../components/loaded.js";
@@ -7,7 +8,7 @@ import { RunsTable } from "../components/runs-table.js";
 import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useResource } from "../hooks/use-resource.js";
 
-const STATUSES = ["", "queued", "running", "succeeded", "failed", "timed_out", "canceled", "skipped"];
+const STATUSES = ["", ...RUN_STATUSES];
 
 export function RunsPage() {
   const [status, setStatus] = useState("");

@@ -5,6 +5,7 @@
  * fired now executed in this process (inline-runner.ts).
  */
 import { LoopdError } from "../../domain/errors.js";
+import { isFinalStatus } from "../../domain/run-status.js";
 import { parseSince } from "../../domain/since.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import type { Store } from "../../store/store.js";
@@ -42,7 +43,6 @@ import type {
 } from "./loopd-client.js";
 import type { CostReportKey, DeliveryStatus } from "./vocabulary.js";
 
-const FINAL = new Set(["succeeded", "failed", "timed_out", "canceled", "skipped"]);
 /** How often a followed run's log is read from the store. */
 const POLL_MS = 250;
 /** A run queued this long with nothing taking it: say that a daemon may be missing. */
@@ -163,7 +163,7 @@ export class LocalLoopdClient implements LoopdClient {
         yield { kind: "event", event };
       }
       const run = await this.requireRun(runId);
-      if (FINAL.has(run.status)) {
+      if (isFinalStatus(run.status)) {
         await this.inline.get(runId);
         yield { kind: "end", run: await this.requireRun(runId) };
         return;

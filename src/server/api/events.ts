@@ -16,16 +16,9 @@ import { listRoutineViews } from "../../app/routines.js";
 import { findRunView, listRunLog, listRunViews } from "../../app/runs.js";
 import type { RunView } from "../../app/views.js";
 import { LoopdError } from "../../domain/errors.js";
+import { isFinalStatus } from "../../domain/run-status.js";
 import { type Api, type ApiDeps, DEFAULT_TIMING, type StreamTiming } from "./deps.js";
 import { errorResponses } from "./schemas.js";
-
-const FINAL: ReadonlySet<RunView["status"]> = new Set([
-  "succeeded",
-  "failed",
-  "timed_out",
-  "canceled",
-  "skipped",
-]);
 
 /** How many of the newest runs the global stream compares each time (plus all queued and running). */
 const RECENT_WINDOW = 50;
@@ -65,7 +58,7 @@ export function followRun(c: Context, deps: ApiDeps, runId: number, after: numbe
             status = run.status;
             await stream.writeSSE({ event: "run", data: JSON.stringify(run) });
           }
-          if (FINAL.has(run.status)) {
+          if (isFinalStatus(run.status)) {
             await sendEvents();
             await stream.writeSSE({ event: "end", data: JSON.stringify(run) });
             break;
@@ -163,7 +156,7 @@ async function changedRuns(deps: ApiDeps, known: Map<number, string>): Promise<R
   for (const [id, key] of known) {
     if (seen.has(id)) continue;
     const status = key.split("/")[0] as RunView["status"];
-    if (FINAL.has(status)) {
+    if (isFinalStatus(status)) {
       known.delete(id); // finished and out of the window: nothing more to report
       continue;
     }

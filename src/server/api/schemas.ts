@@ -6,7 +6,9 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HARNESSES, name, routineSchema } from "../../domain/config-schema.js";
-import { RUN_STATUSES } from "../../store/schema.js";
+import { COST_REPORT_KEYS } from "../../domain/cost-report.js";
+import { DELIVERY_STATUSES } from "../../domain/delivery-status.js";
+import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/run-status.js";
 
 const isoTime = z.string().openapi({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 const isoTimeOrNull = isoTime.nullable();
@@ -76,7 +78,7 @@ export const RoutineViewSchema = z
   .object({
     name: z.string(),
     description: z.string().nullable(),
-    state: z.enum(["active", "paused"]),
+    state: z.enum(ROUTINE_STATES),
     pausedReason: z.string().nullable(),
     pausedCode: z.string().nullable().openapi({
       description:
@@ -96,7 +98,7 @@ export const RoutineViewSchema = z
     labels: z.array(z.string()),
     health: z.object({
       lastRunAt: isoTimeOrNull,
-      lastOutcome: z.enum(["succeeded", "failed", "timed_out", "canceled", "skipped"]).nullable(),
+      lastOutcome: z.enum(OUTCOMES).nullable(),
       lastError: codedError,
       consecutiveFailures: z.int(),
       lastSuccessAt: isoTimeOrNull,
@@ -122,7 +124,7 @@ export const RunViewSchema = z
     id: z.int(),
     routine: z.string(),
     dueAt: isoTime,
-    trigger: z.enum(["schedule", "catch-up", "manual", "event", "retry"]),
+    trigger: z.enum(RUN_TRIGGERS),
     status: z.enum(RUN_STATUSES),
     reason: z.string().nullable(),
     attempt: z.int(),
@@ -233,7 +235,7 @@ const costFigures = {
 
 export const CostsViewSchema = z
   .object({
-    by: z.enum(["routine", "model", "tier", "day", "harness"]),
+    by: z.enum(COST_REPORT_KEYS),
     since: isoTime,
     routine: z.string().nullable(),
     rows: z.array(z.object({ key: z.string(), ...costFigures, tokensReasoning: z.number() })),
@@ -248,7 +250,7 @@ export const DeliveryViewSchema = z
     channel: z.string(),
     routine: z.string().nullable(),
     runId: z.int().nullable(),
-    status: z.enum(["pending", "delivered", "dead", "held", "digested"]),
+    status: z.enum(DELIVERY_STATUSES),
     attempts: z.int(),
     nextAttemptAt: isoTimeOrNull,
     deliveredAt: isoTimeOrNull,

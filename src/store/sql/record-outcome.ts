@@ -1,5 +1,5 @@
 /** Routine health: last outcome and error, consecutive failures, last success. */
-import type { Outcome } from "../schema.js";
+import type { Outcome } from "../../domain/run-status.js";
 import type { Db } from "../store.js";
 
 export async function recordRoutineOutcome(

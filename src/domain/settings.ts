@@ -1,0 +1,26 @@
+/**
+ * The config-wide sections of loopd.yaml (`models`, `budgets`, `channels`, `dates`, …) as
+ * `loopd apply` stores them: what the engine, the harnesses and the use-cases read.
+ */
+import type { CodexSandbox } from "./config-sections.js";
+
+export interface ConfigSettings {
+  dates?: Record<string, string>;
+  models?: Record<string, unknown>;
+  budgets?: { daily?: number; monthly?: number; perRun?: number; tokensPerMinute?: number };
+  channels?: Record<string, unknown>;
+  limits?: { concurrency?: number; perRepo?: number };
+  workspaces?: { pool?: number; keep?: "failed" | "always" | "never"; pruneAfter?: string };
+  context?: { maxBytes?: number; memoryMaxBytes?: number };
+  auth?: { pauseAfter?: number };
+  failures?: { pauseAfter?: number };
+  harnesses?: Partial<Record<string, { command?: string; args?: string[]; sandbox?: CodexSandbox }>>;
+  pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
+  github?: { webhookSecretEnv?: string; apiUrl?: string };
+  /** How loopd commits and pushes a run's work (`deliver`). */
+  git?: { author?: string; noVerify?: boolean };
+  routing?: {
+    rules?: Array<{ name: string; when: Record<string, unknown>; tier: string }>;
+    explore?: number;
+  };
+}
