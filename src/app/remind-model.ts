@@ -15,7 +15,7 @@ import { toRoutineSpec } from "../domain/routine-spec.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import type { HarnessRegistry } from "../harness/harness.js";
-import { parseJsonAnswer } from "../harness/json-answer.js";
+import { parseJsonAnswer } from "../lib/json-answer.js";
 import { recordLedger } from "../store/ledger.js";
 import type { Store } from "../store/store.js";
 

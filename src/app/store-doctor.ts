@@ -6,7 +6,7 @@
  * when a loopd process on this host looks, or when their leases expire).
  */
 import { liveDaemon } from "../engine/wake.js";
-import { hostKey, processAlive } from "../harness/local-host.js";
+import { hostKey, processAlive } from "../lib/local-host.js";
 import type { Store } from "../store/store.js";
 import { listWorkers } from "../store/workers.js";
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { CheckResult, CheckSpec } from "../domain/check.js";
-import { parseJsonAnswer } from "../harness/json-answer.js";
+import { parseJsonAnswer } from "../lib/json-answer.js";
 
 type AgentCheck = Extract<CheckSpec, { kind: "agent" }>;
 

@@ -4,7 +4,7 @@
  * the evidence says plainly (a flaky pass is not the same news as a clean one).
  */
 import type { CheckResult, CheckSpec } from "../domain/check.js";
-import { runShellCommand, type ShellCommandResult } from "../harness/shell-command.js";
+import { runShellCommand, type ShellCommandResult } from "../lib/shell-command.js";
 
 export interface CommandCheckContext {
   cwd: string;

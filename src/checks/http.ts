@@ -4,7 +4,7 @@
  * page someone because the laptop was offline. Use `status: 5xx` style expectations for that.
  */
 import type { CheckResult, CheckSpec } from "../domain/check.js";
-import { errorMessage } from "../notify/event.js";
+import { errorMessage } from "../lib/error-message.js";
 
 type HttpCheck = Extract<CheckSpec, { kind: "http" }>;
 

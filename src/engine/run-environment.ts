@@ -6,7 +6,7 @@
  * from outside). `runEnvironment` (the whole daemon environment) is what watch checks get.
  */
 import { type AgentEnvironment, agentEnvironment } from "../harness/agent-env.js";
-import { WORKER_MARKER } from "../harness/process-tree.js";
+import { WORKER_MARKER } from "../lib/process-tree.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 
 /** A shell run's environment and the secrets to redact from what it outputs. */

@@ -7,7 +7,7 @@
 import { nextTier } from "../domain/router.js";
 import { maxAttemptsOf } from "../domain/routine-spec.js";
 import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
-import { runShellCommand } from "../harness/shell-command.js";
+import { runShellCommand } from "../lib/shell-command.js";
 import { saveRunArtifacts } from "../store/run-artifacts.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";

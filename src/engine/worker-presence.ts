@@ -9,8 +9,8 @@
  * attempt it replaces. Workers on other hosts are judged by their leases only.
  */
 import { hostname } from "node:os";
-import { hostKey, processAlive, processStart } from "../harness/local-host.js";
-import { terminateMarked, WORKER_MARKER } from "../harness/process-tree.js";
+import { hostKey, processAlive, processStart } from "../lib/local-host.js";
+import { terminateMarked, WORKER_MARKER } from "../lib/process-tree.js";
 import { recoverDeadWorkers } from "../store/sql/recover-dead-workers.js";
 import type { RecoveryResult } from "../store/sql/recover-expired-leases.js";
 import type { Store } from "../store/store.js";

@@ -8,10 +8,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { forwardLines } from "../lib/line-stream.js";
+import {
+  killGraceMs,
+  releaseWatchdog,
+  terminateGroup,
+  terminateMarked,
+  watched,
+} from "../lib/process-tree.js";
 import { findExecutable } from "./executable.js";
 import type { HarnessEvent } from "./harness.js";
-import { forwardLines } from "./line-stream.js";
-import { killGraceMs, releaseWatchdog, terminateGroup, terminateMarked, watched } from "./process-tree.js";
 
 export interface AgentProcessOptions {
   command: string;

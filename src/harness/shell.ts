@@ -5,9 +5,9 @@
  * stopped when it exits. The simplest harness, and the one the engine's own tests drive.
  */
 import { existsSync } from "node:fs";
+import { forwardLines } from "../lib/line-stream.js";
+import { killGraceMs, releaseWatchdog, terminateGroup, watchedShell } from "../lib/process-tree.js";
 import type { Harness, HarnessEvent, HarnessInput, HarnessResult } from "./harness.js";
-import { forwardLines } from "./line-stream.js";
-import { killGraceMs, releaseWatchdog, terminateGroup, watchedShell } from "./process-tree.js";
 
 const MAX_SUMMARY = 200;
 

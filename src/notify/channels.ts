@@ -5,6 +5,7 @@
  * channel costs its own row a retry and nothing else.
  */
 import type { Channel } from "../domain/config-schema.js";
+import { errorMessage } from "../lib/error-message.js";
 import { deliverCommand } from "./channels/command.js";
 import { deliverDesktop } from "./channels/desktop.js";
 import { deliverDiscord } from "./channels/discord.js";
@@ -12,7 +13,7 @@ import { deliverEmail } from "./channels/email.js";
 import { deliverLog } from "./channels/log.js";
 import { deliverSlack } from "./channels/slack.js";
 import { deliverWebhook } from "./channels/webhook.js";
-import { type DeliverOptions, type DeliveryResult, errorMessage, type NotificationEvent } from "./event.js";
+import type { DeliverOptions, DeliveryResult, NotificationEvent } from "./event.js";
 
 export type ChannelType = Channel["type"];
 

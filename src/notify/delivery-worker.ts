@@ -14,6 +14,7 @@
 import type { Channel } from "../domain/config-schema.js";
 import { channelSchema } from "../domain/config-schema.js";
 import type { ConfigSettings } from "../domain/settings.js";
+import { errorMessage } from "../lib/error-message.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import { type ClaimedDelivery, claimDeliveries, nextDeliveryAt } from "../store/sql/claim-deliveries.js";
 import { type DeliveryOutcome, finishDelivery } from "../store/sql/finish-delivery.js";
@@ -24,7 +25,6 @@ import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   type DeliverOptions,
   type DeliveryResult,
-  errorMessage,
   eventFromOutboxRow,
   type NotificationEvent,
 } from "./event.js";

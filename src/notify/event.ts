@@ -60,12 +60,3 @@ export function eventFromOutboxRow(row: OutboxEventRow): NotificationEvent {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    // fetch wraps the socket error ("fetch failed"); the cause says what actually happened.
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-    return `${error.message}${cause}`;
-  }
-  return String(error);
-}

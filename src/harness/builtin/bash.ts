@@ -8,7 +8,7 @@
  * head and the tail, where errors usually are.
  */
 import { spawn } from "node:child_process";
-import { releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "../process-tree.js";
+import { releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "../../lib/process-tree.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 export const MAX_BASH_TIMEOUT_MS = 600_000;

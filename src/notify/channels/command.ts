@@ -7,7 +7,7 @@
  */
 import { execa } from "execa";
 import type { Channel } from "../../domain/config-schema.js";
-import { terminateGroup } from "../../harness/process-tree.js";
+import { terminateGroup } from "../../lib/process-tree.js";
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   type DeliverOptions,

@@ -6,11 +6,11 @@
  */
 import notifier from "node-notifier";
 import type { Channel } from "../../domain/config-schema.js";
+import { errorMessage } from "../../lib/error-message.js";
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   type DeliverOptions,
   type DeliveryResult,
-  errorMessage,
   type NotificationEvent,
 } from "../event.js";
 import { describeEvent, truncate } from "../message.js";

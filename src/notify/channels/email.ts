@@ -7,11 +7,11 @@
 import { hostname } from "node:os";
 import nodemailer from "nodemailer";
 import type { Channel } from "../../domain/config-schema.js";
+import { errorMessage } from "../../lib/error-message.js";
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   type DeliverOptions,
   type DeliveryResult,
-  errorMessage,
   isRecord,
   type NotificationEvent,
 } from "../event.js";

@@ -4,12 +4,8 @@
  * any other status is the receiver refusing this request, and the same request would be
  * refused again. Errors never include the URL: Slack and Discord URLs are credentials.
  */
-import {
-  DEFAULT_DELIVERY_TIMEOUT_MS,
-  type DeliverOptions,
-  type DeliveryResult,
-  errorMessage,
-} from "../event.js";
+import { errorMessage } from "../../lib/error-message.js";
+import { DEFAULT_DELIVERY_TIMEOUT_MS, type DeliverOptions, type DeliveryResult } from "../event.js";
 import { truncate } from "../message.js";
 
 /** Enough of a refusal's body to see why ("invalid_payload", a JSON error), not a whole HTML page. */
