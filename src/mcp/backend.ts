@@ -4,16 +4,17 @@
  * for a daemon that runs elsewhere (PostgreSQL) or starts later. Both answer with the same
  * views, so a tool never knows which one it used.
  */
+
 import { connectLoopd } from "../app/client/connect.js";
 import { LocalLoopdClient } from "../app/client/local-client.js";
 import type { LoopdClient, ReminderRequest, RunFilter } from "../app/client/loopd-client.js";
-import type { CostReportKey } from "../app/client/vocabulary.js";
 import type { CostsView } from "../app/costs.js";
 import type { PlannedReminder } from "../app/remind.js";
 import type { RoutineDetail } from "../app/routines.js";
 import type { RunEventView } from "../app/run-event-view.js";
 import type { RunDetail } from "../app/runs.js";
 import type { RoutineView, RunView } from "../app/views.js";
+import type { CostReportKey } from "../domain/cost-report.js";
 import { LoopdError } from "../domain/errors.js";
 
 export interface BackendOptions {

@@ -9,6 +9,8 @@
  * `storeSide` — the store of the data dir this daemon serves, whose writes wake it — and is
  * refused when there is none (a daemon named by LOOPD_URL elsewhere).
  */
+import type { CostReportKey } from "../../domain/cost-report.js";
+import type { DeliveryStatus } from "../../domain/delivery-status.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
 import { parseSince } from "../../domain/since.js";
@@ -33,7 +35,6 @@ import type {
   RunFilter,
 } from "./loopd-client.js";
 import { sseMessages } from "./sse.js";
-import type { CostReportKey, DeliveryStatus } from "./vocabulary.js";
 
 const API_BASE = "/api/v1";
 /** A request (not a followed stream) that takes longer than this has a daemon that is stuck. */

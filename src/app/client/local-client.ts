@@ -4,6 +4,8 @@
  * SQLite: `POST /wake` to the one serving this data dir), and, on SQLite with no daemon, runs
  * fired now executed in this process (inline-runner.ts).
  */
+import type { CostReportKey } from "../../domain/cost-report.js";
+import type { DeliveryStatus } from "../../domain/delivery-status.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isFinalStatus } from "../../domain/run-status.js";
 import { parseSince } from "../../domain/since.js";
@@ -41,7 +43,6 @@ import type {
   ReminderRequest,
   RunFilter,
 } from "./loopd-client.js";
-import type { CostReportKey, DeliveryStatus } from "./vocabulary.js";
 
 /** How often a followed run's log is read from the store. */
 const POLL_MS = 250;

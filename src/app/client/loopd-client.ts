@@ -4,6 +4,9 @@
  * with the same views, so a face renders one shape and never chooses the way itself;
  * `connectLoopd` (connect.ts) does. Every write wakes the daemon that schedules the change.
  */
+import type { CostReportKey } from "../../domain/cost-report.js";
+import type { DeliveryStatus } from "../../domain/delivery-status.js";
+import type { RunStatus } from "../../domain/run-status.js";
 import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
@@ -14,7 +17,6 @@ import type { RoutineDetail } from "../routines.js";
 import type { RunEventView } from "../run-event-view.js";
 import type { RunDetail } from "../runs.js";
 import type { RoutineView, RunView } from "../views.js";
-import type { CostReportKey, DeliveryStatus, RunStatus } from "./vocabulary.js";
 
 /** Who is asking: each face words its hints its own way (face-words.ts). */
 export type ClientFace = "cli" | "mcp";

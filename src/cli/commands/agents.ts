@@ -1,14 +1,15 @@
 /** `loopd doctor`, `loopd memory <routine>` and `loopd show-run <run>`: the agent side of loopd. */
+
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
-import type { CostReportKey } from "../../app/client/vocabulary.js";
 import type { CostsView } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
 import type { MemoryView } from "../../app/memory.js";
 import type { RunDetail } from "../../app/runs.js";
 import { type StoreDoctorView, storeDoctor } from "../../app/store-doctor.js";
+import type { CostReportKey } from "../../domain/cost-report.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";

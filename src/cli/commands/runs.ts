@@ -1,8 +1,9 @@
 /** `loopd runs [routine]`. */
+
 import { type Command, Option } from "commander";
-import { RUN_STATUSES, type RunStatus } from "../../app/client/vocabulary.js";
 import type { RunView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
+import { RUN_STATUSES, type RunStatus } from "../../domain/run-status.js";
 import type { CommandContext } from "../context.js";
 import { colourOutcome, pc, relativeTime, table } from "../format.js";
 import type { Run } from "../program.js";

@@ -1,7 +1,8 @@
 /** Tools on runs: list_runs, get_run (with the tail of its log), run_now. */
+
 import { z } from "zod";
-import { RUN_STATUSES } from "../../app/client/vocabulary.js";
 import type { RunEventView } from "../../app/run-event-view.js";
+import { RUN_STATUSES } from "../../domain/run-status.js";
 import { RunDetailSchema, RunViewSchema } from "../../server/api/schemas.js";
 import { defineTool } from "../tool.js";
 
