@@ -5,9 +5,9 @@
  * refused token, a rate limit, GitHub down — is an `error` result, never a guess or a throw.
  */
 import { Octokit } from "@octokit/rest";
-import { execa } from "execa";
 import type { CheckResult, CheckSpec } from "../domain/check.js";
-import { describeGithubTarget, type GithubTarget, githubTargetUrl } from "../domain/github-ref.js";
+import { describeGithubTarget, githubTargetUrl } from "../domain/github-ref.js";
+import { apiUrlFor, type GithubAccess, TOKEN_HINT } from "../github/access.js";
 import {
   evaluateChecks,
   evaluateDiscussion,
@@ -18,64 +18,17 @@ import {
   roughly,
 } from "./github-verdicts.js";
 
-export interface GithubAccess {
-  apiUrl: string;
-  token: string | null;
-  /** Where the token came from (GITHUB_TOKEN, GH_TOKEN, `gh auth token`), named in auth errors. */
-  tokenSource: string | null;
-}
+// Token and API base are resolved by the GitHub module; re-exported for the engine's watches.
+export {
+  apiUrlFor,
+  DEFAULT_GITHUB_API_URL,
+  type GithubAccess,
+  resolveGithubAccess,
+} from "../github/access.js";
 
-export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
-const GH_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const TOKEN_HINT = "set GITHUB_TOKEN (or GH_TOKEN, or run `gh auth login`)";
 
 type GithubSpec = Extract<CheckSpec, { kind: "github" }>;
-
-/**
- * API base and token for the daemon. The token is looked up once, in the order GitHub's own
- * CLI uses; a missing or broken `gh` just means no token (public repositories still work).
- */
-export async function resolveGithubAccess(
-  env: Record<string, string | undefined>,
-  configApiUrl?: string,
-): Promise<GithubAccess> {
-  const apiUrl = (configApiUrl || env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL).replace(/\/+$/, "");
-  for (const name of ["GITHUB_TOKEN", "GH_TOKEN"]) {
-    const token = env[name]?.trim();
-    if (token) return { apiUrl, token, tokenSource: name };
-  }
-  // TODO(loopd#7): Enterprise targets reuse this token; `gh auth token --hostname <host>` per host would fit better.
-  const token = await ghAuthToken(env);
-  return { apiUrl, token, tokenSource: token ? "gh auth token" : null };
-}
-
-async function ghAuthToken(env: Record<string, string | undefined>): Promise<string | null> {
-  try {
-    // extendEnv off: the env given is the whole truth, so tests (and doctor) see what the daemon sees.
-    const result = await execa("gh", ["auth", "token"], {
-      env,
-      extendEnv: false,
-      timeout: GH_TIMEOUT_MS,
-      reject: false,
-      stdin: "ignore",
-    });
-    return result.exitCode === 0 ? result.stdout.trim() || null : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The REST base for a target. A configured API URL (loopd.yaml or GITHUB_API_URL) serves every
- * target: one daemon talks to one GitHub. With none configured, github.com targets go to
- * api.github.com and a target on any other host is GitHub Enterprise Server, whose REST API
- * is https://<host>/api/v3 (Octokit then finds GraphQL at /api/graphql).
- */
-export function apiUrlFor(target: GithubTarget, access: GithubAccess): string {
-  const dotCom = target.host === "github.com" || target.host === "www.github.com";
-  return access.apiUrl !== DEFAULT_GITHUB_API_URL || dotCom ? access.apiUrl : `https://${target.host}/api/v3`;
-}
 
 export async function evaluateGithubCheck(
   spec: GithubSpec,

@@ -263,6 +263,29 @@ export const ERROR_CODES = {
       "GitHub refused the request (401, 403, or 404 on a private repository): the token is missing, expired or lacks access.",
     hint: "Set GITHUB_TOKEN (or GH_TOKEN, or log in with `gh auth login`) for the daemon, with read access to the repository.",
   },
+  LOOPD_GITHUB_RATE_LIMITED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "GitHub answered that the token is over its rate limit (primary, or a secondary limit with `retry-after`); loopd sends nothing more to GitHub until the time it named.",
+    hint: "Wait for the reset named in the message; fewer routines on one token, longer intervals, or a GitHub App token (higher limits) avoid it.",
+  },
+  LOOPD_GITHUB_NOT_FOUND: {
+    exitCode: EXIT.notFound,
+    summary:
+      "The repository, pull request, issue or run asked for does not exist, or the token cannot see it.",
+    hint: "Check the `repo` (owner/name) and number; for a private repository the token needs read access to it.",
+  },
+  LOOPD_GITHUB_REJECTED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "GitHub refused a change as invalid (422/409): the branch moved since it was read, a pull request for the branch already exists, a field is wrong.",
+    hint: "Read GitHub's reason in the message; a branch that moved is picked up again on the next tick.",
+  },
+  LOOPD_GITHUB_UNAVAILABLE: {
+    exitCode: EXIT.runFailed,
+    summary: "GitHub could not be reached, did not answer in time, or answered with a server error (5xx).",
+    hint: "Check the network and GITHUB_API_URL (GitHub Enterprise: https://<host>/api/v3); https://www.githubstatus.com shows outages.",
+  },
   LOOPD_REMIND_UNPARSED: {
     exitCode: EXIT.input,
     summary:
