@@ -227,6 +227,26 @@ describe("parseConfigText: watches", () => {
     });
   });
 
+  it("rejects a `backoff` outside a watch with an interval, or shorter than `every`", () => {
+    expect(only('    command: "true"\n    every: 5m\n    backoff: 2h\n')).toMatchObject({
+      path: "routines[1].backoff",
+      message: "`backoff` applies to a watch: add a `check`",
+    });
+    expect(only('    check: { command: "true" }\n    backoff: 2h\n')).toMatchObject({
+      path: "routines[1].backoff",
+      message: "`backoff` stretches the interval of an `every` or `by` watch; add `every`",
+    });
+    expect(only('    check: { command: "true" }\n    every: 1h\n    backoff: 30m\n')).toMatchObject({
+      path: "routines[1].backoff",
+      message: "`backoff` is the longest interval; it cannot be shorter than `every` (1h)",
+    });
+    const config = parseConfigText(
+      watch('    check: { command: "true" }\n    every: 5m\n    backoff: 2h\n'),
+      "loopd.yaml",
+    );
+    expect(config.routines[1]!.backoff).toBe("2h");
+  });
+
   it("rejects `onUnsatisfied.run` naming a routine not in the file", () => {
     expect(only('    check: { command: "true" }\n    onUnsatisfied: { run: fix-that }\n')).toMatchObject({
       path: "routines[1].onUnsatisfied.run",

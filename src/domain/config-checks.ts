@@ -190,9 +190,24 @@ export const DEFAULT_WATCH_EVERY = "2h";
 /** A CI status (`checks: green`) changes within minutes of a push: waiting 2 h for it is useless. */
 export const DEFAULT_CI_WATCH_EVERY = "5m";
 
+/**
+ * How far a CI-status watch with the default cadence backs off while its verdict stays the
+ * same: a red or pending CI that has not moved for an hour is not worth a look every 5 m.
+ */
+export const DEFAULT_CI_WATCH_BACKOFF = "2h";
+
 /** The cadence a watch gets when none is written: minutes for CI status, hours for the rest. */
 export function defaultWatchEvery(check: CheckConfig | undefined): string {
-  return check?.github?.checks !== undefined ? DEFAULT_CI_WATCH_EVERY : DEFAULT_WATCH_EVERY;
+  return isCiStatus(check) ? DEFAULT_CI_WATCH_EVERY : DEFAULT_WATCH_EVERY;
+}
+
+/** The backoff that comes with the default cadence (`defaultWatchEvery`): only CI status has one. */
+export function defaultWatchBackoff(check: CheckConfig | undefined): string | undefined {
+  return isCiStatus(check) ? DEFAULT_CI_WATCH_BACKOFF : undefined;
+}
+
+function isCiStatus(check: CheckConfig | undefined): boolean {
+  return check?.github?.checks !== undefined;
 }
 
 export type CheckConfig = z.output<typeof checkSchema>;

@@ -4,7 +4,7 @@
  * dates, other routines) are checked by config-schema.ts, which knows the whole file.
  */
 import { z } from "zod";
-import { checkSchema, onUnsatisfiedSchema } from "./config-checks.js";
+import { checkSchema, defaultWatchEvery, onUnsatisfiedSchema } from "./config-checks.js";
 import {
   budgetSchema,
   notifyRuleSchema,
@@ -28,6 +28,7 @@ import {
   WORKSPACE_MODES,
   webhookSecret,
 } from "./config-values.js";
+import { parseDuration } from "./duration.js";
 import { DELIVER_MODES } from "./run-delivery.js";
 
 const routineObject = z.strictObject({
@@ -67,6 +68,10 @@ const routineObject = z.strictObject({
       "Deadline of a watch: the `check` is evaluated every `every` (default 2h; 5m for a CI status, `checks: green`) until satisfied, and a last time at the deadline; still unsatisfied then → `deadline` notification and `onUnsatisfied`.",
   }),
   check: checkSchema.optional(),
+  backoff: intervalSchema.optional().meta({
+    description:
+      "Watches: while the verdict stays the same, double the interval after each evaluation, up to this; a changed verdict brings it back to `every`. Default: 2h for a CI status (`checks: green`) whose `every` is omitted, none otherwise.",
+  }),
   onUnsatisfied: onUnsatisfiedSchema.optional(),
   maxTurns: z.int().positive().optional().meta({ description: "Agent turn cap (default 30)." }),
   timeout: timeoutSchema.optional().meta({ description: "Per-run timeout (default 1h, 1s to 7d)." }),
@@ -262,11 +267,34 @@ function checkDeliver(routine: z.output<typeof routineObject>, ctx: z.Refinement
   }
 }
 
+/** A backoff stretches a watch's `every`: it needs a verdict to compare and an interval to stretch. */
+function checkBackoff(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {
+  if (routine.backoff === undefined || routine.check === undefined) return;
+  if (routine.every === undefined && routine.by === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["backoff"],
+      message: "`backoff` stretches the interval of an `every` or `by` watch; add `every`",
+    });
+    return;
+  }
+  const every = parseDuration(routine.every ?? defaultWatchEvery(routine.check));
+  const backoff = parseDuration(routine.backoff);
+  if (every.ok && backoff.ok && backoff.ms < every.ms) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["backoff"],
+      message: `\`backoff\` is the longest interval; it cannot be shorter than \`every\` (${routine.every ?? defaultWatchEvery(routine.check)})`,
+    });
+  }
+}
+
 /** `by`, `onUnsatisfied` and `until: { satisfied }` belong to watches (routines with a `check`). */
 function checkWatch(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {
   const needsCheck: Array<[boolean, string]> = [
     [routine.by !== undefined, "by"],
     [routine.onUnsatisfied !== undefined, "onUnsatisfied"],
+    [routine.backoff !== undefined, "backoff"],
     [typeof routine.until === "object" && routine.until.satisfied !== undefined, "until"],
   ];
   for (const [present, key] of needsCheck) {
@@ -285,6 +313,7 @@ function checkWatch(routine: z.output<typeof routineObject>, ctx: z.RefinementCt
       message: "a `by` watch is evaluated every `every` (default 2h) until its deadline; drop `at`/`cron`",
     });
   }
+  checkBackoff(routine, ctx);
   if (routine.by !== undefined && routine.until !== undefined) {
     ctx.addIssue({
       code: "custom",

@@ -317,10 +317,10 @@ const READABLE: Row[] = [
     },
   },
   {
-    // A CI status watch looks every few minutes, not every 2 h (issue 16).
+    // A CI status watch looks every few minutes, not every 2 h, backing off while nothing changes (issue 16).
     sentence: `ping me once ${PR} CI is green`,
     plan: {
-      when: untilSatisfied("5m"),
+      when: { mode: "until-satisfied", every: "5m", backoff: "2h" },
       check: { github: { pr: PR, checks: "green" } },
       notifyOn: "satisfied",
     },

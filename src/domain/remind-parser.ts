@@ -9,7 +9,7 @@
  */
 import { Temporal } from "temporal-polyfill";
 import { DEFAULT_TEST_RETRIES } from "./check.js";
-import { defaultWatchEvery } from "./config-checks.js";
+import { type CheckConfig, defaultWatchBackoff, defaultWatchEvery } from "./config-checks.js";
 import { parseDuration } from "./duration.js";
 import { conditionCheck, type Intent, readCondition } from "./remind-condition.js";
 import { type ParseResult, type RemindPlan, type RemindWhen, remindPlanSchema } from "./remind-plan.js";
@@ -104,7 +104,7 @@ export function parseReminder(sentence: string, context: RemindContext): ParseRe
     check.positive,
     time.time,
     retry.afterRetry,
-    every.every ?? defaultWatchEvery(check.check),
+    every.every !== undefined ? { every: every.every } : defaultCadence(check.check),
     settings,
   );
   if (!when.ok) return when;
@@ -227,7 +227,7 @@ function chooseWhen(
   positive: boolean,
   time: FoundTime | undefined,
   afterRetry: boolean,
-  every: string,
+  cadence: Cadence,
   settings: Settings,
 ): WhenChoice {
   const iso = (epochMs: number) => formatInstant(epochMs, settings.timeZone);
@@ -241,12 +241,24 @@ function chooseWhen(
         : positive
           ? "unsatisfied"
           : "satisfied";
-  if (time?.deadline) return { ok: true, when: { mode: "by", deadline: iso(time.epochMs), every }, notifyOn };
+  if (time?.deadline)
+    return { ok: true, when: { mode: "by", deadline: iso(time.epochMs), ...cadence }, notifyOn };
   if (afterRetry)
     return { ok: true, when: { mode: "after-retry", at: iso(time?.epochMs ?? settings.now) }, notifyOn };
   if (time) return { ok: true, when: { mode: "at", at: iso(time.epochMs) }, notifyOn };
-  if (intent === "when") return { ok: true, when: { mode: "until-satisfied", every }, notifyOn };
+  if (intent === "when") return { ok: true, when: { mode: "until-satisfied", ...cadence }, notifyOn };
   return { ok: false, reason: 'no time (say when: "tomorrow", "friday 3pm", "by launch", "in 3 hours")' };
+}
+
+/** How often a watch looks: as the sentence (or `remind.every`) says, else the check's default. */
+interface Cadence {
+  every: string;
+  backoff?: string;
+}
+
+function defaultCadence(check: CheckConfig): Cadence {
+  const backoff = defaultWatchBackoff(check);
+  return { every: defaultWatchEvery(check), ...(backoff !== undefined ? { backoff } : {}) };
 }
 
 function blankSpan(text: string, start: number, length: number): string {

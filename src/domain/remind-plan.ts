@@ -11,16 +11,25 @@ import { intervalSchema, name } from "./config-values.js";
 /** Absolute instants only: a plan is resolved against "now" and the user's zone once. */
 const isoInstant = z.iso.datetime({ offset: true, error: "expected an ISO 8601 instant with an offset" });
 
+const backoffSchema = intervalSchema.optional().meta({
+  description: "While the verdict stays the same, double the interval up to this (CI status: 2h).",
+});
+
 export const remindWhenSchema = z.discriminatedUnion("mode", [
   z.strictObject({ mode: z.literal("at"), at: isoInstant }).meta({ description: "Evaluate once at `at`." }),
   z
-    .strictObject({ mode: z.literal("by"), deadline: isoInstant, every: intervalSchema })
+    .strictObject({
+      mode: z.literal("by"),
+      deadline: isoInstant,
+      every: intervalSchema,
+      backoff: backoffSchema,
+    })
     .meta({ description: "Evaluate every `every` until satisfied, or until the deadline passes." }),
   z
     .strictObject({ mode: z.literal("after-retry"), at: isoInstant })
     .meta({ description: "Run the test (with retries) once at `at`." }),
   z
-    .strictObject({ mode: z.literal("until-satisfied"), every: intervalSchema })
+    .strictObject({ mode: z.literal("until-satisfied"), every: intervalSchema, backoff: backoffSchema })
     .meta({ description: 'Evaluate every `every` until satisfied ("tell me when …").' }),
 ]);
 
@@ -61,8 +70,8 @@ export function planToRoutine(
     when.mode === "at" || when.mode === "after-retry"
       ? { at: when.at }
       : when.mode === "by"
-        ? { by: when.deadline, every: when.every }
-        : { every: when.every, until: { satisfied: true } };
+        ? { by: when.deadline, every: when.every, ...backoffOf(when) }
+        : { every: when.every, ...backoffOf(when), until: { satisfied: true } };
   const on =
     plan.notifyOn === "satisfied"
       ? ["satisfied", "failure"]
@@ -80,4 +89,8 @@ export function planToRoutine(
       : {}),
     labels: ["remind"],
   };
+}
+
+function backoffOf(when: { backoff?: string | undefined }): { backoff?: string } {
+  return when.backoff !== undefined ? { backoff: when.backoff } : {};
 }

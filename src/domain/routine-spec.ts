@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { canonicalJson } from "./canonical-json.js";
 import { type CheckSpec, toCheckSpec } from "./check.js";
-import { defaultWatchEvery } from "./config-checks.js";
+import { defaultWatchBackoff, defaultWatchEvery } from "./config-checks.js";
 import type {
   CatchUpPolicy,
   Config,
@@ -22,7 +22,7 @@ import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
 import { tierOrder } from "./router.js";
 import { DEFAULT_PUSH, type DeliverMode, defaultDeliverMode, type PushSpec } from "./run-delivery.js";
-import type { TriggerSpec, UntilSpec } from "./trigger.js";
+import type { TriggerSpec, UntilSpec, WatchBackoff } from "./trigger.js";
 
 export const DEFAULTS = {
   timeout: "1h",
@@ -303,16 +303,36 @@ function toTrigger(
 ): TriggerSpec {
   if (routine.by !== undefined) {
     const every = routine.every ?? defaultWatchEvery(routine.check);
-    return { kind: "by", deadline: instant(routine.by, "by"), every, everyMs: durationMs(every), tz };
+    return {
+      kind: "by",
+      deadline: instant(routine.by, "by"),
+      every,
+      everyMs: durationMs(every),
+      tz,
+      ...backoffOf(routine),
+    };
   }
   if (routine.every !== undefined) {
-    const trigger: TriggerSpec = { kind: "every", every: routine.every, everyMs: durationMs(routine.every) };
+    const trigger: TriggerSpec = {
+      kind: "every",
+      every: routine.every,
+      everyMs: durationMs(routine.every),
+      ...backoffOf(routine),
+    };
     if (routine.jitter !== undefined) trigger.jitterMs = durationMs(routine.jitter);
     return trigger;
   }
   if (routine.cron !== undefined) return { kind: "cron", cron: routine.cron, tz };
   if (routine.at !== undefined) return { kind: "at", at: instant(routine.at, "at"), tz };
   return { kind: "manual" };
+}
+
+/** A written `every` is kept as is unless `backoff` is given; the default cadence brings its own. */
+function backoffOf(routine: RoutineConfig): WatchBackoff {
+  if (routine.check === undefined) return {};
+  const backoff =
+    routine.backoff ?? (routine.every === undefined ? defaultWatchBackoff(routine.check) : undefined);
+  return backoff === undefined ? {} : { backoff, backoffMs: durationMs(backoff) };
 }
 
 function toNotifyRules(routine: RoutineConfig): NotifyRuleSpec[] {

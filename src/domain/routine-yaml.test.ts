@@ -65,6 +65,26 @@ const ROUTINES: Array<Record<string, unknown>> = [
     notify: { to: "me", on: ["deadline", "failure"] },
     labels: ["remind"],
   },
+  // A CI watch's written `every: 5m` (no backoff) is not the omitted one (5m backing off to 2h).
+  {
+    name: "ci-green-fixed",
+    by: "2026-12-09T09:00:00+01:00",
+    every: "5m",
+    check: { github: { ref: "acme/web@main", checks: "green" } },
+  },
+  {
+    name: "ci-green-1h",
+    by: "2026-12-09T09:00:00+01:00",
+    backoff: "1h",
+    check: { github: { ref: "acme/web@main", checks: "green" } },
+  },
+  {
+    name: "ci-until-green",
+    every: "5m",
+    backoff: "2h",
+    until: { satisfied: true },
+    check: { github: { ref: "acme/web@main", checks: "green" } },
+  },
   {
     name: "site-up",
     every: "5m",

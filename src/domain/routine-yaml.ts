@@ -9,7 +9,12 @@
 import { isAbsolute, relative } from "node:path";
 import { stringify } from "yaml";
 import type { CheckSpec } from "./check.js";
-import { type CheckConfig, DEFAULT_GITHUB_STATE, defaultWatchEvery } from "./config-checks.js";
+import {
+  type CheckConfig,
+  DEFAULT_GITHUB_STATE,
+  defaultWatchBackoff,
+  defaultWatchEvery,
+} from "./config-checks.js";
 import { DEFAULTS, type RoutineSpec } from "./routine-spec.js";
 import { DEFAULT_PUSH, defaultDeliverMode } from "./run-delivery.js";
 
@@ -145,6 +150,7 @@ function triggerOf(spec: RoutineSpec): Record<string, unknown> {
       return {
         every: trigger.every,
         ...(trigger.jitterMs !== undefined ? { jitter: `${trigger.jitterMs / 1000}s` } : {}),
+        ...(trigger.backoff !== undefined ? { backoff: trigger.backoff } : {}),
         ...untilEntry,
       };
     case "cron":
@@ -153,16 +159,26 @@ function triggerOf(spec: RoutineSpec): Record<string, unknown> {
       return { at: trigger.at, tz: trigger.tz, ...untilEntry };
     case "by": {
       const check = spec.check ? checkConfigOf(spec.check) : undefined;
-      return {
-        by: trigger.deadline,
-        ...(trigger.every !== defaultWatchEvery(check) ? { every: trigger.every } : {}),
-        tz: trigger.tz,
-        ...untilEntry,
-      };
+      return { by: trigger.deadline, ...byCadenceOf(trigger, check), tz: trigger.tz, ...untilEntry };
     }
     case "manual":
       return untilEntry;
   }
+}
+
+/**
+ * A `by` watch's `every` and `backoff`, left out where they are the defaults. A written
+ * `every` has no backoff unless one is written too, so an `every` equal to the default is
+ * kept when the default would bring a backoff the routine does not have.
+ */
+function byCadenceOf(trigger: { every: string; backoff?: string }, check: CheckConfig | undefined) {
+  const defaultBackoff = defaultWatchBackoff(check);
+  const defaultEvery = trigger.every === defaultWatchEvery(check);
+  if (defaultEvery && trigger.backoff === undefined && defaultBackoff === undefined) return {};
+  if (defaultEvery && trigger.backoff !== undefined) {
+    return trigger.backoff === defaultBackoff ? {} : { backoff: trigger.backoff };
+  }
+  return { every: trigger.every, ...(trigger.backoff !== undefined ? { backoff: trigger.backoff } : {}) };
 }
 
 export function checkConfigOf(check: CheckSpec): CheckConfig {

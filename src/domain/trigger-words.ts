@@ -21,14 +21,16 @@ export function describeTrigger(trigger: TriggerSpec, options: DescribeOptions =
   switch (trigger.kind) {
     case "every":
       return (
-        describeInterval(trigger.everyMs) + (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "")
+        describeInterval(trigger.everyMs) +
+        (trigger.jitterMs ? ` ±${describeAmount(trigger.jitterMs)}` : "") +
+        describeBackoff(trigger.backoffMs)
       );
     case "cron":
       return `${lowerFirst(cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false }))}${zone(trigger.tz)}`;
     case "at":
       return `once at ${describeWall(trigger.at, trigger.tz)}${zone(trigger.tz)}`;
     case "by":
-      return `${describeInterval(trigger.everyMs)} until ${describeWall(trigger.deadline, trigger.tz)}${zone(trigger.tz)}`;
+      return `${describeInterval(trigger.everyMs)}${describeBackoff(trigger.backoffMs)} until ${describeWall(trigger.deadline, trigger.tz)}${zone(trigger.tz)}`;
     case "manual":
       return "manual";
   }
@@ -75,6 +77,11 @@ function describeInterval(everyMs: number): string {
     }
   }
   return `every ${everyMs} ms`;
+}
+
+/** A watch's backoff (`domain/watch-cadence.ts`): ", backing off to 2 hours". */
+function describeBackoff(backoffMs: number | undefined): string {
+  return backoffMs === undefined ? "" : `, backing off to ${describeAmount(backoffMs)}`;
 }
 
 function describeAmount(amountMs: number): string {

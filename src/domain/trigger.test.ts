@@ -71,6 +71,9 @@ describe("describeTrigger", () => {
       "every hour ±1 minute",
     );
     expect(describeTrigger(weekdays9)).toBe("at 09:00, Monday through Friday (Europe/Berlin)");
+    expect(
+      describeTrigger({ kind: "every", every: "5m", everyMs: 300_000, backoff: "2h", backoffMs: 7_200_000 }),
+    ).toBe("every 5 minutes, backing off to 2 hours");
     expect(describeTrigger({ kind: "at", at: "2026-12-09T08:00:00.000Z", tz: "Europe/Berlin" })).toBe(
       "once at 2026-12-09 09:00 (Europe/Berlin)",
     );

@@ -8,15 +8,24 @@ import { Cron } from "croner";
 import { Temporal } from "temporal-polyfill";
 
 export type TriggerSpec =
-  | { kind: "every"; every: string; everyMs: number; jitterMs?: number }
+  | ({ kind: "every"; every: string; everyMs: number; jitterMs?: number } & WatchBackoff)
   | { kind: "cron"; cron: string; tz: string }
   | { kind: "at"; at: string; tz: string }
   /**
    * A watch with a deadline: evaluated at once, then every `every` (anchored on the first
    * evaluation), and a last time exactly at the deadline, however the grid falls.
    */
-  | { kind: "by"; deadline: string; every: string; everyMs: number; tz: string }
+  | ({ kind: "by"; deadline: string; every: string; everyMs: number; tz: string } & WatchBackoff)
   | { kind: "manual" };
+
+/**
+ * A watch's backoff (`domain/watch-cadence.ts`): while its verdict stays the same, the
+ * interval doubles after each evaluation, up to `backoff`; a changed verdict brings it back.
+ */
+export interface WatchBackoff {
+  backoff?: string;
+  backoffMs?: number;
+}
 
 export interface UntilSpec {
   /** ISO instant (UTC): no occurrence after it. */

@@ -89,6 +89,11 @@ Examples:
     );
 }
 
+/** "every 5m, backing off to 2h while nothing changes" (domain/watch-cadence.ts). */
+function cadence(when: { every: string; backoff?: string | undefined }): string {
+  return `every ${when.every}${when.backoff ? `, backing off to ${when.backoff} while nothing changes` : ""}`;
+}
+
 function describePlan(planned: PlannedReminder, timeZone: string, now: number): string {
   const { plan } = planned;
   const when = plan.when;
@@ -99,8 +104,8 @@ function describePlan(planned: PlannedReminder, timeZone: string, now: number): 
       : when.mode === "after-retry"
         ? `now, re-running the test up to ${(plan.check.testRetry?.retries ?? 2) + 1} times`
         : when.mode === "by"
-          ? `every ${when.every} until ${at(when.deadline)}; stops early once satisfied`
-          : `every ${when.every} until satisfied`;
+          ? `${cadence(when)} until ${at(when.deadline)}; stops early once satisfied`
+          : `${cadence(when)} until satisfied`;
   const routine = planned.routine;
   const to = (routine.notify as { to?: string | string[] } | undefined)?.to;
   const channels = to === undefined ? "no channel" : Array.isArray(to) ? to.join(", ") : to;

@@ -7,6 +7,7 @@ import { outboxDigests } from "./0006-outbox-digests.js";
 import { watchVerdicts } from "./0007-watch-verdicts.js";
 import { trustedResults } from "./0008-trusted-results.js";
 import { workers } from "./0009-workers.js";
+import { watchBackoff } from "./0010-watch-backoff.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   watchVerdicts,
   trustedResults,
   workers,
+  watchBackoff,
 ];

@@ -1,13 +1,15 @@
 /**
  * The watch half of a completion, in the completion's transaction: record the verdict on the
- * run and the routine, close a watch that is over (satisfied, or its deadline evaluated),
+ * run and the routine, move a backing-off watch's next look (`domain/watch-cadence.ts`),
+ * close a watch that is over (satisfied, or its deadline evaluated),
  * write the notification its verdict causes, and start the `onUnsatisfied.run` routine. A
  * rolled-back completion leaves none of it behind.
  */
 import type { Kysely } from "kysely";
 import type { Verdict } from "../../domain/check.js";
-import { maxAttemptsOf } from "../../domain/routine-spec.js";
+import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
 import type { WatchDecision } from "../../domain/watch.js";
+import { decideCadence } from "../../domain/watch-cadence.js";
 import { enqueueEvent } from "../outbox.js";
 import { findRoutineByName } from "../routines.js";
 import { insertRunNow } from "../runs.js";
@@ -33,16 +35,41 @@ export async function completeWatch(
 ): Promise<void> {
   const routine = await trx
     .selectFrom("routines")
-    .select(["last_verdict"])
-    .where("id", "=", run.routineId)
+    .innerJoin("runs", "runs.routine_id", "routines.id")
+    .select([
+      "routines.spec",
+      "routines.last_verdict",
+      "routines.unchanged_verdicts",
+      "routines.next_due_at",
+      "runs.trigger",
+      "runs.due_at",
+    ])
+    .where("runs.id", "=", run.id)
     .executeTakeFirst();
   const previous = routine?.last_verdict ?? null;
+  const cadence = routine
+    ? decideCadence(
+        {
+          trigger: storedSpec(routine.spec).trigger,
+          previousVerdict: previous,
+          unchanged: routine.unchanged_verdicts,
+          nextDueAt: routine.next_due_at,
+          run: { trigger: routine.trigger, dueAt: routine.due_at },
+        },
+        watch.verdict,
+      )
+    : { unchanged: 0 };
   await trx.updateTable("runs").set({ verdict: watch.verdict }).where("id", "=", run.id).execute();
   await trx
     .updateTable("routines")
     .set({
       last_verdict: watch.verdict,
-      ...(watch.decision.closes ? { next_due_at: null } : {}),
+      unchanged_verdicts: cadence.unchanged,
+      ...(watch.decision.closes
+        ? { next_due_at: null }
+        : cadence.nextDueAt !== undefined
+          ? { next_due_at: cadence.nextDueAt }
+          : {}),
     })
     .where("id", "=", run.routineId)
     .execute();

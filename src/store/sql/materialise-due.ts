@@ -9,6 +9,7 @@ import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
 import { onTimeMayQueue } from "../../domain/overlap.js";
 import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
+import { cadenceTrigger } from "../../domain/watch-cadence.js";
 import { enqueueEvent } from "../outbox.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
@@ -28,7 +29,7 @@ export async function materialiseDue(
   return store.writeTransaction(async (trx) => {
     const routines = await trx
       .selectFrom("routines")
-      .select(["id", "name", "spec", "next_due_at", "scheduled_runs"])
+      .select(["id", "name", "spec", "next_due_at", "scheduled_runs", "unchanged_verdicts"])
       .where("state", "=", "active")
       .where("next_due_at", "<=", now)
       .orderBy("next_due_at")
@@ -49,7 +50,8 @@ export async function materialiseDue(
       const spec = specs.get(routine.id)!;
       const plan = planOccurrences(
         {
-          trigger: spec.trigger,
+          // A backing-off watch steps with the interval its unchanged verdicts have reached.
+          trigger: cadenceTrigger(spec.trigger, routine.unchanged_verdicts),
           until: spec.until,
           catchUp: spec.catchUp,
           maxCatchup: spec.maxCatchup,
