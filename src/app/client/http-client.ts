@@ -24,7 +24,7 @@ import type { RoutineDetail } from "../routines.js";
 import type { RunEventView } from "../run-event-view.js";
 import type { RunDetail } from "../runs.js";
 import type { RoutineView, RunView } from "../views.js";
-import { FACE_WORDS } from "./face-words.js";
+import { aboutRun, sinceError } from "./face-words.js";
 import type {
   ApplyRequest,
   ClientFace,
@@ -131,11 +131,11 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   showRun(runId: number): Promise<RunDetail> {
-    return this.aboutRun(() => this.call("GET", `/runs/${runId}`));
+    return aboutRun(this.face, () => this.call("GET", `/runs/${runId}`));
   }
 
   runDiff(runId: number): Promise<string> {
-    return this.aboutRun(async () =>
+    return aboutRun(this.face, async () =>
       (
         await this.send("GET", `/runs/${runId}/diff`, undefined, {
           accept: "text/plain",
@@ -147,7 +147,8 @@ export class HttpLoopdClient implements LoopdClient {
 
   /** A run's stored events (`GET /runs/{id}/events`); LOOPD_NOT_FOUND for an unknown run. */
   async listRunEvents(runId: number): Promise<RunEventView[]> {
-    return this.aboutRun(
+    return aboutRun(
+      this.face,
       async () => (await this.call<{ events: RunEventView[] }>("GET", `/runs/${runId}/events`)).events,
     );
   }
@@ -159,7 +160,7 @@ export class HttpLoopdClient implements LoopdClient {
   async *followRun(runId: number): AsyncGenerator<FollowedRun> {
     let after = 0;
     for (;;) {
-      const response = await this.aboutRun(() =>
+      const response = await aboutRun(this.face, () =>
         this.send("GET", `/runs/${runId}/events?follow=1&after=${after}`, undefined, {
           accept: "text/event-stream",
         }),
@@ -253,22 +254,6 @@ export class HttpLoopdClient implements LoopdClient {
     );
   }
 
-  /**
-   * A run the daemon does not have: the API's hint speaks HTTP ("GET /api/v1/runs …"); the
-   * face printing it gives its own way to find run ids.
-   */
-  private async aboutRun<T>(request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (error) {
-      if (!(error instanceof LoopdError) || error.code !== "LOOPD_NOT_FOUND") throw error;
-      throw new LoopdError(error.code, error.message, {
-        hint: FACE_WORDS[this.face].runIds,
-        ...(error.details !== undefined ? { details: error.details } : {}),
-      });
-    }
-  }
-
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     return (response.status === 204 ? undefined : await response.json()) as T;
@@ -337,13 +322,6 @@ export class HttpLoopdClient implements LoopdClient {
       ? new LoopdError(error.code as ErrorCode, error.message, options)
       : new LoopdError("LOOPD_INTERNAL", `${error.code}: ${error.message}`, options);
   }
-}
-
-/** A `since` that is not a duration, worded for the face that was given it. */
-export function sinceError(face: ClientFace, since: string, reason: string): LoopdError {
-  return new LoopdError("LOOPD_USAGE", `${FACE_WORDS[face].since(since)}: ${reason}`, {
-    hint: FACE_WORDS[face].sinceHint,
-  });
 }
 
 function deliveryQuery(options: { failed?: boolean; limit?: number }): URLSearchParams {

@@ -6,7 +6,6 @@
  */
 import type { CostReportKey } from "../../domain/cost-report.js";
 import type { DeliveryStatus } from "../../domain/delivery-status.js";
-import { LoopdError } from "../../domain/errors.js";
 import { isFinalStatus } from "../../domain/run-status.js";
 import { parseSince } from "../../domain/since.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
@@ -31,8 +30,7 @@ import type { RunEventView } from "../run-event-view.js";
 import { fireRoutine } from "../run-now.js";
 import { findRunView, listRunLog, listRunViews, type RunDetail, showRun } from "../runs.js";
 import type { RoutineView, RunView } from "../views.js";
-import { FACE_WORDS } from "./face-words.js";
-import { sinceError } from "./http-client.js";
+import { aboutRun, noRun, sinceError } from "./face-words.js";
 import { executeInline } from "./inline-runner.js";
 import type {
   ApplyRequest,
@@ -141,7 +139,7 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   showRun(runId: number): Promise<RunDetail> {
-    return this.aboutRun(async () => showRun(await this.store(), runId));
+    return aboutRun(this.face, async () => showRun(await this.store(), runId));
   }
 
   async runDiff(runId: number): Promise<string> {
@@ -255,18 +253,7 @@ export class LocalLoopdClient implements LoopdClient {
 
   private async requireRun(runId: number): Promise<RunView> {
     const run = await findRunView(await this.store(), runId);
-    if (!run)
-      throw new LoopdError("LOOPD_NOT_FOUND", `no run ${runId}`, { hint: FACE_WORDS[this.face].runIds });
+    if (!run) throw noRun(this.face, runId);
     return run;
-  }
-
-  /** The use-case's not-found hint names the CLI; each face gives its own. */
-  private async aboutRun<T>(request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (error) {
-      if (!(error instanceof LoopdError) || error.code !== "LOOPD_NOT_FOUND") throw error;
-      throw new LoopdError(error.code, error.message, { hint: FACE_WORDS[this.face].runIds });
-    }
   }
 }
