@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { LoopdError } from "../domain/errors.js";
 import { openStore, type Store, type StoreOptions } from "../store/store.js";
 
+/** The handle faces receive and pass to use-cases; they never query it themselves (store/ is below them). */
+export type { Store };
+
 export const SQLITE_FILE = "loopd.db";
 
 export function storeOptionsFromEnv(home: string, env: NodeJS.ProcessEnv = process.env): StoreOptions {

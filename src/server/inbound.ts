@@ -9,8 +9,8 @@ import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { receiveGithubHook } from "../app/github-hook.js";
 import { receiveHook } from "../app/inbound.js";
+import type { Store } from "../app/open-store.js";
 import { LoopdError, toLoopdError } from "../domain/errors.js";
-import type { Store } from "../store/store.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,9 +1,9 @@
 /** `loopd serve` and `loopd worker`: long-running processes; Ctrl-C / SIGTERM stop them cleanly. */
 import { relative } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import type { DaemonEvent } from "../../app/daemon.js";
 import { resolveHome } from "../../app/home.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
+import type { DaemonEvent } from "../../daemon/daemon.js";
 import { formatDuration } from "../../domain/duration.js";
 import { LoopdError, toLoopdError } from "../../domain/errors.js";
 import { runOutcomeWord } from "../../domain/run-outcome.js";
@@ -64,7 +64,7 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     }
   };
   // Loaded on use: the server, API and channels are most of a second of start-up other commands skip.
-  const { startDaemon } = await import("../../app/daemon.js");
+  const { startDaemon } = await import("../../daemon/daemon.js");
   const daemon = await startDaemon({
     home: ctx.home,
     store,
@@ -162,6 +162,8 @@ function describeEvent(event: DaemonEvent): string | null {
       );
     case "woke-late":
       return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
+    case "idle":
+      return null;
     case "store-down":
       return pc.red(
         `store unreachable: ${toLoopdError(event.error).message} — retrying; runs going now keep their leases until they would expire`,

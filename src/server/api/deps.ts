@@ -1,6 +1,6 @@
 /** What the API routes need from the daemon; tests build it around a test store. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../app/open-store.js";
 
 export interface ApiDeps {
   store: Store;

@@ -1,10 +1,14 @@
 /**
- * `loopd serve` and `loopd worker`: open the store, start the engine, serve /healthz, and
- * (for serve -f) apply loopd.yaml at start and again whenever it changes.
+ * `loopd serve` and `loopd worker`, the composition root: the one place that wires the
+ * engine, the delivery worker, the HTTP server, the config watch and the workspace prune
+ * timer together over a store. Nothing below imports it; the CLI's `serve`/`worker` call it.
+ * With serve -f, loopd.yaml is applied at start and again whenever it changes.
  */
-import { watch } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { join } from "node:path";
+import { assertSafeBind, dashboardUrl, ensureApiToken } from "../app/api-token.js";
+import { applyConfig } from "../app/apply-config.js";
+import { workerRuntime } from "../app/worker-runtime.js";
 import { LoopdError } from "../domain/errors.js";
 import { Engine, type EngineEvent } from "../engine/engine.js";
 import { createWakeBus, DAEMON_FILE, type DaemonInfo, liveDaemon, type WakeBus } from "../engine/wake.js";
@@ -12,9 +16,7 @@ import { DeliveryWorker, type DeliveryWorkerEvent } from "../notify/delivery-wor
 import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
 import type { PruneResult } from "../workspace/prune.js";
-import { assertSafeBind, dashboardUrl, ensureApiToken } from "./api-token.js";
-import { type ApplyResult, applyConfig } from "./apply-config.js";
-import { workerRuntime } from "./worker-runtime.js";
+import { type ConfigWatchEvent, watchConfig } from "./config-watch.js";
 
 /** Kept worktrees older than `workspaces.pruneAfter` are removed this often. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -43,8 +45,7 @@ export interface DaemonOptions {
 export type DaemonEvent =
   | EngineEvent
   | DeliveryWorkerEvent
-  | { type: "applied"; result: ApplyResult }
-  | { type: "apply-failed"; error: unknown }
+  | ConfigWatchEvent
   | { type: "pruned"; result: PruneResult };
 
 export interface Daemon {
@@ -207,38 +208,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await http?.close();
       if (http) await rm(join(home, DAEMON_FILE), { force: true });
     },
-  };
-}
-
-/** Re-applies the file when it changes (debounced: editors write in several steps). */
-function watchConfig(
-  file: string,
-  store: Store,
-  onApplied: () => void,
-  onEvent: (event: DaemonEvent) => void,
-): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let applying = Promise.resolve();
-  const reapply = () => {
-    applying = applying.then(async () => {
-      try {
-        const result = await applyConfig(store, { file, dryRun: false, prune: false });
-        onEvent({ type: "applied", result });
-        onApplied();
-      } catch (error) {
-        onEvent({ type: "apply-failed", error });
-      }
-    });
-  };
-  // Watch the folder, not the file: editors replace files on save, which ends a file watch.
-  const path = resolve(file);
-  const watcher = watch(dirname(path), (_event, changed) => {
-    if (changed !== null && changed !== basename(path)) return;
-    clearTimeout(timer);
-    timer = setTimeout(reapply, 150);
-  });
-  return () => {
-    clearTimeout(timer);
-    watcher.close();
   };
 }
