@@ -6,10 +6,9 @@
 
 import { relative } from "node:path";
 import { connectLoopd } from "../app/client/connect.js";
-import { LocalLoopdClient } from "../app/client/local-client.js";
 import type { LoopdClient } from "../app/client/loopd-client.js";
 import { type HomeSource, homeReason, resolveHome } from "../app/home.js";
-import { storeOptionsFromEnv } from "../app/open-store.js";
+import { openStoreFromEnv, storeOptionsFromEnv } from "../app/open-store.js";
 
 export interface GlobalOptions {
   json?: boolean;
@@ -29,7 +28,7 @@ export class CommandContext {
   /** How `home` was chosen (--home, a project's .loopd, $LOOPD_HOME, the user data dir). */
   readonly homeSource: HomeSource;
   private clientPromise: Promise<LoopdClient> | undefined;
-  private localClient: LocalLoopdClient | undefined;
+  private localStorePromise: ReturnType<typeof openStoreFromEnv> | undefined;
 
   constructor(
     options: GlobalOptions,
@@ -64,12 +63,12 @@ export class CommandContext {
   }
 
   /**
-   * This machine's store, for what is about this machine whichever daemon is up: `serve`,
-   * `worker` and `doctor` (the harnesses installed here).
+   * This home's store, for what is about this machine whichever daemon is up: `serve`,
+   * `worker` and `doctor` (the harnesses installed here). Opened on first use.
    */
-  local(): LocalLoopdClient {
-    this.localClient ??= new LocalLoopdClient({ home: this.home, env: this.io.env, now: this.io.now });
-    return this.localClient;
+  localStore(): ReturnType<typeof openStoreFromEnv> {
+    this.localStorePromise ??= openStoreFromEnv(this.home, this.io.env);
+    return this.localStorePromise;
   }
 
   /** Exit code of a command that succeeded in printing its answer but reports a problem (doctor). */
@@ -87,7 +86,7 @@ export class CommandContext {
   async close(): Promise<void> {
     await Promise.all([
       this.clientPromise?.then((client) => client.close()).catch(() => {}),
-      this.localClient?.close(),
+      this.localStorePromise?.then((store) => store.close()).catch(() => {}),
     ]);
   }
 }

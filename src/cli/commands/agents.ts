@@ -28,7 +28,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action(
       run(async (ctx: CommandContext) => {
         // The harnesses and the store of this machine, whichever daemon is up.
-        const store = await ctx.local().store();
+        const store = await ctx.localStore();
         // Loaded on use: the harnesses (the AI SDK among them) are start-up other commands skip.
         const { workerRuntime } = await import("../../app/worker-runtime.js");
         const { harnesses } = await workerRuntime(store, ctx.home);

@@ -54,7 +54,7 @@ export function registerDaemonCommands(program: Command, run: Run): void {
 }
 
 async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: DaemonFlags): Promise<void> {
-  const store = await ctx.local().store();
+  const store = await ctx.localStore();
   const log = (line: string) => ctx.io.stdout(`${line}\n`);
   const onEvent = (event: DaemonEvent) => {
     if (ctx.json) ctx.io.stdout(`${JSON.stringify(jsonEvent(event))}\n`);
