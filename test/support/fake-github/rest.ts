@@ -1,42 +1,57 @@
 /**
- * The REST half of the fake GitHub: the five read endpoints a github check calls, answering
- * in the shapes of GitHub's OpenAPI description (`issue`, `pull-request`,
- * `pull-request-review`, `check-run`, `combined-commit-status` in @octokit/openapi-types).
- * Objects carry the fields loopd reads plus enough of the rest (ids, URLs, users) that a
- * client written against the real API finds what it expects.
+ * The REST half of the fake GitHub: the route table. Here the read endpoints a github check
+ * calls (`issue`, `pull-request`, `pull-request-review`, `check-run`, commit statuses in the
+ * shapes of @octokit/openapi-types); repos.ts, pulls.ts, issues.ts and actions.ts hold the
+ * ones the GitHub loops use, writes included.
  */
-import { createHash } from "node:crypto";
-import type { FakeGithubState } from "./state.js";
+import { actionsRoutes } from "./actions.js";
+import { issueRoutes } from "./issues.js";
+import { pullRoutes } from "./pulls.js";
+import { repoRoutes } from "./repos.js";
+import {
+  EPOCH,
+  issueBody,
+  pullAsIssue,
+  pullBody,
+  type RestContext,
+  repository,
+  sha,
+  user,
+} from "./shapes.js";
 
-export interface RestContext {
-  state: FakeGithubState;
-  /** Where API URLs point: http://127.0.0.1:PORT, plus /api/v3 in Enterprise mode. */
-  apiOrigin: string;
-  /** Where web URLs (html_url) point: https://github.com or the Enterprise host. */
-  webOrigin: string;
-}
+export type { RestContext } from "./shapes.js";
 
-/** A JSON answer; `page` marks a list the server slices and links (`per_page`, `page`, `Link`). */
+/**
+ * A JSON answer; `page` marks a list the server slices and links (`per_page`, `page`, `Link`);
+ * `redirect` is a 302 to another URL (job logs).
+ */
 export type RestAnswer =
   | { status: number; body: unknown }
-  | { status: 200; page: unknown[]; wrap?: (items: unknown[], total: number) => unknown };
+  | { status: 200; page: unknown[]; wrap?: (items: unknown[], total: number) => unknown }
+  | { status: 302; redirect: string };
 
-type Route = {
-  method: "GET";
+export interface RestRequest {
+  query: URLSearchParams;
+  /** The parsed JSON body of a write. */
+  body: Record<string, unknown>;
+}
+
+export type Route = {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   path: RegExp;
-  answer: (ctx: RestContext, match: string[]) => RestAnswer | null;
+  answer: (ctx: RestContext, match: string[], request: RestRequest) => RestAnswer | null;
 };
 
-const EPOCH = "2026-01-05T09:00:00Z";
-
 /** Routes; `null` from an answer means "no such thing here" and becomes GitHub's 404. */
-export const REST_ROUTES: Route[] = [
+const READ_ROUTES: Route[] = [
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/,
     answer: (ctx, [, owner, repo, number]) => {
       const fixture = ctx.state.issues[`${owner}/${repo}#${number}`];
-      return fixture ? { status: 200, body: issueBody(ctx, owner!, repo!, Number(number), fixture) } : null;
+      if (fixture) return { status: 200, body: issueBody(ctx, owner!, repo!, Number(number), fixture) };
+      const pull = ctx.state.pulls[`${owner}/${repo}#${number}`];
+      return pull ? { status: 200, body: pullAsIssue(ctx, owner!, repo!, Number(number), pull) } : null;
     },
   },
   {
@@ -111,6 +126,27 @@ export const REST_ROUTES: Route[] = [
   },
   {
     method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/commits\/(.+)\/statuses$/,
+    answer: (ctx, [, owner, repo, rawRef]) => {
+      const ref = decodeURIComponent(rawRef!);
+      const page = (ctx.state.statuses[`${owner}/${repo}@${ref}`] ?? []).map((status, index) => ({
+        url: `${ctx.apiOrigin}/repos/${owner}/${repo}/statuses/${ref}`,
+        avatar_url: null,
+        id: 7000 + index,
+        node_id: `SC_${index}`,
+        state: status.state,
+        description: status.description ?? null,
+        target_url: null,
+        context: status.context,
+        created_at: EPOCH,
+        updated_at: EPOCH,
+        creator: user("octocat"),
+      }));
+      return { status: 200, page };
+    },
+  },
+  {
+    method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/commits\/(.+)\/status$/,
     answer: (ctx, [, owner, repo, rawRef]) => {
       const ref = decodeURIComponent(rawRef!);
@@ -148,156 +184,11 @@ export const REST_ROUTES: Route[] = [
   },
 ];
 
-function issueBody(
-  ctx: RestContext,
-  owner: string,
-  repo: string,
-  number: number,
-  fixture: FakeGithubState["issues"][string],
-) {
-  const api = `${ctx.apiOrigin}/repos/${owner}/${repo}`;
-  const closed = fixture.state === "closed";
-  return {
-    id: 1000 + number,
-    node_id: `I_${number}`,
-    url: `${api}/issues/${number}`,
-    repository_url: api,
-    labels_url: `${api}/issues/${number}/labels{/name}`,
-    comments_url: `${api}/issues/${number}/comments`,
-    events_url: `${api}/issues/${number}/events`,
-    html_url: `${ctx.webOrigin}/${owner}/${repo}/issues/${number}`,
-    number,
-    state: fixture.state,
-    state_reason: fixture.state_reason ?? (closed ? "completed" : null),
-    title: fixture.title,
-    body: null,
-    user: user("octocat"),
-    labels: [],
-    assignee: null,
-    assignees: [],
-    milestone: null,
-    locked: false,
-    active_lock_reason: null,
-    comments: fixture.comments ?? 0,
-    closed_at: fixture.closed_at ?? (closed ? (fixture.updated_at ?? EPOCH) : null),
-    created_at: EPOCH,
-    updated_at: fixture.updated_at ?? EPOCH,
-    closed_by: closed ? user("octocat") : null,
-    author_association: "MEMBER",
-  };
-}
-
-function pullBody(
-  ctx: RestContext,
-  owner: string,
-  repo: string,
-  number: number,
-  fixture: FakeGithubState["pulls"][string],
-) {
-  const api = `${ctx.apiOrigin}/repos/${owner}/${repo}`;
-  const html = `${ctx.webOrigin}/${owner}/${repo}/pull/${number}`;
-  const merged = fixture.merged ?? false;
-  const closedAt = fixture.closed_at ?? (fixture.state === "closed" ? (fixture.updated_at ?? EPOCH) : null);
-  const branch = (ref: string, branchSha: string) => ({
-    label: `${owner}:${ref}`,
-    ref,
-    sha: branchSha,
-    user: user(owner),
-    repo: repository(ctx, owner, repo),
-  });
-  return {
-    url: `${api}/pulls/${number}`,
-    id: 2000 + number,
-    node_id: `PR_${number}`,
-    html_url: html,
-    diff_url: `${html}.diff`,
-    patch_url: `${html}.patch`,
-    issue_url: `${api}/issues/${number}`,
-    commits_url: `${api}/pulls/${number}/commits`,
-    review_comments_url: `${api}/pulls/${number}/comments`,
-    review_comment_url: `${api}/pulls/comments{/number}`,
-    comments_url: `${api}/issues/${number}/comments`,
-    statuses_url: `${api}/statuses/${fixture.head.sha}`,
-    number,
-    state: fixture.state,
-    locked: false,
-    title: fixture.title,
-    user: user("octocat"),
-    body: null,
-    labels: [],
-    milestone: null,
-    active_lock_reason: null,
-    created_at: EPOCH,
-    updated_at: fixture.updated_at ?? EPOCH,
-    closed_at: closedAt,
-    merged_at: fixture.merged_at ?? (merged ? closedAt : null),
-    merge_commit_sha: merged ? sha(`${owner}/${repo}#${number}:merge`) : null,
-    assignee: null,
-    assignees: [],
-    requested_reviewers: [],
-    requested_teams: [],
-    head: branch(fixture.head.ref, fixture.head.sha),
-    base: branch("main", sha(`${owner}/${repo}@main`)),
-    _links: {
-      self: { href: `${api}/pulls/${number}` },
-      html: { href: html },
-      issue: { href: `${api}/issues/${number}` },
-      comments: { href: `${api}/issues/${number}/comments` },
-      review_comments: { href: `${api}/pulls/${number}/comments` },
-      review_comment: { href: `${api}/pulls/comments{/number}` },
-      commits: { href: `${api}/pulls/${number}/commits` },
-      statuses: { href: `${api}/statuses/${fixture.head.sha}` },
-    },
-    author_association: "MEMBER",
-    auto_merge: null,
-    draft: fixture.draft ?? false,
-    merged,
-    mergeable: fixture.state === "open" ? true : null,
-    rebaseable: fixture.state === "open" ? true : null,
-    mergeable_state: fixture.state === "open" ? "clean" : "unknown",
-    merged_by: merged ? user("octocat") : null,
-    comments: fixture.comments ?? 0,
-    review_comments: fixture.review_comments ?? 0,
-    maintainer_can_modify: false,
-    commits: 1,
-    additions: 10,
-    deletions: 2,
-    changed_files: 1,
-  };
-}
-
-/** A `simple-user`. */
-function user(login: string) {
-  return {
-    login,
-    id: login.length * 1000 + login.charCodeAt(0),
-    node_id: `U_${login}`,
-    avatar_url: `https://avatars.githubusercontent.com/${login}`,
-    gravatar_id: "",
-    url: `https://api.github.com/users/${login}`,
-    html_url: `https://github.com/${login}`,
-    type: "User",
-    site_admin: false,
-  };
-}
-
-/** The leading fields of a `minimal-repository`. */
-function repository(ctx: RestContext, owner: string, repo: string) {
-  return {
-    id: 500,
-    node_id: `R_${owner}_${repo}`,
-    name: repo,
-    full_name: `${owner}/${repo}`,
-    owner: user(owner),
-    private: false,
-    html_url: `${ctx.webOrigin}/${owner}/${repo}`,
-    description: null,
-    fork: false,
-    url: `${ctx.apiOrigin}/repos/${owner}/${repo}`,
-  };
-}
-
-/** A stable fake commit sha for a name. */
-export function sha(name: string): string {
-  return createHash("sha1").update(name).digest("hex");
-}
+/** Every route the fake answers. */
+export const REST_ROUTES: Route[] = [
+  ...READ_ROUTES,
+  ...repoRoutes,
+  ...pullRoutes,
+  ...issueRoutes,
+  ...actionsRoutes,
+];

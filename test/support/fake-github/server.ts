@@ -12,9 +12,17 @@
  *
  * `enterprise: true` serves REST under /api/v3 and GraphQL under /api/graphql, as GitHub
  * Enterprise Server does; otherwise REST is at the root and GraphQL at /graphql.
+ *
+ * GETs carry an ETag and answer 304 to a matching `If-None-Match`; a 304 is not counted in
+ * `state.rateUsed` (nor in x-ratelimit-used), as on GitHub. Repositories backed by bare git
+ * repositories (`state.repos[…].bare`) are served over git's smart HTTP at their clone_url
+ * (git-http.ts), and job logs download from /_logs/… after GitHub's 302.
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { jobLogText } from "./actions.js";
+import { type GitExchange, isGitRequest, serveGit } from "./git-http.js";
 import { answerGraphql, type GraphqlRequest, graphqlRateLimited } from "./graphql.js";
 import { REST_ROUTES, type RestAnswer } from "./rest.js";
 import { emptyState, type FakeGithubState } from "./state.js";
@@ -34,7 +42,11 @@ export interface RecordedGithubRequest {
   path: string;
   query: Record<string, string>;
   authorization: string | undefined;
+  /** Of a conditional request: the ETag it presented. */
+  ifNoneMatch: string | undefined;
   body: unknown;
+  /** The status answered (304 for a conditional hit). */
+  status: number;
 }
 
 export interface FakeGithub {
@@ -44,6 +56,8 @@ export interface FakeGithub {
   apiUrl: string;
   state: FakeGithubState;
   requests: RecordedGithubRequest[];
+  /** git smart-HTTP exchanges with the bare repositories, with the Authorization each carried. */
+  gitRequests: GitExchange[];
   close(): Promise<void>;
 }
 
@@ -54,6 +68,7 @@ const MAX_PER_PAGE = 100;
 export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<FakeGithub> {
   const state = emptyState();
   const requests: RecordedGithubRequest[] = [];
+  const gitRequests: GitExchange[] = [];
   const prefix = options.enterprise ? "/api/v3" : "";
   const graphqlPath = options.enterprise ? "/api/graphql" : "/graphql";
   const webOrigin = options.webOrigin ?? "https://github.com";
@@ -68,15 +83,30 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
     const raw = await readBody(req);
+    if (isGitRequest(url.pathname)) return serveGit(req, res, raw, state, options.token, gitRequests);
+    const logPath = /^\/_logs\/([^/]+)\/([^/]+)\/jobs\/(\d+)$/.exec(url.pathname);
+    if (logPath) {
+      const text = jobLogText(state.workflowRuns, `${logPath[1]}/${logPath[2]}`, logPath[3]!);
+      res.writeHead(text === null ? 404 : 200, { "content-type": "text/plain; charset=utf-8" });
+      res.end(text ?? "Not Found");
+      return;
+    }
     const isGraphql = req.method === "POST" && url.pathname === graphqlPath;
     const path = isGraphql ? "/graphql" : url.pathname.slice(prefix.length);
-    const body = raw ? (JSON.parse(raw) as unknown) : undefined;
-    requests.push({
+    const body = raw.length > 0 ? (JSON.parse(raw.toString("utf8")) as unknown) : undefined;
+    const recorded: RecordedGithubRequest = {
       method: req.method ?? "GET",
       path,
       query: Object.fromEntries(url.searchParams),
       authorization: req.headers.authorization,
+      ifNoneMatch: req.headers["if-none-match"],
       body,
+      status: 0,
+    };
+    requests.push(recorded);
+    res.on("finish", () => {
+      recorded.status = res.statusCode;
+      if (res.statusCode !== 304) state.rateUsed += 1;
     });
     const resource = isGraphql ? "graphql" : "core";
 
@@ -99,6 +129,10 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
     }
     if (state.rateLimit !== null) {
       const { resetAt, secondary } = state.rateLimit;
+      if (state.rateLimit.refusals !== undefined) {
+        state.rateLimit.refusals -= 1;
+        if (state.rateLimit.refusals <= 0) state.rateLimit = null;
+      }
       if (secondary) {
         return send(
           res,
@@ -109,7 +143,10 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
             documentation_url: `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`,
             status: "403",
           },
-          { ...rateHeaders(resource, 4990, resetAt), "retry-after": "60" },
+          {
+            ...rateHeaders(resource, 4990, resetAt),
+            "retry-after": String(state.rateLimit?.retryAfter ?? 60),
+          },
         );
       }
       if (isGraphql) return send(res, 200, graphqlRateLimited(), rateHeaders(resource, 0, resetAt));
@@ -124,7 +161,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
         rateHeaders(resource, 0, resetAt),
       );
     }
-    const headers = rateHeaders(resource, 4999, Math.floor(Date.now() / 1000) + 3600);
+    const headers = rateHeaders(resource, 5000 - state.rateUsed - 1, Math.floor(Date.now() / 1000) + 3600);
 
     if (isGraphql)
       return send(res, 200, answerGraphql(state, webOrigin, (body ?? {}) as GraphqlRequest), headers);
@@ -147,14 +184,27 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
       (candidate) => candidate.method === req.method && candidate.path.test(path),
     );
     const match = route?.path.exec(path);
+    const serverOrigin = `http://${req.headers.host}`;
     const answer =
       route && match && !anonymousPrivate
-        ? route.answer({ state, apiOrigin: `http://${req.headers.host}${prefix}`, webOrigin }, [...match])
+        ? route.answer(
+            { state, apiOrigin: `${serverOrigin}${prefix}`, serverOrigin, webOrigin },
+            [...match],
+            {
+              query: url.searchParams,
+              body: (body ?? {}) as Record<string, unknown>,
+            },
+          )
         : null;
     if (!answer)
       return send(res, 404, { message: "Not Found", documentation_url: DOCS, status: "404" }, headers);
-    if ("body" in answer) return send(res, answer.status, answer.body, headers);
-    return sendPage(res, url, answer, headers);
+    if ("redirect" in answer) {
+      res.writeHead(302, { ...headers, location: answer.redirect });
+      res.end();
+      return;
+    }
+    if ("body" in answer) return sendConditional(req, res, answer.status, answer.body, headers);
+    return sendPage(req, res, url, answer, headers);
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -165,6 +215,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
     apiUrl: `${url}${prefix}`,
     state,
     requests,
+    gitRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -175,6 +226,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
 
 /** One page of a list, with GitHub's `Link` header (`next`, `last`, `first`, `prev`). */
 function sendPage(
+  req: IncomingMessage,
   res: ServerResponse,
   url: URL,
   answer: Extract<RestAnswer, { page: unknown[] }>,
@@ -195,7 +247,28 @@ function sendPage(
     ...(page < lastPage ? [link(page + 1, "next"), link(lastPage, "last")] : []),
   ];
   const body = answer.wrap ? answer.wrap(items, answer.page.length) : items;
-  send(res, 200, body, links.length > 0 ? { ...headers, link: links.join(", ") } : headers);
+  sendConditional(req, res, 200, body, links.length > 0 ? { ...headers, link: links.join(", ") } : headers);
+}
+
+/** A GET's 200 carries an ETag of its body; a request presenting that ETag gets an empty 304. */
+function sendConditional(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string>,
+): void {
+  if (req.method !== "GET" || status !== 200) {
+    send(res, status, body, headers);
+    return;
+  }
+  const etag = `W/"${createHash("sha1").update(JSON.stringify(body)).digest("hex")}"`;
+  if (req.headers["if-none-match"] === etag) {
+    res.writeHead(304, { etag, ...headers });
+    res.end();
+    return;
+  }
+  send(res, status, body, { ...headers, etag });
 }
 
 function rateHeaders(resource: string, remaining: number, resetAt: number): Record<string, string> {
@@ -224,11 +297,11 @@ function send(
   res.end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

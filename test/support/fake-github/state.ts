@@ -4,13 +4,22 @@
  * it becomes; the server fills in the rest of each object (ids, URLs, users) in GitHub's shape.
  *
  * Keys name the subject the way loopd writes it: `owner/repo#N` for issues, pull requests,
- * reviews and discussions, `owner/repo@ref` for check runs and statuses (`ref` is the branch
- * name or sha exactly as requested; the fake does not resolve branches to commits).
+ * reviews, comments and discussions, `owner/repo@ref` for check runs and statuses (`ref` is
+ * the branch name or sha exactly as requested; the fake does not resolve branches to commits),
+ * `owner/repo` for repositories and workflow runs.
+ *
+ * A repository may be backed by a real bare git repository (`repos[…].bare`): pull requests
+ * without a fixed sha then read their head and base from it, update-branch merges in it, its
+ * clone_url is served over git's smart HTTP by the fake itself (token required), and
+ * comparisons count real commits.
  */
 
 export interface IssueFixture {
   title: string;
   state: "open" | "closed";
+  body?: string | null;
+  labels?: string[];
+  user?: string;
   state_reason?: "completed" | "not_planned" | "duplicate" | "reopened" | null;
   comments?: number;
   updated_at?: string;
@@ -23,7 +32,17 @@ export interface PullFixture {
   merged?: boolean;
   merged_at?: string | null;
   draft?: boolean;
-  head: { ref: string; sha: string };
+  /** `sha` omitted: read from the repository's bare repo. `repo`: a fork's owner/name. */
+  head: { ref: string; sha?: string; repo?: string };
+  /** Default: the repository's default branch. */
+  base?: { ref: string; sha?: string };
+  /** The author's login (default octocat). */
+  user?: string;
+  body?: string | null;
+  labels?: string[];
+  mergeable?: boolean | null;
+  mergeable_state?: string;
+  maintainer_can_modify?: boolean;
   comments?: number;
   review_comments?: number;
   updated_at?: string;
@@ -69,29 +88,99 @@ export interface DiscussionFixture {
   updatedAt?: string;
 }
 
+export interface RepoFixture {
+  default_branch?: string;
+  private?: boolean;
+  /** Path of a bare git repository holding this repository's branches. */
+  bare?: string;
+  /** Branches with protection on. */
+  protected?: string[];
+}
+
+export interface CommentFixture {
+  id: number;
+  body: string;
+  user: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ReviewCommentFixture {
+  id?: number;
+  body: string;
+  user?: string;
+  path: string;
+  line?: number | null;
+  commit_id?: string;
+}
+
+export interface JobFixture {
+  id: number;
+  name: string;
+  status: "queued" | "in_progress" | "completed" | "waiting";
+  conclusion?: "success" | "failure" | "cancelled" | "skipped" | "timed_out" | null;
+  steps?: Array<{ name: string; conclusion?: "success" | "failure" | "skipped" | null }>;
+  /** The job's log as GitHub serves it (timestamps optional). */
+  log?: string;
+}
+
+export interface WorkflowRunFixture {
+  id: number;
+  name: string;
+  head_sha: string;
+  head_branch?: string;
+  status: "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
+  conclusion?: "success" | "failure" | "cancelled" | "skipped" | "timed_out" | "neutral" | null;
+  event?: string;
+  run_attempt?: number;
+  jobs?: JobFixture[];
+}
+
 export interface FakeGithubState {
+  /** The token's user (GET /user, the author of comments and pull requests made through the API). */
+  user: string;
+  repos: Record<string, RepoFixture>;
   issues: Record<string, IssueFixture>;
   pulls: Record<string, PullFixture>;
   reviews: Record<string, ReviewFixture[]>;
   checkRuns: Record<string, CheckRunFixture[]>;
   statuses: Record<string, StatusFixture[]>;
   discussions: Record<string, DiscussionFixture>;
+  /** Conversation comments of issues and pull requests, oldest first. */
+  comments: Record<string, CommentFixture[]>;
+  reviewComments: Record<string, ReviewCommentFixture[]>;
+  workflowRuns: Record<string, WorkflowRunFixture[]>;
+  /** Ids for comments, pull requests and issues made through the API. */
+  nextId: number;
+  /** Requests counted against the rate limit (a 304 is not). */
+  rateUsed: number;
   /** `owner/repo`s the token may not read: REST answers 403 "Resource not accessible…". */
   forbidden: string[];
-  /** While set, every request is refused as over the rate limit until `resetAt` (epoch seconds). */
-  rateLimit: { resetAt: number; secondary?: boolean } | null;
+  /**
+   * While set, every request is refused as over the rate limit until `resetAt` (epoch seconds);
+   * a secondary limit answers `retry-after` (default 60). With `refusals`, the limit lifts by
+   * itself after refusing that many requests.
+   */
+  rateLimit: { resetAt: number; secondary?: boolean; retryAfter?: number; refusals?: number } | null;
   /** While set, every request answers this status (502, 503…) with GitHub's error page body. */
   serverError: number | null;
 }
 
 export function emptyState(): FakeGithubState {
   return {
+    user: "octocat",
+    repos: {},
     issues: {},
     pulls: {},
     reviews: {},
     checkRuns: {},
     statuses: {},
     discussions: {},
+    comments: {},
+    reviewComments: {},
+    workflowRuns: {},
+    nextId: 100,
+    rateUsed: 0,
     forbidden: [],
     rateLimit: null,
     serverError: null,

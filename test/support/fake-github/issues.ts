@@ -1,0 +1,87 @@
+/**
+ * Conversation routes of the fake GitHub, shared by issues and pull requests as on GitHub:
+ * comments (list, create, edit; authored by the token's user) and labels (add, remove).
+ */
+import type { Route } from "./rest.js";
+import { commentBody, labels, now, type RestContext } from "./shapes.js";
+
+/** The issue or pull request fixture a number names (labels live on both). */
+function subject(ctx: RestContext, key: string): { labels?: string[] } | undefined {
+  return ctx.state.issues[key] ?? ctx.state.pulls[key];
+}
+
+export const issueRoutes: Route[] = [
+  {
+    method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
+    answer: (ctx, [, owner, repo, number]) => {
+      const key = `${owner}/${repo}#${number}`;
+      if (!subject(ctx, key)) return null;
+      const page = (ctx.state.comments[key] ?? []).map((comment) =>
+        commentBody(ctx, owner!, repo!, Number(number), comment),
+      );
+      return { status: 200, page };
+    },
+  },
+  {
+    method: "POST",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
+    answer: (ctx, [, owner, repo, number], { body }) => {
+      const key = `${owner}/${repo}#${number}`;
+      if (!subject(ctx, key)) return null;
+      if (typeof body.body !== "string" || body.body === "") {
+        return {
+          status: 422,
+          body: { message: 'Invalid request.\n\n"body" wasn\'t supplied.', status: "422" },
+        };
+      }
+      const time = now();
+      const comment = {
+        id: ctx.state.nextId++,
+        body: body.body,
+        user: ctx.state.user,
+        created_at: time,
+        updated_at: time,
+      };
+      ctx.state.comments[key] = [...(ctx.state.comments[key] ?? []), comment];
+      return { status: 201, body: commentBody(ctx, owner!, repo!, Number(number), comment) };
+    },
+  },
+  {
+    method: "PATCH",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/,
+    answer: (ctx, [, owner, repo, id], { body }) => {
+      for (const [key, comments] of Object.entries(ctx.state.comments)) {
+        if (!key.startsWith(`${owner}/${repo}#`)) continue;
+        const comment = comments.find((candidate) => candidate.id === Number(id));
+        if (!comment) continue;
+        if (typeof body.body === "string") comment.body = body.body;
+        comment.updated_at = now();
+        return { status: 200, body: commentBody(ctx, owner!, repo!, Number(key.split("#")[1]), comment) };
+      }
+      return null;
+    },
+  },
+  {
+    method: "POST",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/labels$/,
+    answer: (ctx, [, owner, repo, number], { body }) => {
+      const target = subject(ctx, `${owner}/${repo}#${number}`);
+      if (!target) return null;
+      const added = Array.isArray(body.labels) ? body.labels.map(String) : [];
+      target.labels = [...new Set([...(target.labels ?? []), ...added])];
+      return { status: 200, body: labels(target.labels) };
+    },
+  },
+  {
+    method: "DELETE",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/labels\/(.+)$/,
+    answer: (ctx, [, owner, repo, number, rawName]) => {
+      const target = subject(ctx, `${owner}/${repo}#${number}`);
+      const name = decodeURIComponent(rawName!);
+      if (!target || !(target.labels ?? []).includes(name)) return null;
+      target.labels = (target.labels ?? []).filter((label) => label !== name);
+      return { status: 200, body: labels(target.labels) };
+    },
+  },
+];
