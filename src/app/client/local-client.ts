@@ -67,7 +67,7 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   /** The store, opened on first use and closed with the client. */
-  store(): Promise<Store> {
+  private store(): Promise<Store> {
     this.storePromise ??= openStoreFromEnv(this.options.home, this.options.env);
     return this.storePromise;
   }
