@@ -1,8 +1,8 @@
 /**
  * `loopd run`: fire a routine now. The run is queued like any other (so a daemon or worker
  * picks it up, with the same leases and fencing); on embedded SQLite with no daemon serving
- * the data dir, the calling process claims and executes it itself. Every face (CLI, API,
- * MCP) comes through here, so a routine paused for auth is refused the same everywhere: its
+ * the data dir, the CLI claims and executes it itself (app/client/inline-runner.ts). Every
+ * face (CLI, API, MCP) comes through here, so a routine paused for auth is refused the same everywhere: its
  * run would fail on the same credentials, unless `force` says to try anyway.
  */
 import { isAuthPause, pausedForAuthHint } from "../domain/auth-pause.js";
