@@ -61,13 +61,12 @@ export class GithubApi {
       const isRead = options.method === "GET" || options.method === "HEAD";
       const key = isRead ? this.octokit.request.endpoint(options).url : null;
       const cached = key === null ? undefined : this.cache.get(key);
+      // The hook chain binds `options` once (before-after-hook): changes must be made in place.
+      if (cached) options.headers["if-none-match"] = cached.etag;
       const send = async () => {
+        options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
         try {
-          return await request({
-            ...options,
-            headers: { ...options.headers, ...(cached ? { "if-none-match": cached.etag } : {}) },
-            request: { ...options.request, signal: AbortSignal.timeout(timeoutMs) },
-          });
+          return await request(options);
         } catch (error) {
           const status = (error as { status?: number }).status;
           if (status === 304) this.stats.notModified += 1;

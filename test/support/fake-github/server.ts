@@ -104,10 +104,16 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
       status: 0,
     };
     requests.push(recorded);
-    res.on("finish", () => {
-      recorded.status = res.statusCode;
-      if (res.statusCode !== 304) state.rateUsed += 1;
-    });
+    // Counted when the status is written, so a client that has its answer sees the count.
+    const writeHead = res.writeHead.bind(res) as (
+      status: number,
+      headers?: Record<string, string>,
+    ) => ServerResponse;
+    res.writeHead = ((status: number, headers?: Record<string, string>) => {
+      recorded.status = status;
+      if (status !== 304) state.rateUsed += 1;
+      return writeHead(status, headers);
+    }) as typeof res.writeHead;
     const resource = isGraphql ? "graphql" : "core";
 
     if (state.serverError !== null) {
@@ -128,7 +134,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
       });
     }
     if (state.rateLimit !== null) {
-      const { resetAt, secondary } = state.rateLimit;
+      const { resetAt, secondary, retryAfter = 60 } = state.rateLimit;
       if (state.rateLimit.refusals !== undefined) {
         state.rateLimit.refusals -= 1;
         if (state.rateLimit.refusals <= 0) state.rateLimit = null;
@@ -145,7 +151,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
           },
           {
             ...rateHeaders(resource, 4990, resetAt),
-            "retry-after": String(state.rateLimit?.retryAfter ?? 60),
+            "retry-after": String(retryAfter),
           },
         );
       }
