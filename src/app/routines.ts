@@ -2,7 +2,7 @@
 import { dirname } from "node:path";
 import type { ModelTier } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
-import { routineYaml } from "../domain/routine-yaml.js";
+import { type RoutineYamlOptions, routineYaml } from "../domain/routine-yaml.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { dueOnResume } from "../domain/trigger.js";
 import {
@@ -49,11 +49,19 @@ export async function showRoutine(
     ModelTier
   >;
   const shown = publicSpec(routine.spec);
+  const yaml = shownRoutineYaml(shown, {
+    ...(routine.source ? { configDir: dirname(routine.source) } : {}),
+    tierHarnesses: Object.fromEntries(Object.entries(models).map(([tier, model]) => [tier, model.harness])),
+  });
+  return { ...routineView(routine), spec: shown, yaml, recentRuns: runs.map(runView) };
+}
+
+/** A shown routine as loopd.yaml: the hook secret stays in the store, its fingerprint stands in for it. */
+export function shownRoutineYaml(shown: PublicSpec, options: RoutineYamlOptions): string {
   const { hook, ...rest } = shown;
-  const yaml = routineYaml(
+  return routineYaml(
     {
       ...rest,
-      // The secret itself never leaves the store: its fingerprint stands in for it.
       ...(hook
         ? {
             hook: {
@@ -63,12 +71,8 @@ export async function showRoutine(
           }
         : {}),
     },
-    {
-      ...(routine.source ? { configDir: dirname(routine.source) } : {}),
-      tierHarnesses: Object.fromEntries(Object.entries(models).map(([tier, model]) => [tier, model.harness])),
-    },
+    options,
   );
-  return { ...routineView(routine), spec: shown, yaml, recentRuns: runs.map(runView) };
 }
 
 export async function pauseRoutine(

@@ -16,6 +16,7 @@ import { registerRemindCommands } from "./commands/remind.js";
 import { registerRoutineCommands } from "./commands/routines.js";
 import { registerRunNowCommands } from "./commands/run.js";
 import { registerRunCommands } from "./commands/runs.js";
+import { registerTemplateCommands } from "./commands/templates.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
 
 export type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<void>;
@@ -56,6 +57,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
     };
 
   registerConfigCommands(program, run);
+  registerTemplateCommands(program, run);
   registerRoutineCommands(program, run);
   registerRunCommands(program, run);
   registerRunNowCommands(program, run);

@@ -188,10 +188,12 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown, lineCounter: Line
     if (suggestion) described.hint = `Did you mean "${suggestion}"? \`loopd schema\` lists every key.`;
     return described;
   }
+  const hint = issue.code === "custom" ? issue.params?.hint : undefined;
   return {
     path: formatPath(path),
     message: plainMessage(issue),
     ...lineAndColumn(locate(root, path, undefined, lineCounter)),
+    ...(typeof hint === "string" ? { hint } : {}),
   };
 }
 

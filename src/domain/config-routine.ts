@@ -30,6 +30,7 @@ import {
 } from "./config-values.js";
 import { parseDuration } from "./duration.js";
 import { DELIVER_MODES } from "./run-delivery.js";
+import { expandRoutine, loopSchema, templateIssues } from "./templates/index.js";
 
 const routineObject = z.strictObject({
   name: name("routine"),
@@ -43,8 +44,15 @@ const routineObject = z.strictObject({
     .optional()
     .meta({ description: "worktree (default for agents) or in-place (default for shell)." }),
   prompt: z.string().min(1).optional().meta({ description: "The task, for agent harnesses." }),
-  template: name("template").optional().meta({ description: "A built-in task template." }),
-  params: z.record(z.string(), z.unknown()).optional().meta({ description: "Parameters for `template`." }),
+  template: name("template").optional().meta({
+    description:
+      "A built-in template (`loopd templates`): the routine it expands to, with this routine's own fields on top.",
+  }),
+  params: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: "Parameters for `template` (`loopd templates` lists them)." }),
+  loop: loopSchema.optional(),
   command: z.string().min(1).optional().meta({ description: "Shell command (harness: shell)." }),
   harness: z.enum(HARNESSES).optional(),
   tier: name("tier").optional().meta({ description: "Model tier from `models`." }),
@@ -191,7 +199,24 @@ const routineObject = z.strictObject({
     .meta({ description: "Sub-agents for the builtin harness." }),
 });
 
-export const routineSchema = routineObject.superRefine((routine, ctx) => {
+export const routineSchema = routineObject.superRefine((written, ctx) => {
+  if (written.params !== undefined && written.template === undefined) {
+    ctx.addIssue({ code: "custom", path: ["params"], message: "`params` are given to a `template`" });
+  }
+  if (written.template !== undefined) {
+    const issues = templateIssues(written.template, written.params);
+    for (const issue of issues) {
+      ctx.addIssue({
+        code: "custom",
+        path: issue.path,
+        message: issue.message,
+        params: { hint: `\`loopd templates\` lists the built-in templates and their params.` },
+      });
+    }
+    if (issues.length > 0) return;
+  }
+  // A templated routine is checked as the plain routine it expands to.
+  const routine = expandRoutine(written);
   const triggers = (["every", "cron", "at"] as const).filter((key) => routine[key] !== undefined);
   if (triggers.length > 1) {
     ctx.addIssue({
@@ -200,9 +225,7 @@ export const routineSchema = routineObject.superRefine((routine, ctx) => {
       message: `a routine has one trigger; found ${triggers.join(" and ")}`,
     });
   }
-  const tasks = (["prompt", "template", "command", "check"] as const).filter(
-    (key) => routine[key] !== undefined,
-  );
+  const tasks = (["prompt", "command", "check"] as const).filter((key) => routine[key] !== undefined);
   if (tasks.length === 0) {
     ctx.addIssue({
       code: "custom",
@@ -229,8 +252,12 @@ export const routineSchema = routineObject.superRefine((routine, ctx) => {
       message: "`inheritEnv` applies to shell commands; agents get an allow-list + `secrets` + `env`",
     });
   }
-  if (routine.params !== undefined && routine.template === undefined) {
-    ctx.addIssue({ code: "custom", path: ["params"], message: "`params` are given to a `template`" });
+  if (routine.loop !== undefined && (routine.prompt === undefined || routine.harness === "shell")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["loop"],
+      message: "a `loop` hands its work to an agent: give the routine a `prompt` and an agent harness",
+    });
   }
   if (routine.agents !== undefined && routine.harness !== undefined && routine.harness !== "builtin") {
     ctx.addIssue({ code: "custom", path: ["agents"], message: "sub-`agents` run on harness: builtin" });

@@ -41,6 +41,11 @@ export const ERROR_CODES = {
     summary: "`loopd init` would overwrite an existing file.",
     hint: "Pass `--force` to overwrite it, or `-f <file>` to write somewhere else.",
   },
+  LOOPD_TEMPLATE_UNKNOWN: {
+    exitCode: EXIT.notFound,
+    summary: "No built-in template has that name (or its loop is not built in this loopd).",
+    hint: "Run `loopd templates` to list the built-in templates and their params.",
+  },
   LOOPD_FILE_WRITE_FAILED: {
     exitCode: EXIT.input,
     summary: "A file loopd was asked to write (e.g. by `loopd init`) could not be written.",

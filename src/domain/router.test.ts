@@ -5,7 +5,6 @@ import { shellSpec } from "../../test/helpers/specs.js";
 import {
   expectedCost,
   expectedSuccess,
-  globToRegExp,
   type RouteInput,
   type RoutingRule,
   routeRun,
@@ -45,13 +44,13 @@ describe("routeRun: rules", () => {
   ) => routeRun(input({ rules: [rule("r", when)], ...overrides }, spec));
 
   it("matches a template rule only for routines on that template", () => {
-    const template = { kind: "template" as const, template: "deps", params: {} };
-    expect(routed({ template: "deps" }, {}, { task: template })).toEqual({
+    const template = { name: "deps", params: {} };
+    expect(routed({ template: "deps" }, {}, { template })).toEqual({
       kind: "tier",
       tier: "fast",
       reason: "fast: rule `r`",
     });
-    expect(routed({ template: "docs" }, {}, { task: template }).reason).not.toContain("rule");
+    expect(routed({ template: "docs" }, {}, { template }).reason).not.toContain("rule");
     expect(routed({ template: "deps" }).reason).not.toContain("rule");
   });
 
@@ -263,13 +262,5 @@ describe("router helpers", () => {
     expect(
       expectedSuccess({ strong: { runs: 8, verified: 4, meanCostUsd: 1 } }, TIERS, "strong"),
     ).toBeCloseTo(0.58);
-  });
-
-  it("turns file globs into anchored patterns", () => {
-    expect(globToRegExp("src/**/*.ts").test("src/a/b/c.ts")).toBe(true);
-    expect(globToRegExp("src/**/*.ts").test("src/c.ts")).toBe(true);
-    expect(globToRegExp("src/*.ts").test("src/a/c.ts")).toBe(false);
-    expect(globToRegExp("file?.md").test("file1.md")).toBe(true);
-    expect(globToRegExp("a.md").test("aXmd")).toBe(false);
   });
 });

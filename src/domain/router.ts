@@ -10,6 +10,7 @@
  */
 import type { z } from "zod";
 import type { routingRuleSchema } from "./config-schema.js";
+import { globToRegExp } from "./glob.js";
 import type { RoutineSpec } from "./routine-spec.js";
 
 export type RoutingRule = z.output<typeof routingRuleSchema>;
@@ -193,19 +194,14 @@ function fromHistory(input: RouteInput): [string, string] {
 export function ruleMatches(rule: RoutingRule, input: RouteInput): boolean {
   const { when } = rule;
   const { spec } = input;
-  if (
-    when.template !== undefined &&
-    !(spec.task.kind === "template" && spec.task.template === when.template)
-  ) {
-    return false;
-  }
+  if (when.template !== undefined && spec.template?.name !== when.template) return false;
   if (when.labels && !when.labels.some((label) => spec.labels.includes(label))) return false;
   if (when.repo !== undefined && !wildcard(when.repo).test(spec.repo)) return false;
   if (when.files) {
     const files = input.lastChangedFiles;
     // No changed files is no evidence that a run stays within the globs.
     if (!files || files.length === 0) return false;
-    const globs = when.files.map(globToRegExp);
+    const globs = when.files.map((glob) => globToRegExp(glob));
     if (!files.every((file) => globs.some((glob) => glob.test(file)))) return false;
   }
   if (when.promptChars && !inRange(input.promptChars, when.promptChars)) return false;
@@ -224,25 +220,6 @@ const escapeRegExp = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, "\\$&"
 /** Repo patterns: `*` is any run of characters, slashes included (`github.com/acme/*`). */
 function wildcard(pattern: string): RegExp {
   return new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`);
-}
-
-/**
- * File globs: `**` any path (including none), `*` within one path segment, `?` one character.
- * Hand-rolled because node's path.matchesGlob is still experimental (warns) in Node 20.
- */
-export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i] as string;
-    if (char === "*" && glob[i + 1] === "*") {
-      const slash = glob[i + 2] === "/";
-      source += slash ? "(?:.*/)?" : ".*";
-      i += slash ? 2 : 1;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else source += escapeRegExp(char);
-  }
-  return new RegExp(`^${source}$`);
 }
 
 function refuse(reason: string): RouteDecision {

@@ -22,6 +22,7 @@ import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
 import { tierOrder } from "./router.js";
 import { DEFAULT_PUSH, type DeliverMode, defaultDeliverMode, type PushSpec } from "./run-delivery.js";
+import { expandRoutine, type LoopSpec } from "./templates/index.js";
 import type { TriggerSpec, UntilSpec, WatchBackoff } from "./trigger.js";
 
 export const DEFAULTS = {
@@ -42,7 +43,6 @@ export const DEFAULTS = {
 
 export type TaskSpec =
   | { kind: "prompt"; prompt: string }
-  | { kind: "template"; template: string; params: Record<string, unknown> }
   | { kind: "command"; command: string }
   | { kind: "check" };
 
@@ -60,6 +60,10 @@ export interface RoutineSpec {
   repo: string;
   workspace: WorkspaceMode;
   task: TaskSpec;
+  /** The built-in template it was written with (`template` + `params` as written); the spec is its expansion. */
+  template?: { name: string; params: Record<string, unknown> };
+  /** A built-in loop whose deterministic tick runs first each run (src/loops/). */
+  loop?: LoopSpec;
   harness: Harness;
   tier?: string;
   escalate: string[];
@@ -133,7 +137,8 @@ export interface SpecContext {
   config: Pick<Config, "dates" | "models">;
 }
 
-export function toRoutineSpec(routine: RoutineConfig, index: number, context: SpecContext): RoutineSpec {
+export function toRoutineSpec(written: RoutineConfig, index: number, context: SpecContext): RoutineSpec {
+  const routine: RoutineConfig = expandRoutine(written);
   const tz = routine.tz ?? context.defaultTimeZone;
   const instant = (text: string, field: string): string => {
     const result = resolveInstant(text, {
@@ -203,6 +208,10 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
       maxTurns: agent.maxTurns ?? DEFAULTS.subAgentMaxTurns,
     })),
   };
+  if (written.template !== undefined) {
+    spec.template = { name: written.template, params: written.params ?? {} };
+  }
+  if (routine.loop !== undefined) spec.loop = routine.loop;
   if (spec.deliver === "push") spec.push = { ...DEFAULT_PUSH, ...routine.push };
   if (routine.inheritEnv === true) spec.inheritEnv = true;
   if (routine.base !== undefined) spec.base = routine.base;
@@ -248,6 +257,14 @@ export function toRoutineSpec(routine: RoutineConfig, index: number, context: Sp
 /** A spec read from the store: specs written by an older loopd lack newer fields. */
 export function storedSpec(json: string): RoutineSpec {
   const spec = JSON.parse(json) as RoutineSpec;
+  const task = spec.task as TaskSpec | { kind: "template"; template: string; params: unknown };
+  // Before templates expanded to plain routines, a `template` task was a prompt naming it.
+  if (task.kind === "template") {
+    spec.task = {
+      kind: "prompt",
+      prompt: `Carry out the "${task.template}" routine with these parameters:\n${JSON.stringify(task.params, null, 2)}`,
+    };
+  }
   spec.docs ??= [];
   spec.memory ??= spec.harness !== "shell";
   // Specs stored before `deliver` existed get the default the config would give them now.
@@ -290,9 +307,6 @@ function tierHarnesses(routine: RoutineConfig, context: SpecContext): string[] {
 function toTask(routine: RoutineConfig): TaskSpec {
   if (routine.command !== undefined) return { kind: "command", command: routine.command };
   if (routine.check !== undefined) return { kind: "check" };
-  if (routine.template !== undefined) {
-    return { kind: "template", template: routine.template, params: routine.params ?? {} };
-  }
   return { kind: "prompt", prompt: routine.prompt ?? "" };
 }
 

@@ -8,6 +8,7 @@
  */
 import { isAbsolute, relative } from "node:path";
 import { stringify } from "yaml";
+import { canonicalJson } from "./canonical-json.js";
 import type { CheckSpec } from "./check.js";
 import {
   type CheckConfig,
@@ -17,12 +18,15 @@ import {
 } from "./config-checks.js";
 import { DEFAULTS, type RoutineSpec } from "./routine-spec.js";
 import { DEFAULT_PUSH, defaultDeliverMode } from "./run-delivery.js";
+import { findTemplate } from "./templates/index.js";
 
 export interface RoutineYamlOptions {
   /** The folder of the routine's loopd.yaml: the default repo, and what repo paths are relative to. */
   configDir?: string;
   /** Tiers → their harness, so the harnesses tiers imply are not repeated under `requires`. */
   tierHarnesses?: Record<string, string>;
+  /** A templated routine as the plain routine it expands to, instead of `template` + `params` + overrides. */
+  expanded?: boolean;
 }
 
 /** The routine as a loopd.yaml entry (plain data, key order as a person writes it). */
@@ -36,10 +40,8 @@ export function routineConfigOf(
 
   const task = spec.task;
   if (task.kind === "prompt") out.prompt = task.prompt;
-  else if (task.kind === "template") {
-    out.template = task.template;
-    if (Object.keys(task.params).length > 0) out.params = task.params;
-  } else if (task.kind === "command") out.command = task.command;
+  else if (task.kind === "command") out.command = task.command;
+  if (spec.loop !== undefined) out.loop = spec.loop;
 
   Object.assign(out, triggerOf(spec));
   if (spec.check !== undefined) out.check = checkConfigOf(spec.check);
@@ -123,6 +125,27 @@ export function routineConfigOf(
         { ...agent, ...(maxTurns !== DEFAULTS.subAgentMaxTurns ? { maxTurns } : {}) },
       ]),
     );
+  }
+  return spec.template && !options.expanded ? templated(out, spec.template) : out;
+}
+
+/**
+ * A plain routine back as `template` + `params` and the fields the routine sets itself: those
+ * whose value differs from what the template gives (a replaced schedule keeps its new trigger).
+ */
+function templated(
+  plain: Record<string, unknown>,
+  written: { name: string; params: Record<string, unknown> },
+): Record<string, unknown> {
+  const template = findTemplate(written.name);
+  const params = template?.params.safeParse(written.params);
+  if (!template || !params?.success) return plain;
+  const expansion = template.expand(params.data);
+  const { name, ...fields } = plain;
+  const out: Record<string, unknown> = { name, template: written.name };
+  if (Object.keys(written.params).length > 0) out.params = written.params;
+  for (const [key, value] of Object.entries(fields)) {
+    if (!(key in expansion) || canonicalJson(expansion[key]) !== canonicalJson(value)) out[key] = value;
   }
   return out;
 }

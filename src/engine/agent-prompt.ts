@@ -14,11 +14,7 @@ export function agentPrompt(spec: Pick<RoutineSpec, "task" | "check">, input: st
     return agentCheckPrompt(spec.check, input);
   }
   const base =
-    task.kind === "prompt"
-      ? task.prompt
-      : task.kind === "template"
-        ? `Carry out the "${task.template}" routine with these parameters:\n${JSON.stringify(task.params, null, 2)}`
-        : `Run this command and report the result: ${task.command}`;
+    task.kind === "prompt" ? task.prompt : `Run this command and report the result: ${task.command}`;
   return input ? `${base}\n\nInput for this run:\n${input}` : base;
 }
 

@@ -29,6 +29,7 @@ import { recordHarnessEvents, remember, runHarness, verify } from "./attempt-har
 import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
 import { acquireWorkspace, buildContext, passPreflight, prepareAttempt } from "./attempt-prepare.js";
 import { executeCheck, judgeAgentCheck } from "./check-run.js";
+import { executeLoop } from "./loop-run.js";
 import { unavailable } from "./outcome.js";
 import { redactEvent, redactResult } from "./redaction.js";
 import { shellEnvironment } from "./run-environment.js";
@@ -65,6 +66,19 @@ export class RunExecutor {
   }
 
   async execute({ run, signal, emit }: ExecuteRequest): Promise<HarnessResult> {
+    if (run.spec.loop) {
+      // A built-in loop's tick first: it starts an agent attempt of this run only when there is work for one.
+      return executeLoop({
+        store: this.options.store,
+        run,
+        settings: await this.settings(),
+        signal,
+        emit,
+        baseEnv: this.deps.baseEnv,
+        now: this.options.now,
+        executeAgent: (agentRun) => this.execute({ run: agentRun, signal, emit }),
+      });
+    }
     const harness = this.options.harnesses.get(run.spec.harness);
     if (!harness) return unavailable(run.spec.harness, this.options.harnesses);
     if (run.spec.check && run.spec.check.kind !== "agent") {

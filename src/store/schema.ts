@@ -215,6 +215,14 @@ export interface MemoryTable {
   updated_at: number;
 }
 
+/** A built-in loop's memory of one item it watches (a pull request), as JSON. */
+export interface LoopItemsTable {
+  routine_id: number;
+  item: string;
+  state: string;
+  updated_at: number;
+}
+
 export interface SettingsTable {
   key: string;
   /** JSON document. */
@@ -260,6 +268,7 @@ export interface Database {
   inbound_deliveries: InboundDeliveriesTable;
   settings: SettingsTable;
   workers: WorkersTable;
+  loop_items: LoopItemsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

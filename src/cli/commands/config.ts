@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
 import type { ApplyResult } from "../../app/apply-config.js";
-import { writeExampleConfig } from "../../app/init-config.js";
+import { writeExampleConfig, writeTemplateConfig } from "../../app/init-config.js";
 import { configJsonSchema } from "../../domain/config-schema.js";
 import type { CommandContext } from "../context.js";
 import { pc } from "../format.js";
@@ -12,17 +12,30 @@ import type { Run } from "../program.js";
 export function registerConfigCommands(program: Command, run: Run): void {
   program
     .command("init")
-    .description("write a commented example loopd.yaml")
+    .description("write a commented example loopd.yaml (or, with --template, a built-in template's routine)")
     .option("-f, --file <path>", "file to write", "loopd.yaml")
+    .option(
+      "--template <name>",
+      "write this template's routine; appended when the file exists (`loopd templates`)",
+    )
     .option("--force", "overwrite an existing file")
     .action(
-      run(async (ctx: CommandContext, options: { file: string; force?: boolean }) => {
-        const written = await writeExampleConfig(options.file, { force: options.force ?? false });
-        ctx.print({ file: written.path, schema: written.schema }, () =>
+      run(async (ctx: CommandContext, options: { file: string; force?: boolean; template?: string }) => {
+        const force = options.force ?? false;
+        const written = options.template
+          ? await writeTemplateConfig(options.file, options.template, { force })
+          : { ...(await writeExampleConfig(options.file, { force })), appended: false };
+        const apply = `loopd apply${options.file === "loopd.yaml" ? "" : ` -f ${options.file}`}`;
+        ctx.print({ file: written.path, schema: written.schema, appended: written.appended }, () =>
           [
-            `Wrote ${options.file} (and ${basename(written.schema)} beside it: the JSON Schema its $schema names, for editors).`,
+            options.template
+              ? `${written.appended ? "Added" : "Wrote"} the ${options.template} routine ${written.appended ? "to" : "in"} ${options.file} (and ${basename(written.schema)} beside it).`
+              : `Wrote ${options.file} (and ${basename(written.schema)} beside it: the JSON Schema its $schema names, for editors).`,
             "Next:",
-            `  loopd apply${options.file === "loopd.yaml" ? "" : ` -f ${options.file}`}   create the routines in the store`,
+            ...(options.template
+              ? [`  edit ${options.file}   fill in the repository (OWNER/NAME) and verify`]
+              : []),
+            `  ${apply}   create the routines in the store`,
             "  loopd ls      see them and when they are due",
           ].join("\n"),
         );

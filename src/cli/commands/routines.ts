@@ -1,7 +1,8 @@
 /** `loopd ls`, `show`, `pause`, `resume`, `rm`. */
 
+import { dirname } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import type { RoutineDetail } from "../../app/routines.js";
+import { type RoutineDetail, shownRoutineYaml } from "../../app/routines.js";
 import type { RoutineView } from "../../app/views.js";
 import { describeCheck } from "../../domain/check.js";
 import type { CommandContext } from "../context.js";
@@ -25,9 +26,18 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     .description("show one routine: its settings, health and recent runs")
     .argument("<routine>", "routine name")
     .option("--runs <n>", "recent runs to show", parseCount, 5)
+    .option("--expanded", "print the plain routine as loopd.yaml (a template expanded), to copy and edit")
     .action(
-      run(async (ctx: CommandContext, name: string, options: { runs: number }) => {
+      run(async (ctx: CommandContext, name: string, options: { runs: number; expanded?: boolean }) => {
         const detail = await (await ctx.client()).showRoutine(name, { runs: options.runs });
+        if (options.expanded) {
+          const yaml = shownRoutineYaml(detail.spec, {
+            expanded: true,
+            ...(detail.source ? { configDir: dirname(detail.source) } : {}),
+          });
+          ctx.print({ name: detail.name, yaml }, () => yaml.trimEnd());
+          return;
+        }
         ctx.print(detail, () => renderDetail(detail, ctx.io.now()));
       }),
     );
@@ -118,10 +128,10 @@ function renderDetail(detail: RoutineDetail, now: number): string {
   const task =
     spec.task.kind === "command"
       ? `command: ${spec.task.command}`
-      : spec.task.kind === "template"
-        ? `template: ${spec.task.template} ${JSON.stringify(spec.task.params)}`
-        : spec.task.kind === "check"
-          ? `check: ${spec.check ? describeCheck(spec.check) : "?"}`
+      : spec.task.kind === "check"
+        ? `check: ${spec.check ? describeCheck(spec.check) : "?"}`
+        : spec.template
+          ? `template: ${spec.template.name} ${JSON.stringify(spec.template.params)}`
           : `prompt: ${firstLine(spec.task.prompt)}`;
   const fields: Array<[string, string]> = [
     ["name", detail.name],

@@ -8,6 +8,7 @@ import { watchVerdicts } from "./0007-watch-verdicts.js";
 import { trustedResults } from "./0008-trusted-results.js";
 import { workers } from "./0009-workers.js";
 import { watchBackoff } from "./0010-watch-backoff.js";
+import { loopItems } from "./0011-loop-items.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   trustedResults,
   workers,
   watchBackoff,
+  loopItems,
 ];

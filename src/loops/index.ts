@@ -1,0 +1,9 @@
+/** The built-in loops by kind (a routine's `loop.kind`). */
+import type { LoopTick } from "./loop.js";
+import { prBabysitTick } from "./pr-babysit/tick.js";
+
+export type { AgentJob, AgentJobResult, LoopContext, LoopOutcome, LoopTick } from "./loop.js";
+
+export const LOOP_TICKS: Readonly<Record<string, LoopTick>> = {
+  "pr-babysit": prBabysitTick,
+};

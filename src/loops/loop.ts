@@ -1,0 +1,56 @@
+/**
+ * Built-in loops: a deterministic tick that runs first in each run of a routine with a
+ * `loop:` entry (set by a template such as `pr-babysit`). A tick reads and acts through plain
+ * APIs and git, and hands work to an agent only when there is work for one — through
+ * `runAgent`, an ordinary routed agent attempt of the same run (budget, ledger, worktree,
+ * verify). The engine (engine/loop-run.ts) supplies the context; loops know no store.
+ */
+import type { RoutineSpec } from "../domain/routine-spec.js";
+import type { LoopSpec } from "../domain/templates/index.js";
+import type { HarnessResult } from "../harness/harness.js";
+
+export interface AgentJob {
+  /** What the agent is asked, given as the run's input after the routine's own prompt. */
+  input: string;
+  /** The ref its worktree starts from (a fetched pull request head). */
+  base: string;
+}
+
+export interface AgentJobResult {
+  result: HarnessResult;
+  /** The commit holding the agent's work (loopd's commit on the run branch), null when none was made. */
+  commit: string | null;
+}
+
+export interface LoopItemStore {
+  all(): Promise<Map<string, unknown>>;
+  put(item: string, state: unknown): Promise<void>;
+  forget(items: string[]): Promise<void>;
+}
+
+export interface LoopContext {
+  run: { id: number; attempt: number; routineName: string; trigger: string };
+  spec: RoutineSpec;
+  loop: LoopSpec;
+  /** The daemon's environment (tokens are looked up here, never handed to the agent). */
+  env: Record<string, string | undefined>;
+  /** loopd.yaml's `github.apiUrl`, if set. */
+  githubApiUrl: string | undefined;
+  signal: AbortSignal;
+  now(): number;
+  /** One line of the run's log. */
+  log(line: string): void;
+  items: LoopItemStore;
+  /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
+  runAgent(job: AgentJob): Promise<AgentJobResult>;
+  /** Something a person must look at (`failure` notifications of the routine). */
+  attention(event: { subject: string; message: string; url: string | null }): Promise<void>;
+}
+
+export interface LoopOutcome {
+  summary: string;
+  /** The agent attempt the tick started, if any: its usage and cost become the run's. */
+  agent: HarnessResult | null;
+}
+
+export type LoopTick = (context: LoopContext) => Promise<LoopOutcome>;
