@@ -6,7 +6,7 @@
  */
 import { Webhooks } from "@octokit/webhooks";
 import { LoopdError } from "../domain/errors.js";
-import { globToRegExp } from "../domain/router.js";
+import { globToRegExp } from "../domain/glob.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { listRoutines } from "../store/routines.js";

@@ -7,6 +7,7 @@
 import type { Dirent } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { globToRegExp } from "../../domain/glob.js";
 import { resolveInWorkspace, type Workspace } from "./workspace.js";
 
 const SKIPPED_DIRS = new Set([".git", "node_modules"]);
@@ -18,30 +19,6 @@ const MAX_GREP_RESULTS = 1000;
 /** Files above this size are not searched (bundles, data files). */
 const MAX_GREP_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_GREP_LINE_CHARS = 300;
-
-/**
- * A glob as a RegExp over "/"-separated relative paths: `*` within a segment, `**` across
- * segments, `?` one character, `{a,b}` alternatives. A pattern without "/" matches the
- * base name at any depth (`*.ts`), as users expect from `find -name`.
- */
-export function globToRegExp(glob: string): RegExp {
-  const anchored = glob.includes("/");
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i] as string;
-    if (char === "*" && glob[i + 1] === "*") {
-      const slash = glob[i + 2] === "/";
-      source += slash ? "(?:.*/)?" : ".*";
-      i += slash ? 2 : 1;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else if (char === "{") source += "(?:";
-    else if (char === "}") source += ")";
-    else if (char === ",") source += "|";
-    else source += char.replace(/[.+^$()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(anchored ? `^${source}$` : `(?:^|/)${source}$`);
-}
 
 interface WalkEntry {
   rel: string;
@@ -78,7 +55,7 @@ export async function listFilesTool(workspace: Workspace, args: ListFilesArgs): 
   const info = await stat(resolved.path).catch(() => null);
   if (!info?.isDirectory()) return `Error: ${resolved.display} is not a directory.`;
   const depth = clamp(args.depth ?? DEFAULT_LIST_DEPTH, 1, MAX_LIST_DEPTH);
-  const pattern = args.pattern ? globToRegExp(args.pattern) : null;
+  const pattern = args.pattern ? globToRegExp(args.pattern, { matchBase: true }) : null;
   const lines: string[] = [];
   let truncated = false;
   for await (const { rel, entry } of walk(resolved.path, depth)) {
@@ -116,7 +93,7 @@ export async function grepTool(workspace: Workspace, args: GrepArgs): Promise<st
   const info = await stat(resolved.path).catch(() => null);
   if (!info) return `Error: ${resolved.display} does not exist.`;
   const max = clamp(args.max_results ?? DEFAULT_GREP_RESULTS, 1, MAX_GREP_RESULTS);
-  const fileFilter = args.glob ? globToRegExp(args.glob) : null;
+  const fileFilter = args.glob ? globToRegExp(args.glob, { matchBase: true }) : null;
   const matches: string[] = [];
   const searchFile = async (full: string, shown: string): Promise<void> => {
     const text = await readText(full);
