@@ -159,11 +159,26 @@ async function network(
     const stderr = (error as LoopdError).details as { stderr?: string } | undefined;
     const reason = timeout.aborted
       ? `no answer within ${NETWORK_TIMEOUT_MS / 1000}s`
-      : (stderr?.stderr ?? (error instanceof Error ? error.message : String(error)));
+      : withoutCredentials(stderr?.stderr ?? (error instanceof Error ? error.message : String(error)));
+    // git asks for a user name when the remote refuses the header it was given (or none).
+    const refused = /could not read (Username|Password)|Authentication failed/i.test(reason);
     throw new LoopdError(
       "LOOPD_WORKSPACE_FAILED",
-      cut(`${what} (${withoutCredentials(remote.url)}) failed: ${withoutCredentials(reason)}`),
-      { cause: error },
+      cut(
+        `${what} (${withoutCredentials(remote.url)}) failed: ${
+          refused
+            ? `the remote refused ${remote.token ? "the token" : "access without a token"} (${reason.trim()})`
+            : reason
+        }`,
+      ),
+      {
+        cause: error,
+        ...(refused
+          ? {
+              hint: "Give the routine a token with access to the repository (GITHUB_TOKEN or its `tokenEnv`).",
+            }
+          : {}),
+      },
     );
   }
 }
