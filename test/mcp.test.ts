@@ -245,7 +245,15 @@ describe("loopd mcp", () => {
 
     expect((await failure("create_loop", { name: "no-trigger", command: "true" })).code).toBe("LOOPD_USAGE");
     expect((await failure("get_run", { id: "seven" })).code).toBe("LOOPD_USAGE");
-    expect((await failure("get_run", { id: 99999 })).code).toBe("LOOPD_NOT_FOUND");
+    expect(await failure("get_run", { id: 99999 })).toMatchObject({
+      code: "LOOPD_NOT_FOUND",
+      hint: "Call list_runs to see run ids.",
+    });
+    expect(await failure("get_costs", { since: "soon" })).toMatchObject({
+      code: "LOOPD_USAGE",
+      message: expect.stringMatching(/^since "soon": /),
+      hint: 'Give a duration with a unit, e.g. "24h", "7d" or "30d".',
+    });
     const names = (await ok("list_routines")).routines.map((routine: { name: string }) => routine.name);
     expect(names).not.toContain("two");
     expect(names).not.toContain("bad-cron");
@@ -290,6 +298,22 @@ describe("loopd mcp", () => {
       expect(run.status).toBe("succeeded");
       expect(run.logTail).toContain("from-daemon");
       expect((await ok("get_costs", { since: "1d" })).rows).toEqual(expect.any(Array));
+      // The same words through the API as from the store: the face's, not HTTP's.
+      expect(await failure("get_costs", { since: "soon" })).toMatchObject({ code: "LOOPD_USAGE" });
+      expect(await failure("get_run", { id: 99999 })).toMatchObject({
+        hint: "Call list_runs to see run ids.",
+      });
+      // What the API has no route for (remind) goes to the store of the home this daemon serves.
+      const reminded = await ok("remind", {
+        sentence: SENTENCE,
+        tz: "UTC",
+        name: "via-daemon-watch",
+        confirm: true,
+      });
+      expect(reminded.routine).toMatchObject({ name: "via-daemon-watch" });
+      expect((await ok("list_routines")).routines.map((r: { name: string }) => r.name)).toContain(
+        "via-daemon-watch",
+      );
       // The API checks the body before the use-case does; the agent still sees loopd.yaml's code.
       const badCron = await failure("create_loop", { name: "x", command: "true", cron: "nope" });
       expect(badCron.code).toBe("LOOPD_CONFIG_INVALID");
