@@ -129,8 +129,10 @@ describe.runIf(await postgresSuiteEnabled("the serve + worker tests"))(
       const worker = spawnLoopd(["worker"], { env, cwd });
       procs.push(worker);
       await worker.waitFor((event) => event.type === "ready");
-      // Let the worker's first pass go idle: from now on only a wake-up (or the 60 s backstop) moves it.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The worker's first pass found nothing and it sleeps until the 60 s backstop: from now on
+      // only a wake-up can start the run in time.
+      const idle = await worker.waitFor((event) => event.type === "idle");
+      expect(idle.inMs).toBe(60_000);
       const started = Date.now();
       const result = await runCli(["run", "ping", "--wait"], { env, cwd });
       expect(result.code).toBe(0);

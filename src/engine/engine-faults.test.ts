@@ -13,6 +13,7 @@ import type { KyselyPlugin } from "kysely";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { addRoutine, FakeClock } from "../../test/helpers/routines.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import { shellHarness } from "../harness/shell.js";
 import { hostKey, processAlive, processStart } from "../lib/local-host.js";
 import { findRoutineByName } from "../store/routines.js";
@@ -26,8 +27,10 @@ const T0 = Date.parse("2026-11-28T08:00:00Z");
 const harnesses = new Map([["shell", shellHarness]]);
 
 /** The store, and a switch that makes every query and transaction fail like a lost connection. */
-function faultyStore(store: Store): { store: Store; down(value: boolean): void } {
+/** A store that can go down; `refusedWrites` counts write transactions refused meanwhile. */
+function faultyStore(store: Store): { store: Store; down(value: boolean): void; refusedWrites(): number } {
   let isDown = false;
+  let refused = 0;
   const fault = () => Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
   const plugin: KyselyPlugin = {
     transformQuery(args) {
@@ -40,11 +43,16 @@ function faultyStore(store: Store): { store: Store; down(value: boolean): void }
     store: {
       ...store,
       db: store.db.withPlugin(plugin),
-      writeTransaction: (fn) => (isDown ? Promise.reject(fault()) : store.writeTransaction(fn)),
+      writeTransaction: (fn) => {
+        if (!isDown) return store.writeTransaction(fn);
+        refused++;
+        return Promise.reject(fault());
+      },
     },
     down(value) {
       isDown = value;
     },
+    refusedWrites: () => refused,
   };
 }
 
@@ -151,7 +159,8 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
     const e = engine({ store: faulty.store, leaseMs: 1500 }, events);
     await e.pass();
     faulty.down(true); // the command finishes during the outage: its completion must wait
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The completion (the only write here) was tried and refused at least once.
+    await waitUntil(() => faulty.refusedWrites() > 0, "the run's completion refused by the outage");
     expect(e.health()).toMatchObject({ store: "degraded", error: "Connection terminated unexpectedly" });
     faulty.down(false);
     await e.idle();

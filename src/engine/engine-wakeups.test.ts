@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { addRoutine } from "../../test/helpers/routines.js";
 import { openTestStore } from "../../test/helpers/stores.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import { shellHarness } from "../harness/shell.js";
 import { findRoutineByName } from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
@@ -32,6 +33,7 @@ describe("sqlite: engine wake-ups", () => {
       { repo, nextDueAt: null, now: Date.now() },
     );
     let armed = false;
+    let idle = 0;
     let wakeupReads = 0;
     let engineRef: Engine | undefined;
     const side = new Database(file);
@@ -58,11 +60,14 @@ describe("sqlite: engine wake-ups", () => {
         harnesses,
         roles: { schedule: true, work: true },
         backstopMs: 30_000,
+        onEvent: (event) => {
+          if (event.type === "idle") idle++;
+        },
       });
       engineRef = e;
       engines.push(e);
       await e.start();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitUntil(() => idle > 0, "the first pass armed its timer");
       armed = true;
       e.wake();
       await expect

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { addRoutine, FakeClock } from "../../test/helpers/routines.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
 import { RETRY_BASE_MS } from "../domain/backoff.js";
 import { shellHarness } from "../harness/shell.js";
@@ -18,7 +19,7 @@ import { CONFIG_SETTING, putSetting } from "../store/settings.js";
 import { claimRuns } from "../store/sql/claim-runs.js";
 import { completeRun } from "../store/sql/complete-run.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
-import { Engine, type EngineOptions } from "./engine.js";
+import { DEFAULT_BACKSTOP_MS, Engine, type EngineOptions } from "./engine.js";
 
 const T0 = Date.parse("2026-11-28T08:00:00Z");
 const HOUR = 3_600_000;
@@ -396,15 +397,17 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
       { repo, nextDueAt: T0 + 1000, now: T0 },
     );
     const lateBy: number[] = [];
+    let idle = 0;
     const e = engine({
       roles: { schedule: true, work: false },
       backstopMs: 100,
       onEvent: (event) => {
         if (event.type === "woke-late") lateBy.push(event.lateByMs);
+        if (event.type === "idle") idle++;
       },
     });
     await e.start();
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitUntil(() => idle > 0, "the first pass armed its timer");
     clock.advance(8 * HOUR); // the machine sleeps while the timer is pending
     await expect.poll(() => lateBy.length, { timeout: 5000 }).toBeGreaterThan(0);
     expect(lateBy[0]).toBeGreaterThan(7 * HOUR);
@@ -415,8 +418,7 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
   });
 
   it("leaves runs that require labels it lacks to other workers, without spinning", async () => {
-    let queries = 0;
-    const counted = await openTestStore(dialect, { onQuery: () => queries++ });
+    const counted = await openTestStore(dialect);
     try {
       const now = Date.now();
       const routine = await addRoutine(
@@ -432,13 +434,20 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
         maxAttempts: 1,
         now,
       });
-      const plain = new Engine({ store: counted.store, harnesses, roles: { schedule: true, work: true } });
+      const sleeps: number[] = [];
+      const plain = new Engine({
+        store: counted.store,
+        harnesses,
+        roles: { schedule: true, work: true },
+        onEvent: (event) => {
+          if (event.type === "idle") sleeps.push(event.inMs);
+        },
+      });
       engines.push(plain);
       await plain.start();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const settled = queries;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect(queries - settled).toBe(0); // no busy loop over the run it cannot take
+      await waitUntil(() => sleeps.length > 0, "the first pass went idle");
+      // No busy loop over the run it cannot take: it sleeps until the backstop, not the run's start.
+      expect(sleeps).toEqual([DEFAULT_BACKSTOP_MS]);
       expect((await listRuns(counted.store.db, {}))[0]!.status).toBe("queued");
 
       const gpu = new Engine({
@@ -467,14 +476,21 @@ describe.each(await testDialects())("%s: engine", (dialect) => {
         { name: "later", command: "true", every: "1h" },
         { repo, nextDueAt: now + HOUR, now },
       );
-      const e = new Engine({ store: counted.store, harnesses, roles: { schedule: true, work: true } });
+      const sleeps: number[] = [];
+      const e = new Engine({
+        store: counted.store,
+        harnesses,
+        roles: { schedule: true, work: true },
+        onEvent: (event) => {
+          if (event.type === "idle") sleeps.push(event.inMs);
+        },
+      });
       engines.push(e);
       await e.start();
-      await expect.poll(() => queries, { timeout: 5000 }).toBeGreaterThan(0); // the first pass
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const settled = queries;
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      expect(queries - settled).toBe(0);
+      await waitUntil(() => sleeps.length > 0, "the first pass went idle");
+      expect(queries).toBeGreaterThan(0); // it did look
+      // One pass, then a sleep to the backstop (the due time is an hour away): no polling.
+      expect(sleeps).toEqual([DEFAULT_BACKSTOP_MS]);
     } finally {
       await Promise.all(engines.splice(0).map((engine) => engine.stop(0)));
       await counted.dispose();

@@ -74,6 +74,8 @@ export type EngineEvent =
   | { type: "materialised"; queued: number; skipped: number }
   | { type: "recovered"; requeued: number[]; failed: number[] }
   | { type: "woke-late"; lateByMs: number }
+  /** A pass is over: the engine sleeps for `inMs` (the next due time, start or lease expiry, at most the backstop) unless woken. */
+  | { type: "idle"; inMs: number }
   /** `loopd apply` changed these settings sections; the next run uses them (no restart). */
   | { type: "settings-reloaded"; sections: string[] }
   /** Routines found misfiring (nothing scheduled them for two periods); each is notified once. */
@@ -694,6 +696,7 @@ export class Engine {
     const delayMs = next === null ? this.backstopMs : Math.min(Math.max(next - now, 0), this.backstopMs);
     this.expectedAt = { wall: now + delayMs, mono: performance.now() + delayMs };
     this.timer = setTimeout(() => this.onTimer(), delayMs);
+    this.emit({ type: "idle", inMs: delayMs });
   }
 
   private onTimer(): void {
