@@ -202,6 +202,7 @@ export class HttpLoopdClient implements LoopdClient {
       .deliveries;
   }
 
+  /** Every list carries the counts of all deliveries; the shortest list is asked for. */
   async deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
     return (await this.call<{ counts: Record<DeliveryStatus, number> }>("GET", "/deliveries?limit=1")).counts;
   }
