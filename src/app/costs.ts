@@ -1,16 +1,12 @@
 /** `loopd costs`: what routines, models, tiers and days cost, from the ledger. */
+import type { z } from "zod";
 import type { CostReportKey } from "../domain/cost-report.js";
-import { type CostReportRow, costReport } from "../store/ledger.js";
+import { costReport } from "../store/ledger.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
+import type { CostsViewSchema } from "./view-schemas.js";
 
-export interface CostsView {
-  by: CostReportKey;
-  since: string;
-  routine: string | null;
-  rows: CostReportRow[];
-  total: { runs: number; costUsd: number; tokensIn: number; tokensOut: number; tokensCached: number };
-}
+export type CostsView = z.infer<typeof CostsViewSchema>;
 
 export async function costs(
   store: Store,

@@ -4,18 +4,11 @@
  * views in views.ts: `at` is an ISO-8601 UTC time, and `data` is structured, never JSON
  * inside JSON: an output line (`type: "log"`) is its text, every other event its object.
  */
+import type { z } from "zod";
 import type { RunEvent } from "../domain/run-event.js";
+import type { RunEventViewSchema } from "./view-schemas.js";
 
-export interface RunEventView {
-  id: number;
-  runId: number;
-  attempt: number;
-  at: string;
-  type: string;
-  stream: string | null;
-  /** The line for `log` events; the event's fields for the others. */
-  data: string | Record<string, unknown>;
-}
+export type RunEventView = z.infer<typeof RunEventViewSchema>;
 
 export function runEventView(event: RunEvent): RunEventView {
   return {

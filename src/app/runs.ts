@@ -1,5 +1,6 @@
 /** Use-cases on runs. */
 
+import type { z } from "zod";
 import type { CheckResult } from "../domain/check.js";
 import { LoopdError } from "../domain/errors.js";
 import type { RunStatus } from "../domain/run-status.js";
@@ -9,6 +10,7 @@ import { findRun, listRuns } from "../store/runs.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 import { type RunEventView, runEventView } from "./run-event-view.js";
+import type { RunDetailSchema } from "./view-schemas.js";
 import { type RunView, runView } from "./views.js";
 
 export async function listRunViews(
@@ -41,15 +43,8 @@ export async function listRunLog(
   return (await listRunEvents(store.db, runId, options)).map(runEventView);
 }
 
-export interface RunDetail extends RunView {
-  changedFiles: string[];
-  escaped: string[];
-  /** Unified diff of the run's last attempt ("" when it changed nothing or kept no workspace). */
-  diff: string;
-  finalMessage: string | null;
-  /** A watch's check result for this attempt: verdict (or error), one-line summary, evidence. */
-  check: CheckResult | null;
-}
+/** A run with its last attempt's changes, final message and check result. */
+export type RunDetail = z.infer<typeof RunDetailSchema>;
 
 function parseCheck(content: string | null): CheckResult | null {
   if (content === null) return null;

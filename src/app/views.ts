@@ -1,10 +1,12 @@
 /**
- * The stable JSON shapes of routines and runs, shared by `--json` output, the HTTP API and
- * MCP. Times are ISO-8601 UTC strings; absent values are null, never missing. A routine's
+ * Routines and runs in their stable JSON shapes (declared in view-schemas.ts), shared by
+ * `--json` output, the HTTP API, MCP and the dashboard. Times are ISO-8601 UTC strings;
+ * absent values are null, never missing. A routine's
  * spec leaves through `publicSpec`: its hook secret as a fingerprint, secret-named `env`
  * values redacted.
  */
 import { createHash } from "node:crypto";
+import type { z } from "zod";
 import { describeCheck } from "../domain/check.js";
 import { ERROR_CODES } from "../domain/error-codes.js";
 import { fillHint, isErrorCode, runErrorHint } from "../domain/error-hint.js";
@@ -15,39 +17,10 @@ import { describeTrigger } from "../domain/trigger.js";
 import { isSecretName } from "../harness/agent-env.js";
 import type { Routine } from "../store/routines.js";
 import type { Run } from "../store/runs.js";
+import type { RoutineViewSchema, RunViewSchema } from "./view-schemas.js";
 
-export interface RoutineView {
-  name: string;
-  description: string | null;
-  state: Routine["state"];
-  pausedReason: string | null;
-  /** Why it paused, as a code (LOOPD_ROUTINE_FAILING, LOOPD_AUTH_EXPIRED, …), and what to do. */
-  pausedCode: string | null;
-  pauseHint: string | null;
-  /** A silent misfire: its due time is more than two periods behind and no run was recorded. */
-  misfire: { dueAt: string; lateByMs: number; hint: string } | null;
-  trigger: string;
-  triggerSpec: RoutineSpec["trigger"];
-  nextDueAt: string | null;
-  harness: RoutineSpec["harness"];
-  tier: string | null;
-  /** A watch's check in words, and its last verdict. */
-  check: string | null;
-  lastVerdict: Routine["lastVerdict"];
-  labels: string[];
-  health: {
-    lastRunAt: string | null;
-    lastOutcome: Routine["lastOutcome"];
-    lastError: { code: string | null; message: string } | null;
-    consecutiveFailures: number;
-    lastSuccessAt: string | null;
-    /** The last run succeeded with no `verify` although its last tool call failed. */
-    lastUnverified: boolean;
-  };
-  source: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A routine as every face shows it (app/view-schemas.ts declares the shape). */
+export type RoutineView = z.infer<typeof RoutineViewSchema>;
 
 /** `now` decides whether the routine is misfiring (domain/misfire.ts). */
 export function routineView(routine: Routine, now: number = Date.now()): RoutineView {
@@ -97,41 +70,8 @@ export function routineView(routine: Routine, now: number = Date.now()): Routine
   };
 }
 
-export interface RunView {
-  id: number;
-  routine: string;
-  dueAt: string;
-  trigger: Run["trigger"];
-  status: Run["status"];
-  reason: string | null;
-  attempt: number;
-  maxAttempts: number;
-  workerId: string | null;
-  queuedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  exitCode: number | null;
-  summary: string | null;
-  /** `hint`: the specific fix for this error (stored at completion; the table's for older runs). */
-  error: { code: string | null; message: string; hint: string | null } | null;
-  usage: Run["usage"];
-  costUsd: number;
-  turns: number | null;
-  sessionId: string | null;
-  branch: string | null;
-  workspace: string | null;
-  headCommit: string | null;
-  tier: string | null;
-  /** Why the router picked the tier ("fast: rule `docs-only`", "strong: escalated after …"). */
-  routeReason: string | null;
-  /** A watch run's verdict (null when the run evaluated no check, or it errored). */
-  verdict: Run["verdict"];
-  /** What became of the run's work (`deliver`): its branch and commit, pushed or why not; null when none. */
-  delivery: Run["delivery"];
-  /** Succeeded with no `verify` although its last tool call failed: nobody checked the work. */
-  unverified: boolean;
-}
+/** A run as every face shows it (app/view-schemas.ts declares the shape). */
+export type RunView = z.infer<typeof RunViewSchema>;
 
 export function runView(run: Run): RunView {
   return {

@@ -1,7 +1,7 @@
 /** get_costs: what runs cost, from loopd's ledger. */
 import { z } from "zod";
+import { CostsViewSchema } from "../../app/view-schemas.js";
 import { DEFAULT_SINCE } from "../../domain/since.js";
-import { CostsViewSchema } from "../../server/api/schemas.js";
 import { defineTool } from "../tool.js";
 
 const getCosts = defineTool({

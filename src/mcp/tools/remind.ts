@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import type { PlannedReminder } from "../../app/remind.js";
+import { RoutineViewSchema } from "../../app/view-schemas.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
-import { RoutineViewSchema } from "../../server/api/schemas.js";
 import { defineTool } from "../tool.js";
 import { MCP_LABEL } from "./routines.js";
 

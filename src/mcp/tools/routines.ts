@@ -7,12 +7,12 @@
 import { isAbsolute, resolve } from "node:path";
 import { Temporal } from "temporal-polyfill";
 import { z } from "zod";
+import { RoutineViewSchema, RunViewSchema } from "../../app/view-schemas.js";
 import { HARNESSES, NOTIFY_EVENTS } from "../../domain/config-values.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isInstantSyntax } from "../../domain/instant.js";
 import { findTime, formatInstant } from "../../domain/remind-when.js";
 import { systemTimeZone } from "../../domain/time-zone.js";
-import { RoutineViewSchema, RunViewSchema } from "../../server/api/schemas.js";
 import { defineTool, type ToolContext } from "../tool.js";
 
 /** What an agent loop may spend when the caller names no budget: a runaway loop stays cheap. */

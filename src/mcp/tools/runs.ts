@@ -2,8 +2,8 @@
 
 import { z } from "zod";
 import type { RunEventView } from "../../app/run-event-view.js";
+import { RunDetailSchema, RunViewSchema } from "../../app/view-schemas.js";
 import { RUN_STATUSES } from "../../domain/run-status.js";
-import { RunDetailSchema, RunViewSchema } from "../../server/api/schemas.js";
 import { defineTool } from "../tool.js";
 
 /** Enough of a log to see how a run ended without flooding the caller's context. */

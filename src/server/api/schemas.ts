@@ -1,54 +1,25 @@
 /**
  * The API's request and response shapes as zod schemas, for validation and the OpenAPI
- * document. They describe the stable views of `app/` (views.ts, checks.ts, costs.ts,
- * deliveries.ts, runs.ts): a view changing shape without its schema fails the type check.
- * The routine body is loopd.yaml's routine schema itself.
+ * document. The routine, run, run event and cost views are app/view-schemas.ts's own, named
+ * here as components; the others describe the stable views of `app/` (checks.ts,
+ * deliveries.ts, …): a view changing shape without its schema fails the type check. The
+ * routine body is loopd.yaml's routine schema itself.
  */
 import { z } from "@hono/zod-openapi";
-import { HARNESSES, name, routineSchema } from "../../domain/config-schema.js";
-import { COST_REPORT_KEYS } from "../../domain/cost-report.js";
+import {
+  CostsViewSchema as costsViewSchema,
+  RUN_DETAIL_FIELDS,
+  RunDeliverySchema,
+  RunEventViewSchema,
+  RoutineViewSchema as routineViewSchema,
+  RunViewSchema as runViewSchema,
+} from "../../app/view-schemas.js";
+import { name, routineSchema } from "../../domain/config-schema.js";
 import { DELIVERY_STATUSES } from "../../domain/delivery-status.js";
-import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/run-status.js";
 
 const isoTime = z.string().openapi({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 const isoTimeOrNull = isoTime.nullable();
-const codedError = z.object({ code: z.string().nullable(), message: z.string() }).nullable();
-const runError = z
-  .object({
-    code: z.string().nullable(),
-    message: z.string(),
-    hint: z.string().nullable().openapi({
-      description: "The specific fix for this error (the harness's, else docs/errors.md's for the code).",
-    }),
-  })
-  .nullable();
 const verdict = z.enum(["satisfied", "unsatisfied"]);
-const RunDeliverySchema = z
-  .object({
-    mode: z.enum(["commit", "push"]),
-    branch: z
-      .string()
-      .openapi({ description: "The branch holding the run's work.", example: "loopd/fix-docs/42" }),
-    commit: z
-      .string()
-      .nullable()
-      .openapi({ description: "The branch head with the work; null when the commit failed." }),
-    pushed: z.boolean(),
-    remote: z.string().nullable().openapi({ description: "push: the remote's URL (no credentials)." }),
-    remoteBranch: z.string().nullable(),
-    skipped: z
-      .string()
-      .nullable()
-      .openapi({ description: "push: why it was not pushed (the run failed, or escaped its worktree)." }),
-    error: z
-      .object({ code: z.string(), message: z.string(), hint: z.string() })
-      .nullable()
-      .openapi({ description: "LOOPD_DELIVERY_FAILED: a hook refused the commit, or the remote the push." }),
-  })
-  .nullable()
-  .openapi("RunDelivery", {
-    description: "What became of the run's work (`deliver`); null when there was none.",
-  });
 const anyObject = (description: string) => z.unknown().openapi({ type: "object", description });
 
 export const ErrorSchema = z
@@ -74,122 +45,27 @@ export const HealthSchema = z
 
 export const VersionSchema = z.object({ version: z.string() }).openapi("Version");
 
-export const RoutineViewSchema = z
-  .object({
-    name: z.string(),
-    description: z.string().nullable(),
-    state: z.enum(ROUTINE_STATES),
-    pausedReason: z.string().nullable(),
-    pausedCode: z.string().nullable().openapi({
-      description:
-        "Why it paused, as a code: LOOPD_ROUTINE_FAILING (the failure circuit breaker), LOOPD_AUTH_*, …",
-    }),
-    pauseHint: z.string().nullable().openapi({ description: "What to do about the pause." }),
-    misfire: z.object({ dueAt: isoTime, lateByMs: z.number(), hint: z.string() }).nullable().openapi({
-      description: "Set when its due time is more than two periods behind with no run: nothing schedules it.",
-    }),
-    trigger: z.string().openapi({ description: "The trigger in words.", example: "every 10m" }),
-    triggerSpec: anyObject("The normalised trigger (`kind`: every, cron, at, by, event, manual …)."),
-    nextDueAt: isoTimeOrNull,
-    harness: z.enum(HARNESSES),
-    tier: z.string().nullable(),
-    check: z.string().nullable().openapi({ description: "A watch's check in words." }),
-    lastVerdict: verdict.nullable(),
-    labels: z.array(z.string()),
-    health: z.object({
-      lastRunAt: isoTimeOrNull,
-      lastOutcome: z.enum(OUTCOMES).nullable(),
-      lastError: codedError,
-      consecutiveFailures: z.int(),
-      lastSuccessAt: isoTimeOrNull,
-      lastUnverified: z.boolean().openapi({
-        description: "The last run succeeded with no `verify` although its last tool call failed.",
-      }),
-    }),
-    source: z
-      .string()
-      .nullable()
-      .openapi({ description: "The loopd.yaml that owns it; null when made over the API, MCP or remind." }),
-    createdAt: isoTime,
-    updatedAt: isoTime,
-  })
-  .openapi("RoutineView");
+/*
+ * The views come from app/view-schemas.ts; here they become named components. Rebuilt from
+ * their shapes with this module's zod (extended for OpenAPI), so the schemas extending them
+ * (RoutineSummary, RoutineDetail, RunDetail) are documented as `allOf` their base.
+ */
+export const RoutineViewSchema = z.object(routineViewSchema.shape).openapi("RoutineView");
 
 export const RoutineSummarySchema = RoutineViewSchema.extend({
   costTodayUsd: z.number().openapi({ description: "Ledger spend since 00:00 UTC." }),
 }).openapi("RoutineSummary");
 
 export const RunViewSchema = z
-  .object({
-    id: z.int(),
-    routine: z.string(),
-    dueAt: isoTime,
-    trigger: z.enum(RUN_TRIGGERS),
-    status: z.enum(RUN_STATUSES),
-    reason: z.string().nullable(),
-    attempt: z.int(),
-    maxAttempts: z.int(),
-    workerId: z.string().nullable(),
-    queuedAt: isoTime,
-    startedAt: isoTimeOrNull,
-    finishedAt: isoTimeOrNull,
-    durationMs: z.number().nullable(),
-    exitCode: z.int().nullable(),
-    summary: z.string().nullable(),
-    error: runError,
-    usage: z.object({
-      tokensIn: z.number(),
-      tokensOut: z.number(),
-      tokensCached: z.number(),
-      tokensReasoning: z.number(),
-    }),
-    costUsd: z.number(),
-    turns: z.int().nullable(),
-    sessionId: z.string().nullable(),
-    branch: z.string().nullable(),
-    workspace: z.string().nullable(),
-    headCommit: z.string().nullable(),
-    tier: z.string().nullable(),
-    routeReason: z.string().nullable(),
-    verdict: verdict.nullable(),
-    delivery: RunDeliverySchema,
-    unverified: z.boolean().openapi({
-      description:
-        "Succeeded with no `verify` although its last tool call failed (an error, or a command that exited non-zero): nobody checked the work.",
-    }),
-  })
+  .object({ ...runViewSchema.shape, delivery: RunDeliverySchema.meta({ id: "RunDelivery" }) })
   .openapi("RunView");
 
-const CheckResultSchema = z
-  .object({
-    status: z.enum(["satisfied", "unsatisfied", "error"]),
-    summary: z.string(),
-    evidence: z.record(z.string(), z.unknown()),
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
-  })
-  .openapi("CheckResult");
-
 export const RunDetailSchema = RunViewSchema.extend({
-  changedFiles: z.array(z.string()),
-  escaped: z.array(z.string()),
-  diff: z.string().openapi({ description: 'Unified diff of the last attempt ("" when none).' }),
-  finalMessage: z.string().nullable(),
-  check: CheckResultSchema.nullable(),
+  ...RUN_DETAIL_FIELDS,
+  check: RUN_DETAIL_FIELDS.check.unwrap().meta({ id: "CheckResult" }).nullable(),
 }).openapi("RunDetail");
 
-export const RunEventSchema = z
-  .object({
-    id: z.int().openapi({ description: "Increasing; the SSE `id:` and `?after=` cursor." }),
-    runId: z.int(),
-    attempt: z.int(),
-    at: isoTime,
-    type: z.string().openapi({ example: "log" }),
-    stream: z.string().nullable().openapi({ example: "stdout" }),
-    data: z.union([z.string(), z.record(z.string(), z.unknown())]).openapi({
-      description: "The output line for `log` events; the event's fields (an object) for the others.",
-    }),
-  })
-  .openapi("RunEvent");
+export const RunEventSchema = RunEventViewSchema.meta({ id: "RunEvent" });
 
 export const CheckViewSchema = z
   .object({
@@ -225,23 +101,7 @@ export const RoutineDetailSchema = RoutineViewSchema.extend({
   checks: CheckViewSchema.nullable().openapi({ description: "A watch's state; null for other routines." }),
 }).openapi("RoutineDetail");
 
-const costFigures = {
-  runs: z.int(),
-  tokensIn: z.number(),
-  tokensOut: z.number(),
-  tokensCached: z.number(),
-  costUsd: z.number(),
-};
-
-export const CostsViewSchema = z
-  .object({
-    by: z.enum(COST_REPORT_KEYS),
-    since: isoTime,
-    routine: z.string().nullable(),
-    rows: z.array(z.object({ key: z.string(), ...costFigures, tokensReasoning: z.number() })),
-    total: z.object(costFigures),
-  })
-  .openapi("CostsView");
+export const CostsViewSchema = costsViewSchema.meta({ id: "CostsView" });
 
 export const DeliveryViewSchema = z
   .object({

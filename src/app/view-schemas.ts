@@ -1,0 +1,199 @@
+/**
+ * The stable JSON shapes of routines, runs, run events and costs as zod schemas: declared
+ * once here, their TypeScript types derived from them (views.ts, runs.ts, costs.ts,
+ * run-event-view.ts), the HTTP API's OpenAPI document built from them (server/api/schemas.ts
+ * names them as components) and MCP's tool outputs checked against them.
+ *
+ * Plain zod with `.meta()` descriptions: app/ carries no HTTP library, and the descriptions
+ * reach the OpenAPI document and MCP's JSON schemas alike.
+ */
+import { z } from "zod";
+import type { CheckResult } from "../domain/check.js";
+import { HARNESSES } from "../domain/config-schema.js";
+import { COST_REPORT_KEYS } from "../domain/cost-report.js";
+import type { RoutineSpec } from "../domain/routine-spec.js";
+import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run-status.js";
+
+const isoTime = z.string().meta({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
+const isoTimeOrNull = isoTime.nullable();
+const codedError = z.object({ code: z.string().nullable(), message: z.string() }).nullable();
+const verdict = z.enum(["satisfied", "unsatisfied"]);
+
+/**
+ * A value the document shows only as "an object" while the type keeps what the view really
+ * holds (the normalised trigger): spelling it out in zod would restate the config schema.
+ */
+function opaqueObject<T>(description: string): z.ZodType<T> {
+  return z.unknown().meta({ type: "object", description }) as unknown as z.ZodType<T>;
+}
+
+export const RoutineViewSchema = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  state: z.enum(ROUTINE_STATES),
+  pausedReason: z.string().nullable(),
+  pausedCode: z.string().nullable().meta({
+    description:
+      "Why it paused, as a code: LOOPD_ROUTINE_FAILING (the failure circuit breaker), LOOPD_AUTH_*, …",
+  }),
+  pauseHint: z.string().nullable().meta({ description: "What to do about the pause." }),
+  misfire: z.object({ dueAt: isoTime, lateByMs: z.number(), hint: z.string() }).nullable().meta({
+    description: "Set when its due time is more than two periods behind with no run: nothing schedules it.",
+  }),
+  trigger: z.string().meta({ description: "The trigger in words.", example: "every 10m" }),
+  triggerSpec: opaqueObject<RoutineSpec["trigger"]>(
+    "The normalised trigger (`kind`: every, cron, at, by, event, manual …).",
+  ),
+  nextDueAt: isoTimeOrNull,
+  harness: z.enum(HARNESSES),
+  tier: z.string().nullable(),
+  check: z.string().nullable().meta({ description: "A watch's check in words." }),
+  lastVerdict: verdict.nullable(),
+  labels: z.array(z.string()),
+  health: z.object({
+    lastRunAt: isoTimeOrNull,
+    lastOutcome: z.enum(OUTCOMES).nullable(),
+    lastError: codedError,
+    consecutiveFailures: z.int(),
+    lastSuccessAt: isoTimeOrNull,
+    lastUnverified: z.boolean().meta({
+      description: "The last run succeeded with no `verify` although its last tool call failed.",
+    }),
+  }),
+  source: z
+    .string()
+    .nullable()
+    .meta({ description: "The loopd.yaml that owns it; null when made over the API, MCP or remind." }),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+export const RunDeliverySchema = z
+  .object({
+    mode: z.enum(["commit", "push", "pr"]),
+    branch: z
+      .string()
+      .meta({ description: "The branch holding the run's work.", example: "loopd/fix-docs/42" }),
+    commit: z
+      .string()
+      .nullable()
+      .meta({ description: "The branch head with the work; null when the commit failed." }),
+    pushed: z.boolean(),
+    remote: z.string().nullable().meta({ description: "push: the remote's URL (no credentials)." }),
+    remoteBranch: z.string().nullable(),
+    skipped: z
+      .string()
+      .nullable()
+      .meta({ description: "push: why it was not pushed (the run failed, or escaped its worktree)." }),
+    error: z
+      .object({ code: z.string(), message: z.string(), hint: z.string() })
+      .nullable()
+      .meta({ description: "LOOPD_DELIVERY_FAILED: a hook refused the commit, or the remote the push." }),
+    pullRequest: z
+      .object({ number: z.number(), url: z.string(), created: z.boolean() })
+      .nullable()
+      .optional()
+      .meta({ description: "pr: the pull request opened (`created`) or updated with the run's work." }),
+  })
+  .nullable()
+  .meta({ description: "What became of the run's work (`deliver`); null when there was none." });
+
+export const RunViewSchema = z.object({
+  id: z.int(),
+  routine: z.string(),
+  dueAt: isoTime,
+  trigger: z.enum(RUN_TRIGGERS),
+  status: z.enum(RUN_STATUSES),
+  reason: z.string().nullable(),
+  attempt: z.int(),
+  maxAttempts: z.int(),
+  workerId: z.string().nullable(),
+  queuedAt: isoTime,
+  startedAt: isoTimeOrNull,
+  finishedAt: isoTimeOrNull,
+  durationMs: z.number().nullable(),
+  exitCode: z.int().nullable(),
+  summary: z.string().nullable(),
+  error: z
+    .object({
+      code: z.string().nullable(),
+      message: z.string(),
+      hint: z.string().nullable().meta({
+        description: "The specific fix for this error (the harness's, else docs/errors.md's for the code).",
+      }),
+    })
+    .nullable(),
+  usage: z.object({
+    tokensIn: z.number(),
+    tokensOut: z.number(),
+    tokensCached: z.number(),
+    tokensReasoning: z.number(),
+  }),
+  costUsd: z.number(),
+  turns: z.int().nullable(),
+  sessionId: z.string().nullable(),
+  branch: z.string().nullable(),
+  workspace: z.string().nullable(),
+  headCommit: z.string().nullable(),
+  tier: z.string().nullable(),
+  routeReason: z.string().nullable().meta({
+    description: 'Why the router picked the tier ("fast: rule `docs-only`", "strong: escalated after …").',
+  }),
+  verdict: verdict
+    .nullable()
+    .meta({ description: "A watch run's verdict (null when the run evaluated no check, or it errored)." }),
+  delivery: RunDeliverySchema,
+  unverified: z.boolean().meta({
+    description:
+      "Succeeded with no `verify` although its last tool call failed (an error, or a command that exited non-zero): nobody checked the work.",
+  }),
+});
+
+export const CheckResultSchema = z.object({
+  status: z.enum(["satisfied", "unsatisfied", "error"]),
+  summary: z.string(),
+  evidence: z.record(z.string(), z.unknown()),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+}) satisfies z.ZodType<CheckResult>;
+
+/** What a run's detail adds to its view (the API extends its named RunView with these). */
+export const RUN_DETAIL_FIELDS = {
+  changedFiles: z.array(z.string()),
+  escaped: z.array(z.string()),
+  diff: z.string().meta({ description: 'Unified diff of the last attempt ("" when none).' }),
+  finalMessage: z.string().nullable(),
+  check: CheckResultSchema.nullable().meta({
+    description: "A watch's check result for this attempt: verdict (or error), one-line summary, evidence.",
+  }),
+};
+
+export const RunDetailSchema = RunViewSchema.extend(RUN_DETAIL_FIELDS);
+
+/** `data` is structured, never JSON inside JSON: a `log` event's line, every other event's object. */
+export const RunEventViewSchema = z.object({
+  id: z.int().meta({ description: "Increasing; the SSE `id:` and `?after=` cursor." }),
+  runId: z.int(),
+  attempt: z.int(),
+  at: isoTime,
+  type: z.string().meta({ example: "log" }),
+  stream: z.string().nullable().meta({ example: "stdout" }),
+  data: z.union([z.string(), z.record(z.string(), z.unknown())]).meta({
+    description: "The output line for `log` events; the event's fields (an object) for the others.",
+  }),
+});
+
+const costFigures = {
+  runs: z.int(),
+  tokensIn: z.number(),
+  tokensOut: z.number(),
+  tokensCached: z.number(),
+  costUsd: z.number(),
+};
+
+export const CostsViewSchema = z.object({
+  by: z.enum(COST_REPORT_KEYS),
+  since: isoTime,
+  routine: z.string().nullable(),
+  rows: z.array(z.object({ key: z.string(), ...costFigures, tokensReasoning: z.number() })),
+  total: z.object(costFigures),
+});
