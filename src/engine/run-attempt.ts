@@ -40,7 +40,7 @@ export interface RunAttemptDeps {
   globalCapped: () => boolean;
 }
 
-/** Executes the run's attempt and records how it ended; never throws. */
+/** Executes the run's attempt and records how it ended (a crashed executor is LOOPD_HARNESS_CRASHED). */
 export async function runAttempt(deps: RunAttemptDeps, active: ActiveRun): Promise<void> {
   const { run } = active;
   const started = { wall: deps.clock.now(), mono: performance.now() };
