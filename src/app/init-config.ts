@@ -62,7 +62,7 @@ export async function writeTemplateConfig(
 function templateConfig(example: string): string {
   return [
     "# loopd.yaml — routines loopd keeps running for you.",
-    "# Fill in OWNER/NAME, give `loopd serve` a GitHub token (GITHUB_TOKEN), then `loopd apply`.",
+    "# Fill in the repository (`repo:` under params), give `loopd serve` a GitHub token (GITHUB_TOKEN), then `loopd apply`.",
     "# `loopd show <routine> --expanded` prints the plain routine a template stands for.",
     `# yaml-language-server: $schema=./${SCHEMA_FILE}`,
     "",

@@ -33,7 +33,7 @@ export function registerConfigCommands(program: Command, run: Run): void {
               : `Wrote ${options.file} (and ${basename(written.schema)} beside it: the JSON Schema its $schema names, for editors).`,
             "Next:",
             ...(options.template
-              ? [`  edit ${options.file}   fill in the repository (OWNER/NAME) and verify`]
+              ? [`  edit ${options.file}   fill in the repository (<owner>/<name>) and verify`]
               : []),
             `  ${apply}   create the routines in the store`,
             "  loopd ls      see them and when they are due",

@@ -50,7 +50,7 @@ export const issueToPr: RoutineTemplate = {
   example: `name: issue-to-pr
 template: issue-to-pr
 params:
-  repo: OWNER/NAME   # fill in: the GitHub repository
+  repo: <owner>/<name>   # fill in: the GitHub repository
   label: loopd       # the label that asks for a fix
 verify:
   command: npm test

@@ -72,7 +72,7 @@ export const prBabysit: RoutineTemplate = {
   example: `name: pr-babysit
 template: pr-babysit
 params:
-  repo: OWNER/NAME            # fill in: the GitHub repository
+  repo: <owner>/<name>        # fill in: the GitHub repository
   prs: mine                   # mine | all | label:<name>
   update: merge               # behind its base: merge | rebase | off
   fix: true                   # let an agent fix a persisting failure
