@@ -1,6 +1,7 @@
 /**
  * `loopd apply` and `loopd resume` from the CLI wake the running daemon (issue 17): the change
- * is acted on in a few seconds, not at the daemon's backstop pass (60 s). On SQLite the CLI
+ * is acted on in a few seconds, not at the daemon's backstop pass (60 s). Each change is made
+ * while the daemon reports that it sleeps until that backstop, so only a wake-up explains it. On SQLite the CLI
  * finds the daemon through daemon.json (resume through its API, apply on the store and then
  * POST /wake); on PostgreSQL the CLI runs from another home, so it has no daemon connection at
  * all and writes the store itself, then NOTIFYs.
@@ -13,7 +14,9 @@ import { runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 import { openTestStore, type TestStore, testDialects } from "./helpers/stores.js";
 
-/** Far under the 60 s backstop, with room for a slow machine. */
+/** The engine's longest sleep: without a wake-up, a change waits this long. */
+const BACKSTOP_MS = 60_000;
+/** Far under the backstop, with room for a slow machine. */
 const PICKED_UP_MS = 8_000;
 
 describe.each(await testDialects())("%s: the CLI wakes a running daemon", (dialect) => {
@@ -45,6 +48,14 @@ describe.each(await testDialects())("%s: the CLI wakes a running daemon", (diale
     );
   const event = (type: string, routine: string, timeoutMs?: number) =>
     daemon.waitFor((line) => line.type === type && line.routine === routine, timeoutMs);
+  /** The daemon reported, after `since`, that it sleeps until its backstop unless woken. */
+  const asleepAfter = (since: Record<string, unknown>) =>
+    daemon.waitFor(
+      (line) =>
+        line.type === "idle" &&
+        Number(line.inMs) >= BACKSTOP_MS - 5_000 &&
+        daemon.events.indexOf(line) > daemon.events.indexOf(since),
+    );
 
   beforeAll(async () => {
     target = await openTestStore(dialect);
@@ -60,7 +71,7 @@ describe.each(await testDialects())("%s: the CLI wakes a running daemon", (diale
     daemon = spawnLoopd(["serve", "--port", "0"], { env: daemonEnv, cwd });
     await daemon.waitFor((line) => line.type === "ready");
     // The daemon ran `first` on its own timer; with `ticker` paused it now sleeps until its backstop.
-    await event("run-finished", "first");
+    await asleepAfter(await event("run-finished", "first"));
   });
   afterAll(async () => {
     await daemon?.stop();
@@ -74,7 +85,7 @@ describe.each(await testDialects())("%s: the CLI wakes a running daemon", (diale
     await loopd("apply");
     await event("run-started", "added", PICKED_UP_MS);
     expect(Date.now() - applied).toBeLessThan(PICKED_UP_MS);
-    await event("run-finished", "added");
+    await asleepAfter(await event("run-finished", "added"));
   });
 
   it("resume: a resumed routine runs at its next slot, not at the backstop", async () => {
