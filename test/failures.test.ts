@@ -19,6 +19,7 @@ import { openStore } from "../src/store/store.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 import { dropSchema, postgresSuiteEnabled, TEST_POSTGRES_URL } from "./helpers/stores.js";
+import { waitFor } from "./helpers/wait.js";
 
 const SECRET = `whsec_${Buffer.from("failures-secret-32-bytes-long-ok").toString("base64")}`;
 
@@ -58,16 +59,6 @@ async function webhookReceiver(): Promise<{ url: string; events: WebhookEvent[];
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`, events, server };
-}
-
-async function waitFor<T>(find: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe("failed runs with `loopd serve`: hints everywhere, the circuit breaker", () => {

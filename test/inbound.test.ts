@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const SECRET = `whsec_${Buffer.from("a-test-secret-of-32-bytes-length").toString("base64")}`;
 
@@ -61,8 +62,10 @@ describe("inbound hooks", () => {
   };
 
   const waitForFile = async (path: string) => {
-    for (let i = 0; i < 100 && !existsSync(path); i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => existsSync(path), `${path} written by the run`, {
+      timeoutMs: 10_000,
+      everyMs: 100,
+    });
     return readFileSync(path, "utf8");
   };
 

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { json, LOOPD_BIN, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { waitUntil } from "./helpers/wait.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
 const CLAUDE = resolve(fileURLToPath(new URL("../node_modules/.bin/claude", import.meta.url)));
@@ -63,14 +64,6 @@ function runClaude(
     });
     child.stdin.end(options.prompt);
   });
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await new Promise((wake) => setTimeout(wake, 200));
-  }
 }
 
 describe("loopd mcp with the real Claude Code CLI", () => {
@@ -173,11 +166,11 @@ describe("loopd mcp with the real Claude Code CLI", () => {
     await daemon.waitFor((event) => event.type === "ready", 30_000);
     const fired = join(project, "fired.txt");
     const lines = () => (existsSync(fired) ? readFileSync(fired, "utf8").trim().split("\n").length : 0);
-    await waitUntil(
-      () => lines() >= 2,
-      60_000,
-      () => `fired.txt has ${lines()} lines; ${daemon?.stderr()}`,
-    );
+    await waitUntil(() => lines() >= 2, "the loop fired twice (two lines in fired.txt)", {
+      timeoutMs: 60_000,
+      everyMs: 200,
+      state: () => `fired.txt has ${lines()} lines; ${daemon?.stderr()}`,
+    });
     expect(readFileSync(fired, "utf8")).toMatch(/^fired\nfired\n/);
   }, 120_000);
 });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/store/store.js";
 import { LOOPD_BIN, runCli } from "./helpers/cli.js";
 import { spawnLoopd } from "./helpers/process.js";
+import { waitFor } from "./helpers/wait.js";
 
 const TOOL_NAMES = [
   "create_loop",
@@ -290,11 +291,14 @@ describe("loopd mcp", () => {
       });
       const fired = await ok("run_now", { name: "via-daemon" });
       expect(fired.next).toContain("get_run");
-      let run = await ok("get_run", { id: fired.runId });
-      for (let tries = 0; tries < 100 && !["succeeded", "failed"].includes(run.status); tries++) {
-        await new Promise((wake) => setTimeout(wake, 100));
-        run = await ok("get_run", { id: fired.runId });
-      }
+      const run = await waitFor(
+        async () => {
+          const seen = await ok("get_run", { id: fired.runId });
+          return ["succeeded", "failed"].includes(seen.status) ? seen : undefined;
+        },
+        `run ${fired.runId} finished`,
+        { timeoutMs: 10_000, everyMs: 100 },
+      );
       expect(run.status).toBe("succeeded");
       expect(run.logTail).toContain("from-daemon");
       expect((await ok("get_costs", { since: "1d" })).rows).toEqual(expect.any(Array));

@@ -14,6 +14,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const SECRET = `whsec_${Buffer.from("another-secret-32-bytes-long-ok!").toString("base64")}`;
 
@@ -102,10 +103,11 @@ routines:
   it("a failing routine pings a signed webhook, Slack and email within seconds", async () => {
     const started = Date.now();
     expect((await runCli(["run", "broken"], { env, cwd })).code).toBe(0);
-    for (let i = 0; i < 150; i++) {
-      if (received.webhooks.length && received.slack.length && received.mails.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      () => received.webhooks.length > 0 && received.slack.length > 0 && received.mails.length > 0,
+      "the webhook, Slack and email notifications",
+      { everyMs: 100, state: () => received },
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
 
     expect(received.webhooks).toHaveLength(1);

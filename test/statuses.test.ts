@@ -18,6 +18,7 @@ import { findExecutable } from "../src/harness/executable.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
 import { createGitRepo } from "./helpers/git-repo.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { waitFor } from "./helpers/wait.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
 const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
@@ -34,17 +35,6 @@ interface RunJson {
   unverified: boolean;
   error: { code: string; message: string; hint?: string | null } | null;
   changedFiles?: string[];
-}
-
-/** Polls until `check` returns a value (not a fixed sleep). */
-async function eventually<T>(check: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe("statuses that cannot be mistaken (codex through loopd serve)", () => {
@@ -162,7 +152,10 @@ ${agent("tmp-home", `    env: { CODEX_HOME: "${tmpCodexHome}" }\n`)}`,
     expect((await loopd("ls")).stdout).toMatch(/blind .*succeeded unverified/);
 
     expect(await api<RunJson>(`/runs/${id}`)).toMatchObject({ id, status: "succeeded", unverified: true });
-    const webhook = await eventually(() => webhooks.find((hook) => hook.runId === id));
+    const webhook = await waitFor(
+      () => webhooks.find((hook) => hook.runId === id),
+      `the webhook for run ${id}`,
+    );
     expect(webhook).toMatchObject({
       type: "run.succeeded",
       payload: { unverified: true, status: "succeeded" },

@@ -4,10 +4,11 @@
  * closes the watchdog's pipe; its exit status and pid are the command's own.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/helpers/wait.js";
 import { processAlive, processStart } from "./local-host.js";
 import { releaseWatchdog, watched, watchedShell } from "./process-tree.js";
 
@@ -28,17 +29,16 @@ function alive(pid: number): boolean {
   return processAlive(pid, null);
 }
 
-async function waitForFile(path: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const text = readFileSync(path, "utf8");
-      if (text.endsWith("\n")) return text;
-    } catch {
-      // not yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`${path} never appeared`);
+/** A file's text once its writer has finished its line. */
+function waitForFile(path: string): Promise<string> {
+  return waitFor(
+    () => {
+      const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+      return text.endsWith("\n") ? text : undefined;
+    },
+    `${path} written`,
+    { timeoutMs: 5000, everyMs: 25 },
+  );
 }
 
 describe("parent-death watchdog", () => {

@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import type { NotifyRuleSpec } from "../domain/routine-spec.js";
 import { enqueueEvent } from "../store/outbox.js";
 import { CONFIG_SETTING, putSetting } from "../store/settings.js";
@@ -149,10 +150,10 @@ describe.each(await testDialects())("%s: digest delivery", (dialect) => {
     await worker.start();
     expect(received).toEqual([]);
     now = WINDOW_END;
-    const deadline = Date.now() + 5_000;
-    while (received.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(() => received.length > 0, "the digest sent by the worker's own timer", {
+      timeoutMs: 5000,
+      everyMs: 20,
+    });
     expect(received).toHaveLength(1);
     expect(received[0]!.body.payload.count).toBe(3);
   });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { waitUntil } from "../../../test/helpers/wait.js";
 import { formatBashResult, MAX_BASH_OUTPUT_CHARS, runBash } from "./bash.js";
 
 let dir: string;
@@ -31,15 +32,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}
-
 describe("runBash", () => {
   it("runs in the workspace with the run's environment only", async () => {
     const result = await runBash({
@@ -65,7 +57,7 @@ describe("runBash", () => {
     expect(result.timedOut).toBe(true);
     expect(Date.now() - started).toBeLessThan(5000);
     const child = Number((await readFile(join(dir, "child.pid"), "utf8")).trim());
-    expect(await eventually(() => !alive(child))).toBe(true);
+    await waitUntil(() => !alive(child), `process ${child} gone`, { timeoutMs: 3000, everyMs: 25 });
     expect(formatBashResult(result, 300)).toMatch(/timed out after 300 ms/);
   });
 
@@ -85,7 +77,7 @@ describe("runBash", () => {
     });
     expect(result.exitCode).toBe(0);
     const child = Number((await readFile(join(dir, "bg.pid"), "utf8")).trim());
-    expect(await eventually(() => !alive(child))).toBe(true);
+    await waitUntil(() => !alive(child), `process ${child} gone`, { timeoutMs: 3000, everyMs: 25 });
   });
 
   it("keeps the head and tail of long output", async () => {

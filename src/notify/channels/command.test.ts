@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { waitUntil } from "../../../test/helpers/wait.js";
 import type { NotificationEvent } from "../event.js";
 import { deliverCommand } from "./command.js";
 
@@ -78,8 +78,7 @@ describe("command channel", () => {
     expect(result).toEqual({ ok: false, retryable: true, error: "command timed out after 300ms" });
     expect(Date.now() - started).toBeLessThan(5000);
     const child = Number(await readFile(pidFile, "utf8"));
-    for (let i = 0; i < 50 && alive(child); i++) await sleep(20);
-    expect(alive(child)).toBe(false);
+    await waitUntil(() => !alive(child), `process ${child} gone`, { timeoutMs: 1000, everyMs: 20 });
   });
 
   it("runs the command through /bin/sh so pipes work", async () => {
