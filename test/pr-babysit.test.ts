@@ -229,6 +229,8 @@ ${routine("behind", "behind")}${routine("fixer", "fix")}${routine("flaky", "flak
     const comments = github.state.comments[`${REPO}#2`] ?? [];
     expect(comments).toHaveLength(1);
     expect(comments[0]?.body).toContain(`pushed ${after.slice(0, 7)}`);
+    const fixed = json<Array<{ type: string; routine: string | null }>>(await loopd("deliveries", "--json"));
+    expect(fixed.filter((row) => row.type === "loop.fixed" && row.routine === "fixer")).toHaveLength(1);
 
     const requests = model.requests.length;
     const again = await tick("fixer");
@@ -286,7 +288,7 @@ ${routine("behind", "behind")}${routine("fixer", "fix")}${routine("flaky", "flak
       await loopd("deliveries", "--json"),
     );
     expect(
-      deliveries.filter((row) => row.type === "loop.attention" && row.routine === "conflict"),
+      deliveries.filter((row) => row.type === "loop.needs_attention" && row.routine === "conflict"),
     ).toHaveLength(1);
     // Reported once: the next tick leaves it alone.
     const after = model.requests.length;

@@ -53,13 +53,13 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
         forget: (items) => deleteLoopItems(db, run.routineId, items),
       },
       runAgent: (job) => runAgent(options, job),
-      attention: (event) =>
+      notify: ({ kind, summary, url }) =>
         enqueueEvent(db, {
-          type: "loop.attention",
-          kind: "failure",
+          type: `loop.${kind}`,
+          kind: kind === "fixed" ? "success" : "failure",
           routineId: run.routineId,
           runId: run.id,
-          payload: { routine: run.routineName, runId: run.id, ...event },
+          payload: { routine: run.routineName, runId: run.id, summary, url },
           notify: run.spec.notify,
           now: now(),
         }),

@@ -43,8 +43,11 @@ export interface LoopContext {
   items: LoopItemStore;
   /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
   runAgent(job: AgentJob): Promise<AgentJobResult>;
-  /** Something a person must look at (`failure` notifications of the routine). */
-  attention(event: { subject: string; message: string; url: string | null }): Promise<void>;
+  /**
+   * A notification through the routine's `notify` rules: `needs_attention` (a person must look:
+   * sent to rules asking for `failure`) or `fixed` (sent to rules asking for `success`).
+   */
+  notify(event: { kind: "needs_attention" | "fixed"; summary: string; url: string | null }): Promise<void>;
 }
 
 export interface LoopOutcome {

@@ -278,6 +278,11 @@ class PrBabysit {
     }
     const message = `${problem}; pushed ${commit.slice(0, 7)} on top of \`${detail.head.ref}\`${this.ctx.spec.verify ? ` (\`${this.ctx.spec.verify.command}\` passed)` : ""}: ${result.summary ?? ""}`;
     await this.comment(detail, message, true);
+    await this.ctx.notify({
+      kind: "fixed",
+      summary: `${this.params.repo}#${detail.number}: ${message}`,
+      url: `${detail.htmlUrl}/commits/${commit}`,
+    });
     return settle("fixing", `pushed ${commit.slice(0, 7)}`);
   }
 
@@ -291,9 +296,9 @@ class PrBabysit {
   ): Promise<string> {
     memory.gaveUp = true;
     await this.comment(detail, `${reason}. loopd leaves this PR alone until its head changes.`, false);
-    await this.ctx.attention({
-      subject: `${this.params.repo}#${detail.number}`,
-      message: reason,
+    await this.ctx.notify({
+      kind: "needs_attention",
+      summary: `${this.params.repo}#${detail.number}: ${reason}`,
       url: detail.htmlUrl,
     });
     return settle(status, reason);
