@@ -3,22 +3,16 @@
  * routine's `budget.perDay` / `perMonth`, with what the ledger holds for the current UTC day
  * or month — the dashboard's budget bars. Per-run caps have no running total and are left out.
  */
+import type { z } from "zod";
 import { utcDayWindow, utcMonthWindow } from "../domain/budget.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { spentUsd } from "../store/ledger.js";
 import { listRoutines } from "../store/routines.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
+import type { BudgetLineSchema } from "./view-schemas.js";
 
-export interface BudgetLine {
-  /** null for the config-wide caps. */
-  routine: string | null;
-  period: "day" | "month";
-  limitUsd: number;
-  spentUsd: number;
-  /** When the period ends (ISO, UTC). */
-  resetsAt: string;
-}
+export type BudgetLine = z.infer<typeof BudgetLineSchema>;
 
 export async function budgetStatus(store: Store, now: number): Promise<{ budgets: BudgetLine[] }> {
   const settings = (await getSetting<ConfigSettings>(store.db, CONFIG_SETTING)) ?? {};

@@ -2,32 +2,14 @@
  * `loopd checks`: the watches — routines with a check — with where each stands: open (next
  * evaluation, deadline), satisfied, or past its deadline; the last verdict and its evidence.
  */
+import type { z } from "zod";
 import { type CheckResult, describeCheck } from "../domain/check.js";
 import { listRoutines, type Routine } from "../store/routines.js";
 import type { Store } from "../store/store.js";
+import type { CheckViewSchema } from "./view-schemas.js";
 
-export type WatchState = "open" | "satisfied" | "missed" | "done" | "paused";
-
-export interface CheckView {
-  routine: string;
-  check: string;
-  /** What the check is about: the URL, command or question, as written. */
-  subject: string;
-  state: WatchState;
-  nextEvaluationAt: string | null;
-  deadline: string | null;
-  lastVerdict: "satisfied" | "unsatisfied" | null;
-  /** The last evaluation: when, what it found (or why it could not look). */
-  last: {
-    runId: number;
-    at: string | null;
-    status: CheckResult["status"] | null;
-    summary: string | null;
-    evidence: Record<string, unknown> | null;
-  } | null;
-  onUnsatisfied: { notify: boolean; run: string | null };
-  notifies: string[];
-}
+export type CheckView = z.infer<typeof CheckViewSchema>;
+export type WatchState = CheckView["state"];
 
 export async function listCheckViews(store: Store, options: { all?: boolean } = {}): Promise<CheckView[]> {
   const watches = (await listRoutines(store.db)).filter((routine) => routine.spec.check !== undefined);

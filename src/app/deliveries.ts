@@ -1,4 +1,5 @@
 /** Use-cases on notification deliveries (the outbox): list them, send one again by hand. */
+import type { z } from "zod";
 import type { DeliveryStatus } from "../domain/delivery-status.js";
 import { LoopdError } from "../domain/errors.js";
 import {
@@ -9,26 +10,10 @@ import {
   retryDelivery,
 } from "../store/deliveries.js";
 import type { Store } from "../store/store.js";
+import type { DeliveryViewSchema } from "./view-schemas.js";
 
-/** The stable JSON shape of one delivery (`--json`, API). Times are ISO 8601. */
-export interface DeliveryView {
-  id: string;
-  type: string;
-  /** "" for an event no channel asked for: recorded, nothing sent. */
-  channel: string;
-  routine: string | null;
-  runId: number | null;
-  status: DeliveryStatus;
-  attempts: number;
-  /** When a pending row is tried next (a row being sent: when its lease ends); null otherwise. */
-  nextAttemptAt: string | null;
-  /** Delivered: when it was sent; digested: when it was sealed into a digest row. */
-  deliveredAt: string | null;
-  /** A held row (waiting for its channel's digest): when the digest window ends; null otherwise. */
-  digestUntil: string | null;
-  lastError: string | null;
-  createdAt: string;
-}
+/** One delivery as `--json` and the API show it (view-schemas.ts declares the shape). */
+export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
 export function deliveryView(delivery: Delivery): DeliveryView {
   return {

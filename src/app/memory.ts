@@ -1,18 +1,14 @@
 /** `loopd memory`: read, replace or clear a routine's memory. */
+import type { z } from "zod";
 import { capMemory, DEFAULT_MEMORY_MAX_BYTES } from "../domain/memory.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { clearMemory, getMemory, putMemory } from "../store/memory.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
+import type { MemoryViewSchema } from "./view-schemas.js";
 
-export interface MemoryView {
-  routine: string;
-  content: string;
-  bytes: number;
-  maxBytes: number;
-  updatedAt: string | null;
-}
+export type MemoryView = z.infer<typeof MemoryViewSchema>;
 
 export async function showMemory(store: Store, name: string): Promise<MemoryView> {
   const routine = await requireRoutine(store, name);

@@ -1,7 +1,8 @@
 /**
- * The stable JSON shapes of routines, runs, run events and costs as zod schemas: declared
- * once here, their TypeScript types derived from them (views.ts, runs.ts, costs.ts,
- * run-event-view.ts), the HTTP API's OpenAPI document built from them (server/api/schemas.ts
+ * The stable JSON shapes of routines, runs, run events, costs, budgets, watches, deliveries
+ * and memory as zod schemas: declared once here, their TypeScript types derived from them
+ * (views.ts, runs.ts, run-event-view.ts, costs.ts, budgets.ts, checks.ts, deliveries.ts,
+ * memory.ts), the HTTP API's OpenAPI document built from them (server/api/schemas.ts
  * names them as components) and MCP's tool outputs checked against them.
  *
  * Plain zod with `.meta()` descriptions: app/ carries no HTTP library, and the descriptions
@@ -11,6 +12,7 @@ import { z } from "zod";
 import type { CheckResult } from "../domain/check.js";
 import { HARNESSES } from "../domain/config-schema.js";
 import { COST_REPORT_KEYS } from "../domain/cost-report.js";
+import { DELIVERY_STATUSES } from "../domain/delivery-status.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run-status.js";
 
@@ -196,4 +198,68 @@ export const CostsViewSchema = z.object({
   routine: z.string().nullable(),
   rows: z.array(z.object({ key: z.string(), ...costFigures, tokensReasoning: z.number() })),
   total: z.object(costFigures),
+});
+
+export const BudgetLineSchema = z.object({
+  routine: z.string().nullable().meta({ description: "null for the config-wide caps" }),
+  period: z.enum(["day", "month"]),
+  limitUsd: z.number(),
+  spentUsd: z.number(),
+  resetsAt: z.string().meta({ description: "End of the current UTC day or month (ISO)" }),
+});
+
+export const WATCH_STATES = ["open", "satisfied", "missed", "done", "paused"] as const;
+
+export const CheckViewSchema = z.object({
+  routine: z.string(),
+  check: z.string(),
+  subject: z
+    .string()
+    .meta({ description: "What the check is about: the URL, command or question, as written." }),
+  state: z.enum(WATCH_STATES),
+  nextEvaluationAt: isoTimeOrNull,
+  deadline: isoTimeOrNull,
+  lastVerdict: verdict.nullable(),
+  last: z
+    .object({
+      runId: z.int(),
+      at: isoTimeOrNull,
+      status: CheckResultSchema.shape.status.nullable(),
+      summary: z.string().nullable(),
+      evidence: z.record(z.string(), z.unknown()).nullable(),
+    })
+    .nullable()
+    .meta({ description: "The last evaluation: when, what it found (or why it could not look)." }),
+  onUnsatisfied: z.object({ notify: z.boolean(), run: z.string().nullable() }),
+  notifies: z.array(z.string()),
+});
+
+export const DeliveryViewSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  channel: z.string().meta({ description: '"" for an event no channel asked for: recorded, nothing sent.' }),
+  routine: z.string().nullable(),
+  runId: z.int().nullable(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.int(),
+  nextAttemptAt: isoTimeOrNull.meta({
+    description: "When a pending row is tried next (a row being sent: when its lease ends); null otherwise.",
+  }),
+  deliveredAt: isoTimeOrNull.meta({
+    description: "Delivered: when it was sent; digested: when it was sealed into a digest row.",
+  }),
+  digestUntil: isoTimeOrNull.meta({
+    description:
+      "A held row (waiting for its channel's digest): when the digest window ends; null otherwise.",
+  }),
+  lastError: z.string().nullable(),
+  createdAt: isoTime,
+});
+
+export const MemoryViewSchema = z.object({
+  routine: z.string(),
+  content: z.string().meta({ description: '"" when the routine remembers nothing' }),
+  bytes: z.int(),
+  maxBytes: z.int(),
+  updatedAt: z.string().nullable().meta({ description: "ISO time of the last write; null: never written" }),
 });

@@ -8,7 +8,7 @@ import { costs } from "../../app/costs.js";
 import { DEFAULT_SINCE, parseSince } from "../../domain/since.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { invalidRequest } from "./errors.js";
-import { CostsViewSchema, errorResponses } from "./schemas.js";
+import { BudgetLineSchema, CostsViewSchema, errorResponses } from "./schemas.js";
 
 const route = createRoute({
   method: "get",
@@ -31,16 +31,6 @@ const route = createRoute({
     ...errorResponses(400, 401, 404),
   },
 });
-
-const BudgetLineSchema = z
-  .object({
-    routine: z.string().nullable().openapi({ description: "null for the config-wide caps" }),
-    period: z.enum(["day", "month"]),
-    limitUsd: z.number(),
-    spentUsd: z.number(),
-    resetsAt: z.string().openapi({ description: "End of the current UTC day or month (ISO)" }),
-  })
-  .openapi("BudgetLine");
 
 const budgetsRoute = createRoute({
   method: "get",

@@ -1,21 +1,8 @@
 /** /api/v1/routines/{name}/memory: what a routine remembers between runs, with its size and cap. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { showMemory } from "../../app/memory.js";
 import type { Api, ApiDeps } from "./deps.js";
-import { errorResponses, RoutineNameParam } from "./schemas.js";
-
-const MemoryViewSchema = z
-  .object({
-    routine: z.string(),
-    content: z.string().openapi({ description: '"" when the routine remembers nothing' }),
-    bytes: z.int(),
-    maxBytes: z.int(),
-    updatedAt: z
-      .string()
-      .nullable()
-      .openapi({ description: "ISO time of the last write; null: never written" }),
-  })
-  .openapi("MemoryView");
+import { errorResponses, MemoryViewSchema, RoutineNameParam } from "./schemas.js";
 
 const route = createRoute({
   method: "get",

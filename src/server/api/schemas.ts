@@ -7,7 +7,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import {
+  BudgetLineSchema as budgetLineSchema,
+  CheckViewSchema as checkViewSchema,
   CostsViewSchema as costsViewSchema,
+  DeliveryViewSchema as deliveryViewSchema,
+  MemoryViewSchema as memoryViewSchema,
   RUN_DETAIL_FIELDS,
   RunDeliverySchema,
   RunEventViewSchema,
@@ -15,11 +19,7 @@ import {
   RunViewSchema as runViewSchema,
 } from "../../app/view-schemas.js";
 import { name, routineSchema } from "../../domain/config-schema.js";
-import { DELIVERY_STATUSES } from "../../domain/delivery-status.js";
 
-const isoTime = z.string().openapi({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
-const isoTimeOrNull = isoTime.nullable();
-const verdict = z.enum(["satisfied", "unsatisfied"]);
 const anyObject = (description: string) => z.unknown().openapi({ type: "object", description });
 
 export const ErrorSchema = z
@@ -65,30 +65,9 @@ export const RunDetailSchema = RunViewSchema.extend({
   check: RUN_DETAIL_FIELDS.check.unwrap().meta({ id: "CheckResult" }).nullable(),
 }).openapi("RunDetail");
 
-export const RunEventSchema = RunEventViewSchema.meta({ id: "RunEvent" });
+export const RunEventSchema = z.object(RunEventViewSchema.shape).openapi("RunEvent");
 
-export const CheckViewSchema = z
-  .object({
-    routine: z.string(),
-    check: z.string(),
-    subject: z.string(),
-    state: z.enum(["open", "satisfied", "missed", "done", "paused"]),
-    nextEvaluationAt: isoTimeOrNull,
-    deadline: isoTimeOrNull,
-    lastVerdict: verdict.nullable(),
-    last: z
-      .object({
-        runId: z.int(),
-        at: isoTimeOrNull,
-        status: z.enum(["satisfied", "unsatisfied", "error"]).nullable(),
-        summary: z.string().nullable(),
-        evidence: z.record(z.string(), z.unknown()).nullable(),
-      })
-      .nullable(),
-    onUnsatisfied: z.object({ notify: z.boolean(), run: z.string().nullable() }),
-    notifies: z.array(z.string()),
-  })
-  .openapi("CheckView");
+export const CheckViewSchema = z.object(checkViewSchema.shape).openapi("CheckView");
 
 export const RoutineDetailSchema = RoutineViewSchema.extend({
   spec: anyObject("The normalised routine the store keeps (defaults filled in, times resolved)."),
@@ -101,24 +80,13 @@ export const RoutineDetailSchema = RoutineViewSchema.extend({
   checks: CheckViewSchema.nullable().openapi({ description: "A watch's state; null for other routines." }),
 }).openapi("RoutineDetail");
 
-export const CostsViewSchema = costsViewSchema.meta({ id: "CostsView" });
+export const CostsViewSchema = z.object(costsViewSchema.shape).openapi("CostsView");
 
-export const DeliveryViewSchema = z
-  .object({
-    id: z.string(),
-    type: z.string(),
-    channel: z.string(),
-    routine: z.string().nullable(),
-    runId: z.int().nullable(),
-    status: z.enum(DELIVERY_STATUSES),
-    attempts: z.int(),
-    nextAttemptAt: isoTimeOrNull,
-    deliveredAt: isoTimeOrNull,
-    digestUntil: isoTimeOrNull,
-    lastError: z.string().nullable(),
-    createdAt: isoTime,
-  })
-  .openapi("DeliveryView");
+export const BudgetLineSchema = z.object(budgetLineSchema.shape).openapi("BudgetLine");
+
+export const MemoryViewSchema = z.object(memoryViewSchema.shape).openapi("MemoryView");
+
+export const DeliveryViewSchema = z.object(deliveryViewSchema.shape).openapi("DeliveryView");
 
 /**
  * loopd.yaml's routine, field by field; `name` may be left out (the path names the routine).
