@@ -30,6 +30,31 @@ import {
 } from "./config-values.js";
 import { parseDuration } from "./duration.js";
 import { DELIVER_MODES } from "./run-delivery.js";
+
+const prSchema = z
+  .strictObject({
+    repo: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: "owner/name of the GitHub repository" })
+      .optional()
+      .meta({ description: "owner/name on GitHub (default: read from the push remote's URL)." }),
+    base: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "The branch the PR merges into (default the repository's default branch)." }),
+    title: z.string().min(1).max(256).optional().meta({
+      description: "The PR's title; `{routine}` and `{run}` are filled in (default: the run's summary line).",
+    }),
+    draft: z.boolean().optional().meta({ description: "Open the PR as a draft (default false)." }),
+    labels: z.array(z.string().min(1)).optional().meta({ description: "Labels added to the PR." }),
+    tokenEnv: envName.optional().meta({
+      description:
+        "The daemon's environment variable holding the GitHub token for this routine (default GITHUB_TOKEN, GH_TOKEN, `gh auth token`).",
+    }),
+  })
+  .meta({ description: "The pull request of `deliver: pr`." });
+
 import { expandRoutine, loopSchema, templateIssues } from "./templates/index.js";
 
 const routineObject = z.strictObject({
@@ -168,9 +193,10 @@ const routineObject = z.strictObject({
   }),
   deliver: z.enum(DELIVER_MODES).optional().meta({
     description:
-      "What becomes of the run's work: none (left in the worktree), commit (committed on the run branch; default for agents in a worktree), push (also pushed to `push.remote`).",
+      "What becomes of the run's work: none (left in the worktree), commit (committed on the run branch; default for agents in a worktree), push (also pushed to `push.remote`), pr (pushed to `loopd/<routine>` and a GitHub pull request opened from it, updated by later runs).",
   }),
   push: pushSchema.optional(),
+  pr: prSchema.optional(),
   docs: z.array(z.string().min(1)).optional().meta({
     description: "Extra docs/playbooks (paths in the repo) given to the agent with AGENTS.md, CLAUDE.md, …",
   }),
@@ -269,10 +295,17 @@ export const routineSchema = routineObject.superRefine((written, ctx) => {
   }
 });
 
-/** Delivery commits on a run branch: it needs a worktree, and `push` settings need `deliver: push`. */
+/** Delivery commits on a run branch: it needs a worktree; `push` and `pr` settings need their mode. */
 function checkDeliver(routine: z.output<typeof routineObject>, ctx: z.RefinementCtx): void {
-  if (routine.push !== undefined && routine.deliver !== "push") {
-    ctx.addIssue({ code: "custom", path: ["push"], message: "`push` settings apply with `deliver: push`" });
+  if (routine.push !== undefined && routine.deliver !== "push" && routine.deliver !== "pr") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["push"],
+      message: "`push` settings apply with `deliver: push` or `deliver: pr`",
+    });
+  }
+  if (routine.pr !== undefined && routine.deliver !== "pr") {
+    ctx.addIssue({ code: "custom", path: ["pr"], message: "`pr` settings apply with `deliver: pr`" });
   }
   if (routine.deliver === undefined || routine.deliver === "none") return;
   if (routine.check !== undefined) {

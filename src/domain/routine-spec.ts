@@ -21,7 +21,14 @@ import { parseDuration } from "./duration.js";
 import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
 import { tierOrder } from "./router.js";
-import { DEFAULT_PUSH, type DeliverMode, defaultDeliverMode, type PushSpec } from "./run-delivery.js";
+import {
+  DEFAULT_PR_PUSH,
+  DEFAULT_PUSH,
+  type DeliverMode,
+  defaultDeliverMode,
+  type PrSpec,
+  type PushSpec,
+} from "./run-delivery.js";
 import { expandRoutine, type LoopSpec } from "./templates/index.js";
 import type { TriggerSpec, UntilSpec, WatchBackoff } from "./trigger.js";
 
@@ -108,6 +115,8 @@ export interface RoutineSpec {
   deliver: DeliverMode;
   /** Where `deliver: push` pushes (defaults filled in); only with `deliver: push`. */
   push?: PushSpec;
+  /** The pull request of `deliver: pr` (defaults filled in); only with `deliver: pr`. */
+  pr?: PrSpec;
   /** Environment variable names passed through to the agent and redacted from stored events. */
   secrets: string[];
   env: Record<string, string>;
@@ -213,6 +222,11 @@ export function toRoutineSpec(written: RoutineConfig, index: number, context: Sp
   }
   if (routine.loop !== undefined) spec.loop = routine.loop;
   if (spec.deliver === "push") spec.push = { ...DEFAULT_PUSH, ...routine.push };
+  if (spec.deliver === "pr") {
+    spec.push = { ...DEFAULT_PR_PUSH, ...routine.push };
+    const { draft, labels, ...pr } = routine.pr ?? {};
+    spec.pr = { ...pr, draft: draft ?? false, labels: labels ?? [] };
+  }
   if (routine.inheritEnv === true) spec.inheritEnv = true;
   if (routine.base !== undefined) spec.base = routine.base;
   if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);

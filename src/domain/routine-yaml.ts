@@ -17,7 +17,7 @@ import {
   defaultWatchEvery,
 } from "./config-checks.js";
 import { DEFAULTS, type RoutineSpec } from "./routine-spec.js";
-import { DEFAULT_PUSH, defaultDeliverMode } from "./run-delivery.js";
+import { DEFAULT_PR_PUSH, DEFAULT_PUSH, defaultDeliverMode } from "./run-delivery.js";
 import { findTemplate } from "./templates/index.js";
 
 export interface RoutineYamlOptions {
@@ -107,12 +107,16 @@ export function routineConfigOf(
   if (spec.memory !== (spec.harness !== "shell" && task.kind !== "check")) out.memory = spec.memory;
   if (spec.deliver !== defaultDeliverMode(spec)) out.deliver = spec.deliver;
   if (spec.push !== undefined) {
+    const defaults = spec.deliver === "pr" ? DEFAULT_PR_PUSH : DEFAULT_PUSH;
     const push = Object.fromEntries(
-      Object.entries(spec.push).filter(
-        ([key, value]) => DEFAULT_PUSH[key as keyof typeof DEFAULT_PUSH] !== value,
-      ),
+      Object.entries(spec.push).filter(([key, value]) => defaults[key as keyof typeof defaults] !== value),
     );
     if (Object.keys(push).length > 0) out.push = push;
+  }
+  if (spec.pr !== undefined) {
+    const { draft, labels, ...pr } = spec.pr;
+    const written = { ...pr, ...(draft ? { draft } : {}), ...(labels.length > 0 ? { labels } : {}) };
+    if (Object.keys(written).length > 0) out.pr = written;
   }
   if (spec.secrets.length > 0) out.secrets = spec.secrets;
   if (Object.keys(spec.env).length > 0) out.env = spec.env;

@@ -7,6 +7,8 @@ import {
   commitMessage,
   expandBranchPattern,
   parseAuthor,
+  pullRequestBody,
+  pullRequestTitle,
   withoutCredentials,
 } from "./run-delivery.js";
 
@@ -70,16 +72,91 @@ routines:
     ).toEqual([
       "git.author: `Name <email>`",
       "routines[0].deliver: `deliver: commit` commits on the run's branch of a worktree; set `workspace: worktree`",
-      "routines[1].push: `push` settings apply with `deliver: push`",
+      "routines[1].push: `push` settings apply with `deliver: push` or `deliver: pr`",
       "routines[2].push.branch: only `{routine}` and `{run}` are filled in",
       "routines[3].push.branch: a branch name; `{routine}` and `{run}` are filled in",
       "routines[4].deliver: a watch's check delivers no work; drop `deliver`",
     ]);
   });
 
+  it("gives deliver: pr one branch per routine and the pr settings' defaults", () => {
+    const [plain, custom] = specsOf(`routines:
+  - { name: deps, prompt: "Bump deps.", deliver: pr }
+  - name: docs
+    prompt: "Fix docs."
+    deliver: pr
+    push: { remote: upstream }
+    pr: { repo: acme/web, base: develop, title: "docs: {routine} run {run}", draft: true, labels: [docs], tokenEnv: DOCS_TOKEN }
+`);
+    expect(plain).toMatchObject({
+      deliver: "pr",
+      push: { remote: "origin", branch: "loopd/{routine}", force: "loopd/{routine}" },
+      pr: { draft: false, labels: [] },
+    });
+    expect(custom!.push).toEqual({ remote: "upstream", branch: "loopd/{routine}", force: "loopd/{routine}" });
+    expect(custom!.pr).toEqual({
+      repo: "acme/web",
+      base: "develop",
+      title: "docs: {routine} run {run}",
+      draft: true,
+      labels: ["docs"],
+      tokenEnv: "DOCS_TOKEN",
+    });
+  });
+
+  it("rejects pr settings without deliver: pr, and a repo that is not owner/name", () => {
+    expect(
+      issuesOf(`routines:
+  - { name: a, prompt: "x", pr: { draft: true } }
+  - { name: b, prompt: "x", deliver: pr, pr: { repo: "https://github.com/acme/web" } }
+  - { name: c, prompt: "x", deliver: pr, workspace: in-place }
+`),
+    ).toEqual([
+      "routines[0].pr: `pr` settings apply with `deliver: pr`",
+      "routines[1].pr.repo: owner/name of the GitHub repository",
+      "routines[2].deliver: `deliver: pr` commits on the run's branch of a worktree; set `workspace: worktree`",
+    ]);
+  });
+
   it("accepts a `git` section with an author and noVerify", () => {
     const config = parseConfigText(`git: { author: "Release Bot <bot@example.com>", noVerify: true }\n`, "x");
     expect(config.git).toEqual({ author: "Release Bot <bot@example.com>", noVerify: true });
+  });
+});
+
+describe("the pull request of deliver: pr", () => {
+  const facts = {
+    routine: "deps",
+    runId: 42,
+    summary: "Bumped vitest to 4.1.\nAll tests pass.",
+    costUsd: 0.0312,
+    diffStat: "2 files changed, 4 insertions(+), 4 deletions(-)",
+    commit: "0123456789abcdef0123",
+  };
+
+  it("is titled by the summary's first line, or by pr.title with placeholders filled", () => {
+    expect(pullRequestTitle(undefined, facts)).toBe("Bumped vitest to 4.1.");
+    expect(pullRequestTitle("chore({routine}): run {run}", facts)).toBe("chore(deps): run 42");
+    expect(pullRequestTitle(undefined, { ...facts, summary: null })).toBe("deps: run 42");
+  });
+
+  it("says what changed, what it cost and which run did it, under the routine's marker", () => {
+    expect(pullRequestBody(facts)).toBe(
+      [
+        "<!-- loopd:deliver:deps -->",
+        "Bumped vitest to 4.1.\nAll tests pass.",
+        "",
+        "---",
+        "- Changes: 2 files changed, 4 insertions(+), 4 deletions(-) (commit 0123456789ab)",
+        "- Cost: $0.0312",
+        "- Run: 42 of `deps` — `loopd show-run 42`",
+        "",
+        "Opened by loopd (`deliver: pr`); the next run of this routine updates this pull request.",
+      ].join("\n"),
+    );
+    expect(pullRequestBody({ ...facts, costUsd: null, summary: null })).toContain(
+      "The work of run 42 of `deps`.",
+    );
   });
 });
 

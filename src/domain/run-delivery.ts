@@ -1,12 +1,13 @@
 /**
  * A run's work as its deliverable (a routine's `deliver`): `none` leaves it in the worktree,
  * `commit` commits whatever the agent left uncommitted on the run branch before the worktree
- * can be reused, `push` also pushes that branch to the routine's remote. This file holds the
- * record written on the run (`runs.delivery`) and the pure rules around it: the defaults,
- * the commit message, the remote branch name, and which remote branches loopd may overwrite.
+ * can be reused, `push` also pushes that branch to the routine's remote, `pr` pushes it and
+ * opens (or updates) a GitHub pull request from it. This file holds the record written on
+ * the run (`runs.delivery`) and the pure rules around it: the defaults, the commit message,
+ * the remote branch name, which remote branches loopd may overwrite, and the PR's text.
  */
 
-export const DELIVER_MODES = ["none", "commit", "push"] as const;
+export const DELIVER_MODES = ["none", "commit", "push", "pr"] as const;
 export type DeliverMode = (typeof DELIVER_MODES)[number];
 
 /** Author and committer of loopd's commits unless `git.author` says otherwise. */
@@ -31,9 +32,33 @@ export const DEFAULT_PUSH: PushSpec = {
   force: "loopd/{routine}/*",
 };
 
+/**
+ * `deliver: pr` pushes to one branch per routine, so each run's work replaces the last one's
+ * on the same pull request (the PR shows the latest run), rather than opening a PR per run.
+ */
+export const DEFAULT_PR_PUSH: PushSpec = {
+  remote: "origin",
+  branch: "loopd/{routine}",
+  force: "loopd/{routine}",
+};
+
+/** The pull request of `deliver: pr` (defaults filled in, except what only GitHub knows). */
+export interface PrSpec {
+  /** owner/name on GitHub; absent: read from the push remote's URL. */
+  repo?: string;
+  /** The branch the PR merges into; absent: the repository's default branch. */
+  base?: string;
+  /** The PR's title; absent: the run's summary line. `{routine}` and `{run}` are filled in. */
+  title?: string;
+  draft: boolean;
+  labels: string[];
+  /** The daemon's variable holding the GitHub token for this routine (default GITHUB_TOKEN, GH_TOKEN, `gh auth token`). */
+  tokenEnv?: string;
+}
+
 /** What became of a run's work; the JSON in `runs.delivery`, shown by show-run, the API and the dashboard. */
 export interface RunDelivery {
-  mode: "commit" | "push";
+  mode: "commit" | "push" | "pr";
   /** The branch holding the work (the run branch unless the agent switched branches). */
   branch: string;
   /** The branch head with the work (loopd's commit, or the agent's own); null when no commit could be made. */
@@ -47,6 +72,46 @@ export interface RunDelivery {
   skipped: string | null;
   /** The commit or the push failed (`LOOPD_DELIVERY_FAILED`); the run's outcome is unchanged. */
   error: { code: string; message: string; hint: string } | null;
+  /** pr: the pull request opened (`created`) or updated with this run's work. */
+  pullRequest?: { number: number; url: string; created: boolean } | null;
+}
+
+/** What the PR's text is made of. */
+export interface PullRequestFacts {
+  routine: string;
+  runId: number;
+  summary: string | null;
+  costUsd: number | null;
+  /** `git diff --shortstat` of the run's work: "3 files changed, 10 insertions(+), 2 deletions(-)". */
+  diffStat: string | null;
+  commit: string;
+}
+
+/** The marker in a `deliver: pr` PR's body, naming the routine whose PR it is. */
+export function pullRequestMarker(routine: string): string {
+  return `<!-- loopd:deliver:${routine} -->`;
+}
+
+/** The PR's title: `pr.title` with placeholders filled, else the run's summary line. */
+export function pullRequestTitle(pattern: string | undefined, facts: PullRequestFacts): string {
+  if (pattern) return expandBranchPattern(pattern, { routine: facts.routine, run: String(facts.runId) });
+  return commitMessage({ id: facts.runId, routine: facts.routine, summary: facts.summary })[0]!;
+}
+
+/** The PR's description: the run's summary, the size of the change, what it cost, and the run. */
+export function pullRequestBody(facts: PullRequestFacts): string {
+  const cost = facts.costUsd === null ? "unknown" : `$${facts.costUsd.toFixed(facts.costUsd < 1 ? 4 : 2)}`;
+  return [
+    pullRequestMarker(facts.routine),
+    facts.summary?.trim() || `The work of run ${facts.runId} of \`${facts.routine}\`.`,
+    "",
+    "---",
+    `- Changes: ${facts.diffStat ?? "none"} (commit ${facts.commit.slice(0, 12)})`,
+    `- Cost: ${cost}`,
+    `- Run: ${facts.runId} of \`${facts.routine}\` — \`loopd show-run ${facts.runId}\``,
+    "",
+    "Opened by loopd (`deliver: pr`); the next run of this routine updates this pull request.",
+  ].join("\n");
 }
 
 /** Agents in a git worktree commit their work; shell commands and watches deliver nothing. */

@@ -22,7 +22,14 @@ export async function deliverWork(
   workspace: Workspace,
   result: HarnessResult | null,
 ): Promise<WorkspaceReport | null> {
-  const deliver = deliverRequest(attempt.run, workspace, attempt.settings, result, attempt.redact);
+  const deliver = deliverRequest(
+    attempt.run,
+    workspace,
+    attempt.settings,
+    result,
+    attempt.redact,
+    deps.baseEnv,
+  );
   if (!deps.workspaces) return null;
   // A run stopped by a timeout or cancel did not succeed, whatever its harness returned: never pushed.
   const succeeded = result?.outcome === "succeeded" && !attempt.signal.aborted;

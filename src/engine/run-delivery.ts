@@ -7,6 +7,7 @@
 import {
   commitMessage,
   DEFAULT_GIT_AUTHOR,
+  DEFAULT_PR_PUSH,
   DEFAULT_PUSH,
   expandBranchPattern,
   parseAuthor,
@@ -27,6 +28,7 @@ export function deliverRequest(
   settings: ConfigSettings,
   result: HarnessResult | null,
   redact: (text: string) => string,
+  env: Record<string, string | undefined> = {},
 ): DeliverRequest | null {
   const { spec } = run;
   if (spec.deliver === "none" || workspace.mode !== "worktree" || workspace.branch === null) return null;
@@ -35,19 +37,33 @@ export function deliverRequest(
     routine: run.routineName,
     run: workspace.branch.startsWith(prefix) ? workspace.branch.slice(prefix.length) : String(run.id),
   };
-  const push = spec.push ?? DEFAULT_PUSH;
+  const push = spec.push ?? (spec.deliver === "pr" ? DEFAULT_PR_PUSH : DEFAULT_PUSH);
   const summary = result?.summary ?? null;
+  const redactedSummary = summary === null ? null : redact(summary);
   return {
     mode: spec.deliver,
     message: commitMessage({
       id: run.id,
       routine: run.routineName,
-      summary: summary === null ? null : redact(summary),
+      summary: redactedSummary,
     }),
     author: parseAuthor(settings.git?.author ?? DEFAULT_GIT_AUTHOR) ?? parseAuthor(DEFAULT_GIT_AUTHOR)!,
     noVerify: settings.git?.noVerify ?? false,
     redact,
-    ...(spec.deliver === "push"
+    ...(spec.deliver === "pr"
+      ? {
+          pr: {
+            spec: spec.pr ?? { draft: false, labels: [] },
+            routine: run.routineName,
+            runId: run.id,
+            summary: redactedSummary,
+            costUsd: result?.costUsd ?? null,
+            env,
+            apiUrl: settings.github?.apiUrl,
+          },
+        }
+      : {}),
+    ...(spec.deliver === "push" || spec.deliver === "pr"
       ? {
           push: {
             remote: push.remote,

@@ -108,7 +108,7 @@ describe("reads", () => {
       head: { ref: "feature", sha: origin.head("feature"), repo: "acme/web" },
       base: { ref: "main", sha: origin.head("main"), repo: "acme/web" },
     });
-    expect(pull.head.cloneUrl).toBe(`${github.url}/_git/acme/web.git`);
+    expect(pull.head.cloneUrl).toBe(`${github.url}/acme/web.git`);
     expect(await gh.behindBy(REPO, pull)).toBe(2);
     expect(await gh.compare(REPO, "main", "feature")).toEqual({
       status: "diverged",

@@ -2,23 +2,27 @@
  * Delivering a run's work in git (a routine's `deliver`), called by WorkspaceManager.finish()
  * before the worktree can go back to the pool: whatever the agent left uncommitted is
  * committed on the run branch (loopd's own `.loopd/` files excluded, the repo's hooks run
- * unless `git.noVerify`), and with `push` the branch goes to the routine's remote. Neither step
- * throws: a refused commit or push becomes the delivery's error, with git's (or the remote's)
- * message, and never with credentials from a remote URL.
+ * unless `git.noVerify`), and with `push` the branch goes to the routine's remote (`pr` then
+ * opens a pull request from it: deliver-pr.ts). Neither step throws: a refused commit or push
+ * becomes the delivery's error, with git's (or the remote's) message, and never with
+ * credentials from a remote URL.
  */
 import { LoopdError } from "../domain/errors.js";
 import { branchMatches, type RunDelivery, withoutCredentials } from "../domain/run-delivery.js";
+import type { PullRequestRequest } from "./deliver-pr.js";
 import { git, gitSucceeds, gitText } from "./git.js";
 
 export interface DeliverRequest {
-  mode: "commit" | "push";
+  mode: "commit" | "push" | "pr";
   /** Paragraphs of the commit message: the run's summary, then the `Loopd-Run:` trailer. */
   message: string[];
   author: { name: string; email: string };
   /** Skip commit and pre-push hooks. */
   noVerify: boolean;
-  /** Names already filled in (`{routine}`, `{run}`); only used with mode "push". */
+  /** Names already filled in (`{routine}`, `{run}`); used with modes "push" and "pr". */
   push?: { remote: string; branch: string; force: string };
+  /** mode "pr": the pull request to open or update once the branch is pushed. */
+  pr?: PullRequestRequest;
   /**
    * The run's redactor: work that holds a secret's value (an agent that wrote its token into
    * a file) is committed locally like any other, but never leaves the machine.
@@ -104,18 +108,20 @@ export async function commitWork(
 
 /**
  * Pushes the delivered branch (the run's commits since `baseCommit`) to the remote in
- * `repoDir`; the delivery records where it went or why not.
+ * `repoDir`; the delivery records where it went or why not. `gitEnv` adds to git's
+ * environment (a token's http.extraheader: never on a command line or on disk).
  */
 export async function pushWork(
   repoDir: string,
   baseCommit: string,
   delivery: RunDelivery,
   request: DeliverRequest,
+  gitEnv: Record<string, string> = {},
 ): Promise<RunDelivery> {
   const push = request.push;
   if (!push || delivery.commit === null) return delivery;
   const signal = AbortSignal.timeout(PUSH_TIMEOUT_MS);
-  const options = { cwd: repoDir, signal };
+  const options = { cwd: repoDir, signal, env: gitEnv };
   const remoteUrl = await gitText(["remote", "get-url", push.remote], options).catch(() => push.remote);
   const result: RunDelivery = {
     ...delivery,
@@ -184,7 +190,7 @@ function identityEnv(author: { name: string; email: string }): Record<string, st
   };
 }
 
-function deliveryError(message: string, hint: string): NonNullable<RunDelivery["error"]> {
+export function deliveryError(message: string, hint: string): NonNullable<RunDelivery["error"]> {
   const text = withoutCredentials(message);
   return {
     code: "LOOPD_DELIVERY_FAILED",

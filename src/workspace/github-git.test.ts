@@ -41,7 +41,7 @@ beforeEach(async () => {
     "src/cart.ts": "export const tax = 8;\n",
   });
   github.state.repos["acme/web"] = { bare: origin.bare };
-  remote = { url: `${github.url}/_git/acme/web.git`, token: TOKEN };
+  remote = { url: `${github.url}/acme/web.git`, token: TOKEN };
   work = join(tmp, "work");
   execFileSync("git", ["init", "--quiet", "--initial-branch=scratch", work]);
   // Every git command loopd starts goes through this shim, which writes down its arguments.
@@ -168,7 +168,7 @@ describe("the git side of a pull request", () => {
     await expect(failure).rejects.toMatchObject({
       code: "LOOPD_WORKSPACE_FAILED",
       message: expect.stringMatching(
-        /^fetching feature \(http:\/\/127\.0\.0\.1:\d+\/_git\/acme\/web\.git\) failed: the remote refused the token \(/,
+        /^fetching feature \(http:\/\/127\.0\.0\.1:\d+\/acme\/web\.git\) failed: the remote refused the token \(/,
       ),
     });
     await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining("ghp_") });

@@ -6,7 +6,7 @@
  * changed files, the diff, and files the agent changed outside its workspace (escapes),
  * commits the work on the run branch when asked (deliver.ts) — before the worktree can be
  * reset for another run — then returns the worktree to the pool or keeps it for inspection,
- * and pushes the branch when asked and the run succeeded.
+ * and pushes the branch (and opens its pull request) when asked and the run succeeded.
  *
  * Layout under `root` (<home>/workspaces): `<repo-key>/pool-<n>` (+ `.lock`), `kept/`,
  * `copies/`, `runs/*.json`; URL clones live in `<home>/repos/<repo-key>`.
@@ -19,6 +19,7 @@ import { type Changes, collectChanges } from "./changes.js";
 import { CloneCache, resolveCloneBase } from "./clone-cache.js";
 import { copyGitEnv, createCopy } from "./copy-workspace.js";
 import { commitWork, type DeliverRequest, pushWork } from "./deliver.js";
+import { deliverPullRequest } from "./deliver-pr.js";
 import { changedPaths, folderSnapshot, gitStatusSnapshot } from "./escape-detection.js";
 import { gitText } from "./git.js";
 import { finishInPlace, type InPlaceState, startInPlace } from "./in-place.js";
@@ -200,10 +201,14 @@ export class WorkspaceManager {
     if (
       delivery &&
       state.kind === "worktree" &&
-      outcome.deliver?.mode === "push" &&
+      (outcome.deliver?.mode === "push" || outcome.deliver?.mode === "pr") &&
       delivery.commit !== null
     ) {
-      if (succeeded) delivery = await pushWork(state.repoDir, state.baseCommit, delivery, outcome.deliver);
+      if (succeeded)
+        delivery =
+          outcome.deliver.mode === "pr"
+            ? await deliverPullRequest(state.repoDir, state.baseCommit, delivery, outcome.deliver)
+            : await pushWork(state.repoDir, state.baseCommit, delivery, outcome.deliver);
       else
         delivery.skipped = outcome.succeeded
           ? "the run changed files outside its worktree"

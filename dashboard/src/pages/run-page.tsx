@@ -77,6 +77,16 @@ function Delivery({ delivery }: { delivery: NonNullable<RunDetail["delivery"]> }
             </>
           )}
           {delivery.skipped && <span className="muted"> · not pushed: {delivery.skipped}</span>}
+          {delivery.pullRequest && (
+            <>
+              {" "}
+              · pull request{" "}
+              <a href={delivery.pullRequest.url} target="_blank" rel="noreferrer">
+                #{delivery.pullRequest.number}
+              </a>{" "}
+              {delivery.pullRequest.created ? "opened" : "updated"}
+            </>
+          )}
         </>
       ) : (
         <span className="bad-text">not committed</span>

@@ -321,6 +321,10 @@ function deliveryLines(run: RunDetail): string[] {
         : "";
     lines.push(`delivered: ${delivery.branch} @ ${delivery.commit.slice(0, 12)}${pushed}`);
   }
+  if (delivery.pullRequest) {
+    const { number, url, created } = delivery.pullRequest;
+    lines.push(`pull request: #${number} ${created ? "opened" : "updated"} · ${url}`);
+  }
   if (delivery.error) {
     lines.push(
       `delivery:  ${pc.red(`${delivery.error.code} ${delivery.error.message}`)}`,

@@ -158,7 +158,9 @@ function renderDetail(detail: RoutineDetail, now: number): string {
       "deliver",
       spec.deliver === "push" && spec.push
         ? `push to ${spec.push.remote} ${spec.push.branch}`
-        : (spec.deliver ?? "none"),
+        : spec.deliver === "pr" && spec.push
+          ? `pull request from ${spec.push.remote} ${spec.push.branch}${spec.pr?.base ? ` into ${spec.pr.base}` : ""}`
+          : (spec.deliver ?? "none"),
     ],
     [
       "limits",

@@ -1,5 +1,5 @@
 /**
- * git's smart HTTP for the fake GitHub's bare repositories (`/_git/<owner>/<repo>.git/…`),
+ * git's smart HTTP for the fake GitHub's bare repositories (`/<owner>/<repo>.git/…`, where GitHub serves them),
  * through git's own `git http-backend` CGI, so clones, fetches and pushes are real git over
  * real HTTP. Like GitHub, it wants the token as HTTP Basic auth (any user name, the token as
  * password) and answers 401 with a Basic challenge without it; each exchange is recorded
@@ -16,7 +16,7 @@ export interface GitExchange {
   status: number;
 }
 
-const GIT_PATH = /^\/_git\/([^/]+)\/([^/]+?)\.git(\/.*)$/;
+const GIT_PATH = /^\/([^/]+)\/([^/]+?)\.git(\/.*)$/;
 
 export function isGitRequest(path: string): boolean {
   return GIT_PATH.test(path);

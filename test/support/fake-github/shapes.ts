@@ -13,7 +13,7 @@ export interface RestContext {
   state: FakeGithubState;
   /** Where API URLs point: http://127.0.0.1:PORT, plus /api/v3 in Enterprise mode. */
   apiOrigin: string;
-  /** http://127.0.0.1:PORT: where the fake serves git (/_git/…) and job logs (/_logs/…). */
+  /** http://127.0.0.1:PORT: where the fake serves git (/<owner>/<repo>.git, as GitHub does) and job logs (/_logs/…). */
   serverOrigin: string;
   /** Where web URLs (html_url) point: https://github.com or the Enterprise host. */
   webOrigin: string;
@@ -70,9 +70,7 @@ export function repository(ctx: RestContext, owner: string, repo: string) {
     description: null,
     fork: false,
     url: `${ctx.apiOrigin}/repos/${fullName}`,
-    clone_url: fixture?.bare
-      ? `${ctx.serverOrigin}/_git/${fullName}.git`
-      : `${ctx.webOrigin}/${fullName}.git`,
+    clone_url: fixture?.bare ? `${ctx.serverOrigin}/${fullName}.git` : `${ctx.webOrigin}/${fullName}.git`,
     git_url: `git://github.com/${fullName}.git`,
     ssh_url: `git@github.com:${fullName}.git`,
     default_branch: defaultBranch(ctx, fullName),
