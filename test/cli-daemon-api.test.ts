@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 
+/** A test that starts a dozen CLI processes one after another: room for a busy machine. */
+const CLI_HEAVY_MS = 120_000;
+
 interface Recorded {
   method: string;
   path: string;
@@ -185,46 +188,56 @@ describe("the CLI through a running daemon's API", () => {
     });
   });
 
-  it("every read command works with LOOPD_URL and LOOPD_TOKEN alone", async () => {
-    const fired = await viaUrl(["run", "say", "--wait", "--text", "hi", "--json"]);
-    expect(fired.code).toBe(0);
-    runId = json<{ id: number }>(fired).id;
-    // Memory is written on the store side (the API has no memory edit): the daemon's own home.
-    writeFileSync(join(cwd, "memory.md"), "remembered\n");
-    expect(
-      (await runCli(["memory", "say", "--set", "memory.md"], { env: { LOOPD_HOME: home }, cwd })).code,
-    ).toBe(0);
+  it(
+    "every read command works with LOOPD_URL and LOOPD_TOKEN alone",
+    async () => {
+      const fired = await viaUrl(["run", "say", "--wait", "--text", "hi", "--json"]);
+      expect(fired.code).toBe(0);
+      runId = json<{ id: number }>(fired).id;
+      // Memory is written on the store side (the API has no memory edit): the daemon's own home.
+      writeFileSync(join(cwd, "memory.md"), "remembered\n");
+      expect(
+        (await runCli(["memory", "say", "--set", "memory.md"], { env: { LOOPD_HOME: home }, cwd })).code,
+      ).toBe(0);
 
-    const reads: Array<[string[], string]> = [
-      [["ls"], "/api/v1/routines"],
-      [["show", "say"], "/api/v1/routines/say"],
-      [["runs"], "/api/v1/runs?"],
-      [["show-run", String(runId)], `/api/v1/runs/${runId}`],
-      [["show-run", String(runId), "--diff"], `/api/v1/runs/${runId}/diff`],
-      [["logs", String(runId)], `/api/v1/runs/${runId}/events`],
-      [["costs", "--by", "day"], "/api/v1/costs?by=day&since=7d"],
-      [["checks"], "/api/v1/checks"],
-      [["deliveries"], "/api/v1/deliveries?"],
-      [["memory", "say"], "/api/v1/routines/say/memory"],
-    ];
-    for (const [command, path] of reads) {
-      const result = await viaUrl(command);
-      expect({ command, stderr: result.stderr, code: result.code }).toEqual({ command, stderr: "", code: 0 });
-      expect(requested("GET", path).length, `${command.join(" ")} → GET ${path}`).toBeGreaterThan(0);
-    }
-    expect((await viaUrl(["logs", String(runId)])).stdout).toContain("second line hi\n");
-    expect((await viaUrl(["memory", "say"])).stdout).toContain("remembered");
-    expect((await viaUrl(["deliveries"])).stdout).toContain("0 pending, 0 delivered, 0 dead");
-    expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
+      const reads: Array<[string[], string]> = [
+        [["ls"], "/api/v1/routines"],
+        [["show", "say"], "/api/v1/routines/say"],
+        [["runs"], "/api/v1/runs?"],
+        [["show-run", String(runId)], `/api/v1/runs/${runId}`],
+        [["show-run", String(runId), "--diff"], `/api/v1/runs/${runId}/diff`],
+        [["logs", String(runId)], `/api/v1/runs/${runId}/events`],
+        [["costs", "--by", "day"], "/api/v1/costs?by=day&since=7d"],
+        [["checks"], "/api/v1/checks"],
+        [["deliveries"], "/api/v1/deliveries?"],
+        [["memory", "say"], "/api/v1/routines/say/memory"],
+      ];
+      const printed = new Map<string, string>();
+      for (const [command, path] of reads) {
+        const result = await viaUrl(command);
+        expect({ command, stderr: result.stderr, code: result.code }).toEqual({
+          command,
+          stderr: "",
+          code: 0,
+        });
+        expect(requested("GET", path).length, `${command.join(" ")} → GET ${path}`).toBeGreaterThan(0);
+        printed.set(command[0]!, result.stdout);
+      }
+      expect(printed.get("logs")).toContain("second line hi\n");
+      expect(printed.get("memory")).toContain("remembered");
+      expect(printed.get("deliveries")).toContain("0 pending, 0 delivered, 0 dead");
+      expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
 
-    // A run the daemon does not have gets the CLI's hint, and a bad window the CLI's wording.
-    const missing = await viaUrl(["show-run", "99999"]);
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toContain("hint: Run `loopd runs` to see run ids.");
-    const badWindow = await viaUrl(["costs", "--since", "soon"]);
-    expect(badWindow.code).toBe(2);
-    expect(badWindow.stderr).toContain("error[LOOPD_USAGE]: --since soon:");
-  });
+      // A run the daemon does not have gets the CLI's hint, and a bad window the CLI's wording.
+      const missing = await viaUrl(["show-run", "99999"]);
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain("hint: Run `loopd runs` to see run ids.");
+      const badWindow = await viaUrl(["costs", "--since", "soon"]);
+      expect(badWindow.code).toBe(2);
+      expect(badWindow.stderr).toContain("error[LOOPD_USAGE]: --since soon:");
+    },
+    CLI_HEAVY_MS,
+  );
 
   it("what the API does not offer is refused with LOOPD_URL, not done on another store", async () => {
     const result = await viaUrl(["memory", "say", "--clear"]);
@@ -235,32 +248,36 @@ describe("the CLI through a running daemon's API", () => {
   });
 
   // Last: stops the daemon to read the same store directly.
-  it("prints the same JSON through the API as from the store directly", async () => {
-    const commands = [
-      ["ls"],
-      ["show", "say", "--runs", "10"],
-      ["runs"],
-      ["runs", "say", "-n", "1"],
-      ["checks", "--all"],
-      ["show-run", String(runId)],
-      ["logs", String(runId)],
-      ["costs", "--by", "routine"],
-      ["deliveries"],
-      ["memory", "say"],
-    ];
-    const throughApi = [];
-    for (const command of commands)
-      throughApi.push(withoutWindow(json(await viaUrl([...command, "--json"]))));
-    expect(requested("GET", "/api/v1/checks?all=1")).toHaveLength(1);
-    expect(requested("GET", "/api/v1/costs?by=routine")).toHaveLength(1);
+  it(
+    "prints the same JSON through the API as from the store directly",
+    async () => {
+      const commands = [
+        ["ls"],
+        ["show", "say", "--runs", "10"],
+        ["runs"],
+        ["runs", "say", "-n", "1"],
+        ["checks", "--all"],
+        ["show-run", String(runId)],
+        ["logs", String(runId)],
+        ["costs", "--by", "routine"],
+        ["deliveries"],
+        ["memory", "say"],
+      ];
+      const throughApi = [];
+      for (const command of commands)
+        throughApi.push(withoutWindow(json(await viaUrl([...command, "--json"]))));
+      expect(requested("GET", "/api/v1/checks?all=1")).toHaveLength(1);
+      expect(requested("GET", "/api/v1/costs?by=routine")).toHaveLength(1);
 
-    await daemon.stop();
-    for (const [index, command] of commands.entries()) {
-      const direct = await runCli([...command, "--json"], { env: { LOOPD_HOME: home }, cwd });
-      expect(direct.code).toBe(0);
-      expect(withoutWindow(json(direct))).toEqual(throughApi[index]);
-    }
-  });
+      await daemon.stop();
+      for (const [index, command] of commands.entries()) {
+        const direct = await runCli([...command, "--json"], { env: { LOOPD_HOME: home }, cwd });
+        expect(direct.code).toBe(0);
+        expect(withoutWindow(json(direct))).toEqual(throughApi[index]);
+      }
+    },
+    CLI_HEAVY_MS,
+  );
 });
 
 /** A cost report's `since` is the window's start, a moment that moves between two calls. */
