@@ -15,6 +15,7 @@ import { COST_REPORT_KEYS } from "../domain/cost-report.js";
 import { DELIVERY_STATUSES } from "../domain/delivery-status.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run-status.js";
+import type { PublicSpec } from "./views.js";
 
 const isoTime = z.string().meta({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 const isoTimeOrNull = isoTime.nullable();
@@ -170,6 +171,34 @@ export const RUN_DETAIL_FIELDS = {
 };
 
 export const RunDetailSchema = RunViewSchema.extend(RUN_DETAIL_FIELDS);
+
+/** What a routine's detail adds to its view (the API adds its memory and watch state). */
+export const ROUTINE_DETAIL_FIELDS = {
+  spec: opaqueObject<PublicSpec>(
+    "The normalised routine the store keeps (defaults filled in, times resolved); secrets as in `yaml`.",
+  ),
+  yaml: z.string().meta({
+    description:
+      "The routine as a user writes it in loopd.yaml: defaults left out, the hook secret as its fingerprint.",
+  }),
+  recentRuns: z.array(RunViewSchema),
+  watching: z
+    .array(
+      z.object({
+        item: z.string().meta({ example: "#12" }),
+        status: z.string().meta({ example: "green" }),
+        note: z.string(),
+        head: z.string().nullable(),
+        nextLookAt: isoTime.nullable(),
+      }),
+    )
+    .optional()
+    .meta({
+      description: "A built-in loop's routine (`loop:`): the pull requests it watches, with what its last look found.",
+    }),
+};
+
+export const RoutineDetailSchema = RoutineViewSchema.extend(ROUTINE_DETAIL_FIELDS);
 
 /** `data` is structured, never JSON inside JSON: a `log` event's line, every other event's object. */
 export const RunEventViewSchema = z.object({

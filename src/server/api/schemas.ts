@@ -12,6 +12,7 @@ import {
   CostsViewSchema as costsViewSchema,
   DeliveryViewSchema as deliveryViewSchema,
   MemoryViewSchema as memoryViewSchema,
+  ROUTINE_DETAIL_FIELDS,
   RUN_DETAIL_FIELDS,
   RunDeliverySchema,
   RunEventViewSchema,
@@ -19,8 +20,6 @@ import {
   RunViewSchema as runViewSchema,
 } from "../../app/view-schemas.js";
 import { name, routineSchema } from "../../domain/config-schema.js";
-
-const anyObject = (description: string) => z.unknown().openapi({ type: "object", description });
 
 export const ErrorSchema = z
   .object({
@@ -70,11 +69,7 @@ export const RunEventSchema = z.object(RunEventViewSchema.shape).openapi("RunEve
 export const CheckViewSchema = z.object(checkViewSchema.shape).openapi("CheckView");
 
 export const RoutineDetailSchema = RoutineViewSchema.extend({
-  spec: anyObject("The normalised routine the store keeps (defaults filled in, times resolved)."),
-  yaml: z.string().openapi({
-    description:
-      "The routine as a user writes it in loopd.yaml: defaults left out, the hook secret as its fingerprint.",
-  }),
+  ...ROUTINE_DETAIL_FIELDS,
   recentRuns: z.array(RunViewSchema),
   memory: z.string().nullable().openapi({ description: "The routine's memory; null when it has none." }),
   checks: CheckViewSchema.nullable().openapi({ description: "A watch's state; null for other routines." }),
