@@ -346,6 +346,13 @@ describe("writes", () => {
         commitSha: "a".repeat(40),
       }),
     ]);
+    github.state.issues["acme/web#36"] = { title: "Old bug", state: "closed", labels: ["loopd:working"] };
+    github.state.issues["acme/web#37"] = { title: "Another", state: "open", labels: ["loopd:working", "ui"] };
+    github.state.pulls["acme/web#35"]!.labels = ["loopd:working"];
+    expect((await gh.listOpenIssues(REPO, { label: "loopd:working" })).map((issue) => issue.number)).toEqual([
+      34, 37,
+    ]);
+    expect((await gh.listOpenIssues(REPO)).map((issue) => issue.number)).toEqual([34, 37]);
     const comment = await gh.createComment(REPO, 34, "Working on it");
     expect((await gh.updateComment(REPO, comment.id, "Opened #36")).body).toBe("Opened #36");
   });

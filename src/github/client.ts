@@ -237,6 +237,21 @@ export class GithubClient {
     return toIssue(answer.data as unknown as Json);
   }
 
+  /** Open issues carrying `label` (all open issues without one), oldest first; pull requests left out. */
+  async listOpenIssues(repo: RepoRef, options: { label?: string } = {}): Promise<IssueInfo[]> {
+    const issues = await this.api.call(`listing the open issues of ${name(repo)}`, (o) =>
+      o.paginate(o.rest.issues.listForRepo, {
+        ...repo,
+        state: "open",
+        sort: "created",
+        direction: "asc",
+        ...(options.label ? { labels: options.label } : {}),
+        ...PAGE,
+      }),
+    );
+    return issues.map((issue) => toIssue(issue as unknown as Json)).filter((issue) => !issue.isPull);
+  }
+
   /** The conversation comments of an issue or pull request, oldest first. */
   async issueComments(repo: RepoRef, number: number): Promise<CommentInfo[]> {
     const comments = await this.api.call(`reading the comments of ${name(repo)}#${number}`, (o) =>

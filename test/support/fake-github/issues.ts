@@ -1,9 +1,10 @@
 /**
  * Conversation routes of the fake GitHub, shared by issues and pull requests as on GitHub:
- * comments (list, create, edit; authored by the token's user) and labels (add, remove).
+ * the issue list (state, labels), comments (list, create, edit; authored by the token's
+ * user) and labels (add, remove).
  */
 import type { Route } from "./rest.js";
-import { commentBody, labels, now, type RestContext } from "./shapes.js";
+import { commentBody, issueBody, labels, now, pullAsIssue, type RestContext } from "./shapes.js";
 
 /** The issue or pull request fixture a number names (labels live on both). */
 function subject(ctx: RestContext, key: string): { labels?: string[] } | undefined {
@@ -11,6 +12,34 @@ function subject(ctx: RestContext, key: string): { labels?: string[] } | undefin
 }
 
 export const issueRoutes: Route[] = [
+  {
+    method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/issues$/,
+    answer: (ctx, [, owner, repo], { query }) => {
+      // Like GitHub, the list holds pull requests too (with a `pull_request` key).
+      const prefix = `${owner}/${repo}#`;
+      const state = query.get("state") ?? "open";
+      const wanted = (query.get("labels") ?? "").split(",").filter(Boolean);
+      const numbers = [...new Set([...Object.keys(ctx.state.issues), ...Object.keys(ctx.state.pulls)])]
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => Number(key.slice(prefix.length)))
+        .sort((a, b) => (query.get("direction") === "asc" ? a - b : b - a));
+      const page = numbers.flatMap((number) => {
+        const key = `${prefix}${number}`;
+        const issue = ctx.state.issues[key];
+        const pull = ctx.state.pulls[key];
+        const fixture = issue ?? pull!;
+        if (state !== "all" && fixture.state !== state) return [];
+        if (!wanted.every((label) => (fixture.labels ?? []).includes(label))) return [];
+        return [
+          issue
+            ? issueBody(ctx, owner!, repo!, number, issue)
+            : pullAsIssue(ctx, owner!, repo!, number, pull!),
+        ];
+      });
+      return { status: 200, page };
+    },
+  },
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
