@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { costOf, type PricingTable } from "../src/domain/pricing.js";
 import { type RouteInput, type RoutingRule, routeRun, type TierStats, usd } from "../src/domain/router.js";
+import { mulberry32 } from "../test/helpers/prng.js";
 import { shellSpec } from "../test/helpers/specs.js";
 import {
   AttemptRunner,
@@ -21,7 +22,6 @@ import {
   MODEL_ID,
   makeTasks,
   pricingFor,
-  prng,
   ROUTINES,
   SEED,
   TASKS_PER_ROUTINE,
@@ -81,7 +81,7 @@ interface Result {
 }
 
 async function runPolicy(policy: Policy, tasks: Task[], runner: AttemptRunner, pricing: PricingTable) {
-  const random = prng(SEED + 1);
+  const random = mulberry32(SEED + 1);
   const history = new Map<number, Record<string, TierStats>>();
   const nominalCostUsd = Object.fromEntries(
     TIERS.map((tier) => [tier, costOf(MODEL_ID[tier], NOMINAL, pricing)]),

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../../src/domain/pricing.js";
 import type { TokenUsage } from "../../src/domain/run-report.js";
 import { createBuiltinHarness } from "../../src/harness/builtin/agent.js";
+import { mulberry32 } from "../../test/helpers/prng.js";
 import { shellSpec } from "../../test/helpers/specs.js";
 import type { ScriptedReply } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
@@ -38,18 +39,6 @@ export function pricingFor(strongPrices: string): PricingTable {
   return { [MODEL_ID.fast]: price("claude-haiku-4-5"), [MODEL_ID.strong]: price(strongPrices) };
 }
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export interface Task {
   id: number;
   /** Which routine (0 … ROUTINES − 1) the task belongs to; its difficulty band. */
@@ -69,7 +58,7 @@ export interface Task {
  * The prompt length follows d with Gaussian noise (σ = 0.15 in difficulty units).
  */
 export function makeTasks(seed: number): Task[] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const tasks: Task[] = [];
   for (let routine = 0; routine < ROUTINES; routine++) {

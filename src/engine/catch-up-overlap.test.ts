@@ -2,22 +2,23 @@
  * Catch-up × overlap through the engine, against both stores: `every: 2s` after 29 s asleep
  * (15 occurrences due: the newest on time, 14 missed, maxCatchup 10), executed by a worker with
  * room for four runs at once. What runs, in which order, and what is skipped is the same every
- * time (domain/overlap.ts): catch-up runs all execute, one after another; the on-time
- * occurrence is skipped behind them under `skip` and runs after them otherwise.
+ * time and the same as the domain's model of it (test/helpers/catch-up-overlap-model.ts,
+ * whose answers domain/overlap.test.ts tables): this proves the engine applies those rules.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { catchUpOverlapModel } from "../../test/helpers/catch-up-overlap-model.js";
 import { addRoutine, FakeClock } from "../../test/helpers/routines.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../domain/config-values.js";
 import { shellHarness } from "../harness/shell.js";
 import { findRoutineByName } from "../store/routines.js";
 import { listRuns } from "../store/runs.js";
 import { Engine } from "./engine.js";
 
 const T0 = Date.parse("2026-11-28T08:00:00Z");
-const CATCH_UPS = [8, 10, 12, 14, 16, 18, 20, 22, 24, 26];
 
 describe.each(await testDialects())("%s: catch-up × overlap", (dialect) => {
   let ctx: TestStore;
@@ -34,21 +35,12 @@ describe.each(await testDialects())("%s: catch-up × overlap", (dialect) => {
     rmSync(repo, { recursive: true, force: true });
   });
 
-  it.each([
-    // catchUp, overlap, executed (seconds after T0, in order), skipped by overlap
-    ["latest", "skip", [28], []],
-    ["latest", "queue", [28], []],
-    ["latest", "cancel-previous", [28], []],
-    ["latest", "allow", [28], []],
-    ["none", "skip", [28], []],
-    ["none", "queue", [28], []],
-    ["none", "cancel-previous", [28], []],
-    ["none", "allow", [28], []],
-    ["all", "skip", CATCH_UPS, [28]],
-    ["all", "queue", [...CATCH_UPS, 28], []],
-    ["all", "cancel-previous", [...CATCH_UPS, 28], []],
-    ["all", "allow", [...CATCH_UPS, 28], []],
-  ] as const)("catchUp %s, overlap %s", async (catchUp, overlap, executed, skippedByOverlap) => {
+  const PAIRS = CATCH_UP_POLICIES.flatMap((catchUp) =>
+    OVERLAP_POLICIES.map((overlap) => [catchUp, overlap] as const),
+  );
+  it.each(PAIRS)("catchUp %s, overlap %s: as the domain model says", async (catchUp, overlap) => {
+    // What should execute, in which order, and what overlap skips: domain/overlap.test.ts tables it.
+    const { executed, skipped: skippedByOverlap } = catchUpOverlapModel(catchUp, overlap);
     const clock = new FakeClock(T0 + 29_000);
     await addRoutine(
       ctx.store,

@@ -3,8 +3,9 @@
  * session of its own where the process-group signal cannot reach it, is gone by the time
  * runAgentProcess resolves, because it carries the run's environment marker.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { processesWithEnv } from "../../test/helpers/processes.js";
 import { PROCESS_MARKER, runAgentProcess } from "./agent-process.js";
 import type { HarnessEvent } from "./harness.js";
 
@@ -14,7 +15,7 @@ const markers: string[] = [];
 
 afterEach(() => {
   for (const marker of markers.splice(0)) {
-    for (const pid of marked(marker)) process.kill(pid, "SIGKILL");
+    for (const pid of processesWithEnv(PROCESS_MARKER, marker)) process.kill(pid, "SIGKILL");
   }
 });
 
@@ -39,21 +40,6 @@ async function runLeaving(script: string, signal = new AbortController().signal)
   return { result, events, pid: Number(pid), marker: marker ?? "" };
 }
 
-/** Processes whose environment holds the marker (zombies read as an empty environment). */
-function marked(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      if (env.includes(`${PROCESS_MARKER}=${marker}`)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return pids;
-}
-
 /** The process's state letter (R, S, Z, …), or null once it is gone. */
 function stateOf(pid: number): string | null {
   try {
@@ -74,7 +60,7 @@ describe.runIf(linux)("runAgentProcess leftovers", () => {
     expect(result.exitCode).toBe(0);
     expect(marker).toMatch(/^[0-9a-f-]{36}$/);
     expect(pid).toBeGreaterThan(0);
-    expect(marked(marker)).toEqual([]);
+    expect(processesWithEnv(PROCESS_MARKER, marker)).toEqual([]);
     expect(["Z", null]).toContain(stateOf(pid));
   });
 
@@ -85,7 +71,7 @@ describe.runIf(linux)("runAgentProcess leftovers", () => {
     );
     expect(result.exitCode).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(marked(marker)).toEqual([]);
+    expect(processesWithEnv(PROCESS_MARKER, marker)).toEqual([]);
     expect(["Z", null]).toContain(stateOf(pid));
   });
 
@@ -94,7 +80,7 @@ describe.runIf(linux)("runAgentProcess leftovers", () => {
       `setsid sh -c 'trap "" TERM; exec sleep 30' >/dev/null 2>&1 & echo "$! $${PROCESS_MARKER}"; sleep 0.2`,
     );
     expect(result.exitCode).toBe(0);
-    expect(marked(marker)).toEqual([]);
+    expect(processesWithEnv(PROCESS_MARKER, marker)).toEqual([]);
     expect(["Z", null]).toContain(stateOf(pid));
   });
 
@@ -107,7 +93,7 @@ describe.runIf(linux)("runAgentProcess leftovers", () => {
     setTimeout(() => abort.abort(), 300);
     const { result, pid, marker } = await run;
     expect(result.signal).toBe("SIGTERM");
-    expect(marked(marker)).toEqual([]);
+    expect(processesWithEnv(PROCESS_MARKER, marker)).toEqual([]);
     expect(["Z", null]).toContain(stateOf(pid));
   });
 });

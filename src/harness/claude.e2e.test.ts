@@ -6,11 +6,12 @@
  * so no real login is read, and an unreachable proxy, so anything that tries to phone home
  * fails at once instead of leaving the machine.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { processesIn } from "../../test/helpers/processes.js";
 import { shellSpec } from "../../test/helpers/specs.js";
 import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
@@ -75,20 +76,6 @@ async function setup(script: Script, agent: Partial<AgentInput> = {}, signal = n
   };
   const events: HarnessEvent[] = [];
   return { input, events, emit: (event: HarnessEvent) => events.push(event), server: model };
-}
-
-/** Processes whose working directory is `dir` (claude itself and whatever it started there). */
-function processesIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to inspect
-    }
-  }
-  return pids;
 }
 
 describe("claude harness (real CLI)", () => {

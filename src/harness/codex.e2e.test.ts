@@ -9,11 +9,12 @@
  * and with a system bubblewrap (Debian's `bubblewrap`) no command can run. That case has tests
  * of its own, with and without a bubblewrap on PATH, so the file passes on machines of both kinds.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { processesIn, processesRunning } from "../../test/helpers/processes.js";
 import { shellSpec } from "../../test/helpers/specs.js";
 import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import type { Script } from "../../test/support/fake-model/script.js";
@@ -107,20 +108,6 @@ async function setup(
   return { input, events, emit: (event: HarnessEvent) => events.push(event), server: model };
 }
 
-/** Processes whose working directory is `dir` (codex itself and whatever it started there). */
-function processesIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to inspect
-    }
-  }
-  return pids;
-}
-
 /**
  * Processes still working in `dir` after a short grace: a sandbox helper codex was starting as
  * it died can take a moment to notice and exit by itself.
@@ -131,20 +118,6 @@ async function leftoverIn(dir: string): Promise<number[]> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return processesIn(dir);
-}
-
-/** Processes whose command line contains `text`. */
-function processesRunning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
 }
 
 describe("codex harness (real CLI)", () => {
