@@ -157,13 +157,13 @@ describe("routeRun: history", () => {
     expect(decision).toEqual({
       kind: "tier",
       tier: "fast",
-      reason: "fast: est. 96 % verified, ~$0.31 per verified run (no history yet, prior only)",
+      reason: "fast: est. 96 % verified, ~$0.3125 per verified run (no history yet, prior only)",
     });
   });
 
   it("starts a new routine without a check on the strong tier: 60 % is not within reach of 90 %", () => {
     expect(routeRun(input(twoTiers)).reason).toBe(
-      "strong: est. 90 % verified, ~$0.56 per verified run (no history yet, prior only)",
+      "strong: est. 90 % verified, ~$0.5556 per verified run (no history yet, prior only)",
     );
   });
 
@@ -221,18 +221,35 @@ describe("routeRun: budget guard", () => {
       reason: "medium: downgraded from strong, $0.40 left today",
     });
     expect(routeRun(input({ budgetLeft: { usd: 0.08, window: "month" } }, { tier: "strong" })).reason).toBe(
-      "fast: downgraded from strong, $0.080 left this month",
+      "fast: downgraded from strong, $0.08 left this month",
     );
   });
 
-  it("refuses when no tier fits, or nothing is left at all", () => {
-    expect(routeRun(input({ budgetLeft: { usd: 0.01, window: "run" } }, { tier: "strong" }))).toEqual({
+  it("refuses when no tier fits today, or nothing is left at all", () => {
+    expect(routeRun(input({ budgetLeft: { usd: 0.0125, window: "day" } }, { tier: "strong" }))).toEqual({
       kind: "refuse",
-      reason: "strong (set on the routine) would cost ~$0.50 and no tier fits: $0.010 left for this run",
+      reason: "strong (set on the routine) would cost ~$0.50 and no tier fits: $0.0125 left today",
     });
     expect(
       routeRun(input({ nominalCostUsd: {}, budgetLeft: { usd: 0, window: "day" } }, { tier: "fast" })).kind,
     ).toBe("refuse");
+  });
+
+  it("runs the cheapest tier when only the per-run cap is too small: the cap stops it, no lock-out", () => {
+    expect(routeRun(input({ budgetLeft: { usd: 0.01, window: "run" } }, { tier: "strong" }))).toEqual({
+      kind: "tier",
+      tier: "fast",
+      reason:
+        "fast: no tier is expected to fit $0.01 left for this run, so the cheapest runs and the cap stops it",
+    });
+  });
+
+  it("judges a tier by its median run, so one overshoot does not make it unaffordable", () => {
+    const history = { strong: { runs: 5, verified: 5, meanCostUsd: 0.9, medianCostUsd: 0.1 } };
+    const decision = routeRun(
+      input({ history, nominalCostUsd: {}, budgetLeft: { usd: 0.2, window: "day" } }, { tier: "strong" }),
+    );
+    expect(decision).toEqual({ kind: "tier", tier: "strong", reason: "strong: set on the routine" });
   });
 
   it("lets a tier with no cost estimate through (run-time caps still apply)", () => {

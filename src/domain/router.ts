@@ -11,15 +11,21 @@
 import type { z } from "zod";
 import type { routingRuleSchema } from "./config-schema.js";
 import { globToRegExp } from "./glob.js";
+import { formatUsd } from "./money.js";
 import type { RoutineSpec } from "./routine-spec.js";
 
 export type RoutingRule = z.output<typeof routingRuleSchema>;
 
-/** One tier's record for one routine: attempts, attempts that passed verification, mean USD. */
+/** One tier's record for one routine: attempts, attempts that passed verification, USD. */
 export interface TierStats {
   runs: number;
   verified: number;
   meanCostUsd: number;
+  /**
+   * The median attempt's USD. Preferred over the mean when known: one attempt that overshot
+   * must not make a tier look unaffordable for the next two hundred runs.
+   */
+  medianCostUsd?: number;
 }
 
 /** The tightest budget cap that applies to the run, and which window it is. */
@@ -84,8 +90,8 @@ export function expectedSuccess(
 }
 
 /**
- * Expected USD of one attempt on `tier`: the routine's mean, pulled towards the nominal cost
- * by PRIOR_WEIGHT runs when one is known. Null when neither exists.
+ * Expected USD of one attempt on `tier`: the routine's median (else mean), pulled towards the
+ * nominal cost by PRIOR_WEIGHT runs when one is known. Null when neither exists.
  */
 export function expectedCost(
   history: RouteInput["history"],
@@ -95,8 +101,9 @@ export function expectedCost(
   const stats = history[tier];
   const nominal = nominalCostUsd?.[tier];
   const runs = stats && stats.runs > 0 ? stats.runs : 0;
-  if (nominal === undefined) return runs > 0 && stats ? stats.meanCostUsd : null;
-  return (runs * (stats?.meanCostUsd ?? 0) + PRIOR_WEIGHT * nominal) / (runs + PRIOR_WEIGHT);
+  const typical = stats?.medianCostUsd ?? stats?.meanCostUsd ?? 0;
+  if (nominal === undefined) return runs > 0 ? typical : null;
+  return (runs * typical + PRIOR_WEIGHT * nominal) / (runs + PRIOR_WEIGHT);
 }
 
 export function routeRun(input: RouteInput): RouteDecision {
@@ -133,7 +140,12 @@ function escalate(input: RouteInput, failed: string): RouteDecision {
   return { kind: "tier", tier: next, reason: `${next}: escalated after ${failed} failed verification` };
 }
 
-/** Step 5: keep the pick when the budget allows it, else the strongest cheaper tier that fits. */
+/**
+ * Step 5: keep the pick when the budget allows it, else the strongest cheaper tier that fits.
+ * When only the per-run cap is too small for every tier, the cheapest tier runs anyway and
+ * the run-time cap stops it: refusing would lock the routine out for good, since a run that
+ * never starts adds no history that could lower the estimate.
+ */
 function guard(input: RouteInput, tier: string, why: string): RouteDecision {
   const left = input.budgetLeft;
   const cost = (name: string) => expectedCost(input.history, name, input.nominalCostUsd);
@@ -146,6 +158,14 @@ function guard(input: RouteInput, tier: string, why: string): RouteDecision {
   const cheaper = input.tiers.slice(0, Math.max(0, input.tiers.indexOf(tier))).reverse();
   const fallback = cheaper.find(fits);
   const leftNow = left ? leftText(left) : "";
+  if (fallback === undefined && left?.window === "run" && left.usd > 0) {
+    const cheapest = input.tiers[0] ?? tier;
+    return {
+      kind: "tier",
+      tier: cheapest,
+      reason: `${cheapest}: no tier is expected to fit ${leftNow}, so the cheapest runs and the cap stops it`,
+    };
+  }
   if (fallback === undefined) {
     return refuse(`${tier} (${why}) would cost ~${usd(cost(tier) ?? 0)} and no tier fits: ${leftNow}`);
   }
@@ -231,9 +251,8 @@ function leftText(left: BudgetLeft): string {
   return `${usd(Math.max(0, left.usd))} left ${window}`;
 }
 
-export function usd(amount: number): string {
-  return `$${amount.toFixed(amount >= 0.1 || amount === 0 ? 2 : 3)}`;
-}
+/** Money in reasons, as every face shows it (the routing benchmark prints with it too). */
+export const usd = formatUsd;
 
 function percent(share: number): string {
   return `${Math.round(share * 100)} %`;

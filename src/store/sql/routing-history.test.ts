@@ -38,7 +38,7 @@ describe.each(await testDialects())("%s: routing-history", (dialect) => {
     });
   }
 
-  it("counts finished attempts per tier, the ones that passed, and their mean cost", async () => {
+  it("counts finished attempts per tier, the ones that passed, and their mean and median cost", async () => {
     await attempt({ tier: "cheap", status: "succeeded", cost_usd: 0.1 });
     await attempt({ tier: "cheap", status: "failed", cost_usd: 0.2 });
     await attempt({ tier: "cheap", status: "timed_out", cost_usd: 0.3 });
@@ -53,11 +53,23 @@ describe.each(await testDialects())("%s: routing-history", (dialect) => {
 
     const history = await tierHistory(ctx.store.db, routineId);
     expect(Object.keys(history).sort()).toEqual(["cheap", "strong"]);
-    expect(history.cheap).toEqual({ runs: 3, verified: 1, meanCostUsd: expect.closeTo(0.2, 10) });
-    expect(history.strong).toEqual({ runs: 1, verified: 1, meanCostUsd: 2 });
-    expect(await tierHistory(ctx.store.db, otherId)).toEqual({
-      cheap: { runs: 1, verified: 0, meanCostUsd: 9 },
+    expect(history.cheap).toEqual({
+      runs: 3,
+      verified: 1,
+      meanCostUsd: expect.closeTo(0.2, 10),
+      medianCostUsd: 0.2,
     });
+    expect(history.strong).toEqual({ runs: 1, verified: 1, meanCostUsd: 2, medianCostUsd: 2 });
+    expect(await tierHistory(ctx.store.db, otherId)).toEqual({
+      cheap: { runs: 1, verified: 0, meanCostUsd: 9, medianCostUsd: 9 },
+    });
+  });
+
+  it("keeps the median where it was when one attempt overshoots", async () => {
+    for (const cost of [0.002, 0.003, 0.0184, 0.002]) await attempt({ tier: "cheap", cost_usd: cost });
+    const { cheap } = await tierHistory(ctx.store.db, routineId);
+    expect(cheap?.meanCostUsd).toBeCloseTo(0.00635, 10);
+    expect(cheap?.medianCostUsd).toBeCloseTo(0.0025, 10);
   });
 
   it("looks at the latest 200 attempts only, so it follows a model's drift", async () => {
@@ -78,7 +90,7 @@ describe.each(await testDialects())("%s: routing-history", (dialect) => {
     });
     await ctx.store.db.insertInto("runs").values(rows).execute();
     expect(await tierHistory(ctx.store.db, routineId)).toEqual({
-      cheap: { runs: 200, verified: 200, meanCostUsd: 0 },
+      cheap: { runs: 200, verified: 200, meanCostUsd: 0, medianCostUsd: 0 },
     });
   });
 

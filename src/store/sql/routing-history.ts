@@ -1,8 +1,9 @@
 /**
  * What the router learns from: per tier, this routine's recent attempts, how many passed
- * (succeeded = verified when the routine has a `verify`), and their mean cost; plus the
+ * (succeeded = verified when the routine has a `verify`), and their mean and median cost; plus the
  * previous attempt of a run (its tier and error), which decides escalation.
  */
+import { median } from "../../domain/budget-estimate.js";
 import type { TierStats } from "../../domain/router.js";
 import type { Db } from "../store.js";
 
@@ -10,7 +11,8 @@ import type { Db } from "../store.js";
 const HISTORY_RUNS = 200;
 
 export async function tierHistory(db: Db, routineId: number): Promise<Record<string, TierStats>> {
-  const recent = db
+  // A few hundred small rows: aggregated here, where the median is one call in both dialects.
+  const rows = await db
     .selectFrom("runs")
     .select(["tier", "status", "cost_usd"])
     .where("routine_id", "=", routineId)
@@ -18,24 +20,22 @@ export async function tierHistory(db: Db, routineId: number): Promise<Record<str
     .where("status", "in", ["succeeded", "failed", "timed_out"])
     .orderBy("id", "desc")
     .limit(HISTORY_RUNS)
-    .as("recent");
-  const rows = await db
-    .selectFrom(recent)
-    .select((eb) => [
-      "tier",
-      eb.fn.countAll<number>().as("runs"),
-      eb.fn.sum<number>(eb.case().when("status", "=", "succeeded").then(1).else(0).end()).as("verified"),
-      eb.fn.avg<number>("cost_usd").as("mean_cost"),
-    ])
-    .groupBy("tier")
     .execute();
-  const history: Record<string, TierStats> = {};
+  const costs = new Map<string, { verified: number; costs: number[] }>();
   for (const row of rows) {
     if (row.tier === null) continue;
-    history[row.tier] = {
-      runs: Number(row.runs),
-      verified: Number(row.verified),
-      meanCostUsd: Number(row.mean_cost),
+    const tier = costs.get(row.tier) ?? { verified: 0, costs: [] };
+    if (row.status === "succeeded") tier.verified++;
+    tier.costs.push(Number(row.cost_usd ?? 0));
+    costs.set(row.tier, tier);
+  }
+  const history: Record<string, TierStats> = {};
+  for (const [tier, stats] of costs) {
+    history[tier] = {
+      runs: stats.costs.length,
+      verified: stats.verified,
+      meanCostUsd: stats.costs.reduce((sum, cost) => sum + cost, 0) / stats.costs.length,
+      medianCostUsd: median(stats.costs) ?? 0,
     };
   }
   return history;
