@@ -1,7 +1,7 @@
 /** The cost ledger as a contract suite on SQLite and PostgreSQL: spend windows and the cost report. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
-import { costReport, type LedgerEntry, recordLedger, spentUsd } from "./ledger.js";
+import { costReport, type LedgerEntry, recentAttemptCosts, recordLedger, spentUsd } from "./ledger.js";
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 const YESTERDAY = Date.parse("2026-11-27T23:59:59.999Z");
@@ -118,5 +118,23 @@ describe.each(await testDialects())("%s: cost ledger", (dialect) => {
       ["codex", 1, 0.5],
     ]);
     expect((await report("model", 2)).map((row) => row.key)).toEqual(["gpt-5"]);
+  });
+
+  it("sums each recent attempt's rows, newest first, within its routine, tier and window", async () => {
+    await recordLedger(ctx.store.db, [
+      entry({ at: LAST_MONTH, runId: 1, costUsd: 7 }),
+      entry({ at: NOW - 5000, runId: 2, costUsd: 0.001 }),
+      entry({ at: NOW - 4000, runId: 3, costUsd: 0.002, model: "claude-haiku-4-5" }),
+      entry({ at: NOW - 4000, runId: 3, costUsd: 0.0005 }),
+      entry({ at: NOW - 3000, runId: 3, attempt: 2, costUsd: 0.0184 }),
+      entry({ at: NOW - 2000, runId: 4, costUsd: 0.3, tier: "strong" }),
+      entry({ at: NOW - 1000, runId: 5, costUsd: 9, routineId: 2 }),
+      entry({ at: NOW - 500, runId: null, costUsd: 9 }),
+    ]);
+    const recent = (fields: { tier?: string; limit?: number } = {}) =>
+      recentAttemptCosts(ctx.store.db, { routineId: 1, since: MONTH_START, limit: 20, ...fields });
+    expect(await recent()).toEqual([0.3, 0.0184, 0.0025, 0.001]);
+    expect(await recent({ tier: "standard" })).toEqual([0.0184, 0.0025, 0.001]);
+    expect(await recent({ limit: 2 })).toEqual([0.3, 0.0184]);
   });
 });

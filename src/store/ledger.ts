@@ -75,6 +75,32 @@ export async function spentUsd(db: Db, scope: SpendScope): Promise<number> {
   return Number(row.spent);
 }
 
+/**
+ * USD of the routine's latest attempts that spent anything since `since` (on `tier`, when
+ * given), newest first: what the next attempt's estimate is the median of. Read from the
+ * ledger, not the runs, so an attempt refused before it started (and spent nothing) is no
+ * evidence.
+ */
+export async function recentAttemptCosts(
+  db: Db,
+  query: { routineId: number; tier?: string; since: number; limit: number },
+): Promise<number[]> {
+  const rows = await db
+    .selectFrom("ledger")
+    .select((eb) => [eb.fn.sum<number>("cost_usd").as("cost_usd"), eb.fn.max("at").as("last_at")])
+    // `day` as well as `at`: lets the (day, routine_id) index skip older rows.
+    .where("day", ">=", utcDay(query.since))
+    .where("at", ">=", query.since)
+    .where("routine_id", "=", query.routineId)
+    .where("run_id", "is not", null)
+    .$if(query.tier !== undefined, (builder) => builder.where("tier", "=", query.tier!))
+    .groupBy(["run_id", "attempt"])
+    .orderBy("last_at", "desc")
+    .limit(query.limit)
+    .execute();
+  return rows.map((row) => Number(row.cost_usd));
+}
+
 export interface CostReportRow {
   /** Routine name, model, tier (`(none)` for runs without one), UTC day or harness. */
   key: string;
