@@ -267,6 +267,12 @@ ${routine("behind", "behind")}${routine("fixer", "fix")}${routine("flaky", "flak
     for (let i = 0; i < 3; i++) expect((await tick("green")).summary).toContain("#4 green");
     expect(model.requests.length).toBe(requests);
     expect(model.modelListRequests.length).toBe(lists);
+    const shown = (await loopd("show", "green")).stdout;
+    expect(shown).toMatch(/Watching\n\s+#4\s+green\s+checks pass, up to date \(next look in \d+/);
+    const detail = json<{ watching: Array<{ item: string; status: string; head: string }> }>(
+      await loopd("show", "green", "--json"),
+    );
+    expect(detail.watching).toEqual([expect.objectContaining({ item: "#4", status: "green", head: sha })]);
   });
 
   it("notifies, and pushes nothing, when the agent cannot resolve a conflict", async () => {

@@ -15,6 +15,7 @@ import {
 import { listRuns } from "../store/runs.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
+import { type WatchedItemView, watchedItems } from "./loop-items.js";
 import {
   type PublicSpec,
   publicSpec,
@@ -35,6 +36,8 @@ export interface RoutineDetail extends RoutineView {
   /** The routine as a user writes it in loopd.yaml (defaults left out; secrets as in `spec`). */
   yaml: string;
   recentRuns: RunView[];
+  /** A built-in loop's routine: the pull requests it watches, with what its last look found. */
+  watching?: WatchedItemView[];
 }
 
 export async function showRoutine(
@@ -53,7 +56,14 @@ export async function showRoutine(
     ...(routine.source ? { configDir: dirname(routine.source) } : {}),
     tierHarnesses: Object.fromEntries(Object.entries(models).map(([tier, model]) => [tier, model.harness])),
   });
-  return { ...routineView(routine), spec: shown, yaml, recentRuns: runs.map(runView) };
+  const watching = routine.spec.loop ? await watchedItems(store, routine.id) : undefined;
+  return {
+    ...routineView(routine),
+    spec: shown,
+    yaml,
+    recentRuns: runs.map(runView),
+    ...(watching ? { watching } : {}),
+  };
 }
 
 /** A shown routine as loopd.yaml: the hook secret stays in the store, its fingerprint stands in for it. */

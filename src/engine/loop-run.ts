@@ -66,10 +66,10 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
     });
     const agent = outcome.agent;
     return {
-      outcome: "succeeded",
+      outcome: outcome.error ? "failed" : "succeeded",
       exitCode: null,
       summary: outcome.summary,
-      error: null,
+      error: outcome.error ?? null,
       ...(agent?.usage ? { usage: agent.usage } : {}),
       ...(agent?.costUsd !== undefined ? { costUsd: agent.costUsd } : {}),
       ...(agent?.modelUsage ? { modelUsage: agent.modelUsage } : {}),

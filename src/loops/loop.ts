@@ -54,6 +54,8 @@ export interface LoopOutcome {
   summary: string;
   /** The agent attempt the tick started, if any: its usage and cost become the run's. */
   agent: HarnessResult | null;
+  /** A pull request (or item) the tick could not handle: the run fails with it, the rest was done. */
+  error?: { code: string; message: string; hint?: string };
 }
 
 export type LoopTick = (context: LoopContext) => Promise<LoopOutcome>;

@@ -174,6 +174,14 @@ function renderDetail(detail: RoutineDetail, now: number): string {
   ];
   const width = Math.max(...fields.map(([label]) => label.length));
   const lines = fields.map(([label, value]) => `${pc.dim(label.padEnd(width))}  ${value}`);
+  if (detail.watching) {
+    lines.push("", pc.bold("Watching"));
+    if (detail.watching.length === 0) lines.push(pc.dim("  nothing yet (the first tick looks)"));
+    for (const item of detail.watching) {
+      const next = item.nextLookAt ? pc.dim(` (next look ${relativeTime(item.nextLookAt, now)})`) : "";
+      lines.push(`  ${item.item.padEnd(6)} ${item.status.padEnd(9)} ${item.note}${next}`);
+    }
+  }
   lines.push("", pc.bold("Recent runs"));
   lines.push(
     detail.recentRuns.length === 0 ? pc.dim("  none yet") : runsTable(detail.recentRuns, now, false),

@@ -91,10 +91,20 @@ class PrBabysit {
       `${params.repo}: ${pulls.length} open PR(s) match prs: ${params.prs}${pulls.length > watched.length ? `; looking at the first ${watched.length} (maxPrs)` : ""}`,
     );
     const lines: string[] = [];
+    let error: unknown = null;
     for (const pull of watched) {
       if (this.ctx.signal.aborted) break;
       const memory = memoryFor(stored.get(itemOf(pull.number)) as PrMemory | undefined, pull.head.sha);
-      const line = await this.look(pull, memory);
+      // One PR GitHub will not answer for does not keep the others waiting; the run still fails with it.
+      const line = await this.look(pull, memory).catch((failure: unknown) => {
+        error ??= failure;
+        Object.assign(
+          memory,
+          { status: "error", note: messageOf(failure) },
+          nextLook(memory, false, this.ctx.now()),
+        );
+        return `error: ${messageOf(failure)}`;
+      });
       await this.ctx.items.put(itemOf(pull.number), memory);
       this.ctx.log(`#${pull.number} ${line}`);
       lines.push(`#${pull.number} ${line}`);
@@ -103,7 +113,7 @@ class PrBabysit {
       lines.length === 0
         ? `${params.repo}: no open PRs to look after`
         : `${params.repo}: ${lines.join("; ")}`;
-    return { summary, agent: this.agent };
+    return { summary, agent: this.agent, ...(error !== null ? { error: errorOf(error) } : {}) };
   }
 
   /** Decides and acts on one pull request; returns what happened in a few words. */
@@ -385,6 +395,15 @@ class PrBabysit {
 }
 
 type Settle = (status: string, note: string, calm?: boolean) => string;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorOf(error: unknown): { code: string; message: string; hint?: string } {
+  const { code, hint } = error as { code?: string; hint?: string };
+  return { code: code ?? "LOOPD_RUN_FAILED", message: messageOf(error), ...(hint ? { hint } : {}) };
+}
 
 function itemOf(number: number): string {
   return `pr:${number}`;
