@@ -16,14 +16,19 @@
  *    times: every process stays up, /healthz says ok again, and a routine applied from another
  *    process that only a worker can run is picked up within a second (LISTEN is back).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../src/store/schema.js";
 import { runCli } from "./helpers/cli.js";
+import { mulberry32 } from "./helpers/prng.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { environOf, processesRunning, processesWithEnv } from "./helpers/processes.js";
 import { openTestStore, postgresSuiteEnabled, TEST_POSTGRES_URL, type TestStore } from "./helpers/stores.js";
+import { waitFor, waitUntil } from "./helpers/wait.js";
 
 const RUNS = Number(process.env.LOOPD_CHAOS_RUNS ?? 60);
 const ROUTINES = Math.min(20, Math.max(6, Math.ceil(RUNS / 100)));
@@ -32,6 +37,8 @@ const LEASE_S = 2;
 const KILL_EVERY_MS = 2000;
 const KILLED_GONE_MS = 2000;
 const PROBE_EVERY_MS = 50;
+/** Which worker dies when: seeded, so a failure's kill pattern can be replayed (LOOPD_CHAOS_SEED). */
+const SEED = Number(process.env.LOOPD_CHAOS_SEED ?? 20261204);
 
 /** What /proc says about one process of a command: its run, attempt and worker. */
 interface Seen {
@@ -42,47 +49,29 @@ interface Seen {
 
 /** The command shells of this test (their command line holds the log path) now alive. */
 function probe(marker: string): Array<Seen & { pid: number }> {
-  const found: Array<Seen & { pid: number }> = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  return processesRunning(marker).flatMap((pid) => {
     try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) continue;
-      const env = new Map(
-        readFileSync(`/proc/${entry}/environ`, "utf8")
-          .split("\0")
-          .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as const),
-      );
+      const env = environOf(pid);
       const run = env.get("LOOPD_RUN_ID");
-      if (!run) continue; // a zombie (empty environ), or not a run's process
-      found.push({
-        pid: Number(entry),
-        run,
-        attempt: env.get("LOOPD_ATTEMPT")!,
-        worker: env.get("LOOPD_WORKER")!,
-      });
+      if (!run) return []; // a zombie (empty environ), or not a run's process
+      return [{ pid, run, attempt: env.get("LOOPD_ATTEMPT")!, worker: env.get("LOOPD_WORKER")! }];
     } catch {
-      // gone meanwhile
+      return []; // gone meanwhile
     }
-  }
-  return found;
-}
-
-/** Processes (any) that carry a worker's mark: what it started that is still alive. */
-function markedBy(worker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`LOOPD_WORKER=${worker}`))
-        pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs not finished yet (queued or running). */
+async function openRuns(db: Kysely<Database>): Promise<number> {
+  const open = await db
+    .selectFrom("runs")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("status", "in", ["queued", "running"])
+    .executeTakeFirstOrThrow();
+  return Number(open.n);
+}
 
 describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
   "chaos: SIGKILLed workers and terminated connections on PostgreSQL",
@@ -165,15 +154,16 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
         );
       let kills = 0;
       let afterClaim = 0;
+      const random = mulberry32(SEED);
       const goneAfter: number[] = [];
       const deadline = Date.now() + Math.max(150_000, RUNS * 400);
       while ((await succeeded()) < RUNS) {
         if (Date.now() > deadline)
           throw new Error(`only ${await succeeded()} of ${RUNS} runs after the deadline`);
-        await sleep(KILL_EVERY_MS * (0.5 + Math.random()));
-        const slot = Math.floor(Math.random() * WORKERS);
+        await sleep(KILL_EVERY_MS * (0.5 + random()));
+        const slot = Math.floor(random() * WORKERS);
         const worker = workers[slot]!;
-        if (Math.random() < 0.5) {
+        if (random() < 0.5) {
           // Right after a claim: the next run-started this worker reports.
           const seen = worker.events.length;
           const until = Date.now() + 3000;
@@ -188,10 +178,11 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
         await worker.stop("SIGKILL");
         kills++;
         const id = workerIds[slot]!;
-        while (markedBy(id).length > 0) {
-          if (Date.now() - killedAt > 10_000) throw new Error(`processes of killed worker ${id} still alive`);
-          await sleep(10);
-        }
+        await waitUntil(
+          () => processesWithEnv("LOOPD_WORKER", id).length === 0,
+          `the processes of killed worker ${id} gone`,
+          { timeoutMs: 10_000, everyMs: 10, state: () => processesWithEnv("LOOPD_WORKER", id) },
+        );
         goneAfter.push(Date.now() - killedAt);
         await startWorker(slot);
       }
@@ -199,17 +190,11 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
       // Drain: no new occurrences (serve stops gracefully, handing its runs back), the
       // workers finish what is queued.
       expect(await serve.stop("SIGTERM")).toBe(0);
-      const drainBy = Date.now() + 120_000;
-      for (;;) {
-        const open = await db
-          .selectFrom("runs")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("status", "in", ["queued", "running"])
-          .executeTakeFirstOrThrow();
-        if (Number(open.n) === 0) break;
-        if (Date.now() > drainBy) throw new Error(`${open.n} runs still open after draining`);
-        await sleep(200);
-      }
+      await waitUntil(async () => (await openRuns(db)) === 0, "every run drained", {
+        timeoutMs: 120_000,
+        everyMs: 200,
+        state: async () => `${await openRuns(db)} runs open`,
+      });
       probing = false;
       await prober;
 
@@ -293,13 +278,15 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
       }
       for (const proc of [serve, ...workers]) expect(proc!.child.exitCode).toBeNull();
       // Healthy again, and listening.
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const health = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
-        if (health.ok === true && health.listening === true) break;
-        if (Date.now() > deadline) throw new Error(`not healthy again: ${JSON.stringify(health)}`);
-        await sleep(100);
-      }
+      const health = async () => (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
+      await waitUntil(
+        async () => {
+          const now = await health();
+          return now.ok === true && now.listening === true;
+        },
+        "serve healthy and listening again",
+        { everyMs: 100, state: health },
+      );
       // doctor sees the same: the daemon's store ok and listening, every worker registered and alive.
       const doctor = await runCli(["doctor", "--json"], { env, cwd });
       const report = JSON.parse(doctor.stdout) as {
@@ -316,17 +303,18 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
       // timer is the 60 s backstop).
       const { db } = target.store;
       await db.updateTable("routines").set({ state: "paused" }).where("name", "like", "slow-%").execute();
-      for (const until = Date.now() + 30_000; ; ) {
-        const open = await db
-          .selectFrom("runs")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("status", "in", ["queued", "running"])
-          .executeTakeFirstOrThrow();
-        if (Number(open.n) === 0) break;
-        if (Date.now() > until) throw new Error(`${open.n} runs still open`);
-        await sleep(100);
-      }
-      await sleep(1000);
+      await waitUntil(async () => (await openRuns(db)) === 0, "no run open", {
+        timeoutMs: 30_000,
+        everyMs: 100,
+        state: async () => `${await openRuns(db)} runs open`,
+      });
+      // Every worker has looked since, found nothing, and sleeps.
+      const quiet = workers.map((worker) => worker!.events.length);
+      await waitUntil(
+        () =>
+          workers.every((worker, slot) => worker!.events.slice(quiet[slot]).some((e) => e.type === "idle")),
+        "every worker idle after the queue emptied",
+      );
       // A routine applied from another process, runnable only by a worker (label gpu): serve
       // hears the apply, materialises it and NOTIFYs; a worker hears that and claims it.
       writeFileSync(
@@ -335,19 +323,19 @@ describe.runIf(await postgresSuiteEnabled("the fault-tolerance chaos test"))(
       );
       const applied = await runCli(["apply", "-f", "ping.yaml"], { env, cwd });
       expect(applied.code).toBe(0);
-      const startedOnWorker = async (since: number[]) => {
-        const from = Date.now();
-        for (;;) {
-          for (const [slot, worker] of workers.entries()) {
-            const event = worker!.events
-              .slice(since[slot])
-              .find((candidate) => candidate.type === "run-started" && candidate.routine === "ping");
-            if (event) return Number(event.runId);
-          }
-          if (Date.now() - from > 10_000) throw new Error("ping never started on a worker");
-          await sleep(2);
-        }
-      };
+      const startedOnWorker = async (since: number[]) =>
+        Number(
+          (
+            await waitFor(
+              () =>
+                workers
+                  .flatMap((worker, slot) => worker!.events.slice(since[slot]))
+                  .find((candidate) => candidate.type === "run-started" && candidate.routine === "ping"),
+              "ping started on a worker",
+              { timeoutMs: 10_000, everyMs: 2 },
+            )
+          ).runId,
+        );
       // Latencies as the store recorded them: routine created (apply) or run queued (fired) →
       // the run's claim by a worker.
       const claimedAfter = async (runId: number, from: "created" | "queued") => {

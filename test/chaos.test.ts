@@ -13,12 +13,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
+import { mulberry32 } from "./helpers/prng.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
+import { processesRunning } from "./helpers/processes.js";
 import { openTestStore, postgresSuiteEnabled, type TestStore } from "./helpers/stores.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const RUNS = 1000;
 const WORKERS = 3;
 const KILL_EVERY_MS = 2000;
+/** Which worker dies when: seeded, so a failure's kill pattern can be replayed (LOOPD_CHAOS_SEED). */
+const SEED = Number(process.env.LOOPD_CHAOS_SEED ?? 20261204);
 
 describe.runIf(await postgresSuiteEnabled("the chaos test"))(
   "chaos: workers killed at random on PostgreSQL",
@@ -82,6 +87,7 @@ describe.runIf(await postgresSuiteEnabled("the chaos test"))(
       for (let slot = 0; slot < WORKERS; slot++) start(slot);
 
       let kills = 0;
+      const random = mulberry32(SEED);
       const deadline = Date.now() + 150_000;
       for (;;) {
         const open = await store.db
@@ -91,8 +97,8 @@ describe.runIf(await postgresSuiteEnabled("the chaos test"))(
           .executeTakeFirstOrThrow();
         if (Number(open.count) === 0) break;
         if (Date.now() > deadline) throw new Error(`${open.count} runs still open after the deadline`);
-        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + Math.random())));
-        const slot = Math.floor(Math.random() * WORKERS);
+        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + random())));
+        const slot = Math.floor(random() * WORKERS);
         await workers[slot]?.stop("SIGKILL");
         kills++;
         start(slot);
@@ -108,8 +114,11 @@ describe.runIf(await postgresSuiteEnabled("the chaos test"))(
       expect(finals).toHaveLength(RUNS);
       expect(finals.filter((run) => run.status !== "succeeded")).toEqual([]);
 
-      // A killed worker's command could only log late as an orphan; give one a moment to show.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A killed worker's command could only log late as an orphan: wait until none is alive.
+      await waitUntil(() => processesRunning(log).length === 0, "no command of this test still running", {
+        timeoutMs: 10_000,
+        state: () => processesRunning(log),
+      });
       const lines = readFileSync(log, "utf8").trim().split("\n");
       const open = new Map<string, string>(); // run id → attempt currently executing
       const superseded = new Set<string>(); // "run attempt" pairs whose next attempt started
