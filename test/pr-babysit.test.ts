@@ -272,7 +272,14 @@ ${routine("behind", "behind")}${routine("fixer", "fix")}${routine("flaky", "flak
     const detail = json<{ watching: Array<{ item: string; status: string; head: string }> }>(
       await loopd("show", "green", "--json"),
     );
-    expect(detail.watching).toEqual([expect.objectContaining({ item: "#4", status: "green", head: sha })]);
+    expect(detail.watching).toEqual([
+      expect.objectContaining({
+        item: "#4",
+        status: "green",
+        head: sha,
+        url: "https://github.com/acme/shop/pull/4",
+      }),
+    ]);
   });
 
   it("notifies, and pushes nothing, when the agent cannot resolve a conflict", async () => {

@@ -12,6 +12,8 @@ export interface WatchedItemView {
   note: string;
   /** The head commit the state is about (pull requests). */
   head: string | null;
+  /** The pull request on GitHub. */
+  url: string | null;
   /** ISO time of the next look; null when the next tick looks (or the loop waits for a new head). */
   nextLookAt: string | null;
 }
@@ -23,6 +25,7 @@ export async function watchedItems(store: Store, routineId: number): Promise<Wat
     .filter(([key]) => key.startsWith("pr:"))
     .map(([key, value]) => {
       const state = value as {
+        url?: string;
         status?: string;
         note?: string;
         head?: string;
@@ -34,6 +37,7 @@ export async function watchedItems(store: Store, routineId: number): Promise<Wat
         status: state.status ?? "new",
         note: state.note ?? "",
         head: state.head ?? null,
+        url: state.url ?? null,
         nextLookAt: state.gaveUp || !state.nextCheckAt ? null : new Date(state.nextCheckAt).toISOString(),
       };
     })

@@ -189,6 +189,7 @@ export const ROUTINE_DETAIL_FIELDS = {
         status: z.string().meta({ example: "green" }),
         note: z.string(),
         head: z.string().nullable(),
+        url: z.string().nullable().meta({ description: "The pull request on GitHub." }),
         nextLookAt: isoTime.nullable(),
       }),
     )

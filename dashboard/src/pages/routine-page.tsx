@@ -1,4 +1,7 @@
-/** One routine: its recent runs as a timeline and list, its open check, memory (agents) and its YAML. */
+/**
+ * One routine: the pull requests a built-in loop watches, its recent runs as a timeline and
+ * list, its open check, memory (agents) and its YAML.
+ */
 import { api } from "../api.js";
 import { CheckCard } from "../components/check-card.js";
 import { CodeText } from "../components/code-text.js";
@@ -9,6 +12,7 @@ import { RoutineActions } from "../components/routine-actions.js";
 import { RunTimeline } from "../components/run-timeline.js";
 import { RunsTable } from "../components/runs-table.js";
 import { StatusBadge } from "../components/status-badge.js";
+import { WatchedItems } from "../components/watched-items.js";
 import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
@@ -115,6 +119,13 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
           </>
         )}
       </dl>
+
+      {detail.watching && (
+        <section>
+          <h2>Pull requests</h2>
+          <WatchedItems items={detail.watching} now={now} />
+        </section>
+      )}
 
       <section>
         <h2>Recent runs</h2>

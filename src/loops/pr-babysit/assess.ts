@@ -25,6 +25,8 @@ export interface PrMemory {
   gaveUp: boolean;
   /** The last thing loopd did or saw, in a few words. */
   note: string;
+  /** The pull request on GitHub, for the faces. */
+  url?: string;
 }
 
 export const MINUTE = 60_000;

@@ -95,6 +95,7 @@ class PrBabysit {
     for (const pull of watched) {
       if (this.ctx.signal.aborted) break;
       const memory = memoryFor(stored.get(itemOf(pull.number)) as PrMemory | undefined, pull.head.sha);
+      memory.url = pull.htmlUrl;
       // One PR GitHub will not answer for does not keep the others waiting; the run still fails with it.
       const line = await this.look(pull, memory).catch((failure: unknown) => {
         error ??= failure;
