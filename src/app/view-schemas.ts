@@ -195,7 +195,8 @@ export const ROUTINE_DETAIL_FIELDS = {
     )
     .optional()
     .meta({
-      description: "A built-in loop's routine (`loop:`): the pull requests it watches, with what its last look found.",
+      description:
+        "A built-in loop's routine (`loop:`): the pull requests it watches, with what its last look found.",
     }),
 };
 
