@@ -5,18 +5,14 @@
  * After the attempt its real cost goes to the ledger and settles the reservation.
  */
 import { applicableCaps, type Cap, capWindow, isRoutineScope } from "../domain/budget.js";
-import {
-  type BudgetLeft,
-  expectedCost,
-  nextTier,
-  type RoutingRule,
-  routeRun,
-  type TierStats,
-  tierOrder,
-} from "../domain/router.js";
+import { defaultAttemptCost, estimateAttempt, RECENT_ATTEMPTS } from "../domain/budget-estimate.js";
+import { reservationRefusal, routingRefusal } from "../domain/budget-refusal.js";
+import { DEFAULT_PRICING } from "../domain/pricing.js";
+import { type BudgetLeft, nextTier, type RoutingRule, routeRun, tierOrder } from "../domain/router.js";
+import { DEFAULTS } from "../domain/routine-spec.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import type { HarnessResult } from "../harness/harness.js";
-import { type LedgerEntry, recordLedger, spentUsd } from "../store/ledger.js";
+import { type LedgerEntry, recentAttemptCosts, recordLedger, spentUsd } from "../store/ledger.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import { reserveBudget, reservedUsd } from "../store/sql/reserve-budget.js";
@@ -26,8 +22,8 @@ import type { Store } from "../store/store.js";
 import type { TierSettings } from "./agent-context.js";
 import { agentPrompt } from "./agent-prompt.js";
 
-/** Reserved for an attempt with no history and no per-run cap to estimate from. */
-export const DEFAULT_ESTIMATE_USD = 0.25;
+/** How far back an attempt's cost still says something about the next one. */
+const RECENT_WINDOW_MS = 30 * 86_400_000;
 
 export interface AttemptPlan {
   tier: string | null;
@@ -42,7 +38,7 @@ export interface AttemptPlan {
 
 export type PlanResult =
   | { ok: true; plan: AttemptPlan }
-  | { ok: false; error: { code: string; message: string } };
+  | { ok: false; error: { code: string; message: string; hint: string } };
 
 export async function planAttempt(
   store: Store,
@@ -60,7 +56,7 @@ export async function planAttempt(
     spec.model === undefined &&
     (spec.tier !== undefined || spec.escalate.length > 0 || rules.length > 0);
   const caps = applicableCaps(spec.budget, settings.budgets);
-  const history = routed || caps.length > 0 ? await tierHistory(store.db, run.routineId) : {};
+  const history = routed ? await tierHistory(store.db, run.routineId) : {};
 
   let plan: AttemptPlan = {
     tier: null,
@@ -81,6 +77,7 @@ export async function planAttempt(
       nextTier(spec, tiers, previous.tier) !== null
         ? { failedTier: previous.tier, summary: previous.errorMessage ?? previous.summary ?? "" }
         : null;
+    const tightest = await budgetLeft(store, run, caps, now);
     const decision = routeRun({
       spec,
       tiers,
@@ -90,19 +87,20 @@ export async function planAttempt(
       promptChars: agentPrompt(spec, run.input).length,
       lastChangedFiles: await lastChangedFiles(store, run),
       failingTests: failingTestsOf(run.input),
-      budgetLeft: await budgetLeft(store, run, caps, now),
+      budgetLeft: tightest?.left ?? null,
       escalation,
       random,
     });
     if (decision.kind === "refuse") {
-      return {
-        ok: false,
-        error: {
-          // With a stronger tier available, only the budget can refuse it.
-          code: "LOOPD_BUDGET_EXCEEDED",
-          message: `not started: ${decision.reason}`,
-        },
-      };
+      // With a stronger tier available, only the budget can refuse it.
+      const refusal = routingRefusal(
+        decision.reason,
+        tightest?.cap ?? null,
+        run.routineName,
+        spec.budget,
+        settings.budgets,
+      );
+      return { ok: false, error: { code: "LOOPD_BUDGET_EXCEEDED", ...refusal } };
     }
     const tier = models[decision.tier] ?? {};
     plan = {
@@ -118,28 +116,39 @@ export async function planAttempt(
     };
   }
   if (caps.length > 0) {
-    const estimate =
-      (plan.tier ? expectedCost(history, plan.tier) : meanOf(history)) ??
-      spec.budget?.perRun ??
-      DEFAULT_ESTIMATE_USD;
-    const perRun = caps.find((cap) => cap.scope === "run")?.limitUsd;
+    const pricing = { ...DEFAULT_PRICING, ...settings.pricing };
+    const estimate = estimateAttempt({
+      recentCostsUsd: await recentAttemptCosts(store.db, {
+        routineId: run.routineId,
+        ...(plan.tier ? { tier: plan.tier } : {}),
+        since: now - RECENT_WINDOW_MS,
+        limit: RECENT_ATTEMPTS,
+      }),
+      defaultUsd: defaultAttemptCost(plan.model, spec.maxTurns ?? DEFAULTS.maxTurns, pricing),
+      caps,
+    });
     const reserved = await reserveBudget(store, {
       runId: run.id,
       attempt: run.attempt,
       routineId: run.routineId,
-      amountUsd: perRun !== undefined ? Math.min(estimate, perRun) : estimate,
+      amountUsd: estimate.usd,
       caps,
       now,
     });
     if (!reserved.ok) {
-      const { cap } = reserved;
-      return {
-        ok: false,
-        error: {
-          code: "LOOPD_BUDGET_EXCEEDED",
-          message: `not started: the ${cap.scope} budget of $${cap.limitUsd} has $${reserved.spentUsd.toFixed(2)} spent and $${reserved.reservedUsd.toFixed(2)} held by running runs; this run needs ~$${estimate.toFixed(2)}`,
-        },
-      };
+      const refusal = reservationRefusal({
+        scope: reserved.cap.scope,
+        limitUsd: reserved.cap.limitUsd,
+        spentUsd: reserved.spentUsd,
+        heldUsd: reserved.reservedUsd,
+        estimateUsd: estimate.usd,
+        basis: estimate.basis,
+        routine: run.routineName,
+        routineBudget: spec.budget,
+        globalBudgets: settings.budgets,
+        now,
+      });
+      return { ok: false, error: { code: "LOOPD_BUDGET_EXCEEDED", ...refusal } };
     }
     plan.reservationId = reserved.reservationId;
   }
@@ -183,13 +192,14 @@ export async function settleAttempt(
   }
 }
 
+/** What is left of the tightest cap, and which cap that is (for the refusal's hint). */
 async function budgetLeft(
   store: Store,
   run: ClaimedRun,
   caps: readonly Cap[],
   now: number,
-): Promise<BudgetLeft | null> {
-  let left: BudgetLeft | null = null;
+): Promise<{ left: BudgetLeft; cap: Cap } | null> {
+  let tightest: { left: BudgetLeft; cap: Cap } | null = null;
   for (const cap of caps) {
     const window = capWindow(cap.scope, now);
     const routineId = isRoutineScope(cap.scope) ? run.routineId : undefined;
@@ -202,9 +212,9 @@ async function budgetLeft(
       : 0;
     const usd = cap.limitUsd - used;
     const kind = cap.scope === "run" ? "run" : cap.scope.endsWith("day") ? "day" : "month";
-    if (left === null || usd < left.usd) left = { usd, window: kind };
+    if (tightest === null || usd < tightest.left.usd) tightest = { left: { usd, window: kind }, cap };
   }
-  return left;
+  return tightest;
 }
 
 async function lastChangedFiles(store: Store, run: ClaimedRun): Promise<string[] | null> {
@@ -228,11 +238,4 @@ async function lastChangedFiles(store: Store, run: ClaimedRun): Promise<string[]
 function failingTestsOf(input: string | null): number | null {
   const match = input?.match(/failing(?:\s+tests)?\s*[:=]\s*(\d+)/i);
   return match?.[1] ? Number(match[1]) : null;
-}
-
-function meanOf(history: Record<string, TierStats>): number | null {
-  const all = Object.values(history);
-  const runs = all.reduce((sum, stats) => sum + stats.runs, 0);
-  if (runs === 0) return null;
-  return all.reduce((sum, stats) => sum + stats.meanCostUsd * stats.runs, 0) / runs;
 }

@@ -120,7 +120,7 @@ export class RunExecutor {
     if (!planned.ok) {
       if (planned.error.code === "LOOPD_BUDGET_EXCEEDED")
         await recordBudgetEvent(this.options.store, run, this.options.now(), planned.error.message);
-      return failed(planned.error.code, planned.error.message);
+      return failed(planned.error.code, planned.error.message, planned.error.hint);
     }
     const { plan } = planned;
     emit({
