@@ -112,7 +112,10 @@ describe("templates", () => {
 
   it("write examples that are valid once the repository is filled in", () => {
     for (const template of TEMPLATES.filter((t) => t.ready)) {
-      const routine = parse(template.example.replace("<owner>/<name>", "acme/shop")) as Record<string, unknown>;
+      const routine = parse(template.example.replace("<owner>/<name>", "acme/shop")) as Record<
+        string,
+        unknown
+      >;
       expect("template" in expandRoutine(routine as { template?: string })).toBe(false);
       expect(() => specOf(routine)).not.toThrow();
     }
