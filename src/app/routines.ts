@@ -1,5 +1,6 @@
 /** Use-cases on routines: list, show, pause, resume, remove. */
 import { dirname } from "node:path";
+import type { z } from "zod";
 import type { ModelTier } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 import { type RoutineYamlOptions, routineYaml } from "../domain/routine-yaml.js";
@@ -15,30 +16,17 @@ import {
 import { listRuns } from "../store/runs.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
-import { type WatchedItemView, watchedItems } from "./loop-items.js";
-import {
-  type PublicSpec,
-  publicSpec,
-  type RoutineView,
-  type RunView,
-  routineView,
-  runView,
-} from "./views.js";
+import { watchedItems } from "./loop-items.js";
+import type { RoutineDetailSchema } from "./view-schemas.js";
+import { type PublicSpec, publicSpec, type RoutineView, routineView, runView } from "./views.js";
 
 export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
   const now = Date.now();
   return (await listRoutines(store.db)).map((routine) => routineView(routine, now));
 }
 
-export interface RoutineDetail extends RoutineView {
-  /** Without the hook secret (a fingerprint instead), secret-named env values redacted. */
-  spec: PublicSpec;
-  /** The routine as a user writes it in loopd.yaml (defaults left out; secrets as in `spec`). */
-  yaml: string;
-  recentRuns: RunView[];
-  /** A built-in loop's routine: the pull requests it watches, with what its last look found. */
-  watching?: WatchedItemView[];
-}
+/** A routine with its spec, its loopd.yaml and its latest runs (view-schemas.ts declares the shape). */
+export type RoutineDetail = z.infer<typeof RoutineDetailSchema>;
 
 export async function showRoutine(
   store: Store,
