@@ -181,8 +181,8 @@ describe("dashboard in a browser", () => {
     const bars = page.getByTestId("budget-bar");
     await bars.first().waitFor(WAIT);
     expect(await bars.allInnerTexts()).toEqual([
-      expect.stringMatching(/All routines\s+per day\s+\$0\.00 of \$5\.00/),
-      expect.stringMatching(/nightly\s+per day\s+\$0\.00 of \$1\.00/),
+      expect.stringMatching(/All routines\s+per day\s+\$0 of \$5\.00/),
+      expect.stringMatching(/nightly\s+per day\s+\$0 of \$1\.00/),
     ]);
     expect(await page.locator(".error-box").count()).toBe(0);
     await screenshot("4-costs");

@@ -1,5 +1,7 @@
 /** Words and numbers for people: relative times, money, durations, token counts. */
 
+import { formatUsd } from "../../src/domain/money.js";
+
 const UNITS: Array<[limitMs: number, unitMs: number, unit: string]> = [
   [60_000, 1_000, "s"],
   [3_600_000, 60_000, "min"],
@@ -35,12 +37,8 @@ export function dateTime(iso: string | null): string {
   });
 }
 
-/** "$0.00", "$0.0042" for sub-cent sums, "$12.30". */
-export function money(usd: number): string {
-  if (usd === 0) return "$0.00";
-  if (Math.abs(usd) < 0.01) return `$${usd.toFixed(4)}`;
-  return `$${usd.toFixed(2)}`;
-}
+/** "$0", "$0.0042", "$12.30": the CLI's and the notifications' rule (src/domain/money.ts). */
+export const money = formatUsd;
 
 /** "850 ms", "42 s", "3 min 5 s", "1 h 2 min". */
 export function duration(ms: number | null): string {

@@ -6,6 +6,7 @@
  * the run (`runs.delivery`) and the pure rules around it: the defaults, the commit message,
  * the remote branch name, which remote branches loopd may overwrite, and the PR's text.
  */
+import { formatUsd } from "./money.js";
 
 export const DELIVER_MODES = ["none", "commit", "push", "pr"] as const;
 export type DeliverMode = (typeof DELIVER_MODES)[number];
@@ -100,7 +101,7 @@ export function pullRequestTitle(pattern: string | undefined, facts: PullRequest
 
 /** The PR's description: the run's summary, the size of the change, what it cost, and the run. */
 export function pullRequestBody(facts: PullRequestFacts): string {
-  const cost = facts.costUsd === null ? "unknown" : `$${facts.costUsd.toFixed(facts.costUsd < 1 ? 4 : 2)}`;
+  const cost = facts.costUsd === null ? "unknown" : formatUsd(facts.costUsd);
   return [
     pullRequestMarker(facts.routine),
     facts.summary?.trim() || `The work of run ${facts.runId} of \`${facts.routine}\`.`,

@@ -5,6 +5,7 @@
  * message must not cost $30. Harnesses that enforce a cap themselves (Claude Code's
  * `--max-budget-usd`) are watched too: whichever notices first stops the run.
  */
+import { formatUsd } from "../domain/money.js";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
 import type { ConfigSettings } from "../domain/settings.js";
@@ -78,7 +79,7 @@ export class SpendWatch {
     const perMinute = tokens - (this.samples[0]?.tokens ?? 0);
     let reason: string | null = null;
     if (limits.perRunUsd !== null && usd > limits.perRunUsd) {
-      reason = `spent $${usd.toFixed(4)}, over the run's $${limits.perRunUsd} budget`;
+      reason = `spent ${formatUsd(usd)}, over the run's ${formatUsd(limits.perRunUsd)} budget`;
     } else if (limits.tokensPerRun !== null && tokens > limits.tokensPerRun) {
       reason = `used ${tokens} tokens, over the run's ${limits.tokensPerRun}-token budget`;
     } else if (perMinute > limits.tokensPerMinute) {

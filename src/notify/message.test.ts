@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { NotificationEvent } from "./event.js";
 import { eventFromOutboxRow } from "./event.js";
-import { describeEvent, formatCost } from "./message.js";
+import { describeEvent } from "./message.js";
 
 function event(overrides: Partial<NotificationEvent>): NotificationEvent {
   return {
@@ -36,7 +36,7 @@ describe("describeEvent", () => {
       "Error: LOOPD_VERIFY_FAILED: npm test failed",
       "Run: #42, attempt 2",
       "Duration: 3m12s",
-      "Cost: $0.42",
+      "Cost: $0.4231",
       "Link: http://127.0.0.1:7077/runs/42",
     ]);
   });
@@ -166,9 +166,8 @@ describe("describeEvent", () => {
   });
 
   it("shows fractions of a cent for cheap runs", () => {
-    expect(formatCost(0.0042)).toBe("$0.0042");
-    expect(formatCost(0)).toBe("$0.00");
-    expect(formatCost(12.5)).toBe("$12.50");
+    expect(describeEvent(event({ payload: { costUsd: 0.0013 } })).lines).toContain("Cost: $0.0013");
+    expect(describeEvent(event({ payload: { costUsd: 12.5 } })).lines).toContain("Cost: $12.50");
   });
 });
 

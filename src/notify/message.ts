@@ -11,6 +11,7 @@
  * failed: <error>"), and the totals as fields.
  */
 import { formatDuration } from "../domain/duration.js";
+import { formatUsd } from "../domain/money.js";
 import { isRecord, type NotificationEvent } from "./event.js";
 
 export type Severity = "error" | "warning" | "success" | "info";
@@ -114,7 +115,7 @@ function describeDigest(event: NotificationEvent): EventDescription {
   const headline = [
     `${count} event${count === 1 ? "" : "s"}`,
     ...(failures > 0 ? [`${failures} failed`] : []),
-    ...(costUsd > 0 ? [formatCost(costUsd)] : []),
+    ...(costUsd > 0 ? [formatUsd(costUsd)] : []),
   ].join(", ");
 
   const eventLines = entries.slice(0, DIGEST_LINES_MAX).map(digestLine);
@@ -123,7 +124,7 @@ function describeDigest(event: NotificationEvent): EventDescription {
 
   const fields: EventField[] = [{ label: "Events", value: String(count) }];
   if (failures > 0) fields.push({ label: "Failed", value: String(failures) });
-  if (costUsd > 0) fields.push({ label: "Cost", value: formatCost(costUsd) });
+  if (costUsd > 0) fields.push({ label: "Cost", value: formatUsd(costUsd) });
   const window = digestWindow(text(payload.from), text(payload.to));
   if (window) fields.push({ label: "Window", value: window });
 
@@ -228,7 +229,7 @@ function eventFields(event: NotificationEvent): EventField[] {
   if (typeof payload.durationMs === "number") {
     fields.push({ label: "Duration", value: formatDuration(payload.durationMs) });
   }
-  if (typeof payload.costUsd === "number") fields.push({ label: "Cost", value: formatCost(payload.costUsd) });
+  if (typeof payload.costUsd === "number") fields.push({ label: "Cost", value: formatUsd(payload.costUsd) });
   return fields;
 }
 
@@ -239,11 +240,6 @@ function describeError(error: unknown): string | null {
   const message = text(error.message);
   if (code && message) return `${code}: ${message}`;
   return code ?? message;
-}
-
-/** Cents for real spend, more digits for the fractions of a cent a cheap run costs. */
-export function formatCost(usd: number): string {
-  return usd > 0 && usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
 export function truncate(value: string, max: number): string {

@@ -13,6 +13,7 @@ import type { CostReportKey } from "../../domain/cost-report.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
+import { formatUsd } from "../../domain/money.js";
 import { DEFAULT_SINCE } from "../../domain/since.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
@@ -136,11 +137,11 @@ function renderCosts(view: CostsView, since: string): string {
     tokens(row.tokensIn),
     tokens(row.tokensOut),
     tokens(row.tokensCached),
-    `$${row.costUsd.toFixed(2)}`,
+    formatUsd(row.costUsd),
   ]);
   return [
     table([view.by.toUpperCase(), "RUNS", "IN", "OUT", "CACHED", "COST"], rows),
-    pc.dim(`total $${view.total.costUsd.toFixed(2)} · ${scope}`),
+    pc.dim(`total ${formatUsd(view.total.costUsd)} · ${scope}`),
   ].join("\n");
 }
 
@@ -274,7 +275,7 @@ function renderRun(run: RunDetail, now: number): string {
       ? [`workspace: ${run.workspace}${isPoolSlot(run) ? pc.dim(" (pool slot: reused by later runs)") : ""}`]
       : []),
     `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
-    `cost:      $${run.costUsd.toFixed(4)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
+    `cost:      ${formatUsd(run.costUsd)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
   ];
   if (run.changedFiles.length > 0) {
     lines.push(

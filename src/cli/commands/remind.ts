@@ -9,6 +9,7 @@ import { Temporal } from "temporal-polyfill";
 import { stringify } from "yaml";
 import type { PlannedReminder } from "../../app/remind.js";
 import { LoopdError } from "../../domain/errors.js";
+import { formatUsd } from "../../domain/money.js";
 import { isIanaTimeZone, systemTimeZone } from "../../domain/time-zone.js";
 import type { CommandContext } from "../context.js";
 import { pc, relativeTime } from "../format.js";
@@ -118,7 +119,7 @@ function describePlan(planned: PlannedReminder, timeZone: string, now: number): 
   const source =
     planned.source === "parser"
       ? "the parser"
-      : `model tier ${planned.source.model} ($${planned.source.costUsd.toFixed(4)})`;
+      : `model tier ${planned.source.model} (${formatUsd(planned.source.costUsd)})`;
   const rows: Array<[string, string]> = [
     ["when", whenText],
     ["subject", plan.subject],

@@ -3,6 +3,7 @@
 import { type Command, Option } from "commander";
 import type { RunView } from "../../app/views.js";
 import { formatDuration } from "../../domain/duration.js";
+import { formatUsd } from "../../domain/money.js";
 import { RUN_STATUSES, type RunStatus } from "../../domain/run-status.js";
 import type { CommandContext } from "../context.js";
 import { colourOutcome, pc, relativeTime, table } from "../format.js";
@@ -67,11 +68,10 @@ export function runsTable(runs: RunView[], now: number, withRoutine: boolean): s
   );
 }
 
-/** Cents are what people budget in; sub-cent runs still show that they cost something. */
+/** A run's cost; a free run says whether it used tokens loopd could not price. */
 export function formatCost(usd: number, tokens: number): string {
   if (usd === 0) return tokens > 0 ? pc.dim("$0 (unpriced)") : pc.dim("—");
-  if (usd < 0.01) return `<$0.01`;
-  return `$${usd.toFixed(2)}`;
+  return formatUsd(usd);
 }
 
 /** The run's delivered commit (↑ when pushed), or that its delivery failed. */
