@@ -315,8 +315,9 @@ export const ERROR_CODES = {
   },
   LOOPD_BUDGET_EXCEEDED: {
     exitCode: EXIT.budget,
-    summary: "The run reached its budget (`budget.perRun`) and was stopped.",
-    hint: "Raise `budget.perRun`, use a cheaper tier, or narrow the prompt; `loopd show-run <run>` shows what it spent.",
+    summary:
+      "The run reached its budget (`budget.perRun`) and was stopped, or was not started because a day or month cap has no room for its estimate.",
+    hint: "Raise the cap the message names (`budget.perRun` / `budget.perDay` / `budget.perMonth` of the routine, `budgets.*` in loopd.yaml), use a cheaper tier, or narrow the prompt; `loopd show-run <run>` shows what it spent.",
   },
   LOOPD_WORKSPACE_ESCAPE: {
     exitCode: EXIT.runFailed,
