@@ -338,7 +338,7 @@ describe("templates through the CLI", () => {
     );
     expect(list.map((t) => [t.name, t.ready])).toEqual([
       ["pr-babysit", true],
-      ["issue-to-pr", false],
+      ["issue-to-pr", true],
     ]);
     expect(list[0]?.params.map((p) => p.name)).toEqual(
       expect.arrayContaining([

@@ -1,4 +1,5 @@
 /** The built-in loops by kind (a routine's `loop.kind`). */
+import { issueToPrTick } from "./issue-to-pr/tick.js";
 import type { LoopTick } from "./loop.js";
 import { prBabysitTick } from "./pr-babysit/tick.js";
 
@@ -6,4 +7,5 @@ export type { AgentJob, AgentJobResult, LoopContext, LoopOutcome, LoopTick } fro
 
 export const LOOP_TICKS: Readonly<Record<string, LoopTick>> = {
   "pr-babysit": prBabysitTick,
+  "issue-to-pr": issueToPrTick,
 };

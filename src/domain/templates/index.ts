@@ -5,7 +5,7 @@
  * both expand through here, so a routine is checked and stored as the plain routine it is.
  */
 import { z } from "zod";
-import { issueToPr } from "./issue-to-pr.js";
+import { issueToPr, issueToPrParams } from "./issue-to-pr.js";
 import { prBabysit, prBabysitParams } from "./pr-babysit.js";
 import type { RoutineTemplate } from "./template.js";
 
@@ -19,10 +19,13 @@ export function findTemplate(name: string): RoutineTemplate | undefined {
 
 /** A routine's `loop`: the built-in tick it runs, with that loop's params. Only built loops are accepted. */
 export const loopSchema = z
-  .discriminatedUnion("kind", [prBabysitParams.extend({ kind: z.literal("pr-babysit") })])
+  .discriminatedUnion("kind", [
+    prBabysitParams.extend({ kind: z.literal("pr-babysit") }),
+    issueToPrParams.extend({ kind: z.literal("issue-to-pr") }),
+  ])
   .meta({
     description:
-      "A built-in loop whose deterministic tick runs first each run, asking an agent only when there is work for one (`template: pr-babysit` sets it).",
+      "A built-in loop whose deterministic tick runs first each run, asking an agent only when there is work for one (`template: pr-babysit` or `issue-to-pr` sets it).",
   });
 
 export type TemplateIssue = { path: Array<string | number>; message: string };

@@ -44,6 +44,19 @@ describe("templates", () => {
     expect(spec.template).toEqual({ name: "pr-babysit", params: { repo: "acme/shop" } });
   });
 
+  it("expand issue-to-pr to a scheduled routine that the label's webhook also fires", () => {
+    const spec = specOf({ name: "fix", template: "issue-to-pr", params: { repo: "acme/shop" } });
+    expect(spec.trigger).toMatchObject({ kind: "every", every: "10m" });
+    expect(spec.events).toEqual([{ github: "issues.labeled", label: "loopd", repo: "acme/shop" }]);
+    expect(spec.loop).toEqual({
+      kind: "issue-to-pr",
+      repo: "acme/shop",
+      label: "loopd",
+      branchPrefix: "loopd/issue-",
+      maxIssues: 10,
+    });
+  });
+
   it("let the routine's own fields override the template's, a schedule as a whole", () => {
     const spec = specOf({
       name: "babysit",
@@ -76,9 +89,9 @@ describe("templates", () => {
     expect(configError({ name: "b", template: "nope" }).message).toContain(
       'unknown template "nope"; built in: pr-babysit',
     );
-    expect(configError({ name: "b", template: "issue-to-pr", params: { repo: "a/b" } }).message).toContain(
-      "not built yet",
-    );
+    expect(
+      configError({ name: "b", template: "issue-to-pr", params: { repo: "a/b", maxIssues: 0 } }).message,
+    ).toContain("routines[0].params.maxIssues");
   });
 
   it("show as written, or expanded to the plain routine, and both read back to the same spec", () => {

@@ -1,0 +1,231 @@
+/**
+ * The `issue-to-pr` template end to end: `loopd run <routine> --wait` against the fake GitHub
+ * (test/support/fake-github) whose repository is a real bare repository, with the real Claude
+ * Code CLI against the fake model server when a tick has an issue to fix. Each scenario is an
+ * issue with its own label and a routine watching that label.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { type FakeGithub, startFakeGithub } from "./support/fake-github/server.js";
+import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
+import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
+
+const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
+const TOKEN = "ghp_issue_to_pr_test_token";
+const REPO = "acme/shop";
+const IDENTITY = {
+  GIT_AUTHOR_NAME: "dev",
+  GIT_AUTHOR_EMAIL: "dev@example.com",
+  GIT_COMMITTER_NAME: "dev",
+  GIT_COMMITTER_EMAIL: "dev@example.com",
+};
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, ...IDENTITY },
+    stdio: ["ignore", "pipe", "pipe"],
+  }).trim();
+
+/** The run's worktree, read from loopd's instructions in the request's system prompt. */
+function worktreeOf(request: ModelRequest): string {
+  const match = /You work in (\/[^,\s"\\]+), a private/.exec(JSON.stringify(request.body.system ?? ""));
+  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
+  return match[1];
+}
+
+/** Claude Code writes an existing file only after reading it: read add.js, write `content`, explain. */
+function editAdd(content: string, explanation: string) {
+  const file = (request: ModelRequest) => join(worktreeOf(request), "add.js");
+  return (request: ModelRequest): ScriptedReply => {
+    if (request.turn === 0) return { toolCalls: [{ name: "Read", input: { file_path: file(request) } }] };
+    if (request.turn === 1)
+      return { toolCalls: [{ name: "Write", input: { file_path: file(request), content } }] };
+    return { text: explanation };
+  };
+}
+
+interface TickJson {
+  id: number;
+  status: string;
+  summary: string | null;
+}
+
+describe("issue-to-pr", () => {
+  let github: FakeGithub;
+  let model: FakeModelServer;
+  let root: string;
+  let bare: string;
+  let clone: string;
+  let env: Record<string, string>;
+  const loopd = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd: root });
+  const tick = async (routine: string): Promise<TickJson> => {
+    const result = await loopd("run", routine, "--wait", "--json");
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    return json<TickJson>(result);
+  };
+  const branches = () => git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split("\n");
+  const pullsFrom = (branch: string) =>
+    Object.values(github.state.pulls).filter((pull) => pull.head.ref === branch);
+
+  const routine = (name: string, label: string) => `  - name: ${name}
+    template: issue-to-pr
+    params:
+      repo: ${REPO}
+      label: ${label}
+      remote: ${bare}
+    repo: ${clone}
+    harness: claude
+    model: claude-haiku-4-5
+    maxTurns: 6
+    timeout: 2m
+    verify: { command: "grep -q 'a + b' add.js" }
+    notify: { to: me, on: [failure, success] }
+`;
+
+  beforeAll(async () => {
+    github = await startFakeGithub({ token: TOKEN });
+    model = await startFakeModelServer({ script: [] });
+    root = mkdtempSync(join(tmpdir(), "loopd-issue-to-pr-"));
+    bare = join(root, "shop.git");
+    const work = join(root, "work");
+    clone = join(root, "clone");
+    git(root, "init", "--quiet", "--bare", "-b", "main", bare);
+    mkdirSync(work);
+    git(work, "init", "--quiet", "-b", "main");
+    writeFileSync(join(work, "add.js"), "export const add = (a, b) => a - b;\n");
+    writeFileSync(join(work, "README.md"), "# shop\n");
+    git(work, "add", "-A");
+    git(work, "commit", "--quiet", "-m", "initial");
+    git(work, "remote", "add", "origin", bare);
+    git(work, "push", "--quiet", "origin", "main");
+    git(root, "clone", "--quiet", bare, clone);
+    github.state.repos[REPO] = { bare, default_branch: "main" };
+
+    const agentHome = join(root, "agent-home");
+    mkdirSync(agentHome);
+    env = {
+      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      HOME: agentHome,
+      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
+      CLAUDE_CODE_TMPDIR: agentHome,
+      LOOPD_HOME: join(root, "home"),
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_API_URL: github.apiUrl,
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "127.0.0.1,localhost",
+    };
+    writeFileSync(
+      join(root, "loopd.yaml"),
+      `channels:
+  me: { type: log }
+routines:
+${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-here")}`,
+    );
+    const applied = await loopd("apply");
+    expect(applied.code, applied.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await github?.close();
+    await model?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("turns a labelled issue into one branch, one PR that says Fixes #N, and one issue comment", async () => {
+    github.state.issues[`${REPO}#1`] = {
+      title: "add(1, 2) returns -1",
+      body: "Calling add(1, 2) gives -1 instead of 3.",
+      state: "open",
+      labels: ["bug"],
+    };
+    model.setScript(
+      editAdd("export const add = (a, b) => a + b;\n", "add.js subtracted instead of adding; it adds now."),
+    );
+
+    const run = await tick("fixer");
+    expect(run.status, run.summary ?? "").toBe("succeeded");
+    const prompt = JSON.stringify(model.turns()[0]?.body.messages ?? "");
+    expect(prompt).toContain("Calling add(1, 2) gives -1 instead of 3.");
+    expect(branches()).toEqual(["loopd/issue-1", "main"]);
+    const fix = git(bare, "rev-parse", "refs/heads/loopd/issue-1");
+    expect(git(bare, "rev-parse", `${fix}^`)).toBe(git(bare, "rev-parse", "refs/heads/main"));
+    expect(git(bare, "show", `${fix}:add.js`)).toBe("export const add = (a, b) => a + b;");
+    const pulls = pullsFrom("loopd/issue-1");
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({
+      state: "open",
+      base: { ref: "main" },
+      title: "Fix #1: add(1, 2) returns -1",
+    });
+    expect(pulls[0]?.body).toContain("Fixes #1");
+    expect(pulls[0]?.body).toContain("add.js subtracted instead of adding");
+    expect(pulls[0]?.body).toContain(`loopd show-run ${run.id}`);
+    const comments = github.state.comments[`${REPO}#1`] ?? [];
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toMatch(/Opened https:\/\/github\.com\/acme\/shop\/pull\/\d+ with a fix/);
+    expect(run.summary).toMatch(/#1 pr-open: opened #\d+ from loopd\/issue-1/);
+
+    // A second pass finds the issue handled: no model request, nothing new.
+    const requests = model.requests.length;
+    const again = await tick("fixer");
+    expect(again.status).toBe("succeeded");
+    expect(model.requests.length).toBe(requests);
+    expect(git(bare, "rev-parse", "refs/heads/loopd/issue-1")).toBe(fix);
+    expect(pullsFrom("loopd/issue-1")).toHaveLength(1);
+    expect(github.state.comments[`${REPO}#1`]).toHaveLength(1);
+
+    // Unlabelled, then labelled again: the open PR from its branch is found and kept.
+    github.state.issues[`${REPO}#1`]!.labels = [];
+    await tick("fixer");
+    github.state.issues[`${REPO}#1`]!.labels = ["bug"];
+    const relabelled = await tick("fixer");
+    expect(relabelled.summary).toMatch(/#1 pr-open: #\d+ is open already/);
+    expect(model.requests.length).toBe(requests);
+    expect(git(bare, "rev-parse", "refs/heads/loopd/issue-1")).toBe(fix);
+    expect(pullsFrom("loopd/issue-1")).toHaveLength(1);
+    expect(github.state.comments[`${REPO}#1`]).toHaveLength(1);
+  });
+
+  it("comments what it tried, and opens no PR, when the fix does not pass verify", async () => {
+    github.state.issues[`${REPO}#2`] = {
+      title: "add is wrong for negative numbers",
+      body: "add(-1, -2) is not -3.",
+      state: "open",
+      labels: ["hard"],
+    };
+    model.setScript(editAdd("export const add = (a, b) => b - a;\n", "Swapped the operands of add."));
+    const run = await tick("stuck");
+    expect(run.status).toBe("succeeded");
+    expect(run.summary).toContain("#2 gave-up: its fix did not pass `grep -q 'a + b' add.js`");
+    expect(branches()).not.toContain("loopd/issue-2");
+    expect(pullsFrom("loopd/issue-2")).toHaveLength(0);
+    const comments = github.state.comments[`${REPO}#2`] ?? [];
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain("No pull request was opened");
+
+    const requests = model.requests.length;
+    expect((await tick("stuck")).summary).toContain("#2 gave-up");
+    expect(model.requests.length).toBe(requests);
+    expect(github.state.comments[`${REPO}#2`]).toHaveLength(1);
+  });
+
+  it("makes no model request on a tick without a labelled issue", async () => {
+    const requests = model.requests.length;
+    const lists = model.modelListRequests.length;
+    const run = await tick("idle");
+    expect(run.status).toBe("succeeded");
+    expect(run.summary).toBe(`${REPO}: no open issues labelled nothing-here`);
+    expect(model.requests.length).toBe(requests);
+    expect(model.modelListRequests.length).toBe(lists);
+  });
+});
