@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordLedger } from "../src/store/ledger.js";
 import { openStore } from "../src/store/store.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
@@ -161,18 +162,49 @@ routines:
     });
   });
 
-  it("a budget refusal names the budget fix and the run, with exit code 5", async () => {
+  it("a budget refusal names the setting to raise and the numbers, with exit code 5", async () => {
+    // Today's $0.01 is already spent: even an estimate capped at the budget has no room.
+    await spendToday("pricey", 0.01);
     const refused = await loopd("run", "pricey", "--wait", "--json");
     expect(refused.code, refused.stdout).toBe(5);
     const error = runError(refused);
     const runId = error.details.run.id;
     expect(error.code).toBe("LOOPD_BUDGET_EXCEEDED");
-    expect(error.details.run.error.hint).toContain(`\`loopd show-run ${runId}\` shows what it spent`);
+    expect(error.details.run.error.message).toContain("(budget.perDay) of $0.01 has $0.01 spent");
+    expect(error.details.run.error.hint).toContain("Raise `budget.perDay` of pricey to at least $0.02");
     expect((await api<{ error: { hint: string } }>(`/runs/${runId}`)).error.hint).toBe(
       error.details.run.error.hint,
     );
     expect((await webhookFor("run.failed", runId)).payload.error?.hint).toBe(error.details.run.error.hint);
   });
+
+  async function spendToday(routine: string, costUsd: number): Promise<void> {
+    const store = await openStore({ kind: "sqlite", file: join(cwd, ".loopd", "loopd.db") });
+    try {
+      const { id } = await store.db
+        .selectFrom("routines")
+        .select("id")
+        .where("name", "=", routine)
+        .executeTakeFirstOrThrow();
+      await recordLedger(store.db, [
+        {
+          at: Date.now(),
+          routineId: Number(id),
+          routineName: routine,
+          runId: null,
+          attempt: null,
+          harness: "builtin",
+          model: "some-model",
+          tier: null,
+          usage: { tokensIn: 1000, tokensOut: 100, tokensCached: 0, tokensReasoning: 0 },
+          costUsd,
+          costSource: "priced",
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+  }
 
   it("five failed runs in a row pause the routine and send routine.paused with the reason and the fix", async () => {
     // `broken` failed once above: four more make five.
