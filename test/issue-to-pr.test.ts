@@ -5,12 +5,15 @@
  * issue with its own label and a routine watching that label.
  */
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { spawnLoopd } from "./helpers/process.js";
+import { waitFor } from "./helpers/wait.js";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github/server.js";
 import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
@@ -129,7 +132,7 @@ describe("issue-to-pr", () => {
       `channels:
   me: { type: log }
 routines:
-${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-here")}`,
+${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-here")}${routine("hooked", "urgent")}`,
     );
     const applied = await loopd("apply");
     expect(applied.code, applied.stderr).toBe(0);
@@ -217,6 +220,89 @@ ${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-
     expect((await tick("stuck")).summary).toContain("#2 gave-up");
     expect(model.requests.length).toBe(requests);
     expect(github.state.comments[`${REPO}#2`]).toHaveLength(1);
+  });
+
+  it("is fired by the issues.labeled webhook; another labeled event for the same issue creates nothing new", async () => {
+    github.state.issues[`${REPO}#20`] = {
+      title: "add is broken again",
+      body: "add(2, 2) gives 0.",
+      state: "open",
+      labels: ["urgent"],
+    };
+    model.setScript(editAdd("export const add = (a, b) => a + b;\n", "add subtracted; it adds now."));
+    const daemon = spawnLoopd(["serve", "--port", "0", "--no-auth", "-f", "loopd.yaml"], {
+      env: { ...env, GITHUB_WEBHOOK_SECRET: "gh-secret" },
+      cwd: root,
+    });
+    try {
+      const url = String((await daemon.waitFor((event) => event.type === "ready")).url).replace(
+        /\/?[#?].*$/,
+        "",
+      );
+      const labeled = async (id: string) => {
+        const body = JSON.stringify({
+          action: "labeled",
+          label: { name: "urgent" },
+          issue: {
+            number: 20,
+            title: "add is broken again",
+            html_url: "https://github.com/acme/shop/issues/20",
+            labels: [{ name: "urgent" }],
+          },
+          repository: { full_name: REPO },
+        });
+        const response = await fetch(`${url}/hooks/github`, {
+          method: "POST",
+          body,
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "issues",
+            "x-github-delivery": id,
+            "x-hub-signature-256": `sha256=${createHmac("sha256", "gh-secret").update(body).digest("hex")}`,
+          },
+        });
+        return {
+          status: response.status,
+          answer: (await response.json()) as { fired?: Array<{ routine: string; runId: number }> },
+        };
+      };
+      const finished = (runId: number) =>
+        waitFor(
+          async () => {
+            const shown = json<TickJson>(await loopd("show-run", String(runId), "--json"));
+            return ["succeeded", "failed", "timed_out", "canceled"].includes(shown.status)
+              ? shown
+              : undefined;
+          },
+          `run ${runId} finished`,
+          { timeoutMs: 90_000, everyMs: 500 },
+        );
+
+      const first = await labeled("gh-labeled-1");
+      expect(first.status).toBe(202);
+      expect(first.answer.fired?.map((fired) => fired.routine)).toEqual(["hooked"]);
+      const run = await finished(first.answer.fired![0]!.runId);
+      expect(run.status, run.summary ?? "").toBe("succeeded");
+      expect(pullsFrom("loopd/issue-20")).toHaveLength(1);
+      expect(pullsFrom("loopd/issue-20")[0]?.body).toContain("Fixes #20");
+      expect(github.state.comments[`${REPO}#20`]).toHaveLength(1);
+      const fix = git(bare, "rev-parse", "refs/heads/loopd/issue-20");
+
+      // GitHub's redelivery carries the same delivery id: refused as a replay.
+      expect((await labeled("gh-labeled-1")).status).toBe(409);
+      // Another labeled event for the issue runs the pass again, which finds it handled.
+      const requests = model.requests.length;
+      const again = await labeled("gh-labeled-2");
+      const second = await finished(again.answer.fired![0]!.runId);
+      expect(second.status).toBe("succeeded");
+      expect(second.summary).toContain("#20 pr-open");
+      expect(model.requests.length).toBe(requests);
+      expect(git(bare, "rev-parse", "refs/heads/loopd/issue-20")).toBe(fix);
+      expect(pullsFrom("loopd/issue-20")).toHaveLength(1);
+      expect(github.state.comments[`${REPO}#20`]).toHaveLength(1);
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it("makes no model request on a tick without a labelled issue", async () => {
