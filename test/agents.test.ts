@@ -8,18 +8,17 @@
  * starts (preflight's probe), doctor names it and the routines paused over it, and `loopd run`
  * refuses such a routine unless `--force`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { fakeAgentEnv, worktreeOf } from "./helpers/fake-agent.js";
 import { createGitRepo, gitStatus } from "./helpers/git-repo.js";
 import { spawnLoopd } from "./helpers/process.js";
 import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
-const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
 const CODEX_HOME_PARENT = ["/var/tmp", homedir()].find(
   (dir) => !dir.startsWith(tmpdir()) && !dir.startsWith("/tmp"),
 )!;
@@ -38,14 +37,6 @@ interface RunDetailJson {
   changedFiles: string[];
   escaped: string[];
   diff: string;
-}
-
-/** The run's worktree, read from loopd's instructions in the request's system prompt. */
-function worktreeOf(request: ModelRequest): string {
-  const text = JSON.stringify(request.body.system ?? request.body.instructions ?? request.body.input ?? "");
-  const match = /You work in (\/[^,\s"\\]+), a private/.exec(text);
-  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
-  return match[1];
 }
 
 function systemText(request: ModelRequest): string {
@@ -148,27 +139,15 @@ routines:
       "AGENTS.md": "Always greet politely.\n",
       "docs/PORTING.md": "Porting guide: keep APIs stable.\n",
     });
-    const agentHome = join(root, "agent-home");
-    mkdirSync(agentHome);
     codexHome = mkdtempSync(join(CODEX_HOME_PARENT, "loopd-agents-codex-"));
     configFile = join(root, "loopd.yaml");
     env = {
-      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: agentHome,
-      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
-      CLAUDE_CODE_TMPDIR: agentHome,
-      LOOPD_HOME: join(root, "home"),
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
+      ...fakeAgentEnv(root, model.url),
       CODEX_HOME: codexHome,
       OPENAI_API_KEY: "sk-openai-fake-key-for-tests",
       MY_TOKEN: "tok-supersecret-123456",
       // In the daemon's environment, but not the agent's business.
       DATABASE_URL: "postgres://admin:hunter2@prod/db",
-      // Anything that tries to leave the machine fails at once.
-      HTTPS_PROXY: "http://127.0.0.1:9",
-      HTTP_PROXY: "http://127.0.0.1:9",
-      NO_PROXY: "127.0.0.1,localhost",
     };
     writeConfig();
     const applied = await loopd("apply", "-f", configFile);
@@ -344,7 +323,7 @@ routines:
     expect(byTier.find((row) => row.key === "cheap")?.costUsd).toBeCloseTo((1100 * 1 + 120 * 5) / 1e6, 9);
     expect(byTier.find((row) => row.key === "pricey")?.costUsd).toBeCloseTo((1100 * 10 + 120 * 50) / 1e6, 9);
     // Both attempts' cost is on the run: $0.0017 + $0.017.
-    expect((await loopd("runs", "escalating")).stdout).toContain("$0.02");
+    expect((await loopd("runs", "escalating")).stdout).toContain("$0.0187");
   });
 
   it("claude: a Bash call that writes into the main checkout fails the run as an escape", async () => {

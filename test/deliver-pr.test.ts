@@ -1,41 +1,16 @@
-/**
- * `deliver: pr` end to end: `loopd run --wait` with the real Claude Code CLI against the fake
- * model server, the repository's `origin` on the fake GitHub (smart HTTP to a real bare repo,
- * GITHUB_TOKEN + GITHUB_API_URL in the daemon's environment). The first run opens one pull
- * request from `loopd/<routine>` with the run's summary and cost; the second updates the
- * same PR; show-run says which.
- */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDelivery } from "../src/domain/run-delivery.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { fakeAgentEnv, writes } from "./helpers/fake-agent.js";
+import { git } from "./helpers/git-repo.js";
 import { type SeededRepo, seedRepo } from "./support/fake-github/git-fixture.js";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github/server.js";
-import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
-const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
 const TOKEN = "ghp_e2e_deliver_pr";
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-
-function worktreeOf(request: ModelRequest): string {
-  const match = /You work in (\/[^,\s"\\]+), a private/.exec(JSON.stringify(request.body.system ?? ""));
-  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
-  return match[1];
-}
-
-function writes(file: string, content: string, summary: string) {
-  return (request: ModelRequest): ScriptedReply =>
-    request.turn === 0
-      ? { toolCalls: [{ name: "Write", input: { file_path: join(worktreeOf(request), file), content } }] }
-      : { text: summary };
-}
 
 describe("deliver: pr", () => {
   let model: FakeModelServer;
@@ -62,19 +37,8 @@ describe("deliver: pr", () => {
     repo = join(root, "web");
     git(root, "clone", "--quiet", origin.bare, repo);
     git(repo, "remote", "set-url", "origin", `${github.url}/acme/web.git`);
-    const agentHome = join(root, "agent-home");
-    mkdirSync(agentHome);
     env = {
-      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: agentHome,
-      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
-      CLAUDE_CODE_TMPDIR: agentHome,
-      LOOPD_HOME: join(root, "home"),
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
-      HTTPS_PROXY: "http://127.0.0.1:9",
-      HTTP_PROXY: "http://127.0.0.1:9",
-      NO_PROXY: "127.0.0.1,localhost",
+      ...fakeAgentEnv(root, model.url),
       GITHUB_TOKEN: TOKEN,
       GITHUB_API_URL: github.apiUrl,
     };

@@ -1,24 +1,15 @@
-/**
- * A run's work is its deliverable, end to end: `loopd run --wait` with the real Claude Code
- * CLI against the fake model server, in a pool of one worktree. An agent that writes a file
- * and never commits leaves a commit on its run branch (configured author, `Loopd-Run:`
- * trailer) that the next run in the same slot does not take away; `deliver: push` puts it on
- * a bare remote; a remote that refuses is a failed delivery of a succeeded run; a failed run
- * is never pushed; shell routines deliver nothing.
- */
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDelivery } from "../src/domain/run-delivery.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
-import { createGitRepo } from "./helpers/git-repo.js";
-import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
+import { fakeAgentEnv, writes } from "./helpers/fake-agent.js";
+import { createGitRepo, git } from "./helpers/git-repo.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
-const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
+/** The body of the agents' reports: what becomes the commit message body. */
+const DETAIL = "More detail on a second line.";
 
 interface RunJson {
   id: number;
@@ -30,24 +21,6 @@ interface RunJson {
   diff: string;
   error: { code: string } | null;
   delivery: RunDelivery | null;
-}
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-
-/** The run's worktree, read from loopd's instructions in the request's system prompt. */
-function worktreeOf(request: ModelRequest): string {
-  const match = /You work in (\/[^,\s"\\]+), a private/.exec(JSON.stringify(request.body.system ?? ""));
-  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
-  return match[1];
-}
-
-/** The agent writes `file` into its worktree with the Write tool, then reports; it never commits. */
-function writes(file: string, content: string, summary: string) {
-  return (request: ModelRequest): ScriptedReply =>
-    request.turn === 0
-      ? { toolCalls: [{ name: "Write", input: { file_path: join(worktreeOf(request), file), content } }] }
-      : { text: `${summary}\nMore detail on a second line.` };
 }
 
 describe("a run's work is its deliverable", () => {
@@ -79,20 +52,7 @@ describe("a run's work is its deliverable", () => {
     );
     chmodSync(join(refusing, "hooks", "pre-receive"), 0o755);
     git(repo, "remote", "add", "origin", remote);
-    const agentHome = join(root, "agent-home");
-    mkdirSync(agentHome);
-    env = {
-      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: agentHome,
-      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
-      CLAUDE_CODE_TMPDIR: agentHome,
-      LOOPD_HOME: join(root, "home"),
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
-      HTTPS_PROXY: "http://127.0.0.1:9",
-      HTTP_PROXY: "http://127.0.0.1:9",
-      NO_PROXY: "127.0.0.1,localhost",
-    };
+    env = fakeAgentEnv(root, model.url);
     const agent = (name: string, extra: string) => `  - name: ${name}
     harness: claude
     model: claude-haiku-4-5
@@ -127,7 +87,7 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
   });
 
   it("commits what the agent left uncommitted on its branch, and the next run in the slot keeps it there", async () => {
-    model.setScript(writes("hello.txt", "hello\n", "Wrote hello.txt."));
+    model.setScript(writes("hello.txt", "hello\n", `Wrote hello.txt.\n${DETAIL}`));
     const first = await showRun(await loopd("run", "writer", "--wait", "--json"));
     expect(first.status).toBe("succeeded");
     const head = git(repo, "rev-parse", `loopd/writer/${first.id}`);
@@ -162,7 +122,7 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
     expect(log).toContain(`work committed on loopd/writer/${first.id} @ ${head.slice(0, 12)}`);
 
     // The next run takes the same (only) slot and resets it: the first run's work stays on its branch.
-    model.setScript(writes("other.txt", "other\n", "Wrote other.txt."));
+    model.setScript(writes("other.txt", "other\n", `Wrote other.txt.\n${DETAIL}`));
     const second = await showRun(await loopd("run", "writer", "--wait", "--json"));
     expect(second.status).toBe("succeeded");
     expect(second.workspace).toBe(first.workspace);
@@ -173,7 +133,7 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
   });
 
   it("deliver: push puts the branch on the remote", async () => {
-    model.setScript(writes("pushed.txt", "pushed\n", "Wrote pushed.txt."));
+    model.setScript(writes("pushed.txt", "pushed\n", `Wrote pushed.txt.\n${DETAIL}`));
     const run = await showRun(await loopd("run", "pusher", "--wait", "--json"));
     expect(run.status).toBe("succeeded");
     const branch = `loopd/pusher/${run.id}`;
@@ -194,7 +154,7 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
   });
 
   it("a remote that refuses the push is a failed delivery, with its message, of a succeeded run", async () => {
-    model.setScript(writes("refused.txt", "refused\n", "Wrote refused.txt."));
+    model.setScript(writes("refused.txt", "refused\n", `Wrote refused.txt.\n${DETAIL}`));
     const result = await loopd("run", "refused", "--wait", "--json");
     expect(result.code, result.stdout).toBe(0);
     const run = await showRun(result);
@@ -216,7 +176,7 @@ ${agent("failing", `    deliver: push\n    verify: { command: "false" }\n`)}
   });
 
   it("a failed run's work is committed on its branch but never pushed", async () => {
-    model.setScript(writes("broken.txt", "broken\n", "Wrote broken.txt."));
+    model.setScript(writes("broken.txt", "broken\n", `Wrote broken.txt.\n${DETAIL}`));
     const result = await loopd("run", "failing", "--wait", "--json");
     expect(result.code, result.stdout).toBe(1);
     const run = await showRun(result);

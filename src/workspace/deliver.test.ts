@@ -1,10 +1,3 @@
-/**
- * The deliver step of WorkspaceManager.finish() against real git repositories: the agent's
- * uncommitted work committed on the run branch (author, trailer, `.loopd/` left out, hooks),
- * surviving the next run in the same pool slot, pushed to a bare remote, a refused push, and
- * what is never pushed.
- */
-import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -18,17 +11,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { git } from "../../test/helpers/git-repo.js";
 import type { DeliverRequest } from "./deliver.js";
 import { WorkspaceManager } from "./workspaces.js";
-
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-};
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...IDENTITY } }).trim();
 
 let tmp: string;
 let repo: string;
@@ -39,13 +24,13 @@ beforeEach(() => {
   repo = join(tmp, "repo");
   remote = join(tmp, "remote.git");
   mkdirSync(repo);
-  sh(repo, "init", "--quiet", "--initial-branch=main");
+  git(repo, "init", "--quiet", "--initial-branch=main");
   writeFileSync(join(repo, "README.md"), "hello\n");
   writeFileSync(join(repo, ".gitignore"), "build/\n");
-  sh(repo, "add", "-A");
-  sh(repo, "commit", "--quiet", "-m", "initial");
-  sh(tmp, "init", "--quiet", "--bare", "--initial-branch=main", remote);
-  sh(repo, "remote", "add", "origin", remote);
+  git(repo, "add", "-A");
+  git(repo, "commit", "--quiet", "-m", "initial");
+  git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", remote);
+  git(repo, "remote", "add", "origin", remote);
 });
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -75,10 +60,10 @@ describe("deliver: commit", () => {
     mkdirSync(join(ws.cwd, "build"));
     writeFileSync(join(ws.cwd, "build", "out.o"), "ignored\n");
     // Even staged by the agent, loopd's memory is not the agent's work.
-    sh(ws.cwd, "add", "-f", ".loopd/memory.md");
+    git(ws.cwd, "add", "-f", ".loopd/memory.md");
 
     const report = await workspaces.finish(ws, { succeeded: true, deliver: request() });
-    const head = sh(repo, "rev-parse", "loopd/fix/1");
+    const head = git(repo, "rev-parse", "loopd/fix/1");
     expect(report.delivery).toEqual({
       mode: "commit",
       branch: "loopd/fix/1",
@@ -90,13 +75,13 @@ describe("deliver: commit", () => {
       error: null,
     });
     expect(report.headCommit).toBe(head);
-    expect(sh(repo, "rev-parse", "loopd/fix/1~1")).toBe(sh(repo, "rev-parse", "main"));
-    expect(sh(repo, "show", "-s", "--format=%an <%ae>|%cn <%ce>", head)).toBe(
+    expect(git(repo, "rev-parse", "loopd/fix/1~1")).toBe(git(repo, "rev-parse", "main"));
+    expect(git(repo, "show", "-s", "--format=%an <%ae>|%cn <%ce>", head)).toBe(
       "Loop Bot <bot@example.com>|Loop Bot <bot@example.com>",
     );
-    expect(sh(repo, "show", "-s", "--format=%B", head)).toBe("Added the greeting\n\nLoopd-Run: 1");
-    expect(sh(repo, "show", "-s", "--format=%(trailers:key=Loopd-Run,valueonly)", head)).toBe("1");
-    expect(sh(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", head).split("\n").sort()).toEqual([
+    expect(git(repo, "show", "-s", "--format=%B", head)).toBe("Added the greeting\n\nLoopd-Run: 1");
+    expect(git(repo, "show", "-s", "--format=%(trailers:key=Loopd-Run,valueonly)", head)).toBe("1");
+    expect(git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", head).split("\n").sort()).toEqual([
       "README.md",
       "hello.txt",
     ]);
@@ -114,7 +99,7 @@ describe("deliver: commit", () => {
     expect(second.cwd).toBe(first.cwd);
     expect(existsSync(join(second.cwd, "hello.txt"))).toBe(false);
     await workspaces.finish(second, { succeeded: true, deliver: request() });
-    expect(sh(repo, "show", "loopd/fix/1:hello.txt")).toBe("hello");
+    expect(git(repo, "show", "loopd/fix/1:hello.txt")).toBe("hello");
     // Prune keeps the branch that carries the work, and says so; the empty one goes.
     const pruned = await workspaces.prune();
     expect(pruned.keptBranches).toEqual(["loopd/fix/1"]);
@@ -128,30 +113,30 @@ describe("deliver: commit", () => {
     writeFileSync(join(ws.cwd, ".loopd", "memory.md"), "remembered\n");
     const report = await workspaces.finish(ws, { succeeded: true, deliver: request() });
     expect(report.delivery).toBeNull();
-    expect(sh(repo, "rev-parse", "loopd/fix/1")).toBe(sh(repo, "rev-parse", "main"));
+    expect(git(repo, "rev-parse", "loopd/fix/1")).toBe(git(repo, "rev-parse", "main"));
   });
 
   it("adds nothing when the agent committed everything itself, and commits the rest when it did not", async () => {
     const workspaces = manager();
     const ws = await workspaces.acquire({ repo, routine: "fix", runId: 1, mode: "worktree" });
     writeFileSync(join(ws.cwd, "a.txt"), "a\n");
-    sh(ws.cwd, "add", "a.txt");
-    sh(ws.cwd, "commit", "--quiet", "-m", "agent's own");
-    const agentCommit = sh(ws.cwd, "rev-parse", "HEAD");
+    git(ws.cwd, "add", "a.txt");
+    git(ws.cwd, "commit", "--quiet", "-m", "agent's own");
+    const agentCommit = git(ws.cwd, "rev-parse", "HEAD");
     const report = await workspaces.finish(ws, { succeeded: true, deliver: request() });
     expect(report.delivery?.commit).toBe(agentCommit);
 
     const next = await workspaces.acquire({ repo, routine: "fix", runId: 2, mode: "worktree" });
     writeFileSync(join(next.cwd, "b.txt"), "b\n");
-    sh(next.cwd, "add", "b.txt");
-    sh(next.cwd, "commit", "--quiet", "-m", "agent's own");
+    git(next.cwd, "add", "b.txt");
+    git(next.cwd, "commit", "--quiet", "-m", "agent's own");
     writeFileSync(join(next.cwd, "c.txt"), "c\n");
     const rest = await workspaces.finish(next, { succeeded: true, deliver: request() });
-    expect(sh(repo, "log", "--format=%s", "main..loopd/fix/2").split("\n")).toEqual([
+    expect(git(repo, "log", "--format=%s", "main..loopd/fix/2").split("\n")).toEqual([
       "Added the greeting",
       "agent's own",
     ]);
-    expect(rest.delivery?.commit).toBe(sh(repo, "rev-parse", "loopd/fix/2"));
+    expect(rest.delivery?.commit).toBe(git(repo, "rev-parse", "loopd/fix/2"));
   });
 
   it("commits a failed run's work on its kept branch too", async () => {
@@ -161,14 +146,14 @@ describe("deliver: commit", () => {
     const report = await workspaces.finish(ws, { succeeded: false, deliver: request() });
     expect(report.kept).toBe(true);
     expect(report.keptAt).toMatch(/kept\/fix-3$/);
-    expect(sh(repo, "show", "loopd/fix/3:half.txt")).toBe("half done");
+    expect(git(repo, "show", "loopd/fix/3:half.txt")).toBe("half done");
   });
 
   it("works from the top of the worktree when the routine's repo is a subfolder", async () => {
     mkdirSync(join(repo, "pkg"));
     writeFileSync(join(repo, "pkg", "index.js"), "\n");
-    sh(repo, "add", "-A");
-    sh(repo, "commit", "--quiet", "-m", "pkg");
+    git(repo, "add", "-A");
+    git(repo, "commit", "--quiet", "-m", "pkg");
     const workspaces = manager();
     const ws = await workspaces.acquire({
       repo: join(repo, "pkg"),
@@ -180,7 +165,7 @@ describe("deliver: commit", () => {
     mkdirSync(join(ws.cwd, ".loopd"));
     writeFileSync(join(ws.cwd, ".loopd", "memory.md"), "remembered\n");
     const report = await workspaces.finish(ws, { succeeded: true, deliver: request() });
-    expect(sh(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", report.delivery!.commit!)).toBe(
+    expect(git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", report.delivery!.commit!)).toBe(
       "pkg/new.js",
     );
   });
@@ -232,8 +217,8 @@ describe("deliver: push", () => {
       remoteBranch: "loopd/fix/1",
       error: null,
     });
-    expect(sh(remote, "rev-parse", "refs/heads/loopd/fix/1")).toBe(report.delivery!.commit);
-    expect(sh(remote, "show", "loopd/fix/1:hello.txt")).toBe("hello");
+    expect(git(remote, "rev-parse", "refs/heads/loopd/fix/1")).toBe(report.delivery!.commit);
+    expect(git(remote, "show", "loopd/fix/1:hello.txt")).toBe("hello");
   });
 
   it("records the remote's refusal as a failed delivery, keeping the local branch", async () => {
@@ -249,7 +234,7 @@ describe("deliver: push", () => {
     });
     expect(report.delivery).toMatchObject({
       pushed: false,
-      commit: sh(repo, "rev-parse", "loopd/fix/1"),
+      commit: git(repo, "rev-parse", "loopd/fix/1"),
       error: {
         code: "LOOPD_DELIVERY_FAILED",
         message: expect.stringContaining("branch protection: pushes need review"),
@@ -268,7 +253,7 @@ describe("deliver: push", () => {
       deliver: request({ mode: "push", push: pushTo("loopd/fix/1") }),
     });
     expect(report.delivery).toMatchObject({ pushed: false, skipped: "the run failed", error: null });
-    expect(report.delivery?.commit).toBe(sh(repo, "rev-parse", "loopd/fix/1"));
+    expect(report.delivery?.commit).toBe(git(repo, "rev-parse", "loopd/fix/1"));
 
     const escaping = await workspaces.acquire({ repo, routine: "fix", runId: 2, mode: "worktree" });
     writeFileSync(join(escaping.cwd, "hello.txt"), "hello\n");
@@ -279,7 +264,7 @@ describe("deliver: push", () => {
     });
     expect(escaped.escaped).toEqual([join(repo, "escaped.txt")]);
     expect(escaped.delivery).toMatchObject({ pushed: false, skipped: expect.stringContaining("outside") });
-    expect(sh(remote, "for-each-ref", "--format=%(refname)")).toBe("");
+    expect(git(remote, "for-each-ref", "--format=%(refname)")).toBe("");
   });
 
   it("overwrites only remote branches in the routine's pattern (force-with-lease), fast-forwards others", async () => {
@@ -296,7 +281,7 @@ describe("deliver: push", () => {
     expect((await run(1, "loopd/fix/latest")).delivery?.pushed).toBe(true);
     const second = await run(2, "loopd/fix/latest");
     expect(second.delivery?.pushed).toBe(true);
-    expect(sh(remote, "rev-parse", "loopd/fix/latest")).toBe(second.delivery?.commit);
+    expect(git(remote, "rev-parse", "loopd/fix/latest")).toBe(second.delivery?.commit);
 
     // A branch outside the pattern is never rewritten: the non-fast-forward push is refused.
     expect((await run(3, "shared")).delivery?.pushed).toBe(true);
@@ -305,11 +290,11 @@ describe("deliver: push", () => {
       pushed: false,
       error: { code: "LOOPD_DELIVERY_FAILED", message: expect.stringMatching(/rejected|non-fast-forward/) },
     });
-    expect(sh(remote, "show", "shared:hello.txt")).toBe("run 3");
+    expect(git(remote, "show", "shared:hello.txt")).toBe("run 3");
   });
 
   it("pushes a URL repo's run branch back to its URL", async () => {
-    sh(repo, "push", "--quiet", "origin", "main");
+    git(repo, "push", "--quiet", "origin", "main");
     const url = `file://${remote}`;
     const workspaces = manager();
     const ws = await workspaces.acquire({ repo: url, routine: "fix", runId: 1, mode: "worktree" });
@@ -319,7 +304,7 @@ describe("deliver: push", () => {
       deliver: request({ mode: "push", push: pushTo("loopd/fix/1") }),
     });
     expect(report.delivery).toMatchObject({ pushed: true, remote: url, error: null });
-    expect(sh(remote, "show", "loopd/fix/1:hello.txt")).toBe("hello");
+    expect(git(remote, "show", "loopd/fix/1:hello.txt")).toBe("hello");
   });
 
   it("commits but never pushes work that holds a secret's value", async () => {
@@ -333,11 +318,11 @@ describe("deliver: push", () => {
     });
     expect(report.delivery).toMatchObject({
       pushed: false,
-      commit: sh(repo, "rev-parse", "loopd/fix/1"),
+      commit: git(repo, "rev-parse", "loopd/fix/1"),
       error: { code: "LOOPD_DELIVERY_FAILED", message: expect.stringContaining("value of MY_TOKEN") },
     });
     expect(JSON.stringify(report.delivery)).not.toContain("tok-supersecret");
-    expect(sh(remote, "for-each-ref")).toBe("");
+    expect(git(remote, "for-each-ref")).toBe("");
   });
 
   it("never writes a remote URL's credentials into the delivery", async () => {

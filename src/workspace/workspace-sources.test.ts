@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -11,16 +10,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { git } from "../../test/helpers/git-repo.js";
 import { WorkspaceManager } from "./workspaces.js";
-
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-};
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...IDENTITY } }).trim();
 
 let tmp: string;
 let workspaces: WorkspaceManager;
@@ -33,19 +24,19 @@ afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 function commitFile(dir: string, name: string, text: string): string {
   writeFileSync(join(dir, name), text);
-  sh(dir, "add", "-A");
-  sh(dir, "commit", "--quiet", "-m", name);
-  return sh(dir, "rev-parse", "HEAD");
+  git(dir, "add", "-A");
+  git(dir, "commit", "--quiet", "-m", name);
+  return git(dir, "rev-parse", "HEAD");
 }
 
 describe("WorkspaceManager with a clone URL", () => {
   it("clones into <home>/repos, fetches before each run and keeps run branches across fetches", async () => {
     const upstream = join(tmp, "upstream");
     mkdirSync(upstream);
-    sh(upstream, "init", "--quiet", "--initial-branch=trunk");
+    git(upstream, "init", "--quiet", "--initial-branch=trunk");
     const first = commitFile(upstream, "a.txt", "a\n");
     const bare = join(tmp, "upstream.git");
-    sh(tmp, "clone", "--quiet", "--bare", upstream, bare);
+    git(tmp, "clone", "--quiet", "--bare", upstream, bare);
     const url = `file://${bare}`;
 
     const one = await workspaces.acquire({ repo: url, routine: "fix", runId: 1, mode: "worktree" });
@@ -54,20 +45,20 @@ describe("WorkspaceManager with a clone URL", () => {
     expect(one).toMatchObject({ mode: "worktree", branch: "loopd/fix/1", baseCommit: first });
     expect(readFileSync(join(one.cwd, "a.txt"), "utf8")).toBe("a\n");
     writeFileSync(join(one.cwd, "b.txt"), "b\n");
-    sh(one.cwd, "add", "-A");
-    sh(one.cwd, "commit", "--quiet", "-m", "agent");
+    git(one.cwd, "add", "-A");
+    git(one.cwd, "commit", "--quiet", "-m", "agent");
     const report = await workspaces.finish(one, { succeeded: true });
     expect(report).toMatchObject({ changedFiles: ["b.txt"], escaped: [], kept: false });
 
     const second = commitFile(upstream, "c.txt", "c\n");
-    sh(upstream, "push", "--quiet", bare, "trunk");
+    git(upstream, "push", "--quiet", bare, "trunk");
     const two = await workspaces.acquire({ repo: url, routine: "fix", runId: 2, mode: "worktree" });
     expect(two.cwd).toBe(one.cwd);
     expect(two.baseCommit).toBe(second);
     expect(existsSync(join(two.cwd, "b.txt"))).toBe(false);
     expect(existsSync(join(two.cwd, "c.txt"))).toBe(true);
     // `fetch --prune` must not take the agent's committed work with it.
-    expect(sh(two.repoDir, "rev-parse", "--verify", "loopd/fix/1")).toBe(report.headCommit);
+    expect(git(two.repoDir, "rev-parse", "--verify", "loopd/fix/1")).toBe(report.headCommit);
     await workspaces.finish(two, { succeeded: true });
 
     const named = await workspaces.acquire({
@@ -84,7 +75,7 @@ describe("WorkspaceManager with a clone URL", () => {
   it("serialises fetches of concurrent runs of one URL repo", async () => {
     const upstream = join(tmp, "upstream");
     mkdirSync(upstream);
-    sh(upstream, "init", "--quiet", "--initial-branch=main");
+    git(upstream, "init", "--quiet", "--initial-branch=main");
     commitFile(upstream, "a.txt", "a\n");
     const url = `file://${upstream}`;
     const runs = await Promise.all(
@@ -151,7 +142,7 @@ describe("WorkspaceManager in-place", () => {
   it("runs in the repo itself and reports its diff against the starting commit", async () => {
     const repo = join(tmp, "repo");
     mkdirSync(repo);
-    sh(repo, "init", "--quiet", "--initial-branch=main");
+    git(repo, "init", "--quiet", "--initial-branch=main");
     const head = commitFile(repo, "a.txt", "a\n");
     const ws = await workspaces.acquire({ repo, routine: "fmt", runId: 1, mode: "in-place" });
     expect(ws).toMatchObject({
@@ -172,8 +163,8 @@ describe("WorkspaceManager in-place", () => {
     });
     expect(report.diff).toContain("+A");
     // The report must not stage anything in the user's index.
-    expect(sh(repo, "diff", "--cached", "--name-only")).toBe("");
-    expect(sh(repo, "ls-files", "--others")).toBe("b.txt");
+    expect(git(repo, "diff", "--cached", "--name-only")).toBe("");
+    expect(git(repo, "ls-files", "--others")).toBe("b.txt");
   });
 
   it("runs in a plain folder with an empty report", async () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -11,16 +11,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { git } from "../../test/helpers/git-repo.js";
 import { WorkspaceManager } from "./workspaces.js";
-
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...IDENTITY } }).trim();
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-};
 
 let tmp: string;
 let repo: string;
@@ -29,14 +21,14 @@ let home: string;
 /** A repo with two commits on main: README.md and src/a.txt. */
 function makeRepo(dir: string): void {
   mkdirSync(join(dir, "src"), { recursive: true });
-  sh(dir, "init", "--quiet", "--initial-branch=main");
+  git(dir, "init", "--quiet", "--initial-branch=main");
   writeFileSync(join(dir, "README.md"), "hello\n");
   writeFileSync(join(dir, ".gitignore"), "ignored/\n");
-  sh(dir, "add", "-A");
-  sh(dir, "commit", "--quiet", "-m", "one");
+  git(dir, "add", "-A");
+  git(dir, "commit", "--quiet", "-m", "one");
   writeFileSync(join(dir, "src", "a.txt"), "a\n");
-  sh(dir, "add", "-A");
-  sh(dir, "commit", "--quiet", "-m", "two");
+  git(dir, "add", "-A");
+  git(dir, "commit", "--quiet", "-m", "two");
 }
 
 beforeEach(() => {
@@ -53,7 +45,7 @@ const manager = (options: Partial<ConstructorParameters<typeof WorkspaceManager>
 describe("WorkspaceManager worktree pool", () => {
   it("reuses pool-0 for the next run and resets it to a fresh branch at the base commit", async () => {
     const workspaces = manager();
-    const head = sh(repo, "rev-parse", "HEAD");
+    const head = git(repo, "rev-parse", "HEAD");
     const first = await workspaces.acquire({ repo, routine: "fix", runId: 1, mode: "worktree" });
     expect(first.cwd).toMatch(/workspaces\/repo-[0-9a-f]{10}\/pool-0$/);
     expect(first).toMatchObject({ mode: "worktree", branch: "loopd/fix/1", baseCommit: head, repoDir: repo });
@@ -62,7 +54,7 @@ describe("WorkspaceManager worktree pool", () => {
     writeFileSync(join(first.cwd, "ignored", "build.out"), "x");
     await workspaces.finish(first, { succeeded: true });
 
-    const base = sh(repo, "rev-parse", "HEAD~1");
+    const base = git(repo, "rev-parse", "HEAD~1");
     const second = await workspaces.acquire({ repo, routine: "other", runId: 2, mode: "worktree", base });
     expect(second.cwd).toBe(first.cwd);
     expect(second.branch).toBe("loopd/other/2");
@@ -70,8 +62,8 @@ describe("WorkspaceManager worktree pool", () => {
     expect(existsSync(join(second.cwd, "leftover.txt"))).toBe(false);
     expect(existsSync(join(second.cwd, "ignored"))).toBe(false);
     expect(existsSync(join(second.cwd, "src", "a.txt"))).toBe(false);
-    expect(sh(second.cwd, "rev-parse", "--abbrev-ref", "HEAD")).toBe("loopd/other/2");
-    expect(sh(second.cwd, "rev-parse", "HEAD")).toBe(base);
+    expect(git(second.cwd, "rev-parse", "--abbrev-ref", "HEAD")).toBe("loopd/other/2");
+    expect(git(second.cwd, "rev-parse", "HEAD")).toBe(base);
     await workspaces.finish(second, { succeeded: true });
   });
 
@@ -90,7 +82,7 @@ describe("WorkspaceManager worktree pool", () => {
     const pool = join(a!.cwd, "..");
     expect(existsSync(join(pool, "pool-0"))).toBe(true);
     expect(existsSync(join(pool, "pool-1"))).toBe(false);
-    expect(sh(repo, "worktree", "list", "--porcelain")).not.toContain("pool-1");
+    expect(git(repo, "worktree", "list", "--porcelain")).not.toContain("pool-1");
   });
 
   it("skips a slot locked by another live process and takes over a lock whose pid is dead", async () => {
@@ -123,25 +115,25 @@ describe("WorkspaceManager worktree pool", () => {
     const workspaces = manager();
     const ws = await workspaces.acquire({ repo, routine: "fix", runId: 1, mode: "worktree" });
     writeFileSync(join(ws.cwd, "committed.txt"), "c\n");
-    sh(ws.cwd, "add", "committed.txt");
-    sh(ws.cwd, "commit", "--quiet", "-m", "agent");
+    git(ws.cwd, "add", "committed.txt");
+    git(ws.cwd, "commit", "--quiet", "-m", "agent");
     writeFileSync(join(ws.cwd, "README.md"), "hello world\n");
     rmSync(join(ws.cwd, "src", "a.txt"));
     writeFileSync(join(ws.cwd, "untracked.txt"), "u\n");
     mkdirSync(join(ws.cwd, "ignored"));
     writeFileSync(join(ws.cwd, "ignored", "x"), "ignored by .gitignore\n");
     // Staged state of the agent's index must survive the report.
-    sh(ws.cwd, "add", "README.md");
+    git(ws.cwd, "add", "README.md");
     const report = await workspaces.finish(ws, { succeeded: true });
     expect(report.changedFiles.sort()).toEqual(["README.md", "committed.txt", "src/a.txt", "untracked.txt"]);
     expect(report.diff).toContain("+hello world");
     expect(report.diff).toContain("+u");
     expect(report.diff).toContain("+c");
     expect(report.diff).toContain("deleted file mode");
-    expect(report.headCommit).toBe(sh(repo, "rev-parse", "loopd/fix/1"));
+    expect(report.headCommit).toBe(git(repo, "rev-parse", "loopd/fix/1"));
     expect(report.escaped).toEqual([]);
     expect(report.kept).toBe(false);
-    expect(sh(ws.cwd, "diff", "--cached", "--name-only")).toBe("README.md");
+    expect(git(ws.cwd, "diff", "--cached", "--name-only")).toBe("README.md");
   });
 
   it("works in the matching subfolder of the worktree when the repo is a subfolder of a git repo", async () => {
@@ -210,8 +202,8 @@ describe("WorkspaceManager keep and prune", () => {
     const succeeded = await workspaces.acquire({ repo, routine: "fix", runId: 8, mode: "worktree" });
     expect(succeeded.cwd).toBe(failed.cwd);
     writeFileSync(join(succeeded.cwd, "feature.txt"), "done\n");
-    sh(succeeded.cwd, "add", "-A");
-    sh(succeeded.cwd, "commit", "--quiet", "-m", "feature");
+    git(succeeded.cwd, "add", "-A");
+    git(succeeded.cwd, "commit", "--quiet", "-m", "feature");
     await workspaces.finish(succeeded, { succeeded: true });
     const empty = await workspaces.acquire({ repo, routine: "fix", runId: 9, mode: "worktree" });
     await workspaces.finish(empty, { succeeded: true });
@@ -229,9 +221,9 @@ describe("WorkspaceManager keep and prune", () => {
     expect(existsSync(kept)).toBe(false);
     expect(later.deletedBranches).toEqual(["loopd/fix/7"]);
     expect(later.keptBranches).toEqual([]);
-    const branches = sh(repo, "branch", "--list", "loopd/*", "--format=%(refname:short)");
+    const branches = git(repo, "branch", "--list", "loopd/*", "--format=%(refname:short)");
     expect(branches).toBe("loopd/fix/8");
-    expect(sh(repo, "worktree", "list")).not.toContain("kept");
+    expect(git(repo, "worktree", "list")).not.toContain("kept");
   });
 
   it("gives each attempt of a retried run its own branch so the kept attempt survives", async () => {
