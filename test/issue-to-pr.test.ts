@@ -199,6 +199,32 @@ ${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-
     expect(github.state.comments[`${REPO}#1`]).toHaveLength(1);
   });
 
+  it("updates the same branch, PR and comment when the issue is edited", async () => {
+    const fix = git(bare, "rev-parse", "refs/heads/loopd/issue-1");
+    const pullKeys = () =>
+      Object.entries(github.state.pulls)
+        .filter(([, pull]) => pull.head.ref === "loopd/issue-1")
+        .map(([key]) => key);
+    const before = pullKeys();
+    expect(before).toHaveLength(1);
+    github.state.issues[`${REPO}#1`]!.body =
+      "Calling add(1, 2) gives -1 instead of 3. Please document add too.";
+    model.setScript(
+      editAdd("// Adds two numbers.\nexport const add = (a, b) => a + b;\n", "Documented add as asked."),
+    );
+    const run = await tick("fixer");
+    expect(run.status, run.summary ?? "").toBe("succeeded");
+    expect(JSON.stringify(model.turns().at(-1)?.body.messages ?? "")).toContain("Please document add too.");
+    const updated = git(bare, "rev-parse", "refs/heads/loopd/issue-1");
+    expect(git(bare, "rev-parse", `${updated}^`)).toBe(fix);
+    expect(run.summary).toMatch(/#1 pr-open: updated #\d+ from loopd\/issue-1/);
+    expect(pullKeys()).toEqual(before);
+    expect(pullsFrom("loopd/issue-1")[0]?.body).toContain("Documented add as asked.");
+    const comments = github.state.comments[`${REPO}#1`] ?? [];
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain("Updated https://github.com/acme/shop/pull/");
+  });
+
   it("comments what it tried, and opens no PR, when the fix does not pass verify", async () => {
     github.state.issues[`${REPO}#2`] = {
       title: "add is wrong for negative numbers",
