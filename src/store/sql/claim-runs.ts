@@ -21,8 +21,8 @@ import {
 } from "../../domain/claim-policy.js";
 import { isInLine } from "../../domain/overlap.js";
 import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
-import { enqueueEvent } from "../outbox.js";
 import type { RunTrigger } from "../../domain/run-status.js";
+import { enqueueEvent } from "../outbox.js";
 import type { Db, Store } from "../store.js";
 
 export interface ClaimedRun {
