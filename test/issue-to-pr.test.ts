@@ -132,7 +132,7 @@ describe("issue-to-pr", () => {
       `channels:
   me: { type: log }
 routines:
-${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-here")}${routine("hooked", "urgent")}`,
+${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-here")}${routine("hooked", "urgent")}${routine("pair", "pair")}`,
     );
     const applied = await loopd("apply");
     expect(applied.code, applied.stderr).toBe(0);
@@ -246,6 +246,26 @@ ${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-
     expect((await tick("stuck")).summary).toContain("#2 gave-up");
     expect(model.requests.length).toBe(requests);
     expect(github.state.comments[`${REPO}#2`]).toHaveLength(1);
+  });
+
+  it("fixes one issue per tick; the next waits for the next tick", async () => {
+    for (const number of [30, 31]) {
+      github.state.issues[`${REPO}#${number}`] = {
+        title: `add fails (report ${number})`,
+        body: "add(1, 1) is 0.",
+        state: "open",
+        labels: ["pair"],
+      };
+    }
+    model.setScript(editAdd("export const add = (a, b) => a + b;\n", "add adds now."));
+    const first = await tick("pair");
+    expect(first.summary).toMatch(/#30 pr-open: opened #\d+ .*; #31 waiting/);
+    expect(pullsFrom("loopd/issue-31")).toHaveLength(0);
+    model.setScript(editAdd("export const add = (a, b) => a + b;\n", "add adds now."));
+    const second = await tick("pair");
+    expect(second.summary).toMatch(/#30 pr-open: .*; #31 pr-open: opened #\d+/);
+    expect(pullsFrom("loopd/issue-30")).toHaveLength(1);
+    expect(pullsFrom("loopd/issue-31")).toHaveLength(1);
   });
 
   it("is fired by the issues.labeled webhook; another labeled event for the same issue creates nothing new", async () => {

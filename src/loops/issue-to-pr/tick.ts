@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { LoopdError } from "../../domain/errors.js";
 import type { IssueToPrParams } from "../../domain/templates/issue-to-pr.js";
 import {
   findStickyComment,
@@ -58,6 +59,8 @@ class IssueToPr {
   private defaultBranch = "";
   private cloneUrl = "";
   private agent: HarnessResult | null = null;
+  /** The issue whose fix the agent committed this tick. */
+  private fixedIssue: number | null = null;
 
   constructor(
     private readonly ctx: LoopContext,
@@ -92,9 +95,19 @@ class IssueToPr {
         continue;
       }
       const line = await this.handle(issue, fingerprint, memory ?? null).catch(async (failure: unknown) => {
+        if (this.ctx.signal.aborted) throw failure;
         error ??= failure;
-        await this.remember(issue, { fingerprint: null, status: "error", note: messageOf(failure) });
-        return `error: ${messageOf(failure)}`;
+        // A fix that was made but could not be delivered is not made again every tick.
+        const fixed = this.fixedIssue === issue.number;
+        const note = `${messageOf(failure)}${fixed ? " (edit or re-label the issue to try again)" : ""}`;
+        await this.remember(issue, {
+          fingerprint: fixed ? fingerprint : null,
+          status: "error",
+          note,
+          pull: memory?.pull ?? null,
+          head: memory?.head ?? null,
+        });
+        return `error: ${note}`;
       });
       this.ctx.log(`#${issue.number} ${line}`);
       lines.push(`#${issue.number} ${line}`);
@@ -114,10 +127,13 @@ class IssueToPr {
       if (open) return this.adopt(issue, fingerprint, { number: open.number, url: open.htmlUrl });
     }
     if (this.agent !== null) {
+      // Its PR, if any, is kept: the edit is applied to it on a later tick.
       await this.remember(issue, {
         fingerprint: null,
         status: "waiting",
         note: "next tick (one fix per tick)",
+        pull: memory?.pull ?? null,
+        head: memory?.head ?? null,
       });
       return "waiting: the fix waits for the next tick (one fix per tick)";
     }
@@ -126,6 +142,14 @@ class IssueToPr {
     const start = await this.fetchStart(issue, branch, base);
     const { result, commit } = await this.ctx.runAgent({ input: issueInput(issue, start), base: start.ref });
     this.agent = result;
+    this.ctx.signal.throwIfAborted();
+    if (result.error?.code === "LOOPD_BUDGET_EXCEEDED") {
+      // Not the issue's fault: nothing said on GitHub, the next tick with budget tries again.
+      throw new LoopdError("LOOPD_BUDGET_EXCEEDED", result.error.message, {
+        ...(result.error.hint ? { hint: result.error.hint } : {}),
+      });
+    }
+    if (commit !== null && commit !== start.sha) this.fixedIssue = issue.number;
     if (result.outcome !== "succeeded" || commit === null || commit === start.sha) {
       const why =
         result.outcome !== "succeeded"
