@@ -4,44 +4,22 @@
  * Code CLI against the fake model server when a tick has an issue to fix. Each scenario is an
  * issue with its own label and a routine watching that label.
  */
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
+import { fakeAgentEnv, worktreeOf } from "./helpers/fake-agent.js";
+import { git } from "./helpers/git-repo.js";
 import { spawnLoopd } from "./helpers/process.js";
 import { waitFor } from "./helpers/wait.js";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github/server.js";
 import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
-const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
 const TOKEN = "ghp_issue_to_pr_test_token";
 const REPO = "acme/shop";
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "dev",
-  GIT_AUTHOR_EMAIL: "dev@example.com",
-  GIT_COMMITTER_NAME: "dev",
-  GIT_COMMITTER_EMAIL: "dev@example.com",
-};
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, ...IDENTITY },
-    stdio: ["ignore", "pipe", "pipe"],
-  }).trim();
-
-/** The run's worktree, read from loopd's instructions in the request's system prompt. */
-function worktreeOf(request: ModelRequest): string {
-  const match = /You work in (\/[^,\s"\\]+), a private/.exec(JSON.stringify(request.body.system ?? ""));
-  if (!match?.[1]) throw new Error("no worktree path in the request's system prompt");
-  return match[1];
-}
 
 /** Claude Code writes an existing file only after reading it: read add.js, write `content`, explain. */
 function editAdd(content: string, explanation: string) {
@@ -111,21 +89,10 @@ describe("issue-to-pr", () => {
     git(root, "clone", "--quiet", bare, clone);
     github.state.repos[REPO] = { bare, default_branch: "main" };
 
-    const agentHome = join(root, "agent-home");
-    mkdirSync(agentHome);
     env = {
-      PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: agentHome,
-      CLAUDE_CONFIG_DIR: join(agentHome, ".claude"),
-      CLAUDE_CODE_TMPDIR: agentHome,
-      LOOPD_HOME: join(root, "home"),
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",
+      ...fakeAgentEnv(root, model.url),
       GITHUB_TOKEN: TOKEN,
       GITHUB_API_URL: github.apiUrl,
-      HTTPS_PROXY: "http://127.0.0.1:9",
-      HTTP_PROXY: "http://127.0.0.1:9",
-      NO_PROXY: "127.0.0.1,localhost",
     };
     writeFileSync(
       join(root, "loopd.yaml"),
