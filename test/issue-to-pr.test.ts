@@ -144,6 +144,18 @@ ${routine("fixer", "bug")}${routine("stuck", "hard")}${routine("idle", "nothing-
     expect(comments).toHaveLength(1);
     expect(comments[0]?.body).toMatch(/Opened https:\/\/github\.com\/acme\/shop\/pull\/\d+ with a fix/);
     expect(run.summary).toMatch(/#1 pr-open: opened #\d+ from loopd\/issue-1/);
+    // `loopd show` lists the issue the loop watches, with its state and the issue's address.
+    const shown = JSON.parse((await loopd("show", "fixer", "--json")).stdout) as {
+      watching: Array<{ item: string; kind: string; status: string; url: string | null }>;
+    };
+    expect(shown.watching).toEqual([
+      expect.objectContaining({
+        item: "#1",
+        kind: "issue",
+        status: "pr-open",
+        url: expect.stringContaining("/issues/1"),
+      }),
+    ]);
 
     // A second pass finds the issue handled: no model request, nothing new.
     const requests = model.requests.length;

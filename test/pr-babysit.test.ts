@@ -275,6 +275,7 @@ ${routine("behind", "behind")}${routine("fixer", "fix")}${routine("flaky", "flak
     expect(detail.watching).toEqual([
       expect.objectContaining({
         item: "#4",
+        kind: "pull-request",
         status: "green",
         head: sha,
         url: "https://github.com/acme/shop/pull/4",

@@ -172,6 +172,19 @@ export const RUN_DETAIL_FIELDS = {
 
 export const RunDetailSchema = RunViewSchema.extend(RUN_DETAIL_FIELDS);
 
+/** One pull request (pr-babysit) or issue (issue-to-pr) a built-in loop watches. */
+export const WatchedItemViewSchema = z.object({
+  item: z.string().meta({ example: "#12" }),
+  kind: z.enum(["pull-request", "issue"]),
+  status: z.string().meta({ example: "green" }),
+  note: z.string().meta({ description: "What the loop's last look did or saw." }),
+  head: z.string().nullable().meta({ description: "The head commit the state is about." }),
+  url: z.string().nullable().meta({ description: "The pull request or issue on GitHub." }),
+  nextLookAt: isoTime.nullable().meta({
+    description: "The next look; null when the next tick looks or the loop waits for a new head.",
+  }),
+});
+
 /** What a routine's detail adds to its view (the API adds its memory and watch state). */
 export const ROUTINE_DETAIL_FIELDS = {
   spec: opaqueObject<PublicSpec>(
@@ -182,22 +195,10 @@ export const ROUTINE_DETAIL_FIELDS = {
       "The routine as a user writes it in loopd.yaml: defaults left out, the hook secret as its fingerprint.",
   }),
   recentRuns: z.array(RunViewSchema),
-  watching: z
-    .array(
-      z.object({
-        item: z.string().meta({ example: "#12" }),
-        status: z.string().meta({ example: "green" }),
-        note: z.string(),
-        head: z.string().nullable(),
-        url: z.string().nullable().meta({ description: "The pull request on GitHub." }),
-        nextLookAt: isoTime.nullable(),
-      }),
-    )
-    .optional()
-    .meta({
-      description:
-        "A built-in loop's routine (`loop:`): the pull requests it watches, with what its last look found.",
-    }),
+  watching: z.array(WatchedItemViewSchema).optional().meta({
+    description:
+      "A built-in loop's routine (`loop:`): the pull requests (pr-babysit) or issues (issue-to-pr) it watches, with what its last look found.",
+  }),
 };
 
 export const RoutineDetailSchema = RoutineViewSchema.extend(ROUTINE_DETAIL_FIELDS);

@@ -1,22 +1,34 @@
-/** The pull requests a built-in loop (`pr-babysit`) watches: state, what its last look found, next look. */
+/**
+ * What a built-in loop watches — pull requests (`pr-babysit`) or issues (`issue-to-pr`) — with
+ * their state, what its last look found and the next look.
+ */
 import type { RoutineDetail } from "../types.js";
 import { RelativeTime } from "./relative-time.js";
 
 type WatchedItem = NonNullable<RoutineDetail["watching"]>[number];
 
-/** States in which the loop waits for a new commit on the PR before it looks again. */
+/** States in which the loop waits for a new commit on the PR (or an edit of the issue) before it looks again. */
 const LEFT_ALONE = new Set(["gave-up", "refused", "conflict"]);
 
-export function WatchedItems({ items, now }: { items: WatchedItem[]; now: number }) {
+export type WatchedKind = WatchedItem["kind"];
+
+export const WATCHED_HEADING: Record<WatchedKind, string> = {
+  "pull-request": "Pull requests",
+  issue: "Issues",
+};
+
+export function WatchedItems({ items, kind, now }: { items: WatchedItem[]; kind: WatchedKind; now: number }) {
   if (items.length === 0) {
-    return <p className="muted">Nothing yet: the first tick looks at the open pull requests.</p>;
+    const what = kind === "issue" ? "open issues carrying its label" : "open pull requests";
+    return <p className="muted">Nothing yet: the first tick looks at the {what}.</p>;
   }
+  const leftAloneUntil = kind === "issue" ? "when the issue is edited" : "when its head changes";
   return (
     <div className="table-wrap">
       <table data-testid="watched-items">
         <thead>
           <tr>
-            <th>PR</th>
+            <th>{kind === "issue" ? "Issue" : "PR"}</th>
             <th>State</th>
             <th>Last look</th>
             <th>Next look</th>
@@ -40,9 +52,7 @@ export function WatchedItems({ items, now }: { items: WatchedItem[]; now: number
                 {item.nextLookAt ? (
                   <RelativeTime iso={item.nextLookAt} now={now} />
                 ) : (
-                  <span className="muted">
-                    {LEFT_ALONE.has(item.status) ? "when its head changes" : "next tick"}
-                  </span>
+                  <span className="muted">{LEFT_ALONE.has(item.status) ? leftAloneUntil : "next tick"}</span>
                 )}
               </td>
             </tr>

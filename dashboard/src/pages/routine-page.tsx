@@ -12,7 +12,7 @@ import { RoutineActions } from "../components/routine-actions.js";
 import { RunTimeline } from "../components/run-timeline.js";
 import { RunsTable } from "../components/runs-table.js";
 import { StatusBadge } from "../components/status-badge.js";
-import { WatchedItems } from "../components/watched-items.js";
+import { WATCHED_HEADING, WatchedItems, type WatchedKind } from "../components/watched-items.js";
 import { useLiveUpdates } from "../hooks/use-live-updates.js";
 import { useNow } from "../hooks/use-now.js";
 import { useResource } from "../hooks/use-resource.js";
@@ -45,6 +45,7 @@ async function loadRoutine(name: string): Promise<RoutineDetail> {
 function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: () => void }) {
   const now = useNow();
   const { health } = detail;
+  const watchedKind: WatchedKind = detail.spec.loop?.kind === "issue-to-pr" ? "issue" : "pull-request";
   return (
     <>
       <div className="page-head">
@@ -122,8 +123,8 @@ function RoutineBody({ detail, onChanged }: { detail: RoutineDetail; onChanged: 
 
       {detail.watching && (
         <section>
-          <h2>Pull requests</h2>
-          <WatchedItems items={detail.watching} now={now} />
+          <h2>{WATCHED_HEADING[watchedKind]}</h2>
+          <WatchedItems items={detail.watching} kind={watchedKind} now={now} />
         </section>
       )}
 
