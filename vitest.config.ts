@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Most files wait on spawned processes (agent CLIs, daemons, git), not on this CPU: Vitest's
+    // default of one worker per core minus one would run them one at a time on a 2-core machine.
+    maxWorkers: 2,
   },
 });
