@@ -9,7 +9,7 @@ import { type DoctorReport, doctor } from "../../app/doctor.js";
 import type { MemoryView } from "../../app/memory.js";
 import type { RunDetail } from "../../app/runs.js";
 import { type StoreDoctorView, storeDoctor } from "../../app/store-doctor.js";
-import type { CostReportKey } from "../../domain/cost-report.js";
+import { COST_REPORT_KEYS, type CostReportKey } from "../../domain/cost-report.js";
 import { formatDuration } from "../../domain/duration.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
@@ -92,11 +92,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
   program
     .command("costs")
     .description("what runs cost, from the ledger: by routine, model, tier, day or harness")
-    .addOption(
-      new Option("--by <key>", "group by")
-        .choices(["routine", "model", "tier", "day", "harness"])
-        .default("routine"),
-    )
+    .addOption(new Option("--by <key>", "group by").choices(COST_REPORT_KEYS).default("routine"))
     .option("--since <duration>", "how far back (e.g. 24h, 7d, 30d)", DEFAULT_SINCE)
     .option("--routine <name>", "only this routine")
     .action(

@@ -1,6 +1,7 @@
 /** get_costs: what runs cost, from loopd's ledger. */
 import { z } from "zod";
 import { CostsViewSchema } from "../../app/view-schemas.js";
+import { COST_REPORT_KEYS } from "../../domain/cost-report.js";
 import { DEFAULT_SINCE } from "../../domain/since.js";
 import { defineTool } from "../tool.js";
 
@@ -11,10 +12,7 @@ const getCosts = defineTool({
     "Spend from loopd's ledger (USD and tokens), grouped by routine, model, tier, day or harness, over a window back from now. Use it before creating or after running agent loops to keep an eye on spend. Free; read-only.",
   readOnly: true,
   input: z.object({
-    by: z
-      .enum(["routine", "model", "tier", "day", "harness"])
-      .optional()
-      .describe("Grouping (default routine)."),
+    by: z.enum(COST_REPORT_KEYS).optional().describe("Grouping (default routine)."),
     since: z.string().optional().describe('How far back: "24h", "7d" (default), "30d".'),
     routine: z.string().optional().describe("Only this routine."),
   }),
