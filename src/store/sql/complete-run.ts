@@ -15,7 +15,7 @@ import { breakerPause, breakerTrips } from "../../domain/failure-breaker.js";
 import { WAIT_REASON_PREFIXES } from "../../domain/overlap.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
 import type { RunReport } from "../../domain/run-report.js";
-import type { RunStatus } from "../../domain/run-status.js";
+import type { Outcome, RunStatus } from "../../domain/run-status.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
@@ -28,7 +28,8 @@ export interface Completion extends RunReport {
   attempt: number;
   workerId: string;
   now: number;
-  outcome: "succeeded" | "failed" | "timed_out" | "canceled";
+  /** How the attempt ended; `skipped` is decided before a run starts, never by completing one. */
+  outcome: Exclude<Outcome, "skipped">;
   /** Retry without backoff: the next attempt escalates to a stronger tier, nothing to wait for. */
   retryNow?: boolean;
   /**
