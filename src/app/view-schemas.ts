@@ -71,6 +71,11 @@ export const RoutineViewSchema = z.object({
   updatedAt: isoTime,
 });
 
+/** What a routine's line in the API's listing adds to its view: what it spent today. */
+export const ROUTINE_SUMMARY_FIELDS = {
+  costTodayUsd: z.number().meta({ description: "Ledger spend since 00:00 UTC." }),
+};
+
 export const RunDeliverySchema = z
   .object({
     mode: z.enum(["commit", "push", "pr"]),

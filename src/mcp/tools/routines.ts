@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { Temporal } from "temporal-polyfill";
 import { z } from "zod";
-import { RoutineViewSchema, RunViewSchema } from "../../app/view-schemas.js";
+import { RoutineDetailSchema, RoutineViewSchema } from "../../app/view-schemas.js";
 import { HARNESSES, NOTIFY_EVENTS } from "../../domain/config-values.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isInstantSyntax } from "../../domain/instant.js";
@@ -146,12 +146,9 @@ const getRoutine = defineTool({
     name: routineName,
     runs: z.int().min(1).max(50).optional().describe("Recent runs to include (default 5)."),
   }),
-  output: RoutineViewSchema.extend({
-    spec: z.record(z.string(), z.unknown()),
-    recentRuns: z.array(RunViewSchema),
-  }),
+  output: RoutineDetailSchema,
   async handler(args, context) {
-    return context.backend.showRoutine(args.name, args.runs ?? 5) as never;
+    return context.backend.showRoutine(args.name, args.runs ?? 5);
   },
 });
 

@@ -13,6 +13,7 @@ import {
   DeliveryViewSchema as deliveryViewSchema,
   MemoryViewSchema as memoryViewSchema,
   ROUTINE_DETAIL_FIELDS,
+  ROUTINE_SUMMARY_FIELDS,
   RUN_DETAIL_FIELDS,
   RunDeliverySchema,
   RunEventViewSchema,
@@ -51,9 +52,8 @@ export const VersionSchema = z.object({ version: z.string() }).openapi("Version"
  */
 export const RoutineViewSchema = z.object(routineViewSchema.shape).openapi("RoutineView");
 
-export const RoutineSummarySchema = RoutineViewSchema.extend({
-  costTodayUsd: z.number().openapi({ description: "Ledger spend since 00:00 UTC." }),
-}).openapi("RoutineSummary");
+export const RoutineSummarySchema =
+  RoutineViewSchema.extend(ROUTINE_SUMMARY_FIELDS).openapi("RoutineSummary");
 
 export const RunViewSchema = z
   .object({ ...runViewSchema.shape, delivery: RunDeliverySchema.meta({ id: "RunDelivery" }) })
