@@ -239,11 +239,35 @@ describe("the CLI through a running daemon's API", () => {
     CLI_HEAVY_MS,
   );
 
-  it("what the API does not offer is refused with LOOPD_URL, not done on another store", async () => {
-    const result = await viaUrl(["memory", "say", "--clear"]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain("error[LOOPD_USAGE]");
-    expect(result.stderr).toContain("reached only through its API");
+  it("apply and memory --set/--clear work with LOOPD_URL alone and land in the daemon's store", async () => {
+    mkdirSync(join(cwd, "remote"));
+    const file = join(cwd, "remote", "loopd.yaml");
+    writeFileSync(
+      file,
+      ["routines:", "  - name: later", "    command: echo later", '    cron: "0 4 * * *"', ""].join("\n"),
+    );
+
+    const planned = await viaUrl(["apply", "-f", "remote/loopd.yaml", "--dry-run", "--json"]);
+    expect(planned.stderr).toBe("");
+    expect(json(planned)).toMatchObject({ dryRun: true, changes: [{ action: "create", name: "later" }] });
+    expect(
+      (await api<{ routines: Array<{ name: string }> }>("/routines")).routines.map((r) => r.name),
+    ).not.toContain("later");
+
+    const applied = await viaUrl(["apply", "-f", "remote/loopd.yaml"]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain("later");
+    expect(requested("POST", "/api/v1/apply")).toHaveLength(2);
+    expect(await api("/routines/later")).toMatchObject({ name: "later", source: file, state: "active" });
+
+    writeFileSync(join(cwd, "memory.txt"), "remember this\n");
+    const set = await viaUrl(["memory", "later", "--set", "memory.txt"]);
+    expect(set.code).toBe(0);
+    expect(await api("/routines/later/memory")).toMatchObject({ content: "remember this\n" });
+    const cleared = await viaUrl(["memory", "later", "--clear"]);
+    expect(cleared.code).toBe(0);
+    expect(requested("DELETE", "/api/v1/routines/later/memory")).toHaveLength(1);
+    expect(await api("/routines/later/memory")).toMatchObject({ content: "" });
     expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
   });
 

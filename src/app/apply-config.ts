@@ -4,7 +4,7 @@
  * the store as it was.
  */
 import { relative } from "node:path";
-import { loadConfigFile } from "../config/load-config.js";
+import { type LoadedConfig, loadConfigFile, parseConfigText } from "../config/load-config.js";
 import { type ApplyPlan, planApply, REMOVED_PAUSE_CODE, type RoutineChange } from "../domain/apply-plan.js";
 import type { Config } from "../domain/config-schema.js";
 import { scheduleChanged, specHash, toRoutineSpec } from "../domain/routine-spec.js";
@@ -29,6 +29,11 @@ import type { Store } from "../store/store.js";
 
 export interface ApplyOptions {
   file: string;
+  /**
+   * The file's text as a client sent it (`POST /api/v1/apply`): parsed instead of reading
+   * `file`, which then only names it; relative paths resolve from `dir`, the file's folder.
+   */
+  sent?: { text: string; dir: string };
   dryRun: boolean;
   prune: boolean;
   now?: number;
@@ -43,7 +48,9 @@ export interface ApplyResult {
 
 export async function applyConfig(store: Store, options: ApplyOptions): Promise<ApplyResult> {
   const now = options.now ?? Date.now();
-  const loaded = await loadConfigFile(options.file);
+  const loaded: LoadedConfig = options.sent
+    ? { path: options.file, dir: options.sent.dir, config: parseConfigText(options.sent.text, options.file) }
+    : await loadConfigFile(options.file);
   const context = { configDir: loaded.dir, defaultTimeZone: systemTimeZone(), config: loaded.config, now };
   const declared = loaded.config.routines.map((routine, index) => {
     const spec = toRoutineSpec(routine, index, context);

@@ -5,10 +5,12 @@
  * its face in `X-Loopd-Client`, which also makes it one a web page cannot send
  * (server/request-guard.ts).
  *
- * What the API does not offer (apply, remind, memory edits, delivery retries) goes to
+ * What the API does not offer (remind, delivery retries) goes to
  * `storeSide` — the store of the data dir this daemon serves, whose writes wake it — and is
  * refused when there is none (a daemon named by LOOPD_URL elsewhere).
  */
+import { readFile } from "node:fs/promises";
+import { loadConfigFile } from "../../config/load-config.js";
 import type { CostReportKey } from "../../domain/cost-report.js";
 import type { DeliveryStatus } from "../../domain/delivery-status.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
@@ -78,8 +80,20 @@ export class HttpLoopdClient implements LoopdClient {
     return { ...detail, recentRuns };
   }
 
-  applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }> {
-    return this.onStore("`loopd apply`").applyConfig(request);
+  /**
+   * `POST /apply` with the file's text. It is checked here first, so a broken file is reported
+   * without a round trip; relative paths in it resolve from its folder on the daemon's machine.
+   */
+  async applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }> {
+    if (this.storeSide) return this.storeSide.applyConfig(request);
+    const loaded = await loadConfigFile(request.file);
+    return this.call("POST", "/apply", {
+      text: await readFile(loaded.path, "utf8"),
+      file: loaded.path,
+      dir: loaded.dir,
+      dryRun: request.dryRun,
+      prune: request.prune,
+    });
   }
 
   /** `PUT /routines/{name}`; the daemon resolves a relative repo itself, so `cwd` is not sent. */
@@ -216,11 +230,11 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   setMemory(name: string, content: string): Promise<MemoryView> {
-    return this.onStore("Changing a routine's memory").setMemory(name, content);
+    return this.call("PUT", `/routines/${encodeURIComponent(name)}/memory`, { content });
   }
 
   forgetMemory(name: string): Promise<{ routine: string; cleared: boolean }> {
-    return this.onStore("Clearing a routine's memory").forgetMemory(name);
+    return this.call("DELETE", `/routines/${encodeURIComponent(name)}/memory`);
   }
 
   planReminder(request: ReminderRequest): Promise<PlannedReminder> {

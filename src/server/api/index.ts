@@ -8,6 +8,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { LoopdError } from "../../domain/errors.js";
+import { registerApplyRoutes } from "./apply.js";
 import { requireApiToken } from "./auth.js";
 import { registerCheckRoutes } from "./checks.js";
 import { registerCostRoutes } from "./costs.js";
@@ -44,6 +45,7 @@ export function createApi(deps: ApiDeps): Api {
 
   registerSystemRoutes(api, deps);
   registerRoutineRoutes(api, deps);
+  registerApplyRoutes(api, deps);
   registerMemoryRoutes(api, deps);
   registerRunRoutes(api, deps);
   registerEventRoutes(api, deps);
