@@ -42,7 +42,9 @@ export type DeliveryWorkerEvent =
   /** A `log` channel's notification: the line to print in the daemon's output. */
   | { type: "notification"; id: string; channel: string; line: string }
   /** A pass failed (store unavailable, …); the worker tries again after `errorRetryMs`. */
-  | { type: "error"; error: unknown };
+  | { type: "error"; error: unknown }
+  /** The passes are over: the worker sleeps for `inMs` (the next due row, at most the backstop) unless woken. */
+  | { type: "deliveries-idle"; inMs: number };
 
 export interface DeliveryWorkerOptions {
   store: Store;
@@ -153,7 +155,9 @@ export class DeliveryWorker {
     } while (this.again && !this.stopped);
     // Cleared in the same tick as the last check, so no wake() can fall between the two.
     this.running = undefined;
-    if (!this.stopped) this.timer = setTimeout(() => void this.wake(), delayMs);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.wake(), delayMs);
+    this.emit({ type: "deliveries-idle", inMs: delayMs });
   }
 
   /** One pass; returns how long to sleep before the next. */

@@ -163,6 +163,7 @@ function describeEvent(event: DaemonEvent): string | null {
     case "woke-late":
       return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
     case "idle":
+    case "deliveries-idle":
       return null;
     case "store-down":
       return pc.red(
