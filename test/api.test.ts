@@ -289,6 +289,75 @@ describe("routines", () => {
     expect((await call("GET", "/api/v1/routines/bad")).status).toBe(404);
   });
 
+  it("POST /apply carries out a loopd.yaml sent as text, relative repos from the stated folder", async () => {
+    const file = "/client/side/loopd.yaml";
+    const text = [
+      "routines:",
+      "  - name: sent",
+      "    command: date",
+      "    every: 1h",
+      "    repo: sub",
+      "",
+    ].join("\n");
+    const body = { text, file, dir: repo };
+    expect((await call("POST", "/api/v1/apply", { body, token: null })).status).toBe(401);
+
+    const planned = await call("POST", "/api/v1/apply", { body: { ...body, dryRun: true } });
+    expect(planned.status).toBe(200);
+    expect(await json(planned)).toMatchObject({
+      file,
+      dryRun: true,
+      changes: [{ action: "create", name: "sent" }],
+    });
+    expect(fired).toBe(0);
+    expect((await call("GET", "/api/v1/routines/sent")).status).toBe(404);
+
+    const applied = await call("POST", "/api/v1/apply", { body });
+    expect(await json(applied)).toMatchObject({
+      location: ctx.store.location,
+      changes: [{ action: "create" }],
+    });
+    expect(fired).toBe(1);
+    expect(await json(await call("GET", "/api/v1/routines/sent"))).toMatchObject({
+      source: file,
+      spec: { repo: join(repo, "sub") },
+    });
+
+    const relative = await call("POST", "/api/v1/apply", { body: { ...body, dir: "side" } });
+    expect(relative.status).toBe(400);
+    expect((await json<ErrorBody>(relative)).error.code).toBe("LOOPD_API_INVALID");
+    const broken = await call("POST", "/api/v1/apply", {
+      body: { ...body, text: "routines:\n  - name: x\n    every: soon\n" },
+    });
+    expect(broken.status).toBe(400);
+    const { error } = await json<ErrorBody>(broken);
+    expect(error.code).toBe("LOOPD_CONFIG_INVALID");
+    expect(error.message).toContain(file);
+  });
+
+  it("PUT and DELETE /routines/{name}/memory set and clear it; /deliveries/{id}/retry finds the delivery", async () => {
+    await call("PUT", "/api/v1/routines/tick", { body: shell("date") });
+    expect(
+      (await call("PUT", "/api/v1/routines/tick/memory", { body: { content: "x" }, token: null })).status,
+    ).toBe(401);
+    const bad = await call("PUT", "/api/v1/routines/tick/memory", { body: { text: "x" } });
+    expect(bad.status).toBe(400);
+    expect((await json<ErrorBody>(bad)).error.code).toBe("LOOPD_API_INVALID");
+    const set = await call("PUT", "/api/v1/routines/tick/memory", { body: { content: "remember" } });
+    expect(await json(set)).toMatchObject({ routine: "tick", content: "remember", bytes: 8 });
+    expect(await json(await call("DELETE", "/api/v1/routines/tick/memory"))).toEqual({
+      routine: "tick",
+      cleared: true,
+    });
+    expect(await json(await call("GET", "/api/v1/routines/tick/memory"))).toMatchObject({ content: "" });
+    expect((await call("DELETE", "/api/v1/routines/nope/memory")).status).toBe(404);
+
+    expect((await call("POST", "/api/v1/deliveries/abc/retry", { body: {}, token: null })).status).toBe(401);
+    const missing = await call("POST", "/api/v1/deliveries/abc/retry", { body: {} });
+    expect(missing.status).toBe(404);
+    expect((await json<ErrorBody>(missing)).error.code).toBe("LOOPD_NOT_FOUND");
+  });
+
   it("refuses to change a routine a loopd.yaml owns (409)", async () => {
     await call("PUT", "/api/v1/routines/owned", { body: shell("date") });
     await ctx.store.db.updateTable("routines").set({ source: "/srv/loopd.yaml" }).execute();
@@ -549,6 +618,10 @@ describe("reports", () => {
         "POST /api/v1/routines/{name}/pause",
         "POST /api/v1/routines/{name}/resume",
         "GET /api/v1/routines/{name}/memory",
+        "PUT /api/v1/routines/{name}/memory",
+        "DELETE /api/v1/routines/{name}/memory",
+        "POST /api/v1/apply",
+        "POST /api/v1/deliveries/{id}/retry",
         "POST /api/v1/routines/{name}/run",
         "POST /api/v1/routines/{name}/fire",
         "GET /api/v1/runs",

@@ -5,7 +5,7 @@
  * its face in `X-Loopd-Client`, which also makes it one a web page cannot send
  * (server/request-guard.ts).
  *
- * What the API does not offer (remind, delivery retries) goes to
+ * What the API does not offer (remind) goes to
  * `storeSide` — the store of the data dir this daemon serves, whose writes wake it — and is
  * refused when there is none (a daemon named by LOOPD_URL elsewhere).
  */
@@ -222,7 +222,7 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   retryDelivery(idOrPrefix: string): Promise<DeliveryView> {
-    return this.onStore("`loopd deliveries retry`").retryDelivery(idOrPrefix);
+    return this.call("POST", `/deliveries/${encodeURIComponent(idOrPrefix)}/retry`);
   }
 
   showMemory(name: string): Promise<MemoryView> {

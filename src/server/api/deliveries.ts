@@ -3,7 +3,7 @@
  * in trouble; with the count of every delivery by status (`loopd deliveries`' totals line).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { deliveryCounts, listDeliveryViews } from "../../app/deliveries.js";
+import { deliveryCounts, listDeliveryViews, retryDeliveryById } from "../../app/deliveries.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { DeliveryViewSchema, errorResponses } from "./schemas.js";
 
@@ -39,6 +39,25 @@ const route = createRoute({
   },
 });
 
+const retryRoute = createRoute({
+  method: "post",
+  path: "/deliveries/{id}/retry",
+  tags: ["deliveries"],
+  summary: "Make a pending or dead delivery due now",
+  request: {
+    params: z.object({
+      id: z.string().min(1).openapi({ description: "The delivery's id, or the short prefix lists show." }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The delivery, due now",
+      content: { "application/json": { schema: DeliveryViewSchema } },
+    },
+    ...errorResponses(400, 401, 404),
+  },
+});
+
 export function registerDeliveryRoutes(api: Api, deps: ApiDeps): void {
   api.openapi(route, async (c) => {
     const { failed, limit } = c.req.valid("query");
@@ -50,5 +69,10 @@ export function registerDeliveryRoutes(api: Api, deps: ApiDeps): void {
       deliveryCounts(deps.store),
     ]);
     return c.json({ deliveries, counts }, 200);
+  });
+  api.openapi(retryRoute, async (c) => {
+    const delivery = await retryDeliveryById(deps.store, c.req.valid("param").id, deps.now());
+    deps.onFired(); // the delivery worker would otherwise see it at its next rescan
+    return c.json(delivery, 200);
   });
 }
