@@ -48,6 +48,8 @@ describe("lock files", () => {
       second = true;
       return lock;
     });
+    // The behaviour under test is a non-event (no lock while it is held), so it takes a window:
+    // 100 ms is several of the waiter's tries (20 ms, then 40 ms, 80 ms …), each refused.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(second).toBe(false);
     await releaseLock(first);
