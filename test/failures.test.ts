@@ -358,5 +358,6 @@ routines:
       ["hourly-report", "hook"],
     ]);
     expect(hook.events.filter((seen) => seen.type === "routine.misfired")).toHaveLength(1);
-  });
+    // Seven CLI processes and two workers started and stopped: room for a busy 2-core machine.
+  }, 90_000);
 });
