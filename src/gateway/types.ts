@@ -57,10 +57,25 @@ export interface GatewayTenant {
 }
 
 export interface GatewayRegistration {
-  /** The base URL that stands in for `upstream` (same path semantics: append what you would have). */
+  /**
+   * The base URL that stands in for `upstream` (same path semantics: append what you would
+   * have). It keeps the upstream's path: `http://h/v1` → `http://127.0.0.1:P/m/<secret>/0/v1`,
+   * and the gateway forwards `/m/<secret>/0` + rest to the upstream's origin + rest. So a
+   * harness that strips `/v1` (Claude Code) or `/v1beta` (Gemini CLI) from its base URL and adds
+   * it back per request still reaches the right upstream path. Throws for an upstream that was
+   * not registered.
+   */
   baseUrl(upstream: string): string;
   /** Forget the tenant: later requests with its secret get 403. In-flight requests finish. */
   close(): void;
+}
+
+export interface GatewayOptions {
+  /**
+   * A tenant callback threw, or forwarding failed in a way the client was told about (502/500
+   * in the provider's shape). The gateway keeps serving; this is for the log.
+   */
+  onError?(error: unknown, context: { phase: "admit" | "record" | "forward"; path: string }): void;
 }
 
 export interface MeteringGateway {
