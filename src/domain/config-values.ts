@@ -24,6 +24,8 @@ export const NOTIFY_EVENTS = [
   "deadline",
   "budget",
   "auth",
+  /** A built-in loop's report (ci-health's digest of what changed): sent only when there is news. */
+  "report",
 ] as const;
 
 /** Routine and tier names end up in branch names (`loopd/<routine>/<run>`) and URLs. */

@@ -56,7 +56,7 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
       notify: ({ kind, summary, url }) =>
         enqueueEvent(db, {
           type: `loop.${kind}`,
-          kind: kind === "fixed" ? "success" : "failure",
+          kind: kind === "fixed" ? "success" : kind === "report" ? "report" : "failure",
           routineId: run.routineId,
           runId: run.id,
           payload: { routine: run.routineName, runId: run.id, summary, url },

@@ -45,9 +45,14 @@ export interface LoopContext {
   runAgent(job: AgentJob): Promise<AgentJobResult>;
   /**
    * A notification through the routine's `notify` rules: `needs_attention` (a person must look:
-   * sent to rules asking for `failure`) or `fixed` (sent to rules asking for `success`).
+   * sent to rules asking for `failure`), `fixed` (sent to rules asking for `success`) or
+   * `report` (a loop's digest, Markdown in `summary`: sent to rules asking for `report`).
    */
-  notify(event: { kind: "needs_attention" | "fixed"; summary: string; url: string | null }): Promise<void>;
+  notify(event: {
+    kind: "needs_attention" | "fixed" | "report";
+    summary: string;
+    url: string | null;
+  }): Promise<void>;
 }
 
 export interface LoopOutcome {

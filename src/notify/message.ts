@@ -56,6 +56,7 @@ const OUTCOMES: Record<string, Outcome> = {
   "check.satisfied": { outcome: "is satisfied", severity: "success", emoji: "✅" },
   "check.unsatisfied": { outcome: "is not satisfied", severity: "error", emoji: "🔔" },
   "check.deadline_missed": { outcome: "missed its deadline", severity: "error", emoji: "⏰" },
+  "loop.report": { outcome: "report", severity: "info", emoji: "📋" },
 };
 
 const COLORS: Record<Severity, number> = {
