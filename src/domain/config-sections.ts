@@ -137,7 +137,9 @@ export const notifyRuleSchema = z.strictObject({
     .array(z.enum(NOTIFY_EVENTS))
     .min(1)
     .optional()
-    .meta({ description: "Events that notify; default [failure]. `report`: a built-in loop's digest (ci-health)." }),
+    .meta({
+      description: "Events that notify; default [failure]. `report`: a built-in loop's digest (ci-health).",
+    }),
   changeOnly: z
     .boolean()
     .optional()
