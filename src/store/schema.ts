@@ -223,6 +223,35 @@ export interface LoopItemsTable {
   updated_at: number;
 }
 
+export interface FeedbackItemsTable {
+  routine_id: number;
+  item_key: string;
+  source: string;
+  text_hash: string;
+  text: string;
+  title: string | null;
+  url: string | null;
+  duplicate_of: string | null;
+  cluster_id: string | null;
+  created_at: number;
+}
+
+export interface FeedbackClustersTable {
+  routine_id: number;
+  cluster_id: string;
+  label: string;
+  title: string | null;
+  size: number;
+  previous_size: number;
+  status: string;
+  /** JSON: the top terms' weights, `{ term: weight }`. */
+  centroid: string;
+  /** JSON: up to 3 `{ key, text, url }`. */
+  representatives: string;
+  first_seen: number;
+  updated_at: number;
+}
+
 export interface SettingsTable {
   key: string;
   /** JSON document. */
@@ -269,6 +298,8 @@ export interface Database {
   settings: SettingsTable;
   workers: WorkersTable;
   loop_items: LoopItemsTable;
+  feedback_items: FeedbackItemsTable;
+  feedback_clusters: FeedbackClustersTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

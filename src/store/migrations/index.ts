@@ -9,6 +9,7 @@ import { trustedResults } from "./0008-trusted-results.js";
 import { workers } from "./0009-workers.js";
 import { watchBackoff } from "./0010-watch-backoff.js";
 import { loopItems } from "./0011-loop-items.js";
+import { feedbackClusters } from "./0012-feedback-clusters.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   workers,
   watchBackoff,
   loopItems,
+  feedbackClusters,
 ];
