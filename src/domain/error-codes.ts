@@ -302,6 +302,24 @@ export const ERROR_CODES = {
     summary: "`loopd remind` needs a notification channel to ping, and none was given or could be chosen.",
     hint: "Pass `--to <channel>` (a channel declared under `channels:` in loopd.yaml and applied).",
   },
+  LOOPD_REMIND_AMBIGUOUS_ZONE: {
+    exitCode: EXIT.input,
+    summary:
+      "The `loopd remind` sentence names a time zone by an abbreviation that means more than one zone (IST: India, Ireland or Israel; BST: British Summer Time or Bangladesh; AST: Atlantic or Arabia).",
+    hint: "Name the zone itself (Asia/Kolkata, Europe/Dublin, Europe/London, …) in the sentence or with `--tz`.",
+  },
+  LOOPD_REMIND_ZONE_CONFLICT: {
+    exitCode: EXIT.input,
+    summary:
+      "The `loopd remind` sentence names a time zone that disagrees with `--tz`, or names two different zones.",
+    hint: "Keep one zone: drop `--tz`, or drop the zone from the sentence (or make them the same).",
+  },
+  LOOPD_REMIND_TIME_CONFLICT: {
+    exitCode: EXIT.input,
+    summary:
+      'The `loopd remind` sentence pairs a part of the day with a clock time outside it ("this morning at 9pm").',
+    hint: 'Say one of them: "tonight at 9pm", "this morning at 9am", or just "at 21:00".',
+  },
   LOOPD_CONFIRMATION_REQUIRED: {
     exitCode: EXIT.input,
     summary: "The command changes state and asks for confirmation, but there is no terminal to ask on.",
