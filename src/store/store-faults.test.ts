@@ -30,6 +30,21 @@ async function terminate(prefix: string): Promise<number> {
   }
 }
 
+/** How many backends whose application_name starts with `prefix` the server still has. */
+async function backends(prefix: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      "select count(*)::int as n from pg_stat_activity where application_name like $1",
+      [`${prefix}%`],
+    );
+    return (rows[0] as { n: number }).n;
+  } finally {
+    await admin.end();
+  }
+}
+
 describe.runIf(await postgresSuiteEnabled("the PostgreSQL fault tests"))(
   "PostgreSQL connection faults",
   () => {
@@ -51,7 +66,9 @@ describe.runIf(await postgresSuiteEnabled("the PostgreSQL fault tests"))(
       const inTransaction = db.transaction().execute(async (trx) => {
         await trx.selectFrom("routines").select("id").execute();
         expect(await terminate(`loopd:${schema}`)).toBeGreaterThanOrEqual(4);
-        await new Promise((resolve) => setTimeout(resolve, 200)); // the 'error' events arrive now
+        // Once the server has ended them, their sockets close: the pool's idle clients and this
+        // checked-out one get their 'error' events, which must not take the process down.
+        await vi.waitFor(async () => expect(await backends(`loopd:${schema}`)).toBe(0), { interval: 20 });
         await trx.selectFrom("routines").select("id").execute();
       });
       const failure = await inTransaction.then(
