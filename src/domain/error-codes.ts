@@ -206,6 +206,12 @@ export const ERROR_CODES = {
       "The harness's CLI started but could not run any tool (its sandbox could not start, a helper binary is missing), so the agent worked blind; loopd fails the attempt instead of recording a success with nothing done.",
     hint: "The message names the cause. For Codex: give the daemon a CODEX_HOME (or HOME) outside the temp dir, make bubblewrap work for its user, or set `harnesses.codex.sandbox: danger-full-access` where the worker is confined otherwise.",
   },
+  LOOPD_SANDBOX_UNAVAILABLE: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The routine's `sandbox: required` asks for confinement (bubblewrap on Linux) that does not work on this machine, so the run was refused rather than run unconfined.",
+    hint: "Install bubblewrap (`sudo apt-get install bubblewrap`) and make sure the daemon's user may create user namespaces (`loopd doctor` runs a probe), or point `sandbox.bwrap` at a working binary.",
+  },
   LOOPD_AUTH_MISSING: {
     exitCode: EXIT.auth,
     summary: "The harness has no credentials: no API key in the environment and no CLI login.",
