@@ -5,13 +5,14 @@
  * both expand through here, so a routine is checked and stored as the plain routine it is.
  */
 import { z } from "zod";
+import { feedbackTriage, feedbackTriageParams } from "./feedback-triage.js";
 import { issueToPr, issueToPrParams } from "./issue-to-pr.js";
 import { prBabysit, prBabysitParams } from "./pr-babysit.js";
 import type { RoutineTemplate } from "./template.js";
 
 export type { LoopSpec, RoutineTemplate } from "./template.js";
 
-export const TEMPLATES: readonly RoutineTemplate[] = [prBabysit, issueToPr];
+export const TEMPLATES: readonly RoutineTemplate[] = [prBabysit, issueToPr, feedbackTriage];
 
 export function findTemplate(name: string): RoutineTemplate | undefined {
   return TEMPLATES.find((template) => template.name === name);
@@ -22,6 +23,7 @@ export const loopSchema = z
   .discriminatedUnion("kind", [
     prBabysitParams.extend({ kind: z.literal("pr-babysit") }),
     issueToPrParams.extend({ kind: z.literal("issue-to-pr") }),
+    feedbackTriageParams.omit({ every: true }).extend({ kind: z.literal("feedback-triage") }),
   ])
   .meta({
     description:
