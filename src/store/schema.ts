@@ -223,6 +223,19 @@ export interface LoopItemsTable {
   updated_at: number;
 }
 
+/** ci-health: one test's outcome in one try of a run (try 0 the suite's run, then its re-runs). */
+export interface TestResultsTable {
+  id: Generated<number>;
+  routine_id: number;
+  run_id: number;
+  test_id: string;
+  try: number;
+  outcome: "passed" | "failed" | "skipped";
+  commit_sha: string;
+  message: string | null;
+  at: number;
+}
+
 export interface FeedbackItemsTable {
   routine_id: number;
   item_key: string;
@@ -233,6 +246,8 @@ export interface FeedbackItemsTable {
   url: string | null;
   duplicate_of: string | null;
   cluster_id: string | null;
+  /** Base64 float32 vector, with an embedding model. */
+  embedding: string | null;
   created_at: number;
 }
 
@@ -300,6 +315,7 @@ export interface Database {
   loop_items: LoopItemsTable;
   feedback_items: FeedbackItemsTable;
   feedback_clusters: FeedbackClustersTable;
+  test_results: TestResultsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

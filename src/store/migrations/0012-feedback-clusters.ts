@@ -22,6 +22,8 @@ export const feedbackClusters: Migration = {
       .addColumn("url", "text")
       .addColumn("duplicate_of", "text")
       .addColumn("cluster_id", "text")
+      // With an embedding model: the item's vector (base64 float32), so only new items are embedded.
+      .addColumn("embedding", "text")
       .addColumn("created_at", "bigint", (c) => c.notNull())
       .addPrimaryKeyConstraint("feedback_items_pk", ["routine_id", "item_key"])
       .execute();
