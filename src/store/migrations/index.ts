@@ -10,6 +10,7 @@ import { workers } from "./0009-workers.js";
 import { watchBackoff } from "./0010-watch-backoff.js";
 import { loopItems } from "./0011-loop-items.js";
 import { feedbackClusters } from "./0012-feedback-clusters.js";
+import { testResults } from "./0013-test-results.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   watchBackoff,
   loopItems,
   feedbackClusters,
+  testResults,
 ];
