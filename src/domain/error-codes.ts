@@ -286,6 +286,12 @@ export const ERROR_CODES = {
       "The repository, pull request, issue or run asked for does not exist, or the token cannot see it.",
     hint: "Check the `repo` (owner/name) and number; for a private repository the token needs read access to it.",
   },
+  LOOPD_FEEDBACK_SOURCE_FAILED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "A feedback-triage source could not be read: a file or folder is missing or unreadable, an HTTP feed failed or did not answer JSON, a field path found no text.",
+    hint: "Fix the source named in the message (path, URL, `items`/`text`/`id` paths); the other sources were triaged.",
+  },
   LOOPD_GITHUB_REJECTED: {
     exitCode: EXIT.runFailed,
     summary:
