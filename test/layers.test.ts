@@ -87,6 +87,11 @@ describe("layer rules", () => {
     expect(violations((edge) => edge.from === "harness" && edge.to === "store")).toEqual([]);
   });
 
+  it("gateway/ imports only domain/ and lib/", () => {
+    const floor = ["gateway", "domain", "lib"];
+    expect(violations((edge) => edge.from === "gateway" && !floor.includes(edge.to))).toEqual([]);
+  });
+
   it("no import cycle between folders", () => {
     const graph = new Map<string, Set<string>>();
     for (const edge of edges) {

@@ -1,7 +1,7 @@
 /**
  * A fake model server for tests and benchmarks: real HTTP on 127.0.0.1, speaking the wire
  * protocols real agent CLIs and SDKs use (Anthropic Messages, OpenAI Responses, Chat
- * Completions), answering from a per-test script. Agent turns (requests that declare tools)
+ * Completions, Gemini's generateContent), answering from a per-test script. Agent turns (requests that declare tools)
  * consume the script in order; side requests without tools (titles, summaries) get
  * `sideReply` and do not. Every request is recorded for assertions.
  *
@@ -20,6 +20,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleAnthropic, sendError as sendAnthropicError } from "./anthropic.js";
+import { handleGemini } from "./gemini.js";
 import { handleChatCompletions } from "./openai-chat.js";
 import { handleResponses, openAIError } from "./openai-responses.js";
 import type { ModelRequest, Protocol, Script, ScriptedReply } from "./script.js";
@@ -70,6 +71,11 @@ const ROUTES: Array<{ path: RegExp; protocol: Protocol; handler: ProtocolHandler
   { path: /^\/(v1\/)?messages$/, protocol: "anthropic", handler: handleAnthropic },
   { path: /^\/(v1\/)?responses$/, protocol: "openai-responses", handler: handleResponses },
   { path: /^\/(v1\/)?chat\/completions$/, protocol: "openai-chat", handler: handleChatCompletions },
+  {
+    path: /^\/(v1beta\/|v1\/)?models\/[^/:]+:(stream)?[gG]enerateContent$/,
+    protocol: "gemini",
+    handler: handleGemini,
+  },
 ];
 
 export async function startFakeModelServer(options: FakeModelServerOptions): Promise<FakeModelServer> {
@@ -138,8 +144,9 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
       path,
       headers: req.headers,
       body,
-      model: typeof body.model === "string" ? body.model : "",
-      stream: body.stream === true,
+      // Gemini names the model and the streaming in the path (`models/<id>:streamGenerateContent`).
+      model: typeof body.model === "string" ? body.model : (/\/models\/([^/:]+):/.exec(path)?.[1] ?? ""),
+      stream: body.stream === true || path.endsWith(":streamGenerateContent"),
       hasTools,
       turn: hasTools ? turn++ : -1,
     };
