@@ -13,6 +13,11 @@ import { enqueueEvent } from "../store/outbox.js";
 import { findRun } from "../store/runs.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
+import { pruneTestResults, recentTestResults, recordTestResults } from "../store/test-results.js";
+import { runEnvironment } from "./run-environment.js";
+
+/** Runs of test results a routine keeps (its `window` looks at fewer). */
+const TEST_RESULT_RUNS_KEPT = 500;
 
 export interface LoopRunOptions {
   store: Store;
@@ -43,6 +48,7 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
       spec: run.spec,
       loop,
       env: options.baseEnv,
+      commandEnv: { ...runEnvironment(run, run.spec.repo, options.baseEnv), ...run.spec.env },
       githubApiUrl: options.settings.github?.apiUrl,
       signal: options.signal,
       now,
@@ -51,6 +57,13 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
         all: () => loopItems(db, run.routineId),
         put: (item, state) => putLoopItem(db, run.routineId, item, state, now()),
         forget: (items) => deleteLoopItems(db, run.routineId, items),
+      },
+      tests: {
+        record: async (results) => {
+          await recordTestResults(db, run.routineId, run.id, results);
+          await pruneTestResults(db, run.routineId, TEST_RESULT_RUNS_KEPT);
+        },
+        recent: (runs) => recentTestResults(db, run.routineId, runs),
       },
       runAgent: (job) => runAgent(options, job),
       notify: ({ kind, summary, url }) =>

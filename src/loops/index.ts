@@ -1,4 +1,5 @@
 /** The built-in loops by kind (a routine's `loop.kind`). */
+import { ciHealthTick } from "./ci-health/tick.js";
 import { issueToPrTick } from "./issue-to-pr/tick.js";
 import type { LoopTick } from "./loop.js";
 import { prBabysitTick } from "./pr-babysit/tick.js";
@@ -8,4 +9,5 @@ export type { AgentJob, AgentJobResult, LoopContext, LoopOutcome, LoopTick } fro
 export const LOOP_TICKS: Readonly<Record<string, LoopTick>> = {
   "pr-babysit": prBabysitTick,
   "issue-to-pr": issueToPrTick,
+  "ci-health": ciHealthTick,
 };

@@ -7,6 +7,7 @@
  */
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { LoopSpec } from "../domain/templates/index.js";
+import type { TestObservation } from "../domain/test-health.js";
 import type { HarnessResult } from "../harness/harness.js";
 
 export interface AgentJob {
@@ -28,12 +29,22 @@ export interface LoopItemStore {
   forget(items: string[]): Promise<void>;
 }
 
+/** ci-health's per-test history (table `test_results`). */
+export interface TestHistoryStore {
+  /** Records this run's results (every test, every try). */
+  record(results: readonly TestObservation[]): Promise<void>;
+  /** The results of the routine's last `runs` runs, oldest first. */
+  recent(runs: number): Promise<TestObservation[]>;
+}
+
 export interface LoopContext {
   run: { id: number; attempt: number; routineName: string; trigger: string };
   spec: RoutineSpec;
   loop: LoopSpec;
   /** The daemon's environment (tokens are looked up here, never handed to the agent). */
   env: Record<string, string | undefined>;
+  /** The environment of commands the tick runs in the routine's repo (a check command's: the run's context, the routine's `env`). */
+  commandEnv: Record<string, string>;
   /** loopd.yaml's `github.apiUrl`, if set. */
   githubApiUrl: string | undefined;
   signal: AbortSignal;
@@ -41,6 +52,7 @@ export interface LoopContext {
   /** One line of the run's log. */
   log(line: string): void;
   items: LoopItemStore;
+  tests: TestHistoryStore;
   /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
   runAgent(job: AgentJob): Promise<AgentJobResult>;
   /**

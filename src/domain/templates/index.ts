@@ -5,6 +5,7 @@
  * both expand through here, so a routine is checked and stored as the plain routine it is.
  */
 import { z } from "zod";
+import { ciHealth, ciHealthParams } from "./ci-health.js";
 import { feedbackTriage, feedbackTriageParams } from "./feedback-triage.js";
 import { issueToPr, issueToPrParams } from "./issue-to-pr.js";
 import { prBabysit, prBabysitParams } from "./pr-babysit.js";
@@ -12,7 +13,7 @@ import type { RoutineTemplate } from "./template.js";
 
 export type { LoopSpec, RoutineTemplate } from "./template.js";
 
-export const TEMPLATES: readonly RoutineTemplate[] = [prBabysit, issueToPr, feedbackTriage];
+export const TEMPLATES: readonly RoutineTemplate[] = [prBabysit, issueToPr, feedbackTriage, ciHealth];
 
 export function findTemplate(name: string): RoutineTemplate | undefined {
   return TEMPLATES.find((template) => template.name === name);
@@ -24,6 +25,7 @@ export const loopSchema = z
     prBabysitParams.extend({ kind: z.literal("pr-babysit") }),
     issueToPrParams.extend({ kind: z.literal("issue-to-pr") }),
     feedbackTriageParams.omit({ every: true }).extend({ kind: z.literal("feedback-triage") }),
+    ciHealthParams.extend({ kind: z.literal("ci-health") }),
   ])
   .meta({
     description:
