@@ -103,3 +103,55 @@ export function routingRefusal(
     hint: `Raise ${settingPlace(setting, routine)}, or declare a cheaper tier under \`models\` and route ${routine} to it.`,
   };
 }
+
+export interface RequestRefused {
+  scope: CapScope;
+  limitUsd: number;
+  spentUsd: number;
+  heldUsd: number;
+  routine: string;
+  routineBudget: RoutineBudget | undefined;
+  globalBudgets: GlobalBudgets | undefined;
+  now: number;
+}
+
+/**
+ * The gateway refused a model request mid-run: the cap had nothing left once spend and the
+ * holds of requests and runs in flight were counted. The run stops here.
+ */
+export function requestRefusal(refused: RequestRefused): BudgetRefusal {
+  const setting = capSetting(refused.scope, refused.limitUsd, refused.routineBudget, refused.globalBudgets);
+  const spent =
+    refused.scope === "run"
+      ? `: this run has spent ${formatUsd(refused.spentUsd)}`
+      : ` has ${formatUsd(refused.spentUsd)} spent`;
+  const held =
+    refused.heldUsd > 0 ? ` and ${formatUsd(refused.heldUsd)} held by model requests and runs in flight` : "";
+  const message =
+    `stopped before a model request: the ${CAP_NAME[refused.scope]} (${setting}) of ${formatUsd(refused.limitUsd)}` +
+    `${spent}${held}; nothing is left for another request`;
+  const window = capWindow(refused.scope, refused.now);
+  const wait = window ? `, or wait for it to reset at ${new Date(window.to).toISOString()}` : "";
+  const hint =
+    `Raise ${settingPlace(setting, refused.routine)} above ${formatUsd(refused.spentUsd + refused.heldUsd)}${wait}; ` +
+    "`loopd show-run` and `loopd costs --by routine` show where it went.";
+  return { message, hint };
+}
+
+/** The routine spent faster than its spend-velocity alarm in the last minute. */
+export function velocityRefusal(refused: {
+  routine: string;
+  limitUsd: number;
+  spentUsd: number;
+  routineSet: boolean;
+}): BudgetRefusal {
+  const setting = refused.routineSet ? "budget.usdPerMinute" : "budgets.usdPerMinute";
+  return {
+    message:
+      `stopped: ${refused.routine} spent ${formatUsd(refused.spentUsd)} in the last minute, over its ` +
+      `${formatUsd(refused.limitUsd)}/min spend-velocity alarm (${setting}); a runaway loop? The routine is paused`,
+    hint:
+      `Look at its last runs (\`loopd runs ${refused.routine}\`); if this rate is expected, raise ` +
+      `${settingPlace(setting, refused.routine)}, then \`loopd resume ${refused.routine}\`.`,
+  };
+}

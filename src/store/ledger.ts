@@ -20,8 +20,11 @@ export interface LedgerEntry {
   tier: string | null;
   usage: TokenUsage;
   costUsd: number;
-  /** reported by the harness, or priced by loopd from the token counts. */
-  costSource: "reported" | "priced";
+  /**
+   * reported by the harness, priced by loopd from the harness's token counts, or metered by
+   * loopd's gateway request by request (priced from the tokens the provider answered with).
+   */
+  costSource: "reported" | "priced" | "gateway";
 }
 
 export async function recordLedger(db: Db, entries: readonly LedgerEntry[]): Promise<void> {

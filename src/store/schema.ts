@@ -95,6 +95,13 @@ export interface RunsTable {
   unverified: ColumnType<number, number | undefined, number>;
   /** The specific hint of the error the run ended with (from the error table, or the harness). */
   error_hint: string | null;
+  /** How its model spend was counted: gateway | reported; null for runs that call no model. */
+  metering: string | null;
+  /** A gateway-metered run's own report from its harness (the ledger has the gateway's count). */
+  reported_tokens_in: number | null;
+  reported_tokens_out: number | null;
+  reported_tokens_cached: number | null;
+  reported_cost_usd: number | null;
 }
 
 export type ArtifactKind =

@@ -11,6 +11,7 @@ import { watchBackoff } from "./0010-watch-backoff.js";
 import { loopItems } from "./0011-loop-items.js";
 import { feedbackClusters } from "./0012-feedback-clusters.js";
 import { testResults } from "./0013-test-results.js";
+import { gatewayMetering } from "./0014-gateway-metering.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append only. */
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   loopItems,
   feedbackClusters,
   testResults,
+  gatewayMetering,
 ];
