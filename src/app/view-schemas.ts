@@ -15,6 +15,7 @@ import { COST_REPORT_KEYS } from "../domain/cost-report.js";
 import { DELIVERY_STATUSES } from "../domain/delivery-status.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run-status.js";
+import { TEST_CLASSES } from "../domain/test-health.js";
 import type { PublicSpec } from "./views.js";
 
 const isoTime = z.string().meta({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
@@ -299,4 +300,31 @@ export const MemoryViewSchema = z.object({
   bytes: z.int(),
   maxBytes: z.int(),
   updatedAt: z.string().nullable().meta({ description: "ISO time of the last write; null: never written" }),
+});
+
+/** `loopd flaky`: one test of a ci-health routine, classified over its window (domain/test-health.ts). */
+export const FlakyTestViewSchema = z.object({
+  routine: z.string(),
+  testId: z
+    .string()
+    .meta({
+      description: "`<classname>::<name>` from the JUnit report.",
+      example: "src/cart.test.ts::cart > applies a coupon",
+    }),
+  class: z.enum(TEST_CLASSES).meta({
+    description:
+      "broken: fails every time since a commit; flaky: failed and passed on the same commit; new: first seen in the latest run; recovered: failed in the window, passes now; passing; skipped.",
+  }),
+  flakeRate: z
+    .number()
+    .meta({ description: "Share (0..1) of its runs that failed on a commit it also passed on." }),
+  runs: z.int().meta({ description: "Runs of the window it has a result in." }),
+  lastFailure: z.string().nullable().meta({ description: "The last failure's message." }),
+  lastFailedAt: isoTimeOrNull,
+  since: isoTimeOrNull.meta({
+    description: "Since when it is in its class (broken, flaky, recovered, new).",
+  }),
+  sinceCommit: z.string().nullable(),
+  firstSeen: isoTime,
+  lastSeen: isoTime,
 });

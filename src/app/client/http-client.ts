@@ -20,6 +20,7 @@ import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
 import type { DeliveryView } from "../deliveries.js";
+import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder } from "../remind.js";
 import type { RoutineDetail } from "../routines.js";
@@ -209,6 +210,12 @@ export class HttpLoopdClient implements LoopdClient {
 
   async listChecks(options: { all: boolean }): Promise<CheckView[]> {
     return (await this.call<{ checks: CheckView[] }>("GET", `/checks${options.all ? "?all=1" : ""}`)).checks;
+  }
+
+  async flakyTests(options: { routine?: string }): Promise<FlakyTestView[]> {
+    const query =
+      options.routine !== undefined ? `?${new URLSearchParams({ routine: options.routine })}` : "";
+    return (await this.call<{ tests: FlakyTestView[] }>("GET", `/flaky${query}`)).tests;
   }
 
   async listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {

@@ -14,6 +14,7 @@ import { type ApplyResult, applyConfig } from "../apply-config.js";
 import { type CheckView, listCheckViews } from "../checks.js";
 import { type CostsView, costs } from "../costs.js";
 import { type DeliveryView, deliveryCounts, listDeliveryViews, retryDeliveryById } from "../deliveries.js";
+import { type FlakyTestView, flakyTests } from "../flaky-tests.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../memory.js";
 import { openStoreFromEnv, storeOptionsFromEnv } from "../open-store.js";
 import { type PlannedReminder, planReminder, scheduleReminder } from "../remind.js";
@@ -187,6 +188,10 @@ export class LocalLoopdClient implements LoopdClient {
 
   listChecks(options: { all: boolean }): Promise<CheckView[]> {
     return this.withStore((store) => listCheckViews(store, options));
+  }
+
+  flakyTests(options: { routine?: string }): Promise<FlakyTestView[]> {
+    return this.withStore((store) => flakyTests(store, options));
   }
 
   listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {

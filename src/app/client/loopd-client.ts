@@ -11,6 +11,7 @@ import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
 import type { DeliveryView } from "../deliveries.js";
+import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder, RemindRequest } from "../remind.js";
 import type { RoutineDetail } from "../routines.js";
@@ -80,6 +81,8 @@ export interface LoopdClient {
   /** The ledger grouped by `by` over `since` (a duration back from now, e.g. "7d"). */
   costs(options: { by: CostReportKey; since: string; routine?: string }): Promise<CostsView>;
   listChecks(options: { all: boolean }): Promise<CheckView[]>;
+  /** `loopd flaky`: the tests of ci-health routines (one routine's, with `routine`), classified. */
+  flakyTests(options: { routine?: string }): Promise<FlakyTestView[]>;
   listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]>;
   deliveryCounts(): Promise<Record<DeliveryStatus, number>>;
   /** Makes a pending or dead delivery due now; the short id the list shows is enough. */

@@ -20,6 +20,7 @@ import { registerMemoryRoutes } from "./memory.js";
 import { registerRoutineRoutes } from "./routines.js";
 import { registerRunRoutes } from "./runs.js";
 import { registerSystemRoutes } from "./system.js";
+import { registerTestRoutes } from "./tests.js";
 
 export type { ApiDeps } from "./deps.js";
 
@@ -52,6 +53,7 @@ export function createApi(deps: ApiDeps): Api {
   registerCostRoutes(api, deps);
   registerCheckRoutes(api, deps);
   registerDeliveryRoutes(api, deps);
+  registerTestRoutes(api, deps);
 
   api.doc31("/openapi.json", {
     openapi: "3.1.0",
