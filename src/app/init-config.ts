@@ -10,7 +10,9 @@ import { isMap, isSeq, parseDocument } from "yaml";
 import { EXAMPLE_CONFIG, SCHEMA_FILE } from "../config/example.js";
 import { configJsonSchema } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
+import { ciHealthExample } from "../domain/templates/ci-health.js";
 import { findTemplate, TEMPLATES } from "../domain/templates/index.js";
+import { detectTestSetup } from "./ci-health-init.js";
 
 /** Returns the absolute paths of the config and of the schema beside it. */
 export async function writeExampleConfig(
@@ -37,7 +39,7 @@ export async function writeTemplateConfig(
   file: string,
   name: string,
   options: { force: boolean },
-): Promise<{ path: string; schema: string; appended: boolean }> {
+): Promise<{ path: string; schema: string; appended: boolean; chose?: string }> {
   const template = findTemplate(name);
   if (!template?.ready) {
     const ready = TEMPLATES.filter((t) => t.ready).map((t) => t.name);
@@ -48,21 +50,36 @@ export async function writeTemplateConfig(
     );
   }
   const path = resolve(file);
+  // ci-health's test command is the repository's own: found beside the config (the routine's repo).
+  const setup = name === "ci-health" ? detectTestSetup(dirname(path)) : null;
+  const example = setup
+    ? ciHealthExample({ ...setup, comment: setup.chose.split(":")[0] ?? "" })
+    : template.example;
   const existing = options.force ? null : await readFile(path, "utf8").catch(() => null);
-  const text =
-    existing === null ? templateConfig(template.example) : appendRoutine(existing, template.example, file);
+  const intro = setup
+    ? "# ci-health runs the tests in this folder (the routine's repo) and reports flaky and broken ones."
+    : undefined;
+  const text = existing === null ? templateConfig(example, intro) : appendRoutine(existing, example, file);
   try {
     await writeFile(path, text);
   } catch (error) {
     throw new LoopdError("LOOPD_FILE_WRITE_FAILED", `cannot write ${file}: ${(error as Error).message}`);
   }
-  return { path, schema: await writeSchema(path), appended: existing !== null };
+  return {
+    path,
+    schema: await writeSchema(path),
+    appended: existing !== null,
+    ...(setup ? { chose: setup.chose } : {}),
+  };
 }
 
-function templateConfig(example: string): string {
+function templateConfig(
+  example: string,
+  intro = "# Fill in the repository (`repo:` under params), give `loopd serve` a GitHub token (GITHUB_TOKEN), then `loopd apply`.",
+): string {
   return [
     "# loopd.yaml — routines loopd keeps running for you.",
-    "# Fill in the repository (`repo:` under params), give `loopd serve` a GitHub token (GITHUB_TOKEN), then `loopd apply`.",
+    intro,
     "# `loopd show <routine> --expanded` prints the plain routine a template stands for.",
     `# yaml-language-server: $schema=./${SCHEMA_FILE}`,
     "",

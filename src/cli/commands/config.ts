@@ -24,15 +24,17 @@ export function registerConfigCommands(program: Command, run: Run): void {
         const force = options.force ?? false;
         const written = options.template
           ? await writeTemplateConfig(options.file, options.template, { force })
-          : { ...(await writeExampleConfig(options.file, { force })), appended: false };
+          : { ...(await writeExampleConfig(options.file, { force })), appended: false, chose: undefined };
         const apply = `loopd apply${options.file === "loopd.yaml" ? "" : ` -f ${options.file}`}`;
-        ctx.print({ file: written.path, schema: written.schema, appended: written.appended }, () =>
+        const json = { file: written.path, schema: written.schema, appended: written.appended };
+        ctx.print(written.chose !== undefined ? { ...json, testCommand: written.chose } : json, () =>
           [
             options.template
               ? `${written.appended ? "Added" : "Wrote"} the ${options.template} routine ${written.appended ? "to" : "in"} ${options.file} (and ${basename(written.schema)} beside it).`
               : `Wrote ${options.file} (and ${basename(written.schema)} beside it: the JSON Schema its $schema names, for editors).`,
+            ...(written.chose !== undefined ? [`Test command: ${written.chose}.`] : []),
             "Next:",
-            ...(options.template
+            ...(options.template && written.chose === undefined
               ? [`  edit ${options.file}   fill in the repository (<owner>/<name>) and verify`]
               : []),
             `  ${apply}   create the routines in the store`,

@@ -10,12 +10,9 @@ import { z } from "zod";
 import type { RoutineTemplate } from "./template.js";
 
 export const ciHealthParams = z.strictObject({
-  test: z
-    .string({ error: "the test command, e.g. npm test" })
-    .min(1)
-    .meta({
-      description: "The test command, run in the routine's repo; it must write JUnit XML at `junit`.",
-    }),
+  test: z.string({ error: "the test command, e.g. npm test" }).min(1).meta({
+    description: "The test command, run in the routine's repo; it must write JUnit XML at `junit`.",
+  }),
   junit: z.string({ error: "the path of the JUnit XML the test command writes" }).min(1).meta({
     description:
       "The JUnit XML report the command writes (relative to the repo), or a folder of them (Surefire).",
@@ -76,15 +73,24 @@ export const ciHealth: RoutineTemplate = {
       loop: { kind: "ci-health", ...params },
     };
   },
-  example: `name: ci-health
+  example: ciHealthExample({
+    test: "npm test -- --run --reporter=default --reporter=junit --outputFile.junit=.loopd-junit.xml",
+    junit: ".loopd-junit.xml",
+    comment: "must write JUnit XML (`loopd init --template ci-health` picks it for your repo)",
+  }),
+};
+
+/** The routine `loopd init --template ci-health` writes, with the test command it chose for the repo. */
+export function ciHealthExample(choice: { test: string; junit: string; comment: string }): string {
+  return `name: ci-health
 template: ci-health
 params:
-  test: npm test -- --reporter=junit --outputFile=junit.xml   # must write JUnit XML
-  junit: junit.xml         # the report it writes (a folder of them for Surefire)
+  test: ${JSON.stringify(choice.test)}   # ${choice.comment}
+  junit: ${JSON.stringify(choice.junit)}   # the report it writes (a folder of them for Surefire)
   reruns: 2                # re-runs of what failed, to tell flaky from broken
-  # quarantine: true       # write flaky tests to .loopd/quarantine.json for your runner to skip
+  # quarantine: true       # write flaky tests to .loopd-quarantine.json for your runner to skip
 # The digest goes to notify rules asking for \`report\`, only when something changed:
 # notify: { to: team, on: [report, failure] }
 # every: 1h                # the template's schedule; override it here
-`,
-};
+`;
+}
