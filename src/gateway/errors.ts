@@ -18,6 +18,7 @@ export interface GatewayAnswer {
 /** Anthropic's error `type` and Google's RPC status per HTTP status, as those APIs answer them. */
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: "invalid_request_error",
+  402: "billing_error",
   403: "permission_error",
   500: "api_error",
   502: "api_error",

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { recordingTenant, startRawUpstream } from "../../test/helpers/gateway.js";
 import { waitUntil } from "../../test/helpers/wait.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
-import { REFUSED_STATUS, startGateway } from "./server.js";
+import { startGateway } from "./server.js";
 import type { MeteringGateway } from "./types.js";
 
 let model: FakeModelServer;
@@ -123,18 +123,18 @@ describe("refusals and failures, in the provider's own shape", () => {
   });
 
   it.each([
-    ["/v1/messages", { type: "error", error: { type: "invalid_request_error" } }],
+    ["/v1/messages", { type: "error", error: { type: "billing_error" } }],
     ["/v1/responses", { error: { type: "invalid_request_error", code: "LOOPD_BUDGET_EXCEEDED" } }],
     ["/v1/chat/completions", { error: { type: "invalid_request_error", code: "LOOPD_BUDGET_EXCEEDED" } }],
     [
       "/v1beta/models/gemini-2.5-pro:generateContent",
-      { error: { code: REFUSED_STATUS, status: "FAILED_PRECONDITION" } },
+      { error: { code: 400, status: "FAILED_PRECONDITION" } },
     ],
   ])("a refused %s is answered, not forwarded, not recorded", async (path, shape) => {
     const tenant = recordingTenant(refuse);
     const base = gateway.register(tenant, [model.url]).baseUrl(model.url);
     const response = await post(`${base}${path}`);
-    expect(response.status).toBe(REFUSED_STATUS);
+    expect(response.status).toBe(path.endsWith("/messages") ? 402 : 400);
     const body = await response.json();
     expect(body).toMatchObject(shape);
     expect(JSON.stringify(body)).toContain("LOOPD_BUDGET_EXCEEDED: perRun $0.0030 reached");

@@ -24,13 +24,30 @@ import type {
   MeteredRequest,
   MeteredResponse,
   MeteringGateway,
+  WireFormat,
 } from "./types.js";
 
 /**
- * Claude Code and Codex retry 429 and 5xx answers (and Codex also 408/409); a 400 in the
- * provider's shape ends the turn at once in both (gateway.cli.test.ts shows it).
+ * The status of a refusal, per format: one the agent CLIs neither retry nor read as a lost
+ * login. Measured against the real CLIs (gateway.e2e.test.ts keeps the two that matter):
+ *
+ * | status | Claude Code 2.1                         | Codex 0.171                 | Gemini CLI 0.61 |
+ * | ------ | --------------------------------------- | --------------------------- | --------------- |
+ * | 400    | 6 requests: retries, dropping betas     | 1 request, stops            | 1, stops        |
+ * | 402    | 1 request, stops                        | 6 requests (retries)        | 1, stops        |
+ * | 403    | 1, but "Failed to authenticate"         | 1, read as auth expired     | 1, auth expired |
+ * | 429, 5xx | retries with backoff (7+ in 45 s)     | 429: 1; 5xx: 30 requests    | retries         |
+ *
+ * So Anthropic's own 402 `billing_error` for Claude, 400 for the rest (the AI SDK, under the
+ * builtin agent and opencode, retries only 408, 409, 429 and 5xx).
  */
-export const REFUSED_STATUS = 400;
+export const REFUSED_STATUS: Record<WireFormat, number> = {
+  anthropic: 402,
+  "openai-responses": 400,
+  "openai-chat": 400,
+  gemini: 400,
+  unknown: 400,
+};
 
 /** A request body larger than this is refused with 413 (no model request is near it). */
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
@@ -99,7 +116,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Meteri
     if (!admission.ok) {
       send(
         res,
-        providerError(format, REFUSED_STATUS, `${admission.code}: ${admission.message}`, admission.code),
+        providerError(
+          format,
+          REFUSED_STATUS[format],
+          `${admission.code}: ${admission.message}`,
+          admission.code,
+        ),
       );
       return;
     }
