@@ -3,8 +3,9 @@
  * home, or named by LOOPD_URL. A recording proxy in front of the real `loopd serve` shows
  * which requests the CLI made; a home holding nothing but daemon.json and api-token, or an
  * empty one with LOOPD_URL, proves no local store was read. Output matches the direct path:
- * every read command (ls, show, runs, show-run, logs, costs, checks, deliveries, memory) works
- * with LOOPD_URL and LOOPD_TOKEN alone.
+ * every read command (ls, show, runs, show-run, logs, costs, checks, deliveries, memory) and
+ * every write (pause, resume, run, apply, memory, remind) works with LOOPD_URL and LOOPD_TOKEN
+ * alone.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
@@ -83,6 +84,8 @@ describe("the CLI through a running daemon's API", () => {
     writeFileSync(
       join(cwd, "loopd.yaml"),
       [
+        "channels:",
+        '  me: { type: webhook, url: "http://127.0.0.1:9/hook" }',
         "routines:",
         "  - name: nightly",
         "    command: echo nightly",
@@ -238,6 +241,39 @@ describe("the CLI through a running daemon's API", () => {
     },
     CLI_HEAVY_MS,
   );
+
+  // Before `apply` of another file, which replaces the declared channels with none.
+  it("remind plans and schedules with LOOPD_URL alone, read on the daemon, and the daemon sees it", async () => {
+    const sentence =
+      "tomorrow at 9am check https://github.com/acme/web/pull/7 and tell me if it isn't merged";
+    const planned = await viaUrl(["remind", "--json", sentence, "--tz", "America/New_York"]);
+    expect(planned.stderr).toBe("");
+    expect(planned.code).toBe(0);
+    const plan = json<{ scheduled: boolean; routine: { name: string; tz: string }; check: string }>(planned);
+    expect(plan).toMatchObject({ scheduled: false, routine: { tz: "America/New_York" } });
+    expect(requested("POST", "/api/v1/remind/plan")).toHaveLength(1);
+    expect(
+      (await api<{ routines: Array<{ name: string }> }>("/routines")).routines.map((r) => r.name),
+    ).not.toContain(plan.routine.name);
+
+    const scheduled = await viaUrl(["remind", "--json", "--yes", sentence, "--tz", "America/New_York"]);
+    expect(scheduled.code).toBe(0);
+    const made = json<{ scheduled: boolean; routine: { name: string; nextDueAt: string } }>(scheduled);
+    expect(made).toMatchObject({ scheduled: true, routine: { name: plan.routine.name } });
+    expect(requested("POST", "/api/v1/remind")).toHaveLength(3); // plan, plan, schedule
+    const routine = await api<{ name: string; labels: string[]; nextDueAt: string }>(
+      `/routines/${plan.routine.name}`,
+    );
+    expect(routine).toMatchObject({ labels: ["remind"], nextDueAt: made.routine.nextDueAt });
+
+    const unread = await viaUrl(["remind", "--json", "wibble wobble", "--no-model"]);
+    expect(unread.code).not.toBe(0);
+    expect(unread.stderr).not.toMatch(/\n\s+at /); // a coded error, not a stack trace
+    expect(JSON.parse(unread.stdout || unread.stderr)).toMatchObject({
+      error: { code: "LOOPD_REMIND_UNPARSED" },
+    });
+    expect(existsSync(join(cwd, "unseen-home"))).toBe(false);
+  });
 
   it("apply and memory --set/--clear work with LOOPD_URL alone and land in the daemon's store", async () => {
     mkdirSync(join(cwd, "remote"));

@@ -163,6 +163,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         baseUrl: () => http?.url ?? null,
         token,
         cwd: process.cwd(),
+        env: process.env,
+        harnesses: async () => runtime.harnesses,
       },
       { boundHost: options.host, allowedHosts },
     );

@@ -2,7 +2,7 @@
  * Which way a face reaches loopd, decided once: LOOPD_URL (token LOOPD_TOKEN, else
  * <home>/api-token) → that daemon's API; else a live daemon serving this data dir
  * (daemon.json) → its API; else the store itself. A daemon of this data dir keeps the store
- * at hand for what its API does not offer (apply, remind, memory edits, delivery retries).
+ * at hand, so `apply` reads relative paths and `remind` asks a model with this machine's view.
  */
 import { liveDaemon } from "../../engine/wake.js";
 import { readApiToken } from "../api-token.js";

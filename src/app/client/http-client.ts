@@ -5,9 +5,9 @@
  * its face in `X-Loopd-Client`, which also makes it one a web page cannot send
  * (server/request-guard.ts).
  *
- * What the API does not offer (remind) goes to
- * `storeSide` — the store of the data dir this daemon serves, whose writes wake it — and is
- * refused when there is none (a daemon named by LOOPD_URL elsewhere).
+ * `apply` and `remind` go to `storeSide` when there is one — the store of the data dir this
+ * daemon serves, whose writes wake it: relative paths and the model fallback are then this
+ * machine's — and to the API otherwise (a daemon named by LOOPD_URL elsewhere).
  */
 import { readFile } from "node:fs/promises";
 import { loadConfigFile } from "../../config/load-config.js";
@@ -244,12 +244,20 @@ export class HttpLoopdClient implements LoopdClient {
     return this.call("DELETE", `/routines/${encodeURIComponent(name)}/memory`);
   }
 
+  /**
+   * The daemon's store at hand (same data dir): read here, with this machine's harnesses for
+   * the model fallback; else `POST /remind/plan`, read on the daemon with its own.
+   */
   planReminder(request: ReminderRequest): Promise<PlannedReminder> {
-    return this.onStore("`remind`").planReminder(request);
+    if (this.storeSide) return this.storeSide.planReminder(request);
+    return this.call("POST", "/remind/plan", remindBody(request));
   }
 
+  /** `POST /remind` (or the store at hand, which wakes the daemon itself). */
   scheduleReminder(planned: PlannedReminder, request: ReminderRequest): Promise<RoutineView> {
-    return this.onStore("`remind`").scheduleReminder(planned, request);
+    if (this.storeSide) return this.storeSide.scheduleReminder(planned, request);
+    const { sentence, timeZone, cwd, now } = request;
+    return this.call("POST", "/remind", { sentence, timeZone, cwd, now, planned });
   }
 
   /** `POST /wake`: the API's own writes wake the daemon already; this is for the store side's. */
@@ -263,17 +271,6 @@ export class HttpLoopdClient implements LoopdClient {
 
   async close(): Promise<void> {
     await this.storeSide?.close();
-  }
-
-  private onStore(what: string): LoopdClient {
-    if (this.storeSide) return this.storeSide;
-    throw new LoopdError(
-      "LOOPD_USAGE",
-      `${what} works on the store itself, and the daemon at ${this.baseUrl} is reached only through its API`,
-      {
-        hint: "Run it where the daemon's store is: without LOOPD_URL, with the same --home or LOOPD_DATABASE_URL.",
-      },
-    );
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -369,4 +366,10 @@ function asConfigError(error: unknown): never {
     );
   }
   throw error;
+}
+
+/** The plan request as the API takes it: the sentence is read at the client's instant. */
+function remindBody(request: ReminderRequest): Record<string, unknown> {
+  const { sentence, now, timeZone, cwd, to, name, useModel } = request;
+  return { sentence, now, timeZone, cwd, to, name, useModel };
 }

@@ -1,6 +1,7 @@
 /** What the API routes need from the daemon; tests build it around a test store. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Store } from "../../app/open-store.js";
+import type { HarnessRegistry } from "../../harness/harness.js";
 
 export interface ApiDeps {
   store: Store;
@@ -16,6 +17,10 @@ export interface ApiDeps {
   token: string | null;
   /** Base for a relative `repo` (and the default repo) of routines made over the API. */
   cwd: string;
+  /** The daemon's environment: what `remind`'s model fallback runs with. */
+  env?: NodeJS.ProcessEnv;
+  /** The daemon's harnesses, for `remind`'s model fallback; without them only the parser reads. */
+  harnesses?: () => Promise<HarnessRegistry>;
   /** How often streams look at the store (tests shorten these). */
   timing?: Partial<StreamTiming>;
 }

@@ -17,6 +17,7 @@ import type { Api, ApiDeps } from "./deps.js";
 import { onApiError, onApiNotFound, problem, validationHook } from "./errors.js";
 import { registerEventRoutes } from "./events.js";
 import { registerMemoryRoutes } from "./memory.js";
+import { registerRemindRoutes } from "./remind.js";
 import { registerRoutineRoutes } from "./routines.js";
 import { registerRunRoutes } from "./runs.js";
 import { registerSystemRoutes } from "./system.js";
@@ -52,6 +53,7 @@ export function createApi(deps: ApiDeps): Api {
   registerEventRoutes(api, deps);
   registerCostRoutes(api, deps);
   registerCheckRoutes(api, deps);
+  registerRemindRoutes(api, deps);
   registerDeliveryRoutes(api, deps);
   registerTestRoutes(api, deps);
 
