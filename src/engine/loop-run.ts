@@ -8,6 +8,7 @@
 import type { ConfigSettings } from "../domain/settings.js";
 import type { HarnessEvent, HarnessResult } from "../harness/harness.js";
 import { type AgentJob, type AgentJobResult, LOOP_TICKS } from "../loops/index.js";
+import { feedbackClusters, feedbackItems, saveFeedback } from "../store/feedback.js";
 import { deleteLoopItems, loopItems, putLoopItem } from "../store/loop-items.js";
 import { enqueueEvent } from "../store/outbox.js";
 import { findRun } from "../store/runs.js";
@@ -64,6 +65,11 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
           await pruneTestResults(db, run.routineId, TEST_RESULT_RUNS_KEPT);
         },
         recent: (runs) => recentTestResults(db, run.routineId, runs),
+      },
+      feedback: {
+        items: () => feedbackItems(db, run.routineId),
+        clusters: () => feedbackClusters(db, run.routineId),
+        save: (changes) => saveFeedback(db, run.routineId, changes),
       },
       runAgent: (job) => runAgent(options, job),
       notify: ({ kind, summary, url }) =>

@@ -1,5 +1,6 @@
 /** The built-in loops by kind (a routine's `loop.kind`). */
 import { ciHealthTick } from "./ci-health/tick.js";
+import { feedbackTriageTick } from "./feedback-triage/tick.js";
 import { issueToPrTick } from "./issue-to-pr/tick.js";
 import type { LoopTick } from "./loop.js";
 import { prBabysitTick } from "./pr-babysit/tick.js";
@@ -10,4 +11,5 @@ export const LOOP_TICKS: Readonly<Record<string, LoopTick>> = {
   "pr-babysit": prBabysitTick,
   "issue-to-pr": issueToPrTick,
   "ci-health": ciHealthTick,
+  "feedback-triage": feedbackTriageTick,
 };

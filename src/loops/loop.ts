@@ -9,6 +9,7 @@ import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { LoopSpec } from "../domain/templates/index.js";
 import type { TestObservation } from "../domain/test-health.js";
 import type { HarnessResult } from "../harness/harness.js";
+import type { FeedbackMemory } from "./feedback-triage/types.js";
 
 export interface AgentJob {
   /** What the agent is asked, given as the run's input after the routine's own prompt. */
@@ -53,6 +54,8 @@ export interface LoopContext {
   log(line: string): void;
   items: LoopItemStore;
   tests: TestHistoryStore;
+  /** feedback-triage's items and clusters (tables `feedback_items`, `feedback_clusters`). */
+  feedback: FeedbackMemory;
   /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
   runAgent(job: AgentJob): Promise<AgentJobResult>;
   /**
