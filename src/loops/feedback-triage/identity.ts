@@ -33,7 +33,7 @@ export function matchClusterIds(
     for (const [id, count] of counts) votes.push({ formed: index, id, count });
   });
   votes.sort((a, b) => b.count - a.count || a.formed - b.formed || a.id.localeCompare(b.id));
-  const ids: Array<string | undefined> = new Array(formed.length);
+  const ids: Array<string | undefined> = Array.from({ length: formed.length }, () => undefined);
   const taken = new Set<string>();
   for (const vote of votes) {
     if (ids[vote.formed] !== undefined || taken.has(vote.id)) continue;
