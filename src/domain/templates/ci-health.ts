@@ -40,9 +40,10 @@ export const ciHealthParams = z.strictObject({
     description:
       "Write the flaky tests to `quarantineFile` for the test runner to skip (loopd never edits tests; default false).",
   }),
-  quarantineFile: z.string().min(1).default(".loopd/quarantine.json").meta({
+  // Not under .loopd/: a .loopd folder in the repo would become loopd's home for commands run there.
+  quarantineFile: z.string().min(1).default(".loopd-quarantine.json").meta({
     description:
-      "Where the quarantine list is written, relative to the repo (default .loopd/quarantine.json).",
+      "Where the quarantine list is written, relative to the repo (default .loopd-quarantine.json).",
   }),
   window: z.int().min(2).max(500).default(20).meta({
     description: "How many recent runs the classification and flake rates look at (default 20).",
