@@ -207,5 +207,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     routing: config.routing ?? {},
     github: config.github ?? {},
     git: config.git ?? {},
+    ...(config.sandbox !== undefined ? { sandbox: config.sandbox } : {}),
   };
 }

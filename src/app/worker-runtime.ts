@@ -35,13 +35,21 @@ export async function workerRuntime(store: Store, home: string): Promise<WorkerR
 
   const refresh = (next: ConfigSettings): string[] => {
     const seen = {
-      harnesses: canonicalJson({ harnesses: next.harnesses ?? {}, pricing: next.pricing ?? {} }),
+      harnesses: canonicalJson({
+        harnesses: next.harnesses ?? {},
+        pricing: next.pricing ?? {},
+        sandbox: next.sandbox ?? null,
+      }),
       workspaces: canonicalJson(next.workspaces ?? {}),
     };
     const changed: string[] = [];
     if (seen.harnesses !== applied.harnesses) {
       // In place: the engine and its executor hold this very map.
-      const fresh = createHarnessRegistry(next.harnesses, { ...DEFAULT_PRICING, ...next.pricing });
+      const fresh = createHarnessRegistry(
+        next.harnesses,
+        { ...DEFAULT_PRICING, ...next.pricing },
+        next.sandbox,
+      );
       harnesses.clear();
       for (const [name, harness] of fresh) harnesses.set(name, harness);
       changed.push("harnesses");

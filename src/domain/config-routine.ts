@@ -30,6 +30,7 @@ import {
 } from "./config-values.js";
 import { parseDuration } from "./duration.js";
 import { DELIVER_MODES } from "./run-delivery.js";
+import { sandboxSchema } from "./sandbox.js";
 
 const prSchema = z
   .strictObject({
@@ -216,6 +217,7 @@ const routineObject = z.strictObject({
     description:
       "Shell commands: pass the daemon's whole environment instead of the allow-list + `secrets` + `env` (default false). Secret-named values are still redacted.",
   }),
+  sandbox: sandboxSchema.optional(),
   mcpConfig: z.string().min(1).optional().meta({
     description: "MCP config file (relative to loopd.yaml) for harnesses that take one (claude).",
   }),

@@ -27,6 +27,7 @@ import {
   type WORKSPACE_MODES,
 } from "./config-values.js";
 import { isInstantSyntax, resolveInstant } from "./instant.js";
+import { sandboxSettingsSchema } from "./sandbox.js";
 
 export * from "./config-checks.js";
 export * from "./config-routine.js";
@@ -166,6 +167,7 @@ export const configSchema = z
           "Model prices (USD per million tokens) added to or overriding the built-in table; used where a harness reports tokens but not dollars.",
       }),
     harnesses: harnessesSchema.optional(),
+    sandbox: sandboxSettingsSchema.optional(),
     routines: z
       .array(routineSchema)
       .max(MAX_ROUTINES, {

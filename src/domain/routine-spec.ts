@@ -29,6 +29,7 @@ import {
   type PrSpec,
   type PushSpec,
 } from "./run-delivery.js";
+import type { SandboxConfig } from "./sandbox.js";
 import { expandRoutine, type LoopSpec } from "./templates/index.js";
 import type { TriggerSpec, UntilSpec, WatchBackoff } from "./trigger.js";
 
@@ -124,6 +125,8 @@ export interface RoutineSpec {
   inheritEnv?: true;
   /** Absolute path of an MCP config file. */
   mcpConfig?: string;
+  /** How the run is confined (`sandbox:` as written; absent: the global default, domain/sandbox.ts). */
+  sandbox?: SandboxConfig;
   /** Sub-agents (builtin harness), in declaration order. */
   agents: SubAgentConfigSpec[];
 }
@@ -229,6 +232,7 @@ export function toRoutineSpec(written: RoutineConfig, index: number, context: Sp
   }
   if (routine.inheritEnv === true) spec.inheritEnv = true;
   if (routine.base !== undefined) spec.base = routine.base;
+  if (routine.sandbox !== undefined) spec.sandbox = routine.sandbox;
   if (routine.mcpConfig !== undefined) spec.mcpConfig = resolve(context.configDir, routine.mcpConfig);
   if (routine.description !== undefined) spec.description = routine.description;
   if (tier !== undefined) spec.tier = tier;

@@ -122,6 +122,7 @@ export function routineConfigOf(
   if (Object.keys(spec.env).length > 0) out.env = spec.env;
   if (spec.inheritEnv) out.inheritEnv = true;
   if (spec.mcpConfig !== undefined) out.mcpConfig = spec.mcpConfig;
+  if (spec.sandbox !== undefined) out.sandbox = spec.sandbox;
   if (spec.agents.length > 0) {
     out.agents = Object.fromEntries(
       spec.agents.map(({ name, maxTurns, ...agent }) => [

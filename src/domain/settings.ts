@@ -3,6 +3,7 @@
  * `loopd apply` stores them: what the engine, the harnesses and the use-cases read.
  */
 import type { CodexSandbox } from "./config-sections.js";
+import type { SandboxSettings } from "./sandbox.js";
 
 export interface ConfigSettings {
   dates?: Record<string, string>;
@@ -19,6 +20,8 @@ export interface ConfigSettings {
   github?: { webhookSecretEnv?: string; apiUrl?: string };
   /** How loopd commits and pushes a run's work (`deliver`). */
   git?: { author?: string; noVerify?: boolean };
+  /** Every routine's default `sandbox`, and the bubblewrap binary (domain/sandbox.ts). */
+  sandbox?: SandboxSettings;
   routing?: {
     rules?: Array<{ name: string; when: Record<string, unknown>; tier: string }>;
     explore?: number;

@@ -18,6 +18,8 @@ import {
 } from "../lib/process-tree.js";
 import { findExecutable } from "./executable.js";
 import type { HarnessEvent } from "./harness.js";
+import type { SandboxRequest } from "./sandbox/request.js";
+import { type OpenSandbox, openSandbox } from "./sandbox/sandbox.js";
 
 export interface AgentProcessOptions {
   command: string;
@@ -35,6 +37,8 @@ export interface AgentProcessOptions {
   onStderrLine?: (line: string) => "stop" | undefined;
   /** Text written to stdin, then closed; default: stdin closed at once. */
   stdin?: string;
+  /** The run's sandbox (HarnessInput.sandbox) and the harness it is for (its synthetic HOME). */
+  sandbox?: { request: SandboxRequest | null | undefined; harness: string };
 }
 
 export interface AgentProcessResult {
@@ -57,14 +61,12 @@ const STDERR_TAIL = 20;
 export const PROCESS_MARKER = "LOOPD_PROCESS_MARKER";
 
 export async function runAgentProcess(options: AgentProcessOptions): Promise<AgentProcessResult> {
-  const { execa } = await import("execa");
   const stderrTail: string[] = [];
-  let stopped = false;
-  let stopRequested = (): void => {};
   const marker = randomUUID();
   // The watchdog's shell would turn a missing binary into exit 127: say so as a spawn error.
   const command = options.command.includes("/") ? resolve(options.cwd, options.command) : options.command;
-  if (findExecutable(command, options.env.PATH) === null) {
+  const found = findExecutable(command, options.env.PATH);
+  if (found === null) {
     return {
       exitCode: null,
       signal: null,
@@ -73,11 +75,46 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
       stderrTail,
     };
   }
-  // Under the parent-death watchdog (process-tree.ts): if loopd dies, so does the CLI's group.
-  const [file, args] = watched(command, options.args);
+  let sandbox: OpenSandbox | null = null;
+  if (options.sandbox) {
+    const opened = await openSandbox({
+      request: options.sandbox.request,
+      harness: options.sandbox.harness,
+      cwd: options.cwd,
+      env: options.env,
+      command: found,
+      args: options.args,
+      emit: options.emit,
+    });
+    // The engine refuses `required` runs before the harness starts (sandboxRefusal); a probe
+    // that changed its mind in between must still not run unconfined.
+    if (opened.kind === "refused")
+      return { exitCode: null, signal: null, stopped: false, spawnError: opened.error.message, stderrTail };
+    if (opened.kind === "confined") sandbox = opened.sandbox;
+  }
+  try {
+    return await spawnAgent(options, sandbox, command, marker, stderrTail);
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+async function spawnAgent(
+  options: AgentProcessOptions,
+  sandbox: OpenSandbox | null,
+  command: string,
+  marker: string,
+  stderrTail: string[],
+): Promise<AgentProcessResult> {
+  const { execa } = await import("execa");
+  let stopped = false;
+  let stopRequested = (): void => {};
+  // Under the parent-death watchdog (process-tree.ts): if loopd dies, so does the CLI's group
+  // (and bubblewrap's sandbox with it: --die-with-parent).
+  const [file, args] = sandbox ? watched(sandbox.file, sandbox.args) : watched(command, options.args);
   const subprocess = execa(file, args, {
     cwd: options.cwd,
-    env: { ...options.env, [PROCESS_MARKER]: marker },
+    env: { ...(sandbox?.env ?? options.env), [PROCESS_MARKER]: marker },
     extendEnv: false,
     ...(options.stdin !== undefined ? { input: options.stdin } : {}),
     detached: true,

@@ -62,6 +62,7 @@ export function createClaudeHarness(options: ClaudeHarnessOptions = {}): Harness
           stdin: agent.prompt,
           signal: input.signal,
           emit,
+          sandbox: { request: input.sandbox, harness: "claude" },
           onLine: (line) => parser.onLine(line),
         });
         return claudeResult(parser.state, proc, { command, aborted: input.signal.aborted });

@@ -29,6 +29,7 @@ import {
 import { CodexEventParser, SANDBOX_FAILED } from "./codex-events.js";
 import { findExecutable } from "./executable.js";
 import type { Harness, HarnessInput, HarnessResult, PreflightInput, PreflightResult } from "./harness.js";
+import { willConfine } from "./sandbox/sandbox.js";
 
 export interface CodexHarnessOptions {
   /** Executable name or path (`harnesses.codex.command`); default `codex` on the run's PATH. */
@@ -47,7 +48,7 @@ export const CODEX_PROVIDER = "loopd";
 
 export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
   const command = options.command ?? "codex";
-  const sandbox = options.sandbox ?? DEFAULT_CODEX_SANDBOX;
+  const configured = options.sandbox ?? DEFAULT_CODEX_SANDBOX;
   return {
     name: "codex",
     envKeys: ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", /^CODEX_/],
@@ -55,6 +56,9 @@ export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
     async run(input, emit) {
       const agent = input.agent;
       if (!agent) return notAnAgentTask("codex");
+      // Inside loopd's sandbox Codex's own is off: nested bubblewrap cannot work there (no
+      // user namespace inside ours), and loopd's confines every process of the run already.
+      const sandbox = willConfine(input.sandbox) ? "danger-full-access" : configured;
       // Codex picks a system bubblewrap the way a shell would: `bwrap` on its PATH.
       const systemBwrap = sandbox === "danger-full-access" ? null : findExecutable("bwrap", input.env.PATH);
       const parser = new CodexEventParser(agent.maxTurns, emit, { systemBwrap });
@@ -67,6 +71,7 @@ export function createCodexHarness(options: CodexHarnessOptions = {}): Harness {
         env: input.env,
         signal: input.signal,
         emit,
+        sandbox: { request: input.sandbox, harness: "codex" },
         onLine: (line) => parser.onLine(line),
         onStderrLine: (line) => parser.onStderrLine(line),
       });

@@ -65,6 +65,7 @@ export function createGeminiHarness(options: GeminiHarnessOptions = {}): Harness
           stdin: agent.prompt,
           signal: input.signal,
           emit,
+          sandbox: { request: input.sandbox, harness: "gemini" },
           onLine: (line) => parser.onLine(line),
         });
         parser.finish();

@@ -8,6 +8,7 @@
 import type { CheckResult } from "../domain/check.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { RunReport, TokenUsage } from "../domain/run-report.js";
+import type { SandboxRequest } from "./sandbox/request.js";
 
 /** A sub-agent the builtin harness may delegate to (declared per routine). */
 export interface SubAgentSpec {
@@ -56,6 +57,11 @@ export interface HarnessInput {
   agent: AgentInput | null;
   /** Aborted on timeout, cancel, lost lease or shutdown; the harness must stop its processes. */
   signal: AbortSignal;
+  /**
+   * Confine the process from outside (harness/sandbox/). Absent: the registry's wrapper
+   * decides from the routine's and the global `sandbox:` (confined-harness.ts); null: none.
+   */
+  sandbox?: SandboxRequest | null;
 }
 
 /**

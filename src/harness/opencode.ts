@@ -96,6 +96,7 @@ export function createOpencodeHarness(options: OpencodeHarnessOptions = {}): Har
           stdin: agent.prompt,
           signal: input.signal,
           emit,
+          sandbox: { request: input.sandbox, harness: "opencode" },
           onLine: (line) => parser.onLine(line),
         });
         const model = agent.model ?? "opencode-default";

@@ -7,11 +7,13 @@ import { createCodexHarness } from "./codex.js";
 import { createGeminiHarness } from "./gemini.js";
 import type { Harness, HarnessRegistry } from "./harness.js";
 import { createOpencodeHarness } from "./opencode.js";
+import { confinedHarness } from "./sandbox/confined-harness.js";
 import { shellHarness } from "./shell.js";
 
 export function createHarnessRegistry(
   settings: ConfigSettings["harnesses"] = {},
   pricing: PricingTable = DEFAULT_PRICING,
+  sandbox?: ConfigSettings["sandbox"],
 ): HarnessRegistry {
   const cli = (name: string) => {
     const entry = settings[name];
@@ -32,5 +34,6 @@ export function createHarnessRegistry(
     createOpencodeHarness({ ...cli("opencode"), pricing }),
     createBuiltinHarness({ pricing }),
   ];
-  return new Map(harnesses.map((harness) => [harness.name, harness]));
+  // Every run is confined per its `sandbox:` setting (sandbox/confined-harness.ts).
+  return new Map(harnesses.map((harness) => [harness.name, confinedHarness(harness, sandbox)]));
 }
