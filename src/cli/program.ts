@@ -9,6 +9,7 @@ import { registerCheckCommands } from "./commands/checks.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerDeliveryCommands } from "./commands/deliveries.js";
+import { registerFeedbackCommands } from "./commands/feedback.js";
 import { registerFlakyCommands } from "./commands/flaky.js";
 import { registerIntegrateCommands } from "./commands/integrate.js";
 import { registerMcpCommands } from "./commands/mcp.js";
@@ -67,6 +68,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerDeliveryCommands(program, run);
   registerCheckCommands(program, run);
   registerFlakyCommands(program, run);
+  registerFeedbackCommands(program, run);
   registerRemindCommands(program, run);
   registerIntegrateCommands(program, run);
   registerOpenCommands(program, run);

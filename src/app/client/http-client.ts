@@ -20,6 +20,7 @@ import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
 import type { DeliveryView } from "../deliveries.js";
+import type { FeedbackClusterView } from "../feedback.js";
 import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder } from "../remind.js";
@@ -216,6 +217,14 @@ export class HttpLoopdClient implements LoopdClient {
     const query =
       options.routine !== undefined ? `?${new URLSearchParams({ routine: options.routine })}` : "";
     return (await this.call<{ tests: FlakyTestView[] }>("GET", `/flaky${query}`)).tests;
+  }
+
+  async feedbackClusters(options: { routine?: string; all?: boolean }): Promise<FeedbackClusterView[]> {
+    const query = new URLSearchParams();
+    if (options.routine !== undefined) query.set("routine", options.routine);
+    if (options.all) query.set("all", "1");
+    const suffix = query.size > 0 ? `?${query}` : "";
+    return (await this.call<{ clusters: FeedbackClusterView[] }>("GET", `/feedback${suffix}`)).clusters;
   }
 
   async listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {

@@ -14,6 +14,7 @@ import { type ApplyResult, applyConfig } from "../apply-config.js";
 import { type CheckView, listCheckViews } from "../checks.js";
 import { type CostsView, costs } from "../costs.js";
 import { type DeliveryView, deliveryCounts, listDeliveryViews, retryDeliveryById } from "../deliveries.js";
+import { type FeedbackClusterView, feedbackClusterViews } from "../feedback.js";
 import { type FlakyTestView, flakyTests } from "../flaky-tests.js";
 import { forgetMemory, type MemoryView, setMemory, showMemory } from "../memory.js";
 import { openStoreFromEnv, storeOptionsFromEnv } from "../open-store.js";
@@ -192,6 +193,10 @@ export class LocalLoopdClient implements LoopdClient {
 
   flakyTests(options: { routine?: string }): Promise<FlakyTestView[]> {
     return this.withStore((store) => flakyTests(store, options));
+  }
+
+  feedbackClusters(options: { routine?: string; all?: boolean }): Promise<FeedbackClusterView[]> {
+    return this.withStore((store) => feedbackClusterViews(store, options));
   }
 
   listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {

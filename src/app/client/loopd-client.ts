@@ -11,6 +11,7 @@ import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
 import type { DeliveryView } from "../deliveries.js";
+import type { FeedbackClusterView } from "../feedback.js";
 import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder, RemindRequest } from "../remind.js";
@@ -83,6 +84,8 @@ export interface LoopdClient {
   listChecks(options: { all: boolean }): Promise<CheckView[]>;
   /** `loopd flaky`: the tests of ci-health routines (one routine's, with `routine`), classified. */
   flakyTests(options: { routine?: string }): Promise<FlakyTestView[]>;
+  /** `loopd feedback`: the themes of feedback-triage routines (resolved ones too with `all`). */
+  feedbackClusters(options: { routine?: string; all?: boolean }): Promise<FeedbackClusterView[]>;
   listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]>;
   deliveryCounts(): Promise<Record<DeliveryStatus, number>>;
   /** Makes a pending or dead delivery due now; the short id the list shows is enough. */

@@ -16,6 +16,7 @@ import { registerDeliveryRoutes } from "./deliveries.js";
 import type { Api, ApiDeps } from "./deps.js";
 import { onApiError, onApiNotFound, problem, validationHook } from "./errors.js";
 import { registerEventRoutes } from "./events.js";
+import { registerFeedbackRoutes } from "./feedback.js";
 import { registerMemoryRoutes } from "./memory.js";
 import { registerRemindRoutes } from "./remind.js";
 import { registerRoutineRoutes } from "./routines.js";
@@ -56,6 +57,7 @@ export function createApi(deps: ApiDeps): Api {
   registerRemindRoutes(api, deps);
   registerDeliveryRoutes(api, deps);
   registerTestRoutes(api, deps);
+  registerFeedbackRoutes(api, deps);
 
   api.doc31("/openapi.json", {
     openapi: "3.1.0",
