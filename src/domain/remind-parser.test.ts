@@ -564,7 +564,7 @@ describe("parseReminder: sentences it reads", () => {
   it.each(READABLE)("reads $sentence", ({ sentence, context, plan }) => {
     const result = parseReminder(sentence, context ?? berlin);
     const subject = plan.subject ?? subjectOf(plan.check);
-    expect(result).toEqual({ ok: true, plan: { ...plan, subject } });
+    expect(result).toEqual({ ok: true, plan: { ...plan, subject, timeZone: (context ?? berlin).timeZone } });
     if (result.ok) expect(remindPlanSchema.safeParse(result.plan).success).toBe(true);
   });
 

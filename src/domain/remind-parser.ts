@@ -15,13 +15,19 @@ import { conditionCheck, type Intent, readCondition } from "./remind-condition.j
 import { type ParseResult, type RemindPlan, type RemindWhen, remindPlanSchema } from "./remind-plan.js";
 import { findSubject, type TestRunner } from "./remind-subject.js";
 import { type FoundTime, findTime, formatInstant } from "./remind-when.js";
+import { canonical, findZone, type NamedZone } from "./remind-zone.js";
 import { isIanaTimeZone } from "./time-zone.js";
 
 export interface RemindContext {
   /** Epoch ms the sentence is read at. */
   now: number;
-  /** IANA zone the user's words are read in. */
+  /** IANA zone the user's words are read in, unless the sentence names one. */
   timeZone: string;
+  /**
+   * The zone was given by the user (`--tz`), not guessed from the machine: a sentence naming
+   * another zone is then LOOPD_REMIND_ZONE_CONFLICT rather than a silent pick.
+   */
+  timeZoneGiven?: boolean;
   /** Named dates from config: "2026-12-10" or "2026-12-10T17:00". */
   dates?: Record<string, string>;
   /** Time of day for date-only phrases ("tomorrow", "the day before launch"); default 09:00. */
@@ -62,6 +68,7 @@ const UNIT_LETTER: Record<string, string> = {
 interface Settings {
   now: number;
   timeZone: string;
+  timeZoneGiven: boolean;
   dates: Record<string, string>;
   defaultTime: Temporal.PlainTime;
   /** Unset: the check's default (`defaultWatchEvery`). */
@@ -88,24 +95,32 @@ export function parseReminder(sentence: string, context: RemindContext): ParseRe
   const every = takeEvery(retry.rest, settings.every);
   if (!every.ok) return every;
 
-  const condition = readCondition(every.rest);
+  const zone = takeZone(every.rest, settings);
+  if (!zone.ok) return zone;
+  const read: Settings = { ...settings, timeZone: zone.timeZone };
+
+  const condition = readCondition(zone.rest);
   if (!condition.ok) return condition;
   const check = conditionCheck(condition.condition, found.subject, {
     runner: settings.testRunner,
     retries: retry.retries ?? settings.retries,
     afterRetry: retry.afterRetry,
+    since: formatInstant(settings.now, zone.timeZone),
   });
   if (!check.ok) return check;
 
-  const time = findTime(withoutQuotes(every.rest), settings);
+  const time = findTime(withoutQuotes(zone.rest), read);
   if (!time.ok) return time;
+  const agreed = agreeWithGivenZone(zone, time.time?.epochMs ?? settings.now, settings);
+  if (!agreed.ok) return agreed;
+  read.timeZone = agreed.timeZone;
   const when = chooseWhen(
     condition.condition.intent,
     check.positive,
     time.time,
     retry.afterRetry,
     every.every !== undefined ? { every: every.every } : defaultCadence(check.check),
-    settings,
+    read,
   );
   if (!when.ok) return when;
 
@@ -115,6 +130,7 @@ export function parseReminder(sentence: string, context: RemindContext): ParseRe
     check: check.check,
     notifyOn: when.notifyOn,
     ...(action.run !== undefined ? { run: action.run } : {}),
+    timeZone: read.timeZone,
   };
   // The schema is the contract with planToRoutine and the model fallback: a plan that fails it
   // is a bug here, reported as a reason rather than handed on.
@@ -141,11 +157,54 @@ function readSettings(context: RemindContext): ({ ok: true } & Settings) | { ok:
     ok: true,
     now: context.now,
     timeZone: context.timeZone,
+    timeZoneGiven: context.timeZoneGiven === true,
     dates: context.dates ?? {},
     defaultTime: Temporal.PlainTime.from({ hour: Number(time[1]), minute: Number(time[2]) }),
     every,
     testRunner: context.testRunner ?? null,
     retries,
+  };
+}
+
+type ZoneTaken =
+  | { ok: true; timeZone: string; named?: NamedZone; rest: string }
+  | Extract<ParseResult, { ok: false }>;
+
+/** The zone the sentence names (remind-zone.ts), blanked out of the text; else the caller's. */
+function takeZone(text: string, settings: Settings): ZoneTaken {
+  const unquoted = withoutQuotes(text);
+  const found = findZone(unquoted);
+  if (!found.ok) return found;
+  if (!found.zone) return { ok: true, timeZone: settings.timeZone, rest: text };
+  // Blank the zone's words in the text as written (quotes kept for the condition reader).
+  const rest = text
+    .split("")
+    .map((char, index) => (found.rest[index] === " " && unquoted[index] !== " " ? " " : char))
+    .join("");
+  return { ok: true, timeZone: found.zone.id, named: found.zone, rest };
+}
+
+/**
+ * `--tz` and the sentence must name the same zone. An abbreviation names a region's clock, so
+ * "5pm CET" with `--tz Europe/Paris` agrees (same offset at that time) and keeps Paris.
+ */
+function agreeWithGivenZone(
+  zone: Extract<ZoneTaken, { ok: true }>,
+  epochMs: number,
+  settings: Settings,
+): { ok: true; timeZone: string } | Extract<ParseResult, { ok: false }> {
+  const named = zone.named;
+  if (!named || !settings.timeZoneGiven || canonical(named.id) === canonical(settings.timeZone))
+    return { ok: true, timeZone: zone.timeZone };
+  const offset = (timeZone: string) =>
+    Temporal.Instant.fromEpochMilliseconds(epochMs).toZonedDateTimeISO(timeZone).offset;
+  if (named.loose && offset(named.id) === offset(settings.timeZone))
+    return { ok: true, timeZone: settings.timeZone };
+  return {
+    ok: false,
+    code: "LOOPD_REMIND_ZONE_CONFLICT",
+    reason: `the sentence says "${named.text}" (${named.id}, ${offset(named.id)}) but --tz is ${settings.timeZone} (${offset(settings.timeZone)})`,
+    hint: `Drop --tz to read it in ${named.id}, or drop "${named.text}" from the sentence to read it in ${settings.timeZone}.`,
   };
 }
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { checkSchema } from "./config-checks.js";
 import { intervalSchema, name } from "./config-values.js";
+import { isIanaTimeZone } from "./time-zone.js";
 
 /** Absolute instants only: a plan is resolved against "now" and the user's zone once. */
 const isoInstant = z.iso.datetime({ offset: true, error: "expected an ISO 8601 instant with an offset" });
@@ -42,13 +43,32 @@ export const remindPlanSchema = z.strictObject({
   notifyOn: z.enum(["unsatisfied", "satisfied"]),
   /** A routine to start when the check is not met ("…and run fix-flaky"). */
   run: name("routine").optional(),
+  /**
+   * The IANA zone the sentence was read in: the zone it names ("9am America/New_York", "5pm
+   * CET"), else the caller's. The routine's `tz`; instants above carry its offset.
+   */
+  timeZone: z
+    .string()
+    .refine(isIanaTimeZone, { error: "expected an IANA time zone such as Europe/Berlin" })
+    .optional(),
 });
 
 export type RemindPlan = z.output<typeof remindPlanSchema>;
 export type RemindWhen = z.output<typeof remindWhenSchema>;
 
-/** The parser's answer: a plan, or why not (the caller adds LOOPD_REMIND_UNPARSED and examples). */
-export type ParseResult = { ok: true; plan: RemindPlan } | { ok: false; reason: string };
+/** Failures that are the sentence's own contradiction: no model could read them better. */
+export type RemindFailureCode =
+  | "LOOPD_REMIND_AMBIGUOUS_ZONE"
+  | "LOOPD_REMIND_ZONE_CONFLICT"
+  | "LOOPD_REMIND_TIME_CONFLICT";
+
+/**
+ * The parser's answer: a plan, or why not. Without a `code` the caller may ask a model and
+ * reports LOOPD_REMIND_UNPARSED with examples; with one it reports that code and hint.
+ */
+export type ParseResult =
+  | { ok: true; plan: RemindPlan }
+  | { ok: false; reason: string; code?: RemindFailureCode; hint?: string };
 
 /** Sentences the deterministic parser understands, shown when it understands nothing. */
 export const REMIND_EXAMPLES = [

@@ -12,6 +12,8 @@
  *   tomorrow morning / afternoon   09:00 / 14:00 (chrono's defaults, 06:00 / 15:00, are odd
  *   this evening, tomorrow night   18:00 / 20:00  hours to be pinged)
  *   tonight                        today 20:00
+ *   tonight at 11pm, this evening  the clock time on that day, inside the part (remind-day-part.ts)
+ *   at 7, tomorrow morning at 8:30
  *   end of day, EOD, COB           17:00, the next time it comes
  *   end of week, EOW               Friday 17:00
  *   in 3 hours, in 30m             exactly now + that duration (DST-proof)
@@ -26,6 +28,7 @@
  */
 import { createRequire } from "node:module";
 import { Temporal } from "temporal-polyfill";
+import { takeDayPartTimes } from "./remind-day-part.js";
 
 export interface WhenContext {
   now: number;
@@ -41,7 +44,9 @@ export interface FoundTime {
   text: string;
 }
 
-export type TimeResult = { ok: true; time?: FoundTime } | { ok: false; reason: string };
+export type TimeResult =
+  | { ok: true; time?: FoundTime }
+  | { ok: false; reason: string; code?: "LOOPD_REMIND_TIME_CONFLICT"; hint?: string };
 
 /** A time phrase before it is placed: an exact instant, or a wall date with an optional time. */
 interface Candidate {
@@ -95,8 +100,16 @@ export function findTime(text: string, context: WhenContext): TimeResult {
 }
 
 function findTimeUnchecked(text: string, context: WhenContext): TimeResult {
-  const candidates: Candidate[] = [];
-  let rest = rewriteDayParts(text);
+  const dayParts = takeDayPartTimes(text, context.now, context.timeZone);
+  if (!dayParts.ok) return dayParts;
+  const candidates: Candidate[] = dayParts.found.map((found) => ({
+    text: found.text,
+    deadline: DEADLINE_BEFORE.test(text.slice(0, found.index)),
+    date: found.date,
+    time: found.time,
+    ...(found.timeOnly ? { timeOnly: true } : {}),
+  }));
+  let rest = rewriteDayParts(dayParts.rest);
   for (const take of [takeNamedDates, takeIsoDates, takeRelative]) {
     const taken = take(rest, context);
     if (!taken.ok) return taken;
@@ -264,10 +277,13 @@ function takeChronoPhrases(text: string, context: WhenContext): Taken {
     { instant: new Date(context.now), timezone: offsetMinutes },
     { forwardDate: true },
   );
+  // A zone abbreviation remind-zone.ts does not know ("9am CAT"): chrono read an offset loopd would drop.
+  let zoneWord: string | undefined;
   const candidates = results.map((result): Candidate => {
     const start = result.start;
     const part = (name: "year" | "month" | "day" | "hour" | "minute" | "second") => start.get(name) ?? 0;
     const date = Temporal.PlainDate.from({ year: part("year"), month: part("month"), day: part("day") });
+    if (start.isCertain("timezoneOffset")) zoneWord ??= result.text;
     const hasTime = start.isCertain("hour");
     const hasDay = start.isCertain("day") || start.isCertain("weekday");
     return {
@@ -286,6 +302,12 @@ function takeChronoPhrases(text: string, context: WhenContext): Taken {
       ...(hasTime && !hasDay ? { timeOnly: true } : {}),
     };
   });
+  if (zoneWord !== undefined) {
+    return {
+      ok: false,
+      reason: `"${zoneWord}" names a time zone loopd does not read; name it like Asia/Tokyo or America/New_York`,
+    };
+  }
   let rest = text;
   for (const result of results)
     rest = rest.slice(0, result.index) + blank(result.text) + rest.slice(result.index + result.text.length);
