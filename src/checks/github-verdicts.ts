@@ -1,11 +1,18 @@
 /**
- * What each kind of GitHub subject means for a `github` check: reads the issue, pull request
- * (and its reviews), check runs and commit statuses, or discussion, and turns the fields read
- * into a verdict, a one-line summary and evidence. Transport and failures live in github.ts.
+ * What each kind of GitHub subject means for a `github` check: reads the issue, pull request,
+ * check runs and commit statuses, or discussion, and turns the fields read into a verdict, a
+ * one-line summary and evidence. Reviews, mergeability, behind-ness and new comments live in
+ * github-pull-states.ts; transport and failures in github.ts.
  */
 import type { Octokit } from "@octokit/rest";
 import type { CheckResult, CheckSpec } from "../domain/check.js";
 import { formatDuration } from "../domain/duration.js";
+import {
+  evaluateBehind,
+  evaluateMergeable,
+  evaluateNewComments,
+  evaluateReviews,
+} from "./github-pull-states.js";
 
 /** What every reader needs: a client for the right GitHub, the repository, and shared evidence. */
 export interface GithubReadContext {
@@ -16,12 +23,15 @@ export interface GithubReadContext {
   subject: string;
   /** url, apiUrl, want: part of every result's evidence. */
   base: Record<string, unknown>;
+  /** Waits before re-reading a PR whose `mergeable` GitHub is still computing (default MERGEABLE_RECHECK_MS). */
+  mergeableRecheckMs?: readonly number[];
 }
 
 export async function evaluateIssue(
   ctx: GithubReadContext,
   number: number,
   state: string,
+  since?: string,
 ): Promise<CheckResult> {
   const { data } = await ctx.octokit.rest.issues.get({
     owner: ctx.owner,
@@ -58,6 +68,8 @@ export async function evaluateIssue(
           : `${closedAs}, not fixed`;
       return verdict(fixed, summary, evidence);
     }
+    case "new-comments":
+      return evaluateNewComments(ctx, number, since, false, name, evidence);
   }
   throw new Error(`unknown issue state: ${state}`);
 }
@@ -103,45 +115,18 @@ export async function evaluatePull(
     case "merged":
       return verdict(pr.merged, ended ?? stillOpen, evidence);
     case "approved":
-      return evaluateApproval(ctx, number, name, evidence);
+    case "changes-requested":
+      return evaluateReviews(ctx, number, want.state, name, evidence);
+    case "mergeable":
+    case "conflicting":
+      return evaluateMergeable(ctx, number, pr, want.state, name, evidence, ended, ctx.mergeableRecheckMs);
+    case "behind":
+    case "up-to-date":
+      return evaluateBehind(ctx, pr, want.state, want.base, name, evidence, ended);
+    case "new-comments":
+      return evaluateNewComments(ctx, number, want.since, true, name, evidence);
   }
   throw new Error(`unknown pull request state: ${want.state}`);
-}
-
-/** GitHub's rule: each reviewer's latest approving, blocking or dismissed review counts; comments do not. */
-async function evaluateApproval(
-  ctx: GithubReadContext,
-  number: number,
-  name: string,
-  evidence: Record<string, unknown>,
-): Promise<CheckResult> {
-  const reviews = await ctx.octokit.paginate(ctx.octokit.rest.pulls.listReviews, {
-    owner: ctx.owner,
-    repo: ctx.repo,
-    pull_number: number,
-    per_page: 100,
-  });
-  const latest = new Map<string, string>();
-  for (const review of reviews) {
-    const login = review.user?.login;
-    if (login && ["APPROVED", "CHANGES_REQUESTED", "DISMISSED"].includes(review.state))
-      latest.set(login, review.state);
-  }
-  const by = (state: string) =>
-    [...latest].filter(([, latestState]) => latestState === state).map(([login]) => login);
-  const approvedBy = by("APPROVED");
-  const changesRequestedBy = by("CHANGES_REQUESTED");
-  const facts = { ...evidence, reviews: reviews.length, approvedBy, changesRequestedBy };
-  if (changesRequestedBy.length > 0) {
-    const approvals = approvedBy.length > 0 ? `; approved by ${approvedBy.join(", ")}` : "";
-    return verdict(
-      false,
-      `${name} has changes requested by ${changesRequestedBy.join(", ")}${approvals}`,
-      facts,
-    );
-  }
-  if (approvedBy.length > 0) return verdict(true, `${name} is approved by ${approvedBy.join(", ")}`, facts);
-  return verdict(false, `${name} has no approving review yet (${plural(reviews.length, "review")})`, facts);
 }
 
 const PASSING = new Set(["success", "neutral", "skipped"]);
@@ -294,7 +279,7 @@ export function githubError(
   return { status: "error", summary: message, evidence: { ...ctx.base, ...facts }, error: { code, message } };
 }
 
-function verdict(satisfied: boolean, summary: string, evidence: Record<string, unknown>): CheckResult {
+export function verdict(satisfied: boolean, summary: string, evidence: Record<string, unknown>): CheckResult {
   return { status: satisfied ? "satisfied" : "unsatisfied", summary, evidence };
 }
 
@@ -303,12 +288,12 @@ function names(checks: Array<{ name: string; result: string }>): string {
   return checks.length > 3 ? `${shown.join(", ")} and ${checks.length - 3} more` : shown.join(", ");
 }
 
-function plural(count: number, noun: string): string {
+export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** "2h ago", "3d ago"; one unit is enough for a summary line. */
-function ago(iso: string | null | undefined): string {
+export function ago(iso: string | null | undefined): string {
   if (!iso) return "at an unknown time";
   const elapsed = Date.now() - Date.parse(iso);
   return elapsed < 60_000 ? "just now" : `${roughly(elapsed)} ago`;

@@ -32,7 +32,7 @@ type GithubSpec = Extract<CheckSpec, { kind: "github" }>;
 
 export async function evaluateGithubCheck(
   spec: GithubSpec,
-  options: { access: GithubAccess; signal?: AbortSignal },
+  options: { access: GithubAccess; signal?: AbortSignal; mergeableRecheckMs?: readonly number[] },
 ): Promise<CheckResult> {
   const { target, want } = spec;
   const apiUrl = apiUrlFor(target, options.access);
@@ -53,12 +53,13 @@ export async function evaluateGithubCheck(
     repo: target.repo,
     subject: describeGithubTarget(target),
     base,
+    ...(options.mergeableRecheckMs ? { mergeableRecheckMs: options.mergeableRecheckMs } : {}),
   };
   try {
     if (target.kind === "ref") return await evaluateChecks(ctx, target.ref, ctx.subject, base);
     if (target.kind === "pr") return await evaluatePull(ctx, target.number, want);
     if (!("state" in want)) throw new Error(`checks: green does not apply to a ${target.kind}`);
-    if (target.kind === "issue") return await evaluateIssue(ctx, target.number, want.state);
+    if (target.kind === "issue") return await evaluateIssue(ctx, target.number, want.state, want.since);
     return await evaluateDiscussion(ctx, target.number, want.state);
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;

@@ -21,8 +21,11 @@ export type CheckSpec =
     }
   | { kind: "agent"; question: string; subject?: string; tier?: string };
 
-/** What satisfies a GitHub check: a state of the issue/PR/discussion, or green check runs. */
-export type GithubWant = { state: string } | { checks: "green" };
+/**
+ * What satisfies a GitHub check: a state of the issue/PR/discussion, or green check runs.
+ * `since` (new-comments) and `base` (behind, up-to-date) qualify a state.
+ */
+export type GithubWant = { state: string; since?: string; base?: string } | { checks: "green" };
 
 export type Verdict = "satisfied" | "unsatisfied";
 
@@ -80,7 +83,11 @@ function githubSpec(check: GithubCheckConfig): CheckSpec {
   const want: GithubWant =
     check.checks !== undefined || target.kind === "ref"
       ? { checks: "green" }
-      : { state: check.state ?? DEFAULT_GITHUB_STATE[target.kind] };
+      : {
+          state: check.state ?? DEFAULT_GITHUB_STATE[target.kind],
+          ...(check.since !== undefined ? { since: check.since } : {}),
+          ...(check.base !== undefined ? { base: check.base } : {}),
+        };
   return { kind: "github", target, url: text, want };
 }
 
@@ -95,11 +102,31 @@ export function describeCheck(check: CheckSpec): string {
       const subject = describeGithubTarget(check.target);
       if ("checks" in check.want) return `checks on ${subject} are green`;
       const noun = { issue: "issue", pr: "PR", discussion: "discussion", ref: "ref" }[check.target.kind];
-      return `${noun} ${subject} is ${check.want.state}`;
+      return `${noun} ${subject} ${stateWords(check.want)}`;
     }
     case "http":
       return `${check.method} ${check.url} answers ${check.status}${check.contains ? ` with "${check.contains}"` : ""}`;
     case "agent":
       return `a model says yes to "${check.question}"`;
+  }
+}
+
+/** "is merged", "has merge conflicts", "is behind main", "has new comments since …". */
+function stateWords(want: { state: string; since?: string; base?: string }): string {
+  switch (want.state) {
+    case "changes-requested":
+      return "has changes requested";
+    case "mergeable":
+      return "can be merged (no conflicts)";
+    case "conflicting":
+      return "has merge conflicts";
+    case "behind":
+      return `is behind ${want.base ?? "its base branch"}`;
+    case "up-to-date":
+      return `is up to date with ${want.base ?? "its base branch"}`;
+    case "new-comments":
+      return `has new comments since ${want.since}`;
+    default:
+      return `is ${want.state}`;
   }
 }

@@ -10,8 +10,19 @@ import { type GithubTargetKind, parseGithubTarget } from "./github-ref.js";
 
 /** What "done" means for each kind of GitHub subject. */
 export const GITHUB_STATES = {
-  issue: ["open", "closed", "fixed"],
-  pr: ["open", "closed", "merged", "approved"],
+  issue: ["open", "closed", "fixed", "new-comments"],
+  pr: [
+    "open",
+    "closed",
+    "merged",
+    "approved",
+    "changes-requested",
+    "mergeable",
+    "conflicting",
+    "behind",
+    "up-to-date",
+    "new-comments",
+  ],
   discussion: ["open", "closed", "answered", "resolved"],
   ref: [],
 } as const satisfies Record<GithubTargetKind, readonly string[]>;
@@ -48,11 +59,26 @@ export const githubCheckSchema = z
     }),
     state: z.enum(githubStates).optional().meta({
       description:
-        "The state that satisfies the check. issue: open | closed (default) | fixed (closed as completed); pr: open | closed | merged (default) | approved; discussion: open | closed | answered | resolved (default: answered, or closed as resolved).",
+        "The state that satisfies the check. issue: open | closed (default) | fixed (closed as completed) | new-comments; pr: open | closed | merged (default) | approved | changes-requested (reviews: each reviewer's latest) | mergeable | conflicting (GitHub's `mergeable`; unknown while GitHub computes it is an error, never a verdict) | behind | up-to-date (commits on the base the head lacks) | new-comments (conversation and review comments since `since`); discussion: open | closed | answered | resolved (default: answered, or closed as resolved).",
     }),
     checks: z.literal("green").optional().meta({
       description: "Satisfied when every check run and commit status of the PR head or ref passed.",
     }),
+    since: z.iso
+      .datetime({ offset: true, error: "expected an ISO 8601 instant with an offset" })
+      .optional()
+      .meta({
+        description:
+          "For `state: new-comments`: comments created after this instant count (`loopd remind` writes when the watch was made).",
+      }),
+    base: z
+      .string()
+      .regex(/^[\w./-]+$/, { error: "expected a branch name" })
+      .optional()
+      .meta({
+        description:
+          "For `state: behind` / `up-to-date`: the branch to compare with (default: the PR's base).",
+      }),
   })
   .superRefine((check, ctx) => {
     const subjects = (["issue", "pr", "discussion", "ref"] as const).filter(
@@ -89,6 +115,23 @@ export const githubCheckSchema = z
     }
     if (check.checks !== undefined && check.state !== undefined) {
       ctx.addIssue({ code: "custom", path: ["checks"], message: "give `state` or `checks`, not both" });
+    }
+    if ((check.state === "new-comments") !== (check.since !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["since"],
+        message:
+          check.state === "new-comments"
+            ? "`state: new-comments` needs `since` (the instant after which comments are new)"
+            : "`since` applies to `state: new-comments`",
+      });
+    }
+    if (check.base !== undefined && check.state !== "behind" && check.state !== "up-to-date") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["base"],
+        message: "`base` applies to `state: behind` or `up-to-date`",
+      });
     }
   })
   .meta({

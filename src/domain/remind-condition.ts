@@ -9,11 +9,23 @@ import { type CheckConfig, DEFAULT_GITHUB_STATE, GITHUB_STATES } from "./config-
 import type { GithubTargetKind } from "./github-ref.js";
 import { type ReminderSubject, type TestRunner, testCommand } from "./remind-subject.js";
 
-type GithubState = "resolved" | "answered" | "fixed" | "closed" | "merged" | "approved";
+type GithubState =
+  | "resolved"
+  | "answered"
+  | "fixed"
+  | "closed"
+  | "merged"
+  | "approved"
+  | "changes-requested"
+  | "mergeable"
+  | "conflicting"
+  | "behind"
+  | "up-to-date"
+  | "new-comments";
 type HttpStatus = number | "2xx" | "3xx" | "4xx" | "5xx";
 
 export type Meaning =
-  | { kind: "state"; state: GithubState }
+  | { kind: "state"; state: GithubState; base?: string }
   | { kind: "done" }
   | { kind: "green" }
   | { kind: "up"; status?: HttpStatus; contains?: string };
@@ -41,8 +53,68 @@ interface ConditionWord {
 
 const state = (name: GithubState): Meaning => ({ kind: "state", state: name });
 
+/** Words after "behind" / "up to date with" that are not a branch name. */
+const NOT_A_BRANCH =
+  /^(?:the|its|it|base|upstream|target|by|on|at|in|and|or|but|so|then|now|yet|again|anymore|schedule|tomorrow|today|tonight)$/i;
+
+/** "behind main" names the branch to compare with; "behind its base" or "behind" alone means the PR's base. */
+function withBase(name: "behind" | "up-to-date", branch: string | undefined): Meaning {
+  const base = branch?.replace(/[.,;:!?]+$/, "");
+  return base && !NOT_A_BRANCH.test(base) ? { kind: "state", state: name, base } : state(name);
+}
+
 /** Ordered: at the same position the earlier entry wins ("responds with 503" before "responds"). */
 const CONDITION_WORDS: ConditionWord[] = [
+  // Pull request conditions come first: "can be merged" is not "merged", "up to date" not "up".
+  {
+    pattern: /\bno\s+(?:more\s+)?(?:merge[\s-])?conflicts?\b/gi,
+    meaning: state("conflicting"),
+    positive: false,
+  },
+  {
+    pattern: /\b(?:merge[\s-]conflicts?|conflicts?|conflicting|conflicted)\b/gi,
+    meaning: state("conflicting"),
+    positive: true,
+  },
+  {
+    pattern: /\b(?:can't|cannot|can\s+not|couldn't|could\s+not)\s+be\s+merged\b|\bunmergeable\b/gi,
+    meaning: state("mergeable"),
+    positive: false,
+  },
+  {
+    pattern: /\b(?:can|could)\s+be\s+merged\b|\bmergeable\b|\bmerges?\s+cleanly\b/gi,
+    meaning: state("mergeable"),
+    positive: true,
+  },
+  {
+    pattern: /\bbehind(?:\s+(?:the\s+)?([\w./-]+))?/gi,
+    meaning: (m) => withBase("behind", m[1]),
+    positive: true,
+  },
+  {
+    pattern:
+      /\b(?:(?:is|it's|its|be|stays?|still|gets?|got)\s+)?up[\s-]to[\s-]date(?:\s+with\s+(?:the\s+)?([\w./-]+))?/gi,
+    meaning: (m) => withBase("up-to-date", m[1]),
+    positive: true,
+  },
+  { pattern: /\bno\s+changes\s+requested\b/gi, meaning: state("changes-requested"), positive: false },
+  {
+    pattern:
+      /\b(?:changes?\s+(?:were\s+|are\s+|got\s+|being\s+)?requested|(?:requests?|requested|requesting)\s+changes|asks?\s+for\s+changes|asked\s+for\s+changes)\b/gi,
+    meaning: state("changes-requested"),
+    positive: true,
+  },
+  {
+    pattern: /\bno\s+(?:new\s+|more\s+)?(?:review\s+)?(?:comments?|replies)\b/gi,
+    meaning: state("new-comments"),
+    positive: false,
+  },
+  {
+    pattern:
+      /\b(?:new|more|fresh|any)\s+(?:review\s+)?(?:comments?|replies)\b|\b(?:gets?|got|receives?|received)\s+(?:a\s+|any\s+)?(?:new\s+)?(?:comments?|replies|reply)\b|\b(?:someone|anyone|anybody)\s+(?:comments|commented|replies|replied)\b|\bcommented\s+on\b/gi,
+    meaning: state("new-comments"),
+    positive: true,
+  },
   {
     pattern: /\bun(resolved|answered|merged|fixed|approved)\b/gi,
     meaning: (m) => state(m[1]!.toLowerCase() as GithubState),
@@ -184,6 +256,8 @@ export interface CheckOptions {
   retries: number;
   /** "after retry": a command is re-run like a test. */
   afterRetry: boolean;
+  /** When the sentence was read (ISO): "has new comments" counts comments made after it. */
+  since: string;
 }
 
 export type CheckResult = { ok: true; check: CheckConfig; positive: boolean } | { ok: false; reason: string };
@@ -196,17 +270,26 @@ export function conditionCheck(
 ): CheckResult {
   const built = buildCheck(condition, subject, options);
   if (!built.ok || built.positive || condition.intent !== "when") return built;
-  // "tell me when it's no longer open" waits for the opposite state; only open/closed have one.
+  // "tell me when it's no longer open / has no conflicts / is behind" waits for the opposite state.
   const github = built.check.github;
-  if (github?.state === "closed" || github?.state === "open") {
-    const opposite = github.state === "closed" ? "open" : "closed";
+  const opposite = github?.state !== undefined ? OPPOSITE_STATES[github.state] : undefined;
+  if (github && opposite)
     return { ok: true, check: { github: { ...github, state: opposite } }, positive: true };
-  }
   return {
     ok: false,
     reason: `loopd waits for a check to pass, not to fail; say what ${subject.text} should become (e.g. "is green")`,
   };
 }
+
+/** States whose negation is a state of its own. */
+const OPPOSITE_STATES: Record<string, string> = {
+  open: "closed",
+  closed: "open",
+  mergeable: "conflicting",
+  conflicting: "mergeable",
+  behind: "up-to-date",
+  "up-to-date": "behind",
+};
 
 function buildCheck(condition: Condition, subject: ReminderSubject, options: CheckOptions): CheckResult {
   const { meaning, positive, word } = condition;
@@ -256,7 +339,7 @@ function buildCheck(condition: Condition, subject: ReminderSubject, options: Che
       }
       return doesNotApply('a web address; say "is up", "returns 200" or "contains \'text\'"');
     case "github":
-      return githubCheck(condition, subject);
+      return githubCheck(condition, subject, options.since);
   }
 }
 
@@ -267,7 +350,11 @@ const NOUNS: Record<GithubTargetKind, string> = {
   ref: "a branch",
 };
 
-function githubCheck(condition: Condition, subject: ReminderSubject & { kind: "github" }): CheckResult {
+function githubCheck(
+  condition: Condition,
+  subject: ReminderSubject & { kind: "github" },
+  since: string,
+): CheckResult {
   const { meaning, positive, word } = condition;
   const kind = subject.shortNumber ? shortFormKind(condition) : subject.target.kind;
   const noun = NOUNS[kind];
@@ -302,8 +389,31 @@ function githubCheck(condition: Condition, subject: ReminderSubject & { kind: "g
       : kind === "pr"
         ? { pr: subject.text }
         : { discussion: subject.text };
-  return { ok: true, check: { github: { ...target, state: wanted } }, positive };
+  const base = meaning.kind === "state" ? meaning.base : undefined;
+  return {
+    ok: true,
+    check: {
+      github: {
+        ...target,
+        state: wanted,
+        ...(base !== undefined ? { base } : {}),
+        // Comments made after the sentence was read are the new ones.
+        ...(wanted === "new-comments" ? { since } : {}),
+      },
+    },
+    positive,
+  };
 }
+
+const PR_ONLY_STATES = new Set<string>([
+  "merged",
+  "approved",
+  "changes-requested",
+  "mergeable",
+  "conflicting",
+  "behind",
+  "up-to-date",
+]);
 
 /**
  * GitHub numbers issues and pull requests from one sequence, so `acme/web#12` alone is
@@ -313,10 +423,7 @@ function githubCheck(condition: Condition, subject: ReminderSubject & { kind: "g
 function shortFormKind(condition: Condition): Exclude<GithubTargetKind, "ref"> {
   const { meaning, sentence } = condition;
   if (/\b(?:pr|pull\s+request|pull|ci|checks|build)\b/i.test(sentence)) return "pr";
-  if (
-    meaning.kind === "green" ||
-    (meaning.kind === "state" && (meaning.state === "merged" || meaning.state === "approved"))
-  ) {
+  if (meaning.kind === "green" || (meaning.kind === "state" && PR_ONLY_STATES.has(meaning.state))) {
     return "pr";
   }
   if (/\bdiscussion\b/i.test(sentence) || (meaning.kind === "state" && meaning.state === "answered"))

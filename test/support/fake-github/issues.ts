@@ -43,12 +43,15 @@ export const issueRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
-    answer: (ctx, [, owner, repo, number]) => {
+    answer: (ctx, [, owner, repo, number], { query }) => {
       const key = `${owner}/${repo}#${number}`;
       if (!subject(ctx, key)) return null;
-      const page = (ctx.state.comments[key] ?? []).map((comment) =>
-        commentBody(ctx, owner!, repo!, Number(number), comment),
+      // GitHub's `since` keeps comments updated at or after it.
+      const since = query.get("since");
+      const comments = (ctx.state.comments[key] ?? []).filter(
+        (comment) => since === null || Date.parse(comment.updated_at) >= Date.parse(since),
       );
+      const page = comments.map((comment) => commentBody(ctx, owner!, repo!, Number(number), comment));
       return { status: 200, page };
     },
   },

@@ -144,11 +144,18 @@ export const pullRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/comments$/,
-    answer: (ctx, [, owner, repo, number]) => {
+    answer: (ctx, [, owner, repo, number], { query }) => {
       const key = `${owner}/${repo}#${number}`;
       if (!ctx.state.pulls[key]) return null;
       const api = `${ctx.apiOrigin}/repos/${owner}/${repo}`;
-      const page = (ctx.state.reviewComments[key] ?? []).map((comment, index) => {
+      // GitHub's `since` keeps comments updated at or after it.
+      const since = query.get("since");
+      const comments = (ctx.state.reviewComments[key] ?? []).filter(
+        (comment) =>
+          since === null ||
+          Date.parse(comment.updated_at ?? comment.created_at ?? EPOCH) >= Date.parse(since),
+      );
+      const page = comments.map((comment, index) => {
         const id = comment.id ?? 6000 + index;
         return {
           id,
@@ -163,8 +170,8 @@ export const pullRoutes: Route[] = [
           original_commit_id: comment.commit_id ?? "",
           user: user(comment.user ?? "octocat"),
           body: comment.body,
-          created_at: EPOCH,
-          updated_at: EPOCH,
+          created_at: comment.created_at ?? EPOCH,
+          updated_at: comment.updated_at ?? comment.created_at ?? EPOCH,
           html_url: `${ctx.webOrigin}/${owner}/${repo}/pull/${number}#discussion_r${id}`,
           pull_request_url: `${api}/pulls/${number}`,
           author_association: "MEMBER",

@@ -59,7 +59,16 @@ const READ_ROUTES: Route[] = [
     path: /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/,
     answer: (ctx, [, owner, repo, number]) => {
       const fixture = ctx.state.pulls[`${owner}/${repo}#${number}`];
-      return fixture ? { status: 200, body: pullBody(ctx, owner!, repo!, Number(number), fixture) } : null;
+      if (!fixture) return null;
+      const body = pullBody(ctx, owner!, repo!, Number(number), fixture);
+      if ((fixture.mergeable_pending ?? 0) > 0) {
+        fixture.mergeable_pending! -= 1;
+        return {
+          status: 200,
+          body: { ...body, mergeable: null, rebaseable: null, mergeable_state: "unknown" },
+        };
+      }
+      return { status: 200, body };
     },
   },
   {

@@ -239,7 +239,8 @@ export function pullBody(
     merged,
     mergeable: fixture.mergeable !== undefined ? fixture.mergeable : open ? true : null,
     rebaseable: open ? true : null,
-    mergeable_state: fixture.mergeable_state ?? (open ? "clean" : "unknown"),
+    mergeable_state:
+      fixture.mergeable_state ?? (open ? (fixture.mergeable === false ? "dirty" : "clean") : "unknown"),
     merged_by: merged ? user("octocat") : null,
     comments: fixture.comments ?? ctx.state.comments[`${fullName}#${number}`]?.length ?? 0,
     review_comments: fixture.review_comments ?? 0,

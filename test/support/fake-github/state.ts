@@ -42,6 +42,11 @@ export interface PullFixture {
   labels?: string[];
   mergeable?: boolean | null;
   mergeable_state?: string;
+  /**
+   * GitHub computes `mergeable` lazily, in the background, after a read asks for it: this many
+   * reads of the pull request answer `mergeable: null, mergeable_state: "unknown"` first.
+   */
+  mergeable_pending?: number;
   maintainer_can_modify?: boolean;
   comments?: number;
   review_comments?: number;
@@ -112,6 +117,9 @@ export interface ReviewCommentFixture {
   path: string;
   line?: number | null;
   commit_id?: string;
+  /** Default: the fake's EPOCH. */
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface JobFixture {
