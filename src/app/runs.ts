@@ -3,10 +3,13 @@
 import type { z } from "zod";
 import type { CheckResult } from "../domain/check.js";
 import { LoopdError } from "../domain/errors.js";
+import { meteringDisagrees } from "../domain/metering.js";
+import type { TokenUsage } from "../domain/run-report.js";
 import type { RunStatus } from "../domain/run-status.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import { listRunEvents } from "../store/run-events.js";
 import { findRun, listRuns } from "../store/runs.js";
+import { findRunMetering } from "../store/sql/meter-request.js";
 import type { Store } from "../store/store.js";
 import { requireRoutine } from "./routines.js";
 import { type RunEventView, runEventView } from "./run-event-view.js";
@@ -72,5 +75,23 @@ export async function showRun(store: Store, runId: number): Promise<RunDetail> {
     diff: text("diff") ?? "",
     finalMessage: text("final-message"),
     check: parseCheck(text("check")),
+    ...(await meteringView(store, run.id, run.usage, run.costUsd)),
   };
+}
+
+/** How the run was metered; the harness's own totals only when they disagree with the gateway's. */
+async function meteringView(
+  store: Store,
+  runId: number,
+  usage: TokenUsage,
+  costUsd: number,
+): Promise<Pick<RunDetail, "metering" | "reported">> {
+  const { metering, reported } = await findRunMetering(store.db, runId);
+  const disagrees =
+    reported !== null &&
+    meteringDisagrees(
+      { usage, costUsd },
+      { usage: { ...reported, tokensReasoning: 0 }, costUsd: reported.costUsd },
+    );
+  return { metering, reported: disagrees ? reported : null };
 }

@@ -13,6 +13,7 @@ import type { CheckResult } from "../domain/check.js";
 import { HARNESSES } from "../domain/config-schema.js";
 import { COST_REPORT_KEYS } from "../domain/cost-report.js";
 import { DELIVERY_STATUSES } from "../domain/delivery-status.js";
+import { METERING_MODES } from "../domain/metering.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
 import { OUTCOMES, ROUTINE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run-status.js";
 import { TEST_CLASSES } from "../domain/test-health.js";
@@ -174,6 +175,17 @@ export const RUN_DETAIL_FIELDS = {
   check: CheckResultSchema.nullable().meta({
     description: "A watch's check result for this attempt: verdict (or error), one-line summary, evidence.",
   }),
+  metering: z.enum(METERING_MODES).nullable().meta({
+    description:
+      "How the run's model spend was counted: `gateway` (request by request through loopd's gateway; `usage` and `costUsd` are its count) or `reported` (the harness's own report at the end); null for runs that call no model.",
+  }),
+  reported: z
+    .object({ tokensIn: z.number(), tokensOut: z.number(), tokensCached: z.number(), costUsd: z.number() })
+    .nullable()
+    .meta({
+      description:
+        "A gateway-metered run whose harness reported other totals (more than 5% or $0.0001 apart): what the harness said. null when they agree, or the run was not gateway-metered.",
+    }),
 };
 
 export const RunDetailSchema = RunViewSchema.extend(RUN_DETAIL_FIELDS);
@@ -305,12 +317,10 @@ export const MemoryViewSchema = z.object({
 /** `loopd flaky`: one test of a ci-health routine, classified over its window (domain/test-health.ts). */
 export const FlakyTestViewSchema = z.object({
   routine: z.string(),
-  testId: z
-    .string()
-    .meta({
-      description: "`<classname>::<name>` from the JUnit report.",
-      example: "src/cart.test.ts::cart > applies a coupon",
-    }),
+  testId: z.string().meta({
+    description: "`<classname>::<name>` from the JUnit report.",
+    example: "src/cart.test.ts::cart > applies a coupon",
+  }),
   class: z.enum(TEST_CLASSES).meta({
     description:
       "broken: fails every time since a commit; flaky: failed and passed on the same commit; new: first seen in the latest run; recovered: failed in the window, passes now; passing; skipped.",

@@ -29,6 +29,7 @@ import {
   webhookSecret,
 } from "./config-values.js";
 import { parseDuration } from "./duration.js";
+import { METERING_MODES } from "./metering.js";
 import { DELIVER_MODES } from "./run-delivery.js";
 import { sandboxSchema } from "./sandbox.js";
 
@@ -128,6 +129,10 @@ const routineObject = z.strictObject({
     description: "When the previous run is still going: skip (default), queue, cancel-previous, allow.",
   }),
   budget: budgetSchema.optional(),
+  metering: z.enum(METERING_MODES).optional().meta({
+    description:
+      "How the routine's model spend is counted: `gateway` (default `metering`, else gateway: request by request through loopd's local gateway, caps hold to within one request) or `reported` (the harness's own report when it ends).",
+  }),
   verify: verifySchema.optional(),
   expect: z.enum(["changes"]).optional().meta({
     description:

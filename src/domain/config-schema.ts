@@ -27,6 +27,7 @@ import {
   type WORKSPACE_MODES,
 } from "./config-values.js";
 import { isInstantSyntax, resolveInstant } from "./instant.js";
+import { METERING_MODES } from "./metering.js";
 import { sandboxSettingsSchema } from "./sandbox.js";
 
 export * from "./config-checks.js";
@@ -54,6 +55,10 @@ export const configSchema = z
         tokensPerMinute: z.int().positive().optional().meta({
           description:
             "Token-velocity alarm: a run using more tokens per minute than this is stopped (default 2,000,000).",
+        }),
+        usdPerMinute: money.optional().meta({
+          description:
+            "Spend-velocity alarm of every routine without its own `budget.usdPerMinute`: a routine spending more USD than this in a minute is stopped and paused.",
         }),
       })
       .optional()
@@ -167,6 +172,10 @@ export const configSchema = z
           "Model prices (USD per million tokens) added to or overriding the built-in table; used where a harness reports tokens but not dollars.",
       }),
     harnesses: harnessesSchema.optional(),
+    metering: z.enum(METERING_MODES).optional().meta({
+      description:
+        "How agent spend is counted: `gateway` (default: every model request through loopd's local gateway, metered and capped as it happens) or `reported` (each harness's own report when the run ends). A routine's `metering` overrides it.",
+    }),
     sandbox: sandboxSettingsSchema.optional(),
     routines: z
       .array(routineSchema)

@@ -32,6 +32,10 @@ export const budgetSchema = z
       .positive()
       .optional()
       .meta({ description: "Token cap for one run (input not from cache + output)." }),
+    usdPerMinute: money.optional().meta({
+      description:
+        "Spend-velocity alarm: the routine spending more than this in a minute (one runaway run, or runs firing every few seconds) is stopped and paused (default `budgets.usdPerMinute`; none).",
+    }),
   })
   .meta({ description: "Hard spending caps in USD (and tokens per run)." });
 
@@ -133,13 +137,9 @@ export const untilSchema = z
 
 export const notifyRuleSchema = z.strictObject({
   to: z.union([name("channel"), z.array(name("channel")).min(1)]).meta({ description: "Channel name(s)." }),
-  on: z
-    .array(z.enum(NOTIFY_EVENTS))
-    .min(1)
-    .optional()
-    .meta({
-      description: "Events that notify; default [failure]. `report`: a built-in loop's digest (ci-health).",
-    }),
+  on: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional().meta({
+    description: "Events that notify; default [failure]. `report`: a built-in loop's digest (ci-health).",
+  }),
   changeOnly: z
     .boolean()
     .optional()

@@ -20,6 +20,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { LoopdError } from "./errors.js";
 import { resolveInstant } from "./instant.js";
+import type { MeteringMode } from "./metering.js";
 import { tierOrder } from "./router.js";
 import {
   DEFAULT_PR_PUSH,
@@ -87,7 +88,15 @@ export interface RoutineSpec {
   catchUp: CatchUpPolicy;
   maxCatchup: number;
   overlap: OverlapPolicy;
-  budget?: { perRun?: number; perDay?: number; perMonth?: number; tokensPerRun?: number };
+  budget?: {
+    perRun?: number;
+    perDay?: number;
+    perMonth?: number;
+    tokensPerRun?: number;
+    usdPerMinute?: number;
+  };
+  /** `metering:` as written; absent: the config's, else the gateway (domain/metering.ts). */
+  metering?: MeteringMode;
   /** GitHub events that fire it (`POST /hooks/github`). */
   events?: Array<{ github: string; conclusion?: string; repo?: string; label?: string; branch?: string }>;
   /** Inbound hook: `POST /hooks/r/<routine>` fires it when signed with `secret` or carrying the token. */
@@ -253,6 +262,7 @@ export function toRoutineSpec(written: RoutineConfig, index: number, context: Sp
   }
   if (routine.pauseAfter !== undefined) spec.pauseAfter = routine.pauseAfter;
   if (routine.budget !== undefined) spec.budget = routine.budget;
+  if (routine.metering !== undefined) spec.metering = routine.metering;
   if (routine.hook !== undefined) spec.hook = routine.hook;
   if (routine.events !== undefined) spec.events = routine.events;
   if (routine.expect !== undefined) spec.expect = routine.expect;

@@ -3,12 +3,21 @@
  * `loopd apply` stores them: what the engine, the harnesses and the use-cases read.
  */
 import type { CodexSandbox } from "./config-sections.js";
+import type { MeteringMode } from "./metering.js";
 import type { SandboxSettings } from "./sandbox.js";
 
 export interface ConfigSettings {
   dates?: Record<string, string>;
   models?: Record<string, unknown>;
-  budgets?: { daily?: number; monthly?: number; perRun?: number; tokensPerMinute?: number };
+  budgets?: {
+    daily?: number;
+    monthly?: number;
+    perRun?: number;
+    tokensPerMinute?: number;
+    usdPerMinute?: number;
+  };
+  /** How agent spend is counted (domain/metering.ts); a routine's `metering` overrides it. */
+  metering?: MeteringMode;
   channels?: Record<string, unknown>;
   limits?: { concurrency?: number; perRepo?: number };
   workspaces?: { pool?: number; keep?: "failed" | "always" | "never"; pruneAfter?: string };

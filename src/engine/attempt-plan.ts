@@ -15,12 +15,14 @@ import type { HarnessResult } from "../harness/harness.js";
 import { type LedgerEntry, recentAttemptCosts, recordLedger, spentUsd } from "../store/ledger.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
+import { attemptSpentUsd, recordRunMetering } from "../store/sql/meter-request.js";
 import { reserveBudget, reservedUsd } from "../store/sql/reserve-budget.js";
 import { previousAttempt, recordRoute, tierHistory } from "../store/sql/routing-history.js";
 import { settleBudget } from "../store/sql/settle-budget.js";
 import type { Store } from "../store/store.js";
 import type { TierSettings } from "./agent-context.js";
 import { agentPrompt } from "./agent-prompt.js";
+import type { AttemptMeter } from "./metering.js";
 
 /** How far back an attempt's cost still says something about the next one. */
 const RECENT_WINDOW_MS = 30 * 86_400_000;
@@ -157,14 +159,42 @@ export async function planAttempt(
   return { ok: true, plan };
 }
 
-/** The attempt's spend into the ledger (one row per model), settling its reservation. */
+/**
+ * The attempt's spend into the ledger (one row per model), settling its reservation. A
+ * gateway-metered attempt's spend is in the ledger already, request by request: its
+ * reservation closes at that, and the harness's own report is kept beside it on the run
+ * instead of being counted again.
+ */
 export async function settleAttempt(
   store: Store,
   run: ClaimedRun,
   plan: AttemptPlan,
   result: HarnessResult,
   now: number,
+  metering: MeteringSlot,
 ): Promise<void> {
+  if (metering.meter) {
+    await metering.meter.finish();
+    if (plan.reservationId !== null) {
+      await settleBudget(store, {
+        reservationId: plan.reservationId,
+        actualUsd: await attemptSpentUsd(store.db, run.id, run.attempt),
+        now,
+        ledger: [],
+      });
+    }
+    await recordRunMetering(store.db, {
+      runId: run.id,
+      metering: "gateway",
+      reported: {
+        tokensIn: result.usage?.tokensIn ?? 0,
+        tokensOut: result.usage?.tokensOut ?? 0,
+        tokensCached: result.usage?.tokensCached ?? 0,
+        costUsd: reportedCost(result),
+      },
+    });
+    return;
+  }
   const entries: LedgerEntry[] = (
     result.modelUsage && result.modelUsage.length > 0
       ? result.modelUsage
@@ -190,6 +220,23 @@ export async function settleAttempt(
   } else {
     await recordLedger(store.db, entries);
   }
+  await recordRunMetering(store.db, { runId: run.id, metering: "reported", reported: null });
+}
+
+/** What the harness said the attempt cost: its own dollars, else its per-model prices. */
+function reportedCost(result: HarnessResult): number {
+  if (result.costUsd !== undefined) return result.costUsd;
+  return (result.modelUsage ?? []).reduce((sum, entry) => sum + entry.costUsd, 0);
+}
+
+/**
+ * How an attempt's spend is counted, filled in as it runs (attempt-harness.ts): the meter when
+ * the gateway stands in for its model endpoints, else why not.
+ */
+export interface MeteringSlot {
+  meter: AttemptMeter | null;
+  /** Why the attempt is metered from its harness's report (null: gateway, or not yet known). */
+  reportedBecause: string | null;
 }
 
 /** What is left of the tightest cap, and which cap that is (for the refusal's hint). */

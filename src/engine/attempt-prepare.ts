@@ -12,7 +12,7 @@ import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Workspace } from "../workspace/workspaces.js";
 import { agentInput, type PreparedMemory, prepareMemory } from "./agent-context.js";
 import { type Attempt, type AttemptDeps, failed, recordHealth } from "./attempt.js";
-import type { AttemptPlan } from "./attempt-plan.js";
+import type { AttemptPlan, MeteringSlot } from "./attempt-plan.js";
 import { redactError, redactEvent } from "./redaction.js";
 import { runContext, shellEnvironment } from "./run-environment.js";
 
@@ -26,6 +26,7 @@ export function prepareAttempt(
     plan: AttemptPlan | null;
     signal: AbortSignal;
     emit: (event: HarnessEvent) => void;
+    metering?: MeteringSlot;
   },
 ): Attempt {
   const { run, harness, plan } = request;

@@ -10,7 +10,8 @@ import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import type { WorkspaceManager } from "../workspace/workspaces.js";
 import type { TierSettings } from "./agent-context.js";
-import type { AttemptPlan } from "./attempt-plan.js";
+import type { AttemptPlan, MeteringSlot } from "./attempt-plan.js";
+import type { GatewayHost } from "./gateway-host.js";
 
 export interface AttemptDeps {
   store: Store;
@@ -20,6 +21,8 @@ export interface AttemptDeps {
   now: () => number;
   /** The daemon's environment, from which runs get an allow-listed part. */
   baseEnv: NodeJS.ProcessEnv;
+  /** The process's metering gateway (started on first use); null: attempts are metered as reported. */
+  gateway: GatewayHost | null;
 }
 
 export interface Attempt {
@@ -38,6 +41,8 @@ export interface Attempt {
   emit: (event: HarnessEvent) => void;
   /** The engine's own sink: for warnings about loopd's bookkeeping, which holds no secrets. */
   emitRaw: (event: HarnessEvent) => void;
+  /** How the attempt's spend is counted, filled in when the harness starts (agent runs only). */
+  metering?: MeteringSlot;
 }
 
 export function failed(code: string, message: string, hint?: string): HarnessResult {

@@ -23,6 +23,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { ConfigSettings } from "../domain/settings.js";
+import { startGateway } from "../gateway/server.js";
+import type { MeteringGateway } from "../gateway/types.js";
 import type { HarnessRegistry } from "../harness/harness.js";
 import { isConnectionFault } from "../store/faults.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
@@ -39,6 +41,7 @@ import { type ActiveRun, abort } from "./active-run.js";
 import { CompletionBatcher } from "./completion-batcher.js";
 import type { Clock, EngineEvent, EngineHealth } from "./engine-events.js";
 import { RunEventBuffer } from "./event-sink.js";
+import { GatewayHost } from "./gateway-host.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { delay, type RunAttemptDeps, runAttempt } from "./run-attempt.js";
 import { RunExecutor } from "./run-executor.js";
@@ -82,6 +85,11 @@ export interface EngineOptions {
    */
   refreshRuntime?: (settings: ConfigSettings) => string[];
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Starts this process's metering gateway, on the first agent attempt that wants it
+   * (engine/gateway-host.ts); null: none, every attempt is metered from its harness's report.
+   */
+  startGateway?: (() => Promise<MeteringGateway>) | null;
 }
 
 export class Engine {
@@ -100,6 +108,7 @@ export class Engine {
   private readonly attempts: RunAttemptDeps;
   private readonly timer: WakeTimer;
   private readonly presence: WorkerPresence | undefined;
+  private readonly gateway: GatewayHost | null;
   private passing: Promise<void> | undefined;
   private passAgain = false;
   /** The last claim left runs it could not start here (global cap, missing labels). */
@@ -163,6 +172,11 @@ export class Engine {
       presence: this.presence,
       onError: (error) => this.emit({ type: "error", error }),
     });
+    const start =
+      options.startGateway === undefined
+        ? () => startGateway({ onError: (error) => this.emit({ type: "error", error }) })
+        : options.startGateway;
+    this.gateway = options.roles.work && start ? new GatewayHost(start) : null;
     this.attempts = {
       store: this.store,
       executor: new RunExecutor({
@@ -172,6 +186,7 @@ export class Engine {
         workerId: this.workerId,
         now: () => this.clock.now(),
         ...(options.env ? { baseEnv: options.env } : {}),
+        gateway: this.gateway,
       }),
       workerId: this.workerId,
       clock: this.clock,
@@ -251,6 +266,7 @@ export class Engine {
       }
     }
     await this.events.flush();
+    await this.gateway?.close().catch((error: unknown) => this.emit({ type: "error", error }));
     this.leases.stop();
     await this.presence?.stop().catch((error: unknown) => this.emit({ type: "error", error }));
     await this.options.wake?.close();

@@ -26,10 +26,12 @@ import type { WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.
 import { type AttemptDeps, baseInput, bookkeepingFailed, failed } from "./attempt.js";
 import { deliverWork, finalResult, recordWork } from "./attempt-finish.js";
 import { recordHarnessEvents, remember, runHarness, verify } from "./attempt-harness.js";
-import { type AttemptPlan, planAttempt, settleAttempt } from "./attempt-plan.js";
+import { type AttemptPlan, type MeteringSlot, planAttempt, settleAttempt } from "./attempt-plan.js";
 import { acquireWorkspace, buildContext, passPreflight, prepareAttempt } from "./attempt-prepare.js";
 import { executeCheck, judgeAgentCheck } from "./check-run.js";
+import type { GatewayHost } from "./gateway-host.js";
 import { executeLoop } from "./loop-run.js";
+import { routineVelocityRefusal } from "./metering.js";
 import { unavailable } from "./outcome.js";
 import { redactEvent, redactResult } from "./redaction.js";
 import { shellEnvironment } from "./run-environment.js";
@@ -44,6 +46,8 @@ export interface RunExecutorOptions {
   now: () => number;
   /** The daemon's environment, from which agents get an allow-listed part. */
   baseEnv?: NodeJS.ProcessEnv;
+  /** The process's metering gateway, started on first use; none: every attempt is metered as reported. */
+  gateway?: GatewayHost | null;
 }
 
 export interface ExecuteRequest {
@@ -62,6 +66,7 @@ export class RunExecutor {
       workerId: options.workerId,
       now: options.now,
       baseEnv: options.baseEnv ?? process.env,
+      gateway: options.gateway ?? null,
     };
   }
 
@@ -116,6 +121,12 @@ export class RunExecutor {
     signal: AbortSignal,
     emit: (event: HarnessEvent) => void,
   ): Promise<HarnessResult> {
+    // A routine spending faster than its velocity alarm (runs firing every few seconds) is paused, not started.
+    const velocity = await routineVelocityRefusal(this.options.store, run, settings, this.options.now());
+    if (velocity) {
+      await recordBudgetEvent(this.options.store, run, this.options.now(), velocity.message);
+      return failed("LOOPD_BUDGET_EXCEEDED", velocity.message, velocity.hint);
+    }
     const planned = await planAttempt(this.options.store, run, settings, this.options.now());
     if (!planned.ok) {
       if (planned.error.code === "LOOPD_BUDGET_EXCEEDED")
@@ -128,10 +139,19 @@ export class RunExecutor {
       data: { event: "route", tier: plan.tier, reason: plan.reason, harness: plan.harness },
     });
     const routedHarness = this.options.harnesses.get(plan.harness);
+    const metering: MeteringSlot = { meter: null, reportedBecause: null };
     let result: HarnessResult | null = null;
     try {
       result = routedHarness
-        ? await executeInWorkspace(this.deps, { run, harness: routedHarness, settings, plan, signal, emit })
+        ? await executeInWorkspace(this.deps, {
+            run,
+            harness: routedHarness,
+            settings,
+            plan,
+            signal,
+            emit,
+            metering,
+          })
         : unavailable(plan.harness, this.options.harnesses);
       if (run.spec.check?.kind === "agent") {
         result = await judgeAgentCheck(
@@ -139,7 +159,6 @@ export class RunExecutor {
           result,
         );
       }
-      return result;
     } finally {
       // Spend is recorded whatever happened, so budgets count every dollar. A store hiccup
       // here must not throw away a finished agent run (it would run, and be paid for, again):
@@ -150,13 +169,26 @@ export class RunExecutor {
         plan,
         result ?? failed("LOOPD_HARNESS_CRASHED", "no result"),
         this.options.now(),
+        metering,
       ).catch((error: unknown) => bookkeepingFailed(emit, "settling the budget", error));
     }
+    return gatewayTotals(result ?? failed("LOOPD_HARNESS_CRASHED", "no result"), metering);
   }
 
   private async settings(): Promise<ConfigSettings> {
     return (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
   }
+}
+
+/**
+ * A gateway-metered attempt's usage and cost are what the gateway saw (the ledger's rows), not
+ * what the harness reported: the run's totals then agree with `loopd costs`, also for a run
+ * killed before its harness could report anything.
+ */
+function gatewayTotals(result: HarnessResult, metering: MeteringSlot): HarnessResult {
+  if (!metering.meter) return result;
+  const { modelUsage, usage, costUsd } = metering.meter.totals();
+  return { ...result, usage, costUsd, modelUsage };
 }
 
 /** One attempt in a workspace, step by step (see the table at the top). */
@@ -169,6 +201,7 @@ async function executeInWorkspace(
     plan: AttemptPlan | null;
     signal: AbortSignal;
     emit: (event: HarnessEvent) => void;
+    metering?: MeteringSlot;
   },
 ): Promise<HarnessResult> {
   const attempt = prepareAttempt(deps, request);

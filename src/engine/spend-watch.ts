@@ -5,6 +5,7 @@
  * message must not cost $30. Harnesses that enforce a cap themselves (Claude Code's
  * `--max-budget-usd`) are watched too: whichever notices first stops the run.
  */
+import { usdPerMinuteOf } from "../domain/metering.js";
 import { formatUsd } from "../domain/money.js";
 import { costOf, DEFAULT_PRICING, type PricingTable } from "../domain/pricing.js";
 import type { TokenUsage } from "../domain/run-report.js";
@@ -21,7 +22,12 @@ export interface SpendLimits {
   perRunUsd: number | null;
   tokensPerRun: number | null;
   tokensPerMinute: number;
+  /** USD per minute (`budget.usdPerMinute`); null = no USD velocity alarm. */
+  usdPerMinute: number | null;
 }
+
+/** Which limit stopped the run: a velocity alarm also pauses the routine. */
+export type SpendTrip = "budget" | "velocity";
 
 export interface SpendWatchOptions {
   limits: SpendLimits;
@@ -30,7 +36,7 @@ export interface SpendWatchOptions {
   pricing: PricingTable;
   now: () => number;
   /** Called once, with the reason, when a limit is crossed. */
-  onExceeded: (reason: string) => void;
+  onExceeded: (reason: string, trip: SpendTrip) => void;
 }
 
 export class SpendWatch {
@@ -38,7 +44,7 @@ export class SpendWatch {
   private total: TokenUsage = zero();
   /** Per-model sums of harnesses that report per-step deltas (builtin). */
   private readonly steps = new Map<string, TokenUsage>();
-  private readonly samples: Array<{ at: number; tokens: number }> = [];
+  private readonly samples: Array<{ at: number; tokens: number; usd: number }> = [];
   private exceeded = false;
 
   constructor(private readonly options: SpendWatchOptions) {}
@@ -74,11 +80,18 @@ export class SpendWatch {
     const { limits } = this.options;
     const { tokens, usd } = this.spent();
     const now = this.options.now();
-    this.samples.push({ at: now, tokens });
-    while (this.samples.length > 1 && this.samples[0]!.at < now - WINDOW_MS) this.samples.shift();
+    // The window's first sample is the spend before it: a run's first minute counts from 0.
+    if (this.samples.length === 0) this.samples.push({ at: now, tokens: 0, usd: 0 });
+    this.samples.push({ at: now, tokens, usd });
+    while (this.samples.length > 1 && this.samples[1]!.at < now - WINDOW_MS) this.samples.shift();
     const perMinute = tokens - (this.samples[0]?.tokens ?? 0);
+    const usdPerMinute = usd - (this.samples[0]?.usd ?? 0);
     let reason: string | null = null;
-    if (limits.perRunUsd !== null && usd > limits.perRunUsd) {
+    let trip: SpendTrip = "budget";
+    if (limits.usdPerMinute !== null && usdPerMinute > limits.usdPerMinute) {
+      reason = `spent ${formatUsd(usdPerMinute)} in under a minute, over the ${formatUsd(limits.usdPerMinute)}/min spend-velocity alarm (budget.usdPerMinute; a runaway loop?)`;
+      trip = "velocity";
+    } else if (limits.perRunUsd !== null && usd > limits.perRunUsd) {
       reason = `spent ${formatUsd(usd)}, over the run's ${formatUsd(limits.perRunUsd)} budget`;
     } else if (limits.tokensPerRun !== null && tokens > limits.tokensPerRun) {
       reason = `used ${tokens} tokens, over the run's ${limits.tokensPerRun}-token budget`;
@@ -87,7 +100,7 @@ export class SpendWatch {
     }
     if (reason) {
       this.exceeded = true;
-      this.options.onExceeded(reason);
+      this.options.onExceeded(reason, trip);
     }
   }
 }
@@ -116,33 +129,54 @@ function isUsage(value: unknown): value is TokenUsage {
   return typeof usage.tokensIn === "number" && typeof usage.tokensOut === "number";
 }
 
+/** Why the spend watch (or the gateway's refusal) stopped a run. */
+export interface SpendStop {
+  reason: string;
+  /** The refusal's own hint (which setting to raise); else the error table's. */
+  hint?: string;
+  trip: SpendTrip;
+}
+
 /** The run's spend watch, from its routine's and the config's limits; `stop` aborts the harness. */
 export function watchSpend(
   run: ClaimedRun,
   settings: ConfigSettings,
   model: string | null,
   now: () => number,
-): { watch: SpendWatch; stop: AbortController } {
+): {
+  watch: SpendWatch;
+  stop: AbortController;
+  stopWith: (stop: SpendStop) => void;
+  stopped: () => SpendStop | null;
+} {
   const stop = new AbortController();
+  let stopped: SpendStop | null = null;
+  const stopWith = (why: SpendStop) => {
+    if (stopped) return;
+    stopped = why;
+    stop.abort(why.reason);
+  };
   const watch = new SpendWatch({
     limits: {
       perRunUsd: run.spec.budget?.perRun ?? settings.budgets?.perRun ?? null,
       tokensPerRun: run.spec.budget?.tokensPerRun ?? null,
       tokensPerMinute: settings.budgets?.tokensPerMinute ?? DEFAULT_TOKENS_PER_MINUTE,
+      usdPerMinute: usdPerMinuteOf(run.spec.budget?.usdPerMinute, settings.budgets?.usdPerMinute),
     },
     model,
     pricing: { ...DEFAULT_PRICING, ...settings.pricing },
     now,
-    onExceeded: (reason) => stop.abort(reason),
+    onExceeded: (reason, trip) => stopWith({ reason, trip }),
   });
-  return { watch, stop };
+  return { watch, stop, stopWith, stopped: () => stopped };
 }
 
-export function overBudget(result: HarnessResult, reason: string): HarnessResult {
+export function overBudget(result: HarnessResult, stop: SpendStop): HarnessResult {
+  const message = stop.reason.startsWith("stopped") ? stop.reason : `stopped: ${stop.reason}`;
   return {
     ...result,
     outcome: "failed",
-    error: { code: "LOOPD_BUDGET_EXCEEDED", message: `stopped: ${reason}` },
+    error: { code: "LOOPD_BUDGET_EXCEEDED", message, ...(stop.hint ? { hint: stop.hint } : {}) },
   };
 }
 

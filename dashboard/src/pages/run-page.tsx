@@ -158,6 +158,13 @@ function RunSummary({ run }: { run: RunDetail }) {
           {money(run.costUsd)} · {tokens(usage.tokensIn)} in · {tokens(usage.tokensOut)} out
           {usage.tokensCached > 0 && ` · ${tokens(usage.tokensCached)} cached`}
           {run.turns !== null && ` · ${run.turns} turns`}
+          {run.metering && <span className="muted"> · metering: {run.metering}</span>}
+          {run.reported && (
+            <div className="muted">
+              the harness reported {money(run.reported.costUsd)} · {tokens(run.reported.tokensIn)} in ·{" "}
+              {tokens(run.reported.tokensOut)} out; the ledger counts the gateway's
+            </div>
+          )}
         </dd>
         <dt>Branch</dt>
         <dd>

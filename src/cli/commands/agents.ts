@@ -255,6 +255,23 @@ function renderMemory(view: MemoryView, now: number): string {
   return `${view.content.trimEnd()}\n${pc.dim(`── ${view.bytes} of ${view.maxBytes} bytes · updated ${relativeTime(view.updatedAt, now)}`)}`;
 }
 
+/** How spend was counted; a harness report that disagrees with the gateway is shown beside it. */
+function meteringLines(run: RunDetail): string[] {
+  if (run.metering === null) return [];
+  const lines = [
+    `metering:  ${run.metering}${run.metering === "gateway" ? pc.dim(" (every model request, as it happened)") : pc.dim(" (the harness's own report at the end)")}`,
+  ];
+  if (run.reported) {
+    const { reported } = run;
+    lines.push(
+      pc.yellow(
+        `reported:  the harness said ${formatUsd(reported.costUsd)} · in ${reported.tokensIn} · out ${reported.tokensOut} · cached ${reported.tokensCached}; the gateway saw ${formatUsd(run.costUsd)} (the ledger counts the gateway's)`,
+      ),
+    );
+  }
+  return lines;
+}
+
 function renderRun(run: RunDetail, now: number): string {
   const usage = run.usage;
   const lines = [
@@ -272,6 +289,7 @@ function renderRun(run: RunDetail, now: number): string {
       : []),
     `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
     `cost:      ${formatUsd(run.costUsd)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
+    ...meteringLines(run),
   ];
   if (run.changedFiles.length > 0) {
     lines.push(

@@ -158,14 +158,17 @@ export async function recordRequest(store: Store, request: RecordRequest): Promi
   });
 }
 
-/** Closes the holds an attempt still has open (requests cut off without a record). */
+/**
+ * Closes the holds an attempt still has open (requests cut off without a record yet). Like a
+ * stale release, `actual_usd` stays null: a record that arrives later still writes its row.
+ */
 export async function closeRequestHolds(
   store: Store,
   attempt: { runId: number; attempt: number; except: number | null; now: number },
 ): Promise<void> {
   await store.db
     .updateTable("budget_reservations")
-    .set({ settled_at: attempt.now, actual_usd: 0 })
+    .set({ settled_at: attempt.now })
     .where("run_id", "=", attempt.runId)
     .where("attempt", "=", attempt.attempt)
     .where("settled_at", "is", null)
@@ -236,4 +239,35 @@ export async function recordRunMetering(
     })
     .where("id", "=", run.runId)
     .execute();
+}
+
+export interface RunMetering {
+  metering: "gateway" | "reported" | null;
+  /** A gateway-metered run's own report from its harness; null otherwise. */
+  reported: { tokensIn: number; tokensOut: number; tokensCached: number; costUsd: number } | null;
+}
+
+export async function findRunMetering(db: Db, runId: number): Promise<RunMetering> {
+  const row = await db
+    .selectFrom("runs")
+    .select([
+      "metering",
+      "reported_tokens_in",
+      "reported_tokens_out",
+      "reported_tokens_cached",
+      "reported_cost_usd",
+    ])
+    .where("id", "=", runId)
+    .executeTakeFirst();
+  const metering = row?.metering === "gateway" || row?.metering === "reported" ? row.metering : null;
+  if (!row || metering !== "gateway" || row.reported_cost_usd === null) return { metering, reported: null };
+  return {
+    metering,
+    reported: {
+      tokensIn: Number(row.reported_tokens_in ?? 0),
+      tokensOut: Number(row.reported_tokens_out ?? 0),
+      tokensCached: Number(row.reported_tokens_cached ?? 0),
+      costUsd: Number(row.reported_cost_usd),
+    },
+  };
 }
