@@ -8,6 +8,9 @@
  * except the hop-by-hop ones, `host` (the upstream's own), `content-length` (recomputed from
  * the held body), `expect` (the body is already here) and `accept-encoding`, which becomes
  * `identity` so the usage can be read without decoding.
+ *
+ * Upstream connections are kept alive; a request whose reused connection turns out closed
+ * (ECONNRESET before any answer: it never reached the upstream) is sent once more on a new one.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
@@ -73,18 +76,46 @@ export function forward(options: {
     "accept-encoding",
     "identity",
   );
-  const outgoing = (secure ? https : http).request({
-    protocol: upstream.protocol,
-    hostname: upstream.hostname,
-    port: upstream.port,
-    method: request.method,
-    path: options.target,
-    headers,
-    agent: secure ? options.agents.https : options.agents.http,
-  });
-  outgoing.on("socket", (socket) => socket.setNoDelay(true));
+  let outgoing: http.ClientRequest;
+  const send = (retry: boolean) => {
+    outgoing = (secure ? https : http).request({
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: request.method,
+      path: options.target,
+      headers,
+      agent: secure ? options.agents.https : options.agents.http,
+    });
+    outgoing.on("socket", (socket) => socket.setNoDelay(true));
+    outgoing.on("response", onResponse);
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      if (res.destroyed || res.writableEnded) return;
+      if (res.headersSent) {
+        aborted = true;
+        res.destroy();
+        return;
+      }
+      // A kept-alive socket the upstream closed as it was reused: the request never got there.
+      if (retry && outgoing.reusedSocket && error.code === "ECONNRESET") {
+        send(false);
+        return;
+      }
+      options.onForwardError(error);
+      const answer = providerError(
+        request.format,
+        502,
+        `loopd gateway: the upstream ${upstream.hostname}:${upstream.port} could not be reached (${error.message})`,
+        "upstream_unreachable",
+      );
+      status = answer.status;
+      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer.body));
+    });
+    outgoing.end(options.body);
+  };
 
-  outgoing.on("response", (incoming: IncomingMessage) => {
+  const onResponse = (incoming: IncomingMessage) => {
     status = incoming.statusCode ?? 502;
     if (res.destroyed) {
       incoming.destroy();
@@ -98,8 +129,18 @@ export function forward(options: {
     res.writeHead(status, incoming.statusMessage, responseHeaders(incoming.rawHeaders));
     // A stream's headers go out now, not with its first event (which may be seconds away).
     if (incoming.headers["content-length"] === undefined) res.flushHeaders();
+    let corked = false;
     incoming.on("data", (chunk: Buffer) => {
       meter?.write(chunk);
+      // The chunks of one socket read arrive in one tick (an SSE event each): one write for all.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(() => {
+          corked = false;
+          res.uncork();
+        });
+      }
       if (!res.write(chunk)) {
         incoming.pause();
         res.once("drain", () => incoming.resume());
@@ -114,26 +155,7 @@ export function forward(options: {
         res.destroy();
       }
     });
-  });
-
-  outgoing.on("error", (error) => {
-    if (res.destroyed || res.writableEnded) return;
-    if (res.headersSent) {
-      aborted = true;
-      res.destroy();
-      return;
-    }
-    options.onForwardError(error);
-    const answer = providerError(
-      request.format,
-      502,
-      `loopd gateway: the upstream ${upstream.hostname}:${upstream.port} could not be reached (${String((error as Error).message ?? error)})`,
-      "upstream_unreachable",
-    );
-    status = answer.status;
-    res.writeHead(answer.status, { "content-type": "application/json" });
-    res.end(JSON.stringify(answer.body));
-  });
+  };
 
   res.on("close", () => {
     if (!res.writableFinished) {
@@ -152,7 +174,7 @@ export function forward(options: {
     });
   });
 
-  outgoing.end(options.body);
+  send(true);
 }
 
 /** The client's headers minus those that belong to one hop (and those named in `connection`). */

@@ -94,6 +94,32 @@ describe("what reaches the upstream", () => {
     expect(seen[0]?.headers["accept-encoding"]).toBe("identity");
   });
 
+  it("a kept-alive upstream connection found closed on reuse: the request goes again on a new one", async () => {
+    const served = new WeakMap<object, number>();
+    let requests = 0;
+    const upstream = await startRawUpstream((req, res) => {
+      requests++;
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      // The second request on a connection: the server had closed it as the gateway reused it.
+      if (count > 1) {
+        req.socket.destroy();
+        return;
+      }
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ usage: { input_tokens: 3, output_tokens: 1 } }));
+    });
+    cleanups.push(upstream.close);
+    const tenant = recordingTenant();
+    const base = gateway.register(tenant, [upstream.url]).baseUrl(upstream.url);
+    expect((await post(`${base}/v1/messages`)).status).toBe(200);
+    expect((await post(`${base}/v1/messages`)).status).toBe(200);
+    expect(requests).toBe(3);
+    await waitUntil(() => tenant.records.length === 2, "two records");
+    expect(errors).toEqual([]);
+  });
+
   it("an upstream that compresses anyway: the client gets its bytes, the gateway still reads the usage", async () => {
     const upstream = await startRawUpstream((req, res) => {
       req.resume();

@@ -26,24 +26,26 @@ export class SseParser {
 
   push(chunk: Buffer | string): void {
     let text = typeof chunk === "string" ? chunk : this.decoder.write(chunk);
+    if (text === "") return;
     if (this.afterCr && text.startsWith("\n")) text = text.slice(1);
     this.afterCr = false;
     let start = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const line = this.pending + text.slice(start, i);
+    // Line ends found with indexOf (native), each searched again only once passed.
+    let lf = text.indexOf("\n");
+    let cr = text.indexOf("\r");
+    while (lf !== -1 || cr !== -1) {
+      const at = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      const line = this.pending + text.slice(start, at);
       this.pending = "";
       if (this.overlong) this.overlong = false;
       else this.line(line);
-      if (c === 13) {
-        if (i + 1 < text.length) {
-          if (text.charCodeAt(i + 1) === 10) i++;
-        } else {
-          this.afterCr = true;
-        }
+      start = at + 1;
+      if (at === cr) {
+        if (lf === at + 1) start++;
+        else if (at + 1 === text.length) this.afterCr = true;
       }
-      start = i + 1;
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
     }
     if (start < text.length && !this.overlong) {
       this.pending += text.slice(start);
