@@ -20,6 +20,7 @@ const ANTHROPIC_TYPES: Record<number, string> = {
   400: "invalid_request_error",
   402: "billing_error",
   403: "permission_error",
+  413: "request_too_large",
   500: "api_error",
   502: "api_error",
 };

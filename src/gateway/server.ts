@@ -73,7 +73,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Meteri
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      report(error, "forward", req.url ?? "");
+      // The secret stays out of logs.
+      report(error, "forward", (req.url ?? "").replace(/^\/m\/[^/?]+/, "/m/…"));
       if (!res.headersSent)
         send(res, providerError(formatOf(req.url ?? ""), 500, "loopd gateway error", "gateway_error"));
       else res.destroy();
