@@ -149,6 +149,38 @@ describe.each(["sqlite"] as const)("%s: loopd remind and loopd checks", (dialect
     expect(planned.routine.name).toMatch(/^watch-web-issue-34-/);
   });
 
+  it("plans in the zone the sentence names, and shows that zone (and UTC) before scheduling", async () => {
+    const NY = "America/New_York";
+    const sentence =
+      "tomorrow at 9am America/New_York check https://github.com/acme/web/pull/8 and ping me if it isn't merged";
+    const planned = json<PlanJson & { plan: { timeZone: string; when: { at: string } } }>(
+      await loopd("remind", "--json", sentence),
+    );
+    const nine = Temporal.Now.plainDateISO(NY)
+      .add({ days: 1 })
+      .toZonedDateTime({ timeZone: NY, plainTime: "09:00" });
+    expect(planned.plan.timeZone).toBe(NY);
+    expect(planned.plan.when.at).toBe(nine.toString({ timeZoneName: "never" }));
+    expect(planned.routine.tz).toBe(NY);
+
+    const shown = await loopd("remind", sentence);
+    expect(shown.code).toBe(2); // no terminal to confirm on
+    const utc = nine.withTimeZone("UTC").toPlainTime().toString({ smallestUnit: "minute" });
+    expect(shown.stdout).toMatch(new RegExp(`09:00 America/New_York \\(${utc} UTC\\)`));
+    expect(shown.stdout).toMatch(/zone\s+America\/New_York \(/);
+
+    const conflict = await loopd("remind", "--json", sentence, "--tz", "Asia/Tokyo");
+    expect(conflict.code).toBe(2);
+    expect(json<ErrorJson>(conflict).error).toMatchObject({ code: "LOOPD_REMIND_ZONE_CONFLICT" });
+    const contradiction = await loopd("remind", "--json", "this morning at 9pm check acme/web#8 is merged");
+    expect(json<ErrorJson>(contradiction).error.code).toBe("LOOPD_REMIND_TIME_CONFLICT");
+    const ambiguous = await loopd("remind", "--json", "tomorrow 9am IST check acme/web#8 is merged");
+    expect(json<ErrorJson>(ambiguous).error).toMatchObject({
+      code: "LOOPD_REMIND_AMBIGUOUS_ZONE",
+      exitCode: 2,
+    });
+  });
+
   it("rejects a sentence it cannot read, with the examples it can", async () => {
     const result = await loopd("remind", "--json", "wibble wobble");
     expect(result.code).toBe(2);

@@ -26,7 +26,10 @@ import { type RoutineView, routineView } from "./views.js";
 export interface RemindRequest {
   sentence: string;
   now: number;
+  /** The zone the sentence is read in unless it names one. */
   timeZone: string;
+  /** `timeZone` was given by the user (`--tz`): a sentence naming another zone is an error. */
+  timeZoneGiven?: boolean;
   /** The folder the user is in: the watch's repo (command and test checks run there). */
   cwd: string;
   /** Channels to ping; default the only declared channel. */
@@ -56,6 +59,7 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
   const parsed = parseReminder(request.sentence, {
     now: request.now,
     timeZone: request.timeZone,
+    timeZoneGiven: request.timeZoneGiven === true,
     ...(settings.dates ? { dates: settings.dates } : {}),
     testRunner: detectTestRunner(request.cwd),
   });
@@ -63,6 +67,9 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
   let source: PlannedReminder["source"] = "parser";
   if (parsed.ok) {
     plan = parsed.plan;
+  } else if (parsed.code) {
+    // The sentence contradicts itself or --tz: a model would only guess which half was meant.
+    throw new LoopdError(parsed.code, parsed.reason, parsed.hint ? { hint: parsed.hint } : {});
   } else {
     const fallback =
       request.useModel !== false && request.harnesses
@@ -88,16 +95,17 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
               ? "no model tier is declared to ask (`models:` in loopd.yaml)"
               : null,
       );
-    plan = fallback.plan;
+    plan = { ...fallback.plan, timeZone: fallback.plan.timeZone ?? request.timeZone };
     source = { model: fallback.tier, costUsd: fallback.costUsd };
   }
+  const timeZone = plan.timeZone ?? request.timeZone;
   const to = chooseChannels(request.to, settings);
   const name = request.name ?? (await freeName(store, baseName(plan)));
   const routine = {
     ...planToRoutine(plan, { name, to, description: request.sentence }),
-    tz: request.timeZone,
+    tz: timeZone,
   };
-  const spec = validate(routine, request, settings);
+  const spec = validate(routine, { ...request, timeZone }, settings);
   const first = firstDueAt(spec.trigger, request.now);
   return {
     plan,

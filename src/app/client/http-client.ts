@@ -379,6 +379,6 @@ function asConfigError(error: unknown): never {
 
 /** The plan request as the API takes it: the sentence is read at the client's instant. */
 function remindBody(request: ReminderRequest): Record<string, unknown> {
-  const { sentence, now, timeZone, cwd, to, name, useModel } = request;
-  return { sentence, now, timeZone, cwd, to, name, useModel };
+  const { sentence, now, timeZone, timeZoneGiven, cwd, to, name, useModel } = request;
+  return { sentence, now, timeZone, timeZoneGiven, cwd, to, name, useModel };
 }

@@ -38,7 +38,10 @@ export function registerRemindCommands(program: Command, run: Run): void {
           .filter(Boolean),
     )
     .option("--name <name>", "routine name (default: derived from the subject)")
-    .option("--tz <zone>", "time zone the sentence is read in (default: this machine's)")
+    .option(
+      "--tz <zone>",
+      "time zone the sentence is read in (default: the zone the sentence names, else this machine's)",
+    )
     .option("-y, --yes", "schedule without asking")
     .option("--no-model", "do not ask the cheap model tier when the parser cannot read the sentence")
     .addHelpText(
@@ -63,6 +66,7 @@ Examples:
           sentence: words.join(" "),
           now: ctx.io.now(),
           timeZone,
+          timeZoneGiven: options.tz !== undefined,
           cwd: process.cwd(),
           useModel: options.model !== false,
           ...(options.to ? { to: options.to } : {}),
@@ -73,7 +77,7 @@ Examples:
           ctx.print({ ...planned, scheduled: false }, () => "");
           return;
         }
-        if (!ctx.json) ctx.io.stdout(`${describePlan(planned, timeZone, ctx.io.now())}\n`);
+        if (!ctx.json) ctx.io.stdout(`${describePlan(planned, options.tz, ctx.io.now())}\n`);
         if (!options.yes && !(await confirm("Schedule it?"))) {
           ctx.io.stdout("Not scheduled.\n");
           return;
@@ -95,10 +99,17 @@ function cadence(when: { every: string; backoff?: string | undefined }): string 
   return `every ${when.every}${when.backoff ? `, backing off to ${when.backoff} while nothing changes` : ""}`;
 }
 
-function describePlan(planned: PlannedReminder, timeZone: string, now: number): string {
+function describePlan(planned: PlannedReminder, givenZone: string | undefined, now: number): string {
   const { plan } = planned;
   const when = plan.when;
-  const at = (iso: string) => `${wallTime(iso, timeZone)} (${relativeTime(iso, now)})`;
+  const timeZone = plan.timeZone ?? String(planned.routine.tz ?? givenZone ?? systemTimeZone());
+  const zoneSource =
+    givenZone !== undefined
+      ? "--tz"
+      : timeZone === systemTimeZone()
+        ? "this machine's"
+        : "named in the sentence";
+  const at = (iso: string) => `${wallTime(iso, timeZone)}, ${relativeTime(iso, now)}`;
   const whenText =
     when.mode === "at"
       ? `once, ${at(when.at)}`
@@ -122,6 +133,7 @@ function describePlan(planned: PlannedReminder, timeZone: string, now: number): 
       : `model tier ${planned.source.model} (${formatUsd(planned.source.costUsd)})`;
   const rows: Array<[string, string]> = [
     ["when", whenText],
+    ["zone", `${timeZone} (${zoneSource})`],
     ["subject", plan.subject],
     ["check", planned.check],
     ["action", `${action}${plan.run ? `; start routine ${plan.run}` : ""}`],
@@ -141,16 +153,25 @@ function describePlan(planned: PlannedReminder, timeZone: string, now: number): 
   ].join("\n");
 }
 
-/** "Mon 30 Nov 2026 09:00 Europe/Berlin": what a person checks a reminder against. */
-function wallTime(iso: string, timeZone: string): string {
-  const wall = Temporal.Instant.from(iso).toZonedDateTimeISO(timeZone);
-  const day = wall.toLocaleString("en-GB", {
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-  });
-  return `${day.replace(/,/g, "")} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} ${timeZone}`;
+/**
+ * "Fri 4 Dec 2026 17:00 Europe/Berlin (16:00 UTC)": what a person checks a reminder against;
+ * the UTC reading (with its date when that differs) makes a wrong zone visible.
+ */
+export function wallTime(iso: string, timeZone: string): string {
+  const instant = Temporal.Instant.from(iso);
+  const wall = instant.toZonedDateTimeISO(timeZone);
+  const text = `${day(wall)} ${wall.toPlainTime().toString({ smallestUnit: "minute" })} ${timeZone}`;
+  const utc = instant.toZonedDateTimeISO("UTC");
+  if (utc.offsetNanoseconds === wall.offsetNanoseconds) return text;
+  const utcTime = utc.toPlainTime().toString({ smallestUnit: "minute" });
+  const sameDay = utc.toPlainDate().equals(wall.toPlainDate());
+  return `${text} (${sameDay ? "" : `${day(utc)} `}${utcTime} UTC)`;
+}
+
+function day(wall: Temporal.ZonedDateTime): string {
+  return wall
+    .toLocaleString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" })
+    .replace(/,/g, "");
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -51,6 +51,7 @@ const remind = defineTool({
       sentence: args.sentence,
       now: backend.options.now(),
       timeZone,
+      timeZoneGiven: args.tz !== undefined,
       cwd: backend.options.cwd,
       ...(args.to ? { to: args.to } : {}),
       ...(args.name ? { name: args.name } : {}),

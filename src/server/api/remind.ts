@@ -16,16 +16,17 @@ const SentenceFields = {
     .string()
     .min(1)
     .openapi({ example: "tell me when CI is green on https://github.com/acme/web/pull/7" }),
-  timeZone: z
-    .string()
-    .min(1)
-    .openapi({ description: "IANA zone the sentence's times are read in.", example: "Europe/Berlin" }),
-  cwd: z
-    .string()
-    .refine(isAbsolute, "must be an absolute path")
-    .openapi({
-      description: "The watch's repo (command and test checks run there), on the daemon's machine.",
-    }),
+  timeZone: z.string().min(1).openapi({
+    description: "IANA zone the sentence's times are read in, unless the sentence names one.",
+    example: "Europe/Berlin",
+  }),
+  timeZoneGiven: z.boolean().optional().openapi({
+    description:
+      "`timeZone` was chosen by the user (`--tz`), not this machine's default: a sentence naming another zone is LOOPD_REMIND_ZONE_CONFLICT.",
+  }),
+  cwd: z.string().refine(isAbsolute, "must be an absolute path").openapi({
+    description: "The watch's repo (command and test checks run there), on the daemon's machine.",
+  }),
   now: z
     .number()
     .int()
@@ -93,6 +94,7 @@ export function registerRemindRoutes(api: Api, deps: ApiDeps): void {
       sentence: body.sentence,
       now: body.now ?? deps.now(),
       timeZone: body.timeZone,
+      ...(body.timeZoneGiven !== undefined ? { timeZoneGiven: body.timeZoneGiven } : {}),
       cwd: body.cwd,
       useModel: body.useModel,
       ...(body.to ? { to: body.to } : {}),
