@@ -15,10 +15,11 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
-import { fakeAgentEnv } from "./helpers/fake-agent.js";
+import { fakeAgentEnv, worktreeOf } from "./helpers/fake-agent.js";
 import { git } from "./helpers/git-repo.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 import { waitUntil } from "./helpers/wait.js";
+import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
 const SECRET = `whsec_${Buffer.from("ci-health-secret-32-bytes-long-!!").toString("base64")}`;
@@ -42,6 +43,32 @@ const cases = [
 fs.writeFileSync("junit.xml", '<?xml version="1.0"?><testsuites><testsuite name="cart" tests="3">' + cases.join("") + "</testsuite></testsuites>");
 process.exit(1);
 `;
+}
+
+/** `timing` passes when flaky.js says so for the invocation's count (a file outside the repo): odd counts pass. */
+function flakyScript(stateFile: string): string {
+  return `const fs = require("node:fs");
+let count = 0;
+try { count = Number(fs.readFileSync(${JSON.stringify(stateFile)}, "utf8")); } catch {}
+fs.writeFileSync(${JSON.stringify(stateFile)}, String(count + 1));
+const ok = require("./flaky.js")(count);
+const timing = ok
+  ? '<testcase classname="clock" name="timing"/>'
+  : '<testcase classname="clock" name="timing"><failure message="expected the tick within 10 ms">AssertionError: expected the tick within 10 ms</failure></testcase>';
+fs.writeFileSync("junit.xml", '<testsuites><testsuite name="clock"><testcase classname="clock" name="steady"/>' + timing + "</testsuite></testsuites>");
+process.exit(ok ? 0 : 1);
+`;
+}
+
+/** Claude Code writes an existing file only after reading it: read flaky.js, write `content`, explain. */
+function editFlaky(content: string, explanation: string) {
+  const file = (request: ModelRequest) => join(worktreeOf(request), "flaky.js");
+  return (request: ModelRequest): ScriptedReply => {
+    if (request.turn === 0) return { toolCalls: [{ name: "Read", input: { file_path: file(request) } }] };
+    if (request.turn === 1)
+      return { toolCalls: [{ name: "Write", input: { file_path: file(request), content } }] };
+    return { text: explanation };
+  };
 }
 
 interface Digest {
@@ -210,7 +237,64 @@ routines:
     );
     expect(digests).toHaveLength(2);
     expect(model.requests).toHaveLength(0);
-  });
+    // Four runs, each the suite plus re-runs through a daemon: a loaded machine takes a while.
+  }, 120_000);
+
+  it("fix: true hands the flaky test to the agent once, confirms the fix by re-running it, and keeps it on the run branch", async () => {
+    const lib = join(root, "lib");
+    mkdirSync(lib);
+    git(lib, "init", "--quiet", "-b", "main");
+    writeFileSync(join(lib, "flaky.js"), "module.exports = (count) => count % 2 === 1;\n");
+    writeFileSync(join(lib, "run-tests.js"), flakyScript(join(root, "timing-count")));
+    writeFileSync(join(lib, ".gitignore"), "junit.xml\n");
+    git(lib, "add", "-A");
+    git(lib, "commit", "--quiet", "-m", "clock tests");
+    const head = git(lib, "rev-parse", "HEAD");
+    writeFileSync(
+      join(root, "fix.yaml"),
+      `routines:
+  - name: fixer
+    template: ci-health
+    params: { test: node run-tests.js, junit: junit.xml, reruns: 1, fix: true, confirm: 3 }
+    repo: ${lib}
+    harness: claude
+    model: claude-haiku-4-5
+    maxTurns: 6
+    timeout: 2m
+    every: 1d
+`,
+    );
+    expect((await loopd("apply", "-f", "fix.yaml")).code).toBe(0);
+    model.setScript(
+      editFlaky("module.exports = () => true;\n", "flaky.js failed every other call; it always passes now."),
+    );
+
+    const result = await loopd("run", "fixer", "--wait", "--json");
+    const run = json<{ id: number; status: string; summary: string | null }>(result);
+    expect(run.status, run.summary ?? result.stderr).toBe("succeeded");
+    expect(run.summary).toContain("Newly flaky (1)");
+    expect(run.summary).toContain(
+      `fix of \`clock::timing\`: confirmed: 3/3 passes with the fix, on branch loopd/fixer/${run.id}`,
+    );
+    const prompt = JSON.stringify(model.turns()[0]?.body.messages ?? "");
+    expect(prompt).toContain("clock::timing");
+    expect(prompt).toContain("expected the tick within 10 ms");
+    expect(git(lib, "show", `loopd/fixer/${run.id}:flaky.js`)).toBe("module.exports = () => true;");
+    expect(git(lib, "rev-parse", `loopd/fixer/${run.id}^`)).toBe(head);
+    // The checkout the tests run in is left as it was.
+    expect(git(lib, "rev-parse", "HEAD")).toBe(head);
+    expect(git(lib, "status", "--porcelain")).toBe("");
+    // The scratch worktree the fix was confirmed in is gone: the checkout and the agent's pool slot remain.
+    const worktrees = git(lib, "worktree", "list").split("\n");
+    expect(worktrees.filter((line) => !line.startsWith(root))).toEqual([]);
+    expect(worktrees).toHaveLength(2);
+
+    // The next tick on the same commit does not ask again.
+    const requests = model.requests.length;
+    const again = json<{ status: string }>(await loopd("run", "fixer", "--wait", "--json"));
+    expect(again.status).toBe("succeeded");
+    expect(model.requests.length).toBe(requests);
+  }, 120_000);
 
   it("init --template ci-health picks the repo's runner and says so", async () => {
     const project = join(root, "vitest-project");

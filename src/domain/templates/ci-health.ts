@@ -31,11 +31,13 @@ export const ciHealthParams = z.strictObject({
       description:
         "local: run `test` here (default). github-actions: read the default branch's workflow runs (not built yet).",
     }),
-  fix: z
-    .boolean()
-    .default(false)
-    .refine((fix) => !fix, { error: "fix: true is not built yet in this loopd" })
-    .meta({ description: "Let an agent try to fix the worst flaky test (not built yet; default false)." }),
+  fix: z.boolean().default(false).meta({
+    description:
+      "Let the routine's agent try to fix the worst flaky test, once per commit; loopd re-runs it `confirm` times before delivering (default false).",
+  }),
+  confirm: z.int().min(1).max(50).default(5).meta({
+    description: "Re-runs of a fixed test that must all pass before the fix is delivered (default 5).",
+  }),
   quarantine: z.boolean().default(false).meta({
     description:
       "Write the flaky tests to `quarantineFile` for the test runner to skip (loopd never edits tests; default false).",

@@ -14,6 +14,8 @@ export function renderDigest(input: {
   commit: string;
   changes: HealthChanges;
   health: readonly TestHealth[];
+  /** What became of an agent's fix of a flaky test this run, if one was tried. */
+  fix?: string | null;
 }): string {
   const { changes } = input;
   const sections: string[] = [
@@ -32,6 +34,7 @@ export function renderDigest(input: {
     (test) => `flake rate ${percent(test.flakeRate)} over ${test.runs} run(s)${failureOf(test)}`,
   );
   section("Recovered", changes.recovered, (test) => `passing since ${sinceOf(test)}`);
+  if (input.fix) sections.push(`Fix (1)\n- ${input.fix}`);
   sections.push(`\`loopd flaky --routine ${input.routine}\` lists every test.`);
   return sections.join("\n\n");
 }

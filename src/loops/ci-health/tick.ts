@@ -20,8 +20,10 @@ import {
   type TestHealth,
   type TestObservation,
 } from "../../domain/test-health.js";
+import type { HarnessResult } from "../../harness/harness.js";
 import { runShellCommand } from "../../lib/shell-command.js";
 import type { LoopContext, LoopOutcome, LoopTick } from "../loop.js";
+import { fixCandidate, fixFlakyTest } from "./fix.js";
 import { type JUnitCase, readJUnitReport } from "./junit.js";
 import { renderDigest, suiteLine } from "./report.js";
 import { rerunPlan } from "./rerun.js";
@@ -90,19 +92,45 @@ export const ciHealthTick: LoopTick = async (context) => {
   }
   await context.tests.record(observations);
 
-  const health = classifyTests(await context.tests.recent(params.window));
-  const memory = ((await context.items.all()).get(DIGEST_ITEM) as DigestMemory | undefined) ?? null;
+  const history = await context.tests.recent(params.window);
+  const health = classifyTests(history);
+  const items = await context.items.all();
+  const memory = (items.get(DIGEST_ITEM) as DigestMemory | undefined) ?? null;
   const changes = digestChanges(memory?.classes ?? {}, health);
   if (params.quarantine) await writeQuarantine(context, repo, params, health);
   const classes = reportedClasses(health);
   if (JSON.stringify(classes) !== JSON.stringify(memory?.classes ?? {})) {
     await context.items.put(DIGEST_ITEM, { classes, runId: context.run.id } satisfies DigestMemory);
   }
+  // fix: true — the worst flaky test not tried on this commit yet; none, no model request.
+  let agent: HarnessResult | null = null;
+  let fixLine: string | null = null;
+  const candidate = params.fix ? fixCandidate(health, items, commit) : null;
+  const testCase = candidate ? first.cases.find((found) => found.id === candidate.testId) : undefined;
+  if (candidate && testCase) {
+    const fixed = await fixFlakyTest({
+      context,
+      params,
+      repo,
+      commit,
+      test: candidate,
+      testCase,
+      history,
+      testScript,
+      runTests: async (cwd, command) => {
+        const result = await runSuite(context, cwd, params, command);
+        return "error" in result ? null : result.cases;
+      },
+    });
+    agent = fixed.agent;
+    fixLine = fixed.line;
+    context.log(`[ci-health] ${fixLine}`);
+  }
   const ran = `${first.cases.length} test(s) on ${commit.slice(0, 12)}`;
-  if (!hasChanges(changes)) {
+  if (!hasChanges(changes) && fixLine === null) {
     const summary = `${suiteLine(health)}; no change since the last digest (${ran})`;
     context.log(`[ci-health] ${summary}`);
-    return { summary, agent: null };
+    return { summary, agent };
   }
   const digest = renderDigest({
     routine: context.run.routineName,
@@ -110,12 +138,13 @@ export const ciHealthTick: LoopTick = async (context) => {
     commit,
     changes,
     health,
+    fix: fixLine,
   });
   context.log(
     `[ci-health] digest: ${changes.newlyBroken.length} newly broken, ${changes.newlyFlaky.length} newly flaky, ${changes.recovered.length} recovered`,
   );
   await context.notify({ kind: "report", summary: digest, url: null });
-  return { summary: digest, agent: null };
+  return { summary: digest, agent };
 };
 
 type SuiteResult = { cases: JUnitCase[] } | { error: LoopOutcome };

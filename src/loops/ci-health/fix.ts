@@ -1,0 +1,213 @@
+/**
+ * ci-health's `fix: true`: the worst flaky test (highest flake rate) goes to the routine's
+ * agent once per commit — its failure messages and history in the brief, an ordinary agent
+ * attempt of the same run (worktree from the tested commit, routing, budget; loopd commits
+ * the work on the run branch). loopd then checks the fix out in a scratch worktree and runs
+ * that test `confirm` times; only a fix that passes every time is delivered further: with
+ * `deliver: push`, its branch is pushed (`push.remote`, `push.branch`). `deliver: pr` is
+ * not supported here yet: the fix stays on its branch and the digest says so.
+ */
+import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_PUSH, expandBranchPattern } from "../../domain/run-delivery.js";
+import type { CiHealthParams } from "../../domain/templates/ci-health.js";
+import type { TestHealth, TestObservation } from "../../domain/test-health.js";
+import type { HarnessResult } from "../../harness/harness.js";
+import { pushBranch } from "../../workspace/github-git.js";
+import type { LoopContext } from "../loop.js";
+import type { JUnitCase } from "./junit.js";
+import { rerunPlan } from "./rerun.js";
+
+/** What the loop remembers of a fix it tried (loop item `fix:<test id>`). */
+export interface FixMemory {
+  commit: string;
+  status: "confirmed" | "not-confirmed" | "no-change" | "agent-failed";
+  note: string;
+  branch: string | null;
+  runId: number;
+}
+
+export interface FixOutcome {
+  line: string;
+  agent: HarnessResult;
+}
+
+type RunTests = (cwd: string, command: string) => Promise<JUnitCase[] | null>;
+
+/** The flaky test to fix now: the worst one not tried on this commit yet; null when none. */
+export function fixCandidate(
+  health: readonly TestHealth[],
+  tried: ReadonlyMap<string, unknown>,
+  commit: string,
+): TestHealth | null {
+  return (
+    health
+      .filter((test) => test.class === "flaky")
+      .filter((test) => (tried.get(fixItem(test.testId)) as FixMemory | undefined)?.commit !== commit)
+      .sort((a, b) => b.flakeRate - a.flakeRate || a.testId.localeCompare(b.testId))[0] ?? null
+  );
+}
+
+export function fixItem(testId: string): string {
+  return `fix:${testId}`;
+}
+
+export async function fixFlakyTest(input: {
+  context: LoopContext;
+  params: CiHealthParams;
+  repo: string;
+  commit: string;
+  test: TestHealth;
+  testCase: JUnitCase;
+  history: readonly TestObservation[];
+  testScript: string | null;
+  runTests: RunTests;
+}): Promise<FixOutcome> {
+  const { context, params, repo, commit, test } = input;
+  const plan = rerunPlan(params.test, [input.testCase], {
+    testScript: input.testScript,
+    fileExists: (path) => existsSync(join(repo, path)),
+  });
+  context.log(`[ci-health] asking the agent to fix the flaky test ${test.testId}`);
+  const { result, commit: fixed } = await context.runAgent({
+    input: fixBrief({
+      params,
+      commit,
+      test,
+      history: input.history,
+      only: plan.selects ? plan.command : null,
+    }),
+    base: commit,
+  });
+  const remember = async (status: FixMemory["status"], note: string, branch: string | null) => {
+    await context.items.put(fixItem(test.testId), {
+      commit,
+      status,
+      note,
+      branch,
+      runId: context.run.id,
+    } satisfies FixMemory);
+    return { line: `fix of \`${test.testId}\`: ${note}`, agent: result };
+  };
+  if (result.outcome !== "succeeded") {
+    return remember("agent-failed", `the agent failed: ${result.error?.message ?? "no reason given"}`, null);
+  }
+  if (fixed === null || fixed === commit) return remember("no-change", "the agent changed nothing", null);
+
+  const runBranch = `loopd/${context.run.routineName}/${context.run.id}`;
+  const passes = await confirm(input, fixed, plan.command);
+  if (passes < params.confirm) {
+    return remember(
+      "not-confirmed",
+      `not confirmed: the test passed ${passes} of ${params.confirm} re-runs with the fix (kept on ${runBranch}, ${fixed.slice(0, 7)})`,
+      runBranch,
+    );
+  }
+  const confirmed = `confirmed: ${params.confirm}/${params.confirm} passes with the fix`;
+  const spec = context.spec;
+  if (spec.deliver === "push") {
+    const push = spec.push ?? DEFAULT_PUSH;
+    const branch = expandBranchPattern(push.branch, {
+      routine: context.run.routineName,
+      run: String(context.run.id),
+    });
+    await pushBranch(repo, { url: push.remote }, fixed, branch, { signal: context.signal });
+    return remember(
+      "confirmed",
+      `${confirmed}, pushed to ${push.remote} ${branch} (${fixed.slice(0, 7)})`,
+      branch,
+    );
+  }
+  const pr =
+    spec.deliver === "pr" ? " (deliver: pr is not supported by ci-health yet: open it from there)" : "";
+  return remember("confirmed", `${confirmed}, on branch ${runBranch} (${fixed.slice(0, 7)})${pr}`, runBranch);
+}
+
+/** Runs the test `confirm` times on the fix in a scratch worktree; the number of passes, stopping at the first failure. */
+async function confirm(
+  input: {
+    context: LoopContext;
+    params: CiHealthParams;
+    repo: string;
+    testCase: JUnitCase;
+    runTests: RunTests;
+  },
+  fixed: string,
+  command: string,
+): Promise<number> {
+  const { context, params, repo } = input;
+  const { execa } = await import("execa");
+  const scratch = join(mkdtempSync(join(tmpdir(), "loopd-ci-health-")), "work");
+  await execa("git", ["worktree", "add", "--detach", scratch, fixed], {
+    cwd: repo,
+    cancelSignal: context.signal,
+  });
+  try {
+    // Dependencies installed in the checkout (not in git) serve the scratch copy too.
+    for (const folder of ["node_modules", ".venv", "venv", "vendor"]) {
+      if (existsSync(join(repo, folder)) && !existsSync(join(scratch, folder))) {
+        symlinkSync(join(repo, folder), join(scratch, folder));
+      }
+    }
+    let passes = 0;
+    for (let attempt = 1; attempt <= params.confirm; attempt++) {
+      context.signal.throwIfAborted();
+      context.log(`[ci-health] confirming the fix ${attempt}/${params.confirm}`);
+      const cases = await input.runTests(scratch, command);
+      const outcome = cases?.find((found) => found.id === input.testCase.id)?.outcome;
+      if (outcome !== "passed") break;
+      passes++;
+    }
+    return passes;
+  } finally {
+    await execa("git", ["worktree", "remove", "--force", scratch], { cwd: repo, reject: false });
+    await rm(join(scratch, ".."), { recursive: true, force: true });
+  }
+}
+
+function fixBrief(input: {
+  params: CiHealthParams;
+  commit: string;
+  test: TestHealth;
+  history: readonly TestObservation[];
+  only: string | null;
+}): string {
+  const { test } = input;
+  const mine = input.history.filter((row) => row.testId === test.testId);
+  const failures = mine
+    .filter((row) => row.outcome === "failed" && row.message)
+    .slice(-3)
+    .reverse()
+    .map(
+      (row) =>
+        `- on ${row.commit.slice(0, 7)} at ${new Date(row.at).toISOString()}:\n${indent(row.message ?? "")}`,
+    );
+  const runs = new Map<number, string[]>();
+  for (const row of mine) runs.set(row.runId, [...(runs.get(row.runId) ?? []), row.outcome]);
+  const history = [...runs.entries()]
+    .slice(-10)
+    .reverse()
+    .map(([runId, outcomes]) => `- run ${runId}: ${outcomes.join(", then ")}`);
+  return [
+    `The flaky test: \`${test.testId}\`. It failed and passed on the same commit: flake rate ${Math.round(test.flakeRate * 100)}% over its last ${test.runs} run(s).`,
+    `The tests run with \`${input.params.test}\`${input.only ? `; this test alone: \`${input.only}\`` : ""}.`,
+    "",
+    "Its latest failure messages:",
+    ...(failures.length > 0 ? failures : ["(none recorded)"]),
+    "",
+    "Its recent runs, newest first (one outcome per try: loopd re-runs what failed):",
+    ...history,
+    "",
+    `When you are done, loopd runs this test ${input.params.confirm} times on your change; it must pass every time.`,
+  ].join("\n");
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .slice(0, 15)
+    .map((line) => `    ${line}`)
+    .join("\n");
+}
