@@ -4,7 +4,7 @@
  * wire format (Anthropic Messages, OpenAI Responses, Chat Completions).
  */
 
-export type Protocol = "anthropic" | "openai-responses" | "openai-chat" | "gemini";
+export type Protocol = "anthropic" | "openai-responses" | "openai-chat" | "gemini" | "openai-embeddings";
 
 export interface ToolCall {
   /** The tool's name as the client declared it (`Write`, `Bash`, `shell`, `write_file`, …). */

@@ -1,7 +1,7 @@
 /**
  * A fake model server for tests and benchmarks: real HTTP on 127.0.0.1, speaking the wire
  * protocols real agent CLIs and SDKs use (Anthropic Messages, OpenAI Responses, Chat
- * Completions, Gemini's generateContent), answering from a per-test script. Agent turns (requests that declare tools)
+ * Completions, Gemini's generateContent, OpenAI's embeddings: openai-embeddings.ts), answering from a per-test script. Agent turns (requests that declare tools)
  * consume the script in order; side requests without tools (titles, summaries) get
  * `sideReply` and do not. Every request is recorded for assertions.
  *
@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net";
 import { handleAnthropic, sendError as sendAnthropicError } from "./anthropic.js";
 import { handleGemini } from "./gemini.js";
 import { handleChatCompletions } from "./openai-chat.js";
+import { handleEmbeddings } from "./openai-embeddings.js";
 import { handleResponses, openAIError } from "./openai-responses.js";
 import type { ModelRequest, Protocol, Script, ScriptedReply } from "./script.js";
 
@@ -71,6 +72,7 @@ const ROUTES: Array<{ path: RegExp; protocol: Protocol; handler: ProtocolHandler
   { path: /^\/(v1\/)?messages$/, protocol: "anthropic", handler: handleAnthropic },
   { path: /^\/(v1\/)?responses$/, protocol: "openai-responses", handler: handleResponses },
   { path: /^\/(v1\/)?chat\/completions$/, protocol: "openai-chat", handler: handleChatCompletions },
+  { path: /^\/(v1\/)?embeddings$/, protocol: "openai-embeddings", handler: handleEmbeddings },
   {
     path: /^\/(v1beta\/|v1\/)?models\/[^/:]+:(stream)?[gG]enerateContent$/,
     protocol: "gemini",
