@@ -633,6 +633,7 @@ describe("reports", () => {
         "GET /api/v1/budgets",
         "GET /api/v1/checks",
         "GET /api/v1/deliveries",
+        "GET /api/v1/flaky",
       ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
