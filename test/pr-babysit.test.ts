@@ -340,6 +340,8 @@ describe("templates through the CLI", () => {
     expect(list.map((t) => [t.name, t.ready])).toEqual([
       ["pr-babysit", true],
       ["issue-to-pr", true],
+      ["feedback-triage", true],
+      ["ci-health", true],
     ]);
     expect(list[0]?.params.map((p) => p.name)).toEqual(
       expect.arrayContaining([
