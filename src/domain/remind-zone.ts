@@ -138,10 +138,10 @@ export function findZone(text: string): ZoneResult {
     const index = match.index + lead.length;
     const length = whole.length - lead.length;
     if (word !== undefined) abbreviation(word, index, length, true);
-    else if (Number(hours) <= 14) {
-      // Etc/GMT signs are inverted: UTC+2 is Etc/GMT-2.
+    else {
+      // Etc/GMT signs are inverted: UTC+2 is Etc/GMT-2. UTC+15 or UTC-13 is no zone at all.
       const id = Number(hours) === 0 ? "UTC" : `Etc/GMT${sign === "+" ? "-" : "+"}${Number(hours)}`;
-      add(index, length, id, false);
+      if (isIanaTimeZone(id)) add(index, length, id, false);
     }
   }
   for (const match of text.matchAll(IN_OR_TIME)) {

@@ -5,6 +5,7 @@
  * are left alone.
  */
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/helpers/prng.js";
 import type { CheckConfig } from "./config-checks.js";
 import { parseReminder, type RemindContext } from "./remind-parser.js";
 import { remindPlanSchema } from "./remind-plan.js";
@@ -270,5 +271,64 @@ describe("remind: zones it refuses", () => {
     const result = failure(`tomorrow at 5pm CAT check ${PR} is merged`);
     expect(result.code).toBeUndefined();
     expect(result.reason).toMatch(/names a time zone loopd does not read/);
+  });
+});
+
+describe("remind: zones under fuzz", () => {
+  it("answers a valid plan or a reason for 1,000 sentences with zone-like words spliced in, never throwing", () => {
+    const random = mulberry32(0x24_2e_0e);
+    const corpus = [...NAMED, ...ACROSS_DST, ...GIVEN, ...NOT_ZONES].map((row) => row.sentence);
+    const words = [
+      "IST",
+      "ET",
+      "et",
+      "Z",
+      "CEST",
+      "PT",
+      "UTC-14",
+      "UTC+14",
+      "UTC-12",
+      "UTC+99",
+      "GMT-0",
+      "Etc/GMT+14",
+      "Etc/GMT-14",
+      "europe/berlin",
+      "asia/kolkata",
+      "US/Eastern",
+      "New York time",
+      "Pacific time",
+      "in UTC",
+      "(JST)",
+      "tonight at 25pm",
+      "this morning at 0am",
+      "at 99",
+      "tomorrow night at 1am",
+      "9am ET 5pm PT",
+      "and/or",
+      "a/b/c/d",
+    ];
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const failures: string[] = [];
+    for (let round = 0; round < 1000; round++) {
+      const parts = pick(corpus).split(" ");
+      for (let step = 0; step < 1 + Math.floor(random() * 3); step++)
+        parts.splice(Math.floor(random() * (parts.length + 1)), 0, pick(words));
+      let sentence = parts.join(" ");
+      if (random() < 0.2) sentence = random() < 0.5 ? sentence.toUpperCase() : sentence.toLowerCase();
+      const context: RemindContext = {
+        now: NOW + Math.floor(random() * 400) * 86_400_000,
+        timeZone: pick(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"]),
+        timeZoneGiven: random() < 0.5,
+      };
+      try {
+        const result = parseReminder(sentence, context);
+        if (result.ok && !remindPlanSchema.safeParse(result.plan).success)
+          failures.push(`invalid: ${sentence}`);
+        if (!result.ok && result.reason.trim() === "") failures.push(`empty reason: ${sentence}`);
+      } catch (error) {
+        failures.push(`threw ${String(error)}: ${sentence}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });
