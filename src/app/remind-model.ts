@@ -193,6 +193,8 @@ function planPrompt(request: ModelPlanRequest): string {
     'Modes: at (evaluate once), by (evaluate every `every` until the deadline; default every 2h, 5m for CI status), after-retry (a test re-run now), until-satisfied ("tell me when …").',
     'notifyOn is "unsatisfied" for "ping me if it is NOT …" and "satisfied" for "tell me when it IS …".',
     "Checks: github {issue|pr|discussion|ref, state|checks: green}, http {url, status, contains}, testRetry {command, retries}, command, agent {question, subject}.",
+    "Pull request states: merged, closed, open, approved, changes-requested, mergeable, conflicting, behind / up-to-date (optional base branch), new-comments (with since = now).",
+    "Set timeZone to the IANA zone the request names, else the user's zone.",
     "Use an `agent` check only when no other check can decide the condition.",
     "",
     `Answer with one JSON object matching this JSON Schema, and nothing else:\n${schema}`,

@@ -10,9 +10,10 @@ import { describeCheck, toCheckSpec } from "../domain/check.js";
 import { configSchema, type RoutineConfig } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
 import { describeGithubTarget, parseGithubTarget } from "../domain/github-ref.js";
-import { parseReminder } from "../domain/remind-parser.js";
+import { normaliseSentence, parseReminder } from "../domain/remind-parser.js";
 import { planToRoutine, REMIND_EXAMPLES, type RemindPlan } from "../domain/remind-plan.js";
 import type { TestRunner } from "../domain/remind-subject.js";
+import { findZone } from "../domain/remind-zone.js";
 import { specHash, toRoutineSpec } from "../domain/routine-spec.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { firstDueAt } from "../domain/trigger.js";
@@ -71,12 +72,15 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
     // The sentence contradicts itself or --tz: a model would only guess which half was meant.
     throw new LoopdError(parsed.code, parsed.reason, parsed.hint ? { hint: parsed.hint } : {});
   } else {
+    // A zone the sentence names holds for the model too (--tz, when given, was checked above or wins).
+    const named = request.timeZoneGiven ? undefined : findZone(normaliseSentence(request.sentence));
+    const modelZone = named?.ok && named.zone ? named.zone.id : request.timeZone;
     const fallback =
       request.useModel !== false && request.harnesses
         ? await planWithModel({
             sentence: request.sentence,
             now: request.now,
-            timeZone: request.timeZone,
+            timeZone: modelZone,
             parserReason: parsed.reason,
             settings,
             harnesses: await request.harnesses(),
@@ -95,7 +99,7 @@ export async function planReminder(store: Store, request: RemindRequest): Promis
               ? "no model tier is declared to ask (`models:` in loopd.yaml)"
               : null,
       );
-    plan = { ...fallback.plan, timeZone: fallback.plan.timeZone ?? request.timeZone };
+    plan = { ...fallback.plan, timeZone: fallback.plan.timeZone ?? modelZone };
     source = { model: fallback.tier, costUsd: fallback.costUsd };
   }
   const timeZone = plan.timeZone ?? request.timeZone;
