@@ -1,12 +1,12 @@
 /**
- * The real Claude Code and Codex CLIs (node_modules/.bin) through the metering gateway to the
+ * The real Claude Code, Codex and Gemini CLIs (node_modules/.bin) through the metering gateway to the
  * fake model server, driven by loopd's own harnesses with the gateway's base URL standing in
  * for the tier's: each gets its answer and every request is recorded with the tokens the model
  * reported; a refusal stops each CLI at once, without a single retry (the statuses were chosen
  * by trying the CLIs, see REFUSED_STATUS in server.ts).
  */
 
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import { createClaudeHarness } from "../harness/claude.js";
 import { createCodexHarness } from "../harness/codex.js";
+import { createGeminiHarness } from "../harness/gemini.js";
 import type { Harness, HarnessInput } from "../harness/harness.js";
 import { startGateway } from "./server.js";
 import type { Admission, MeteredRequest, MeteringGateway } from "./types.js";
@@ -44,7 +45,7 @@ afterEach(async () => {
 const tempDir = useTempDirs();
 
 interface Case {
-  name: "claude" | "codex";
+  name: "claude" | "codex" | "gemini";
   harness: Harness;
   model: string;
   upstream: (fake: string) => string;
@@ -66,15 +67,31 @@ const CASES: Case[] = [
     upstream: (fake) => `${fake}/v1`,
     tool: { name: "exec_command", input: { cmd: "echo hello > hello.txt" } },
   },
+  {
+    name: "gemini",
+    harness: createGeminiHarness({ command: join(BIN, "gemini") }),
+    model: "gemini-2.5-flash",
+    // The harness strips /v1beta from the base URL and Gemini CLI adds it back per request.
+    upstream: (fake) => `${fake}/v1beta`,
+    tool: { name: "write_file", input: { file_path: "hello.txt", content: "hello\n" } },
+  },
 ];
 
 async function setup(c: Case, script: Script, admit?: (request: MeteredRequest) => Admission) {
-  model = await startFakeModelServer({ script });
+  // Side requests (titles, Gemini's next-speaker checks) cost nothing here, so the CLI's own
+  // total and the gateway's agree whether or not a CLI counts them.
+  model = await startFakeModelServer({ script, sideReply: { text: "{}", usage: { input: 0, output: 0 } } });
   gateway = await startGateway();
   const tenant = recordingTenant(admit);
   const upstream = c.upstream(model.url);
   const baseUrl = gateway.register(tenant, [upstream]).baseUrl(upstream);
   const home = tempDir(`loopd-gateway-${c.name}-home-`, HOME_PARENT);
+  // With a base URL, Gemini CLI needs the auth type in its settings (see geminiAuth).
+  mkdirSync(join(home, ".gemini"));
+  writeFileSync(
+    join(home, ".gemini", "settings.json"),
+    '{"security":{"auth":{"selectedType":"gemini-api-key"}}}',
+  );
   const input: HarnessInput = {
     runId: 1,
     routine: "gateway-test",
@@ -93,6 +110,9 @@ async function setup(c: Case, script: Script, admit?: (request: MeteredRequest) 
       CODEX_HOME: home,
       ANTHROPIC_API_KEY: "sk-ant-fake-test-key",
       OPENAI_API_KEY: "sk-fake-test-key",
+      GEMINI_API_KEY: "fake-gemini-key",
+      // Gemini CLI drops an error report in the temp folder for each failed API call.
+      ...(c.name === "gemini" ? { TMPDIR: home } : {}),
       // Anything but the loopback gateway fails at once instead of leaving the machine.
       HTTPS_PROXY: "http://127.0.0.1:9",
       HTTP_PROXY: "http://127.0.0.1:9",
