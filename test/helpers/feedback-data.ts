@@ -160,11 +160,20 @@ export function syntheticThemes(seed: number, count: number): Theme[] {
     "qua",
     "sen",
   ];
-  const word = () =>
-    Array.from(
-      { length: 2 + Math.floor(rng() * 2) },
-      () => syllables[Math.floor(rng() * syllables.length)],
-    ).join("");
+  const used = new Set<string>();
+  // Distinct words: a made-up word shared by two themes would be a real overlap, not a paraphrase.
+  const word = (): string => {
+    for (;;) {
+      const candidate = Array.from(
+        { length: 3 + Math.floor(rng() * 2) },
+        () => syllables[Math.floor(rng() * syllables.length)],
+      ).join("");
+      if (!used.has(candidate)) {
+        used.add(candidate);
+        return candidate;
+      }
+    }
+  };
   return Array.from({ length: count }, (_, index) => ({
     name: `theme ${index + 1}`,
     concepts: Array.from({ length: 4 }, () => {

@@ -25,6 +25,13 @@ export interface ClusterOptions {
 const INDEX_SHARE = 0.06;
 /** Exact cosines computed per item, best partial scores first. */
 const CANDIDATES = 6;
+/** A centroid is indexed under at most this many of its heaviest terms. */
+const INDEXED_TERMS = 12;
+/**
+ * A term indexing more clusters than this names no cluster in particular (a greeting, the
+ * product's name): it is skipped when looking for candidates, as a search engine skips stop words.
+ */
+const COMMON_POSTINGS = 200;
 /** A vector with more dimensions than this is dense: compared with every centroid. */
 const DENSE_DIMENSIONS = 256;
 
@@ -89,7 +96,7 @@ class CandidateIndex {
     for (let i = 0; i < vector.idx.length; i++) {
       const term = vector.idx[i]!;
       const list = this.postings.get(term);
-      if (!list) continue;
+      if (!list || list.length > COMMON_POSTINGS) continue;
       const value = vector.val[i]!;
       for (const cluster of list) {
         if (cluster >= this.scores.length) this.grow(cluster);
@@ -151,6 +158,7 @@ function leaderPass(vectors: readonly SparseVector[], threshold: number, dense: 
     const norm = Math.sqrt(centroid.normSq);
     for (let i = 0; i < vector.idx.length; i++) {
       const term = vector.idx[i]!;
+      if (centroid.indexed.size >= INDEXED_TERMS) break;
       if (centroid.indexed.has(term) || (centroid.sum.get(term) ?? 0) / norm < INDEX_SHARE) continue;
       centroid.indexed.add(term);
       index.add(term, chosen);
@@ -186,7 +194,9 @@ function centroidsOf(vectors: readonly SparseVector[], labels: Int32Array): Map<
 function indexOf(centroids: readonly Map<number, number>[]): CandidateIndex {
   const index = new CandidateIndex();
   centroids.forEach((centroid, cluster) => {
-    for (const [term, weight] of centroid) if (weight >= INDEX_SHARE / 2) index.add(term, cluster);
+    const heavy = [...centroid].filter(([, weight]) => weight >= INDEX_SHARE / 2);
+    heavy.sort((a, b) => b[1] - a[1]);
+    for (const [term] of heavy.slice(0, INDEXED_TERMS)) index.add(term, cluster);
   });
   return index;
 }
