@@ -111,7 +111,9 @@ async function meterAttempt(
       });
       registration = gateway.register(meter, route.upstreams);
       const registered = registration;
-      metered = route.rewrite((upstream) => registered.baseUrl(upstream));
+      // The gateway holds the cap to the request; Claude Code's own --max-budget-usd (its
+      // prices, its turns) would stop the run on a different count.
+      metered = { ...route.rewrite((upstream) => registered.baseUrl(upstream)), maxBudgetUsd: null };
       slot.meter = meter;
     } catch (error) {
       slot.reportedBecause = "the metering gateway did not start";

@@ -176,7 +176,8 @@ export class Engine {
       options.startGateway === undefined
         ? () => startGateway({ onError: (error) => this.emit({ type: "error", error }) })
         : options.startGateway;
-    this.gateway = options.roles.work && start ? new GatewayHost(start) : null;
+    // Also for an inline `loopd run` (no roles): it is only started by an agent attempt.
+    this.gateway = start ? new GatewayHost(start) : null;
     this.attempts = {
       store: this.store,
       executor: new RunExecutor({
@@ -197,6 +198,14 @@ export class Engine {
       notifyOthers: () => this.notifyOthers(),
       globalCapped: () => this.globalCapped,
     };
+  }
+
+  /**
+   * Closes the metering gateway, if an attempt started it (stop() does too): for an engine
+   * that only ran runs handed to it (an inline `loopd run`), whose process must then exit.
+   */
+  async closeGateway(): Promise<void> {
+    await this.gateway?.close();
   }
 
   /** Starts the loop: a first pass now, then wake-ups. */

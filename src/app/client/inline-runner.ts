@@ -41,7 +41,15 @@ export async function executeInline(
   const first = await claim();
   if (!first) return null;
   const done = (async () => {
-    let run: ClaimedRun | undefined = first;
+    // The process exits when the run is done: the metering gateway must not hold it open.
+    try {
+      await runUntilDone(first);
+    } finally {
+      await engine.closeGateway();
+    }
+  })();
+  async function runUntilDone(claimed: ClaimedRun): Promise<void> {
+    let run: ClaimedRun | undefined = claimed;
     while (run) {
       await engine.startRun(run);
       const after = await findRun(store.db, runId);
@@ -54,6 +62,6 @@ export async function executeInline(
         run = await claim();
       }
     }
-  })();
+  }
   return { done };
 }
