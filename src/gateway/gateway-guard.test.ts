@@ -3,10 +3,16 @@
  * reaches the upstream (headers, query), what a refusal or a failure looks like to the agent
  * (the provider's own error shape), and that a cut answer is still recorded exactly once.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { recordingTenant, startRawUpstream } from "../../test/helpers/gateway.js";
+import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import { waitUntil } from "../../test/helpers/wait.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import { startGateway } from "./server.js";
@@ -16,6 +22,7 @@ let model: FakeModelServer;
 let gateway: MeteringGateway;
 const errors: Array<{ phase: string; error: unknown }> = [];
 const cleanups: Array<() => Promise<void>> = [];
+const tempDir = useTempDirs();
 beforeEach(async () => {
   errors.length = 0;
   model = await startFakeModelServer({
@@ -118,6 +125,56 @@ describe("what reaches the upstream", () => {
     expect(requests).toBe(3);
     await waitUntil(() => tenant.records.length === 2, "two records");
     expect(errors).toEqual([]);
+  });
+
+  it("an https upstream: forwarded over TLS, streamed back, metered", async () => {
+    const dir = tempDir("loopd-gateway-tls-");
+    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert].concat([
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+      ]),
+      { stdio: "ignore" },
+    );
+    let authorization: unknown;
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      authorization = req.headers.authorization;
+      req.resume();
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const usage = { input_tokens: 40, input_tokens_details: { cached_tokens: 10 }, output_tokens: 4 };
+      res.end(
+        `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", response: { model: "gpt-tls", usage } })}\n\n`,
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    // The certificate is self-signed; the test trusts it the way a user would trust a private CA.
+    const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    cleanups.push(async () => {
+      if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+    });
+    const upstream = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const tenant = recordingTenant();
+    const base = gateway.register(tenant, [upstream]).baseUrl(upstream);
+    const response = await post(`${base}/responses`, JSON.stringify({ model: "gpt-tls", stream: true }), {
+      authorization: "Bearer sk-tls",
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("response.completed");
+    expect(authorization).toBe("Bearer sk-tls");
+    await waitUntil(() => tenant.records.length === 1, "recorded");
+    expect(tenant.records[0]?.response.usage).toEqual({
+      tokensIn: 30,
+      tokensCached: 10,
+      tokensOut: 4,
+      tokensReasoning: 0,
+    });
   });
 
   it("an upstream that compresses anyway: the client gets its bytes, the gateway still reads the usage", async () => {
