@@ -88,6 +88,8 @@ routines:
     repo: ${repo}
     prompt: "Write a note."
     memory: false
+    # Unconfined on purpose: escape detection is the net under the sandbox (test/sandbox.test.ts)
+    sandbox: off
     maxTurns: 6
     timeout: 2m
   - name: sentry

@@ -8,6 +8,7 @@ import type { TokenUsage } from "../domain/run-report.js";
 import type { RunStatus } from "../domain/run-status.js";
 import { listRunArtifacts } from "../store/run-artifacts.js";
 import { listRunEvents } from "../store/run-events.js";
+import { findRunSandbox } from "../store/run-sandbox.js";
 import { findRun, listRuns } from "../store/runs.js";
 import { findRunMetering } from "../store/sql/meter-request.js";
 import type { Store } from "../store/store.js";
@@ -76,6 +77,7 @@ export async function showRun(store: Store, runId: number): Promise<RunDetail> {
     finalMessage: text("final-message"),
     check: parseCheck(text("check")),
     ...(await meteringView(store, run.id, run.usage, run.costUsd)),
+    sandbox: await findRunSandbox(store.db, run.id, run.attempt),
   };
 }
 

@@ -188,7 +188,26 @@ export const RUN_DETAIL_FIELDS = {
     }),
 };
 
-export const RunDetailSchema = RunViewSchema.extend(RUN_DETAIL_FIELDS);
+export const RunDetailSchema = RunViewSchema.extend({
+  ...RUN_DETAIL_FIELDS,
+  sandbox: z
+    .object({
+      mode: z.string().meta({ description: "on | required (off: no record)." }),
+      confined: z.boolean(),
+      reason: z.string().optional().meta({ description: "Why it ran unconfined." }),
+      write: z.array(z.string()).optional().meta({ description: "Paths it could write." }),
+      read: z.array(z.string()).optional().meta({ description: "Paths it could read (besides those)." }),
+      network: z
+        .union([z.literal("all"), z.array(z.string())])
+        .optional()
+        .meta({ description: "Hosts it could reach through the proxy, or all." }),
+      loopback: z.array(z.string()).optional().meta({ description: "Loopback endpoints forwarded in." }),
+    })
+    .nullable()
+    .meta({
+      description: "The sandbox the last attempt ran in (harness/sandbox/); null when none was asked for.",
+    }),
+});
 
 /** One pull request (pr-babysit) or issue (issue-to-pr) a built-in loop watches. */
 export const WatchedItemViewSchema = z.object({

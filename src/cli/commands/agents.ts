@@ -272,6 +272,17 @@ function meteringLines(run: RunDetail): string[] {
   return lines;
 }
 
+/** The confinement the run had (harness/sandbox/), or that it had none though one was asked for. */
+function sandboxLines(run: RunDetail): string[] {
+  const box = run.sandbox;
+  if (!box) return [];
+  if (!box.confined)
+    return [pc.yellow(`sandbox:   ${box.mode}, UNCONFINED: ${box.reason ?? "no reason recorded"}`)];
+  const network =
+    box.network === "all" ? "all" : [...(box.loopback ?? []), ...(box.network ?? [])].join(", ") || "none";
+  return [`sandbox:   ${box.mode} · write ${(box.write ?? []).join(", ")}`, `           network ${network}`];
+}
+
 function renderRun(run: RunDetail, now: number): string {
   const usage = run.usage;
   const lines = [
@@ -290,6 +301,7 @@ function renderRun(run: RunDetail, now: number): string {
     `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
     `cost:      ${formatUsd(run.costUsd)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
     ...meteringLines(run),
+    ...sandboxLines(run),
   ];
   if (run.changedFiles.length > 0) {
     lines.push(
