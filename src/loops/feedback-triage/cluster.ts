@@ -19,6 +19,12 @@ export interface ClusterOptions {
   mergeThreshold?: number;
   /** Refinement passes (default 2). */
   iterations?: number;
+  /**
+   * Each vector's cluster from the last tick (any numbers, -1 for none): those clusters are
+   * the leader pass's starting point, so a re-run over more items keeps them instead of
+   * re-forming themes from scratch in a different order.
+   */
+  initial?: Int32Array;
 }
 
 /** A term joins a centroid's index once its share of the (normalised) centroid reaches this. */
@@ -40,7 +46,7 @@ export function clusterVectors(vectors: readonly SparseVector[], options: Cluste
   const dense = vectors.some((vector) => vector.idx.length > DENSE_DIMENSIONS);
   const threshold = options.threshold;
   const mergeThreshold = options.mergeThreshold ?? threshold;
-  let labels = leaderPass(vectors, threshold, dense);
+  let labels = leaderPass(vectors, threshold, dense, options.initial);
   for (let pass = 0; pass < (options.iterations ?? 2); pass++) {
     labels = reassign(vectors, centroidsOf(vectors, labels), threshold * 0.9, dense);
   }
@@ -127,14 +133,49 @@ class CandidateIndex {
   }
 }
 
-function leaderPass(vectors: readonly SparseVector[], threshold: number, dense: boolean): Int32Array {
+function leaderPass(
+  vectors: readonly SparseVector[],
+  threshold: number,
+  dense: boolean,
+  initial: Int32Array | undefined,
+): Int32Array {
   const labels = new Int32Array(vectors.length).fill(-1);
   const centroids: Centroid[] = [];
   const index = new CandidateIndex();
   const allClusters = () => centroids.map((_, cluster) => cluster);
+  const indexTerms = (cluster: number, vector: SparseVector) => {
+    const centroid = centroids[cluster]!;
+    const norm = Math.sqrt(centroid.normSq);
+    for (let i = 0; i < vector.idx.length; i++) {
+      const term = vector.idx[i]!;
+      if (centroid.indexed.size >= INDEXED_TERMS) break;
+      if (centroid.indexed.has(term) || (centroid.sum.get(term) ?? 0) / norm < INDEX_SHARE) continue;
+      centroid.indexed.add(term);
+      index.add(term, cluster);
+    }
+  };
+  const seeded = new Map<number, number>();
+  if (initial) {
+    for (let v = 0; v < vectors.length; v++) {
+      const previous = initial[v]!;
+      if (previous < 0 || vectors[v]!.idx.length === 0) continue;
+      let cluster = seeded.get(previous);
+      if (cluster === undefined) {
+        cluster = centroids.length;
+        seeded.set(previous, cluster);
+        centroids.push(new Centroid());
+      }
+      centroids[cluster]!.add(vectors[v]!);
+      labels[v] = cluster;
+    }
+    if (!dense) {
+      // Indexed by their heaviest terms, once whole.
+      for (let v = 0; v < vectors.length; v++) if (labels[v]! >= 0) indexTerms(labels[v]!, vectors[v]!);
+    }
+  }
   for (let v = 0; v < vectors.length; v++) {
     const vector = vectors[v]!;
-    if (vector.idx.length === 0) continue;
+    if (vector.idx.length === 0 || labels[v]! >= 0) continue;
     const candidates = dense
       ? allClusters()
       : index.candidates(vector, (cluster, term) => centroids[cluster]!.sum.get(term) ?? 0);
@@ -151,18 +192,9 @@ function leaderPass(vectors: readonly SparseVector[], threshold: number, dense: 
       chosen = centroids.length;
       centroids.push(new Centroid());
     }
-    const centroid = centroids[chosen]!;
-    centroid.add(vector);
+    centroids[chosen]!.add(vector);
     labels[v] = chosen;
-    if (dense) continue;
-    const norm = Math.sqrt(centroid.normSq);
-    for (let i = 0; i < vector.idx.length; i++) {
-      const term = vector.idx[i]!;
-      if (centroid.indexed.size >= INDEXED_TERMS) break;
-      if (centroid.indexed.has(term) || (centroid.sum.get(term) ?? 0) / norm < INDEX_SHARE) continue;
-      centroid.indexed.add(term);
-      index.add(term, chosen);
-    }
+    if (!dense) indexTerms(chosen, vector);
   }
   return labels;
 }

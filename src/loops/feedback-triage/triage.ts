@@ -109,7 +109,13 @@ export async function triage(input: TriageInput): Promise<TriageResult | null> {
       item.embedding ? fromDense(item.embedding) : vectors[index]!,
     );
   }
-  const labels = clusterVectors(clusterOn, { threshold: input.similarity });
+  const previousIds = new Map<string, number>();
+  const initial = Int32Array.from(population, (item) => {
+    if (item.clusterId === null) return -1;
+    if (!previousIds.has(item.clusterId)) previousIds.set(item.clusterId, previousIds.size);
+    return previousIds.get(item.clusterId)!;
+  });
+  const labels = clusterVectors(clusterOn, { threshold: input.similarity, initial });
 
   const groups = new Map<number, number[]>();
   labels.forEach((label, index) => {
