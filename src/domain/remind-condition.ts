@@ -7,9 +7,10 @@
  */
 import { type CheckConfig, DEFAULT_GITHUB_STATE, GITHUB_STATES } from "./config-checks.js";
 import type { GithubTargetKind } from "./github-ref.js";
+import { OPPOSITE_STATES, PR_CONDITION_WORDS, PR_ONLY_STATES } from "./remind-pr-conditions.js";
 import { type ReminderSubject, type TestRunner, testCommand } from "./remind-subject.js";
 
-type GithubState =
+export type GithubState =
   | "resolved"
   | "answered"
   | "fixed"
@@ -44,7 +45,7 @@ export interface Condition {
   sentence: string;
 }
 
-interface ConditionWord {
+export interface ConditionWord {
   pattern: RegExp;
   meaning: Meaning | ((match: RegExpExecArray) => Meaning);
   /** false for words that state the opposite of the check: "still open" is "not closed". */
@@ -53,68 +54,10 @@ interface ConditionWord {
 
 const state = (name: GithubState): Meaning => ({ kind: "state", state: name });
 
-/** Words after "behind" / "up to date with" that are not a branch name. */
-const NOT_A_BRANCH =
-  /^(?:the|its|it|base|upstream|target|by|on|at|in|and|or|but|so|then|now|yet|again|anymore|schedule|tomorrow|today|tonight)$/i;
-
-/** "behind main" names the branch to compare with; "behind its base" or "behind" alone means the PR's base. */
-function withBase(name: "behind" | "up-to-date", branch: string | undefined): Meaning {
-  const base = branch?.replace(/[.,;:!?]+$/, "");
-  return base && !NOT_A_BRANCH.test(base) ? { kind: "state", state: name, base } : state(name);
-}
-
 /** Ordered: at the same position the earlier entry wins ("responds with 503" before "responds"). */
 const CONDITION_WORDS: ConditionWord[] = [
   // Pull request conditions come first: "can be merged" is not "merged", "up to date" not "up".
-  {
-    pattern: /\bno\s+(?:more\s+)?(?:merge[\s-])?conflicts?\b/gi,
-    meaning: state("conflicting"),
-    positive: false,
-  },
-  {
-    pattern: /\b(?:merge[\s-]conflicts?|conflicts?|conflicting|conflicted)\b/gi,
-    meaning: state("conflicting"),
-    positive: true,
-  },
-  {
-    pattern: /\b(?:can't|cannot|can\s+not|couldn't|could\s+not)\s+be\s+merged\b|\bunmergeable\b/gi,
-    meaning: state("mergeable"),
-    positive: false,
-  },
-  {
-    pattern: /\b(?:can|could)\s+be\s+merged\b|\bmergeable\b|\bmerges?\s+cleanly\b/gi,
-    meaning: state("mergeable"),
-    positive: true,
-  },
-  {
-    pattern: /\bbehind(?:\s+(?:the\s+)?([\w./-]+))?/gi,
-    meaning: (m) => withBase("behind", m[1]),
-    positive: true,
-  },
-  {
-    pattern:
-      /\b(?:(?:is|it's|its|be|stays?|still|gets?|got)\s+)?up[\s-]to[\s-]date(?:\s+with\s+(?:the\s+)?([\w./-]+))?/gi,
-    meaning: (m) => withBase("up-to-date", m[1]),
-    positive: true,
-  },
-  { pattern: /\bno\s+changes\s+requested\b/gi, meaning: state("changes-requested"), positive: false },
-  {
-    pattern:
-      /\b(?:changes?\s+(?:were\s+|are\s+|got\s+|being\s+)?requested|(?:requests?|requested|requesting)\s+changes|asks?\s+for\s+changes|asked\s+for\s+changes)\b/gi,
-    meaning: state("changes-requested"),
-    positive: true,
-  },
-  {
-    pattern: /\bno\s+(?:new\s+|more\s+)?(?:review\s+)?(?:comments?|replies)\b/gi,
-    meaning: state("new-comments"),
-    positive: false,
-  },
-  {
-    pattern:
-      /\b(?:new|more|fresh|any)\s+(?:review\s+)?(?:comments?|replies)\b|\b(?:gets?|got|receives?|received)\s+(?:a\s+|any\s+)?(?:new\s+)?(?:comments?|replies|reply)\b|\b(?:someone|anyone|anybody)\s+(?:comments|commented|replies|replied)\b|\bcommented\s+on\b/gi,
-    meaning: state("new-comments"),
-    positive: true,
-  },
+  ...PR_CONDITION_WORDS,
   {
     pattern: /\bun(resolved|answered|merged|fixed|approved)\b/gi,
     meaning: (m) => state(m[1]!.toLowerCase() as GithubState),
@@ -281,16 +224,6 @@ export function conditionCheck(
   };
 }
 
-/** States whose negation is a state of its own. */
-const OPPOSITE_STATES: Record<string, string> = {
-  open: "closed",
-  closed: "open",
-  mergeable: "conflicting",
-  conflicting: "mergeable",
-  behind: "up-to-date",
-  "up-to-date": "behind",
-};
-
 function buildCheck(condition: Condition, subject: ReminderSubject, options: CheckOptions): CheckResult {
   const { meaning, positive, word } = condition;
   const doesNotApply = (hint: string): CheckResult => ({
@@ -404,16 +337,6 @@ function githubCheck(
     positive,
   };
 }
-
-const PR_ONLY_STATES = new Set<string>([
-  "merged",
-  "approved",
-  "changes-requested",
-  "mergeable",
-  "conflicting",
-  "behind",
-  "up-to-date",
-]);
 
 /**
  * GitHub numbers issues and pull requests from one sequence, so `acme/web#12` alone is
