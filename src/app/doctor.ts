@@ -13,10 +13,12 @@ import { ERROR_CODES } from "../domain/error-codes.js";
 import { misfireOf } from "../domain/misfire.js";
 import { tierOrder } from "../domain/router.js";
 import type { RoutineSpec } from "../domain/routine-spec.js";
+import { bwrapSetting, effectiveSandbox } from "../domain/sandbox.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { agentEnvironment } from "../harness/agent-env.js";
 import { commandVersion, findExecutable } from "../harness/executable.js";
 import type { AuthState, Harness, HarnessRegistry, PreflightResult } from "../harness/harness.js";
+import { probeSandbox } from "../harness/sandbox/probe.js";
 import { listHarnessHealth } from "../store/harness-health.js";
 import { listRoutines, type Routine } from "../store/routines.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
@@ -68,7 +70,19 @@ export interface DoctorReport {
   harnesses: HarnessDoctorView[];
   pausedForAuth: AuthPausedView[];
   misfires: MisfireView[];
-  /** Git is there, every harness a routine needs is ready, and no routine is paused for auth. */
+  /** Whether runs can be confined here (a probe sandbox), and which routines ask for it. */
+  sandbox: {
+    works: boolean;
+    bwrap: string;
+    problem: string | null;
+    /** Active routines whose effective `sandbox` is on / required (domain/sandbox.ts). */
+    on: string[];
+    required: string[];
+  };
+  /**
+   * Git is there, every harness a routine needs is ready, no routine is paused for auth, and
+   * routines with `sandbox: required` can be confined.
+   */
   ok: boolean;
 }
 
@@ -193,12 +207,14 @@ export async function doctor(
     version: gitPath ? await commandVersion(gitPath, { PATH: env.PATH ?? "" }) : null,
   };
   const misfires = misfiresOf(routines, Date.now());
+  const sandbox = sandboxReport(needed, settings, env);
   const ok =
+    (sandbox.works || sandbox.required.length === 0) &&
     git.installed &&
     views.every((view) => view.error === null || view.failing.length === 0) &&
     pausedForAuth.length === 0 &&
     misfires.length === 0;
-  return { git, harnesses: views, pausedForAuth, misfires, ok };
+  return { git, harnesses: views, pausedForAuth, misfires, sandbox, ok };
 }
 
 function misfiresOf(routines: readonly Routine[], now: number): MisfireView[] {
@@ -287,4 +303,20 @@ function endpointsOf(
       baseUrl: tier.baseUrl ?? null,
     };
   });
+}
+
+/** The probe and the routines that want confinement (only asked when some routine does). */
+function sandboxReport(
+  routines: ReadonlyArray<{ name: string; spec: RoutineSpec }>,
+  settings: ConfigSettings | null | undefined,
+  env: NodeJS.ProcessEnv,
+): DoctorReport["sandbox"] {
+  const modes = routines.map((routine) => ({
+    name: routine.name,
+    mode: effectiveSandbox(routine.spec.sandbox, settings?.sandbox, routine.spec.harness).mode,
+  }));
+  const on = modes.filter((entry) => entry.mode === "on").map((entry) => entry.name);
+  const required = modes.filter((entry) => entry.mode === "required").map((entry) => entry.name);
+  const probe = probeSandbox(env.LOOPD_BWRAP || bwrapSetting(settings?.sandbox) || "bwrap");
+  return { ...probe, on, required };
 }

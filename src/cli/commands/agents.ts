@@ -156,6 +156,16 @@ function doctorFailure(report: DoctorReport): LoopdError | null {
       hint: blocking.error.hint,
     });
   }
+  const { sandbox } = report;
+  if (!sandbox.works && sandbox.required.length > 0) {
+    return new LoopdError(
+      "LOOPD_SANDBOX_UNAVAILABLE",
+      `${sandbox.required.join(", ")} ${sandbox.required.length === 1 ? "requires" : "require"} a sandbox, but ${sandbox.problem}`,
+      {
+        hint: "Install bubblewrap (`sudo apt-get install bubblewrap`) and let the daemon's user create user namespaces, or point `sandbox.bwrap` at a working binary.",
+      },
+    );
+  }
   const paused = report.pausedForAuth;
   if (paused.length === 0) return null;
   return new LoopdError(
@@ -163,6 +173,20 @@ function doctorFailure(report: DoctorReport): LoopdError | null {
     `${paused.map((entry) => entry.routine).join(", ")} ${paused.length === 1 ? "is" : "are"} paused for auth`,
     { hint: `Once the login is fixed: ${paused.map((entry) => `\`${entry.resume}\``).join(", ")}.` },
   );
+}
+
+/** Whether runs are confined here; loud when routines that ask for it would run unconfined. */
+function sandboxLine(sandbox: DoctorReport["sandbox"]): string {
+  if (sandbox.works)
+    return `sandbox: ${pc.green("confinement works")} ${pc.dim(`(${sandbox.bwrap}; ${sandbox.on.length + sandbox.required.length} routine(s) confined)`)}`;
+  const wanting = [...sandbox.required, ...sandbox.on];
+  const mark =
+    sandbox.required.length > 0
+      ? pc.red("✗")
+      : wanting.length > 0
+        ? pc.yellow("UNCONFINED")
+        : pc.dim("unavailable");
+  return `sandbox: ${mark} ${sandbox.problem}${wanting.length > 0 ? ` — ${wanting.join(", ")} ${sandbox.required.length > 0 ? "cannot run" : "run unconfined"}` : ""}\n    ${pc.dim("install: sudo apt-get install bubblewrap")}`;
 }
 
 function renderDoctor(report: DoctorReport, now: number): string {
@@ -199,6 +223,7 @@ function renderDoctor(report: DoctorReport, now: number): string {
   return [
     table(["HARNESS", "INSTALLED", "VERSION", "AUTH", "ROUTINES", "LAST ERROR"], rows),
     `git: ${report.git.installed ? `${report.git.version ?? "installed"}` : pc.red("not found (worktrees need git)")}`,
+    sandboxLine(report.sandbox),
     ...(problems.length > 0 ? ["", ...problems] : []),
     ...(paused.length > 0 ? ["", "Paused for auth:", ...paused] : []),
     ...(report.misfires.length > 0
