@@ -194,6 +194,22 @@ export class GithubClient {
     return runs.map((run) => toWorkflowRun(run as unknown as Json));
   }
 
+  /** The latest completed workflow runs on a branch, newest first (one page: `limit` at most 100). */
+  async branchWorkflowRuns(repo: RepoRef, branch: string, limit: number): Promise<WorkflowRunInfo[]> {
+    const answer = await this.api.call(`reading the workflow runs of ${branch} in ${name(repo)}`, (o) =>
+      o.rest.actions.listWorkflowRunsForRepo({ ...repo, branch, status: "completed", per_page: limit }),
+    );
+    return answer.data.workflow_runs.map((run) => toWorkflowRun(run as unknown as Json));
+  }
+
+  /** The jobs of every attempt of a workflow run (a job failed, then passed on a re-run, is there twice). */
+  async allAttemptJobs(repo: RepoRef, runId: number): Promise<JobInfo[]> {
+    const jobs = await this.api.call(`reading the jobs of workflow run ${runId} in ${name(repo)}`, (o) =>
+      o.paginate(o.rest.actions.listJobsForWorkflowRun, { ...repo, run_id: runId, filter: "all", ...PAGE }),
+    );
+    return jobs.map((job) => toJob(job as unknown as Json));
+  }
+
   /** The jobs of a workflow run's latest attempt. */
   async jobs(repo: RepoRef, runId: number): Promise<JobInfo[]> {
     const jobs = await this.api.call(`reading the jobs of workflow run ${runId} in ${name(repo)}`, (o) =>

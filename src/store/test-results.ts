@@ -15,7 +15,8 @@ export async function recordTestResults(
       .values(
         results.slice(index, index + 500).map((result) => ({
           routine_id: routineId,
-          run_id: runId,
+          // A workflow run read from GitHub is its own run; a local suite's results are this run's.
+          run_id: result.runId > 0 ? result.runId : runId,
           test_id: result.testId,
           try: result.try,
           outcome: result.outcome,

@@ -7,13 +7,15 @@
  * became flaky or broken, or recovered. No model request unless `fix: true` finds a flaky test.
  */
 import { z } from "zod";
+import { envName } from "../config-values.js";
 import type { RoutineTemplate } from "./template.js";
 
 export const ciHealthParams = z.strictObject({
-  test: z.string({ error: "the test command, e.g. npm test" }).min(1).meta({
-    description: "The test command, run in the routine's repo; it must write JUnit XML at `junit`.",
+  test: z.string({ error: "the test command, e.g. npm test" }).min(1).optional().meta({
+    description:
+      "The test command, run in the routine's repo; it must write JUnit XML at `junit` (needed with source local).",
   }),
-  junit: z.string({ error: "the path of the JUnit XML the test command writes" }).min(1).meta({
+  junit: z.string({ error: "the path of the JUnit XML the test command writes" }).min(1).optional().meta({
     description:
       "The JUnit XML report the command writes (relative to the repo), or a folder of them (Surefire).",
   }),
@@ -21,16 +23,23 @@ export const ciHealthParams = z.strictObject({
     description:
       "Re-runs of the tests that failed, only those where the runner can select them (default 2); a pass on re-run marks a test flaky.",
   }),
-  source: z
-    .enum(["local", "github-actions"])
-    .default("local")
-    .refine((source) => source === "local", {
-      error: "source github-actions is not built yet in this loopd: use local",
-    })
-    .meta({
-      description:
-        "local: run `test` here (default). github-actions: read the default branch's workflow runs (not built yet).",
-    }),
+  source: z.enum(["local", "github-actions"]).default("local").meta({
+    description:
+      "local: run `test` in the routine's repo (default). github-actions: read the branch's completed workflow runs; each job is one entry, its failed tests named from the log.",
+  }),
+  repo: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: "the repository as owner/name, e.g. acme/shop" })
+    .optional()
+    .meta({ description: "source github-actions: the GitHub repository as owner/name." }),
+  branch: z.string().min(1).optional().meta({
+    description:
+      "source github-actions: the branch whose runs are read (default the repository's default branch).",
+  }),
+  tokenEnv: envName.optional().meta({
+    description:
+      "source github-actions: environment variable of the daemon holding the GitHub token (default GITHUB_TOKEN, GH_TOKEN, `gh auth token`).",
+  }),
   fix: z.boolean().default(false).meta({
     description:
       "Let the routine's agent try to fix the worst flaky test, once per commit; loopd re-runs it `confirm` times before delivering (default false).",
@@ -67,7 +76,10 @@ export const ciHealth: RoutineTemplate = {
   params: ciHealthParams as unknown as RoutineTemplate["params"],
   expand(params) {
     return {
-      description: `Test health of \`${String(params.test)}\``,
+      description:
+        params.source === "github-actions"
+          ? `Workflow health of ${String(params.repo)}`
+          : `Test health of \`${String(params.test)}\``,
       prompt: CI_HEALTH_PROMPT,
       every: "1h",
       timeout: "30m",

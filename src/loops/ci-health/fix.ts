@@ -66,7 +66,7 @@ export async function fixFlakyTest(input: {
   runTests: RunTests;
 }): Promise<FixOutcome> {
   const { context, params, repo, commit, test } = input;
-  const plan = rerunPlan(params.test, [input.testCase], {
+  const plan = rerunPlan(params.test ?? "", [input.testCase], {
     testScript: input.testScript,
     fileExists: (path) => existsSync(join(repo, path)),
   });

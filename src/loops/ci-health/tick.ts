@@ -23,6 +23,7 @@ import {
 import type { HarnessResult } from "../../harness/harness.js";
 import { runShellCommand } from "../../lib/shell-command.js";
 import type { LoopContext, LoopOutcome, LoopTick } from "../loop.js";
+import { readActions } from "./actions.js";
 import { fixCandidate, fixFlakyTest } from "./fix.js";
 import { type JUnitCase, readJUnitReport } from "./junit.js";
 import { renderDigest, suiteLine } from "./report.js";
@@ -39,10 +40,109 @@ interface DigestMemory {
 export const ciHealthTick: LoopTick = async (context) => {
   const params = context.loop as unknown as CiHealthParams;
   const repo = context.spec.repo;
-  if (!existsSync(repo)) {
-    return failure(`ci-health runs the tests in a local checkout: routine repo ${repo} is not a folder`, {
-      hint: "Set the routine's `repo:` to the checkout's path.",
+  let read: LocalRead;
+  if (params.source === "github-actions") {
+    const actions = await readActions(context, params);
+    read = {
+      observations: actions.observations,
+      commit: actions.commit,
+      cases: [],
+      testScript: null,
+      ran: `${actions.runs} new workflow run(s)`,
+    };
+  } else {
+    const local = await runLocal(context, params, repo);
+    if ("error" in local) return local.error;
+    read = local;
+  }
+  const { observations, commit, testScript } = read;
+  const first = { cases: read.cases };
+  await context.tests.record(observations);
+
+  const history = await context.tests.recent(params.window);
+  const health = classifyTests(history);
+  const items = await context.items.all();
+  const memory = (items.get(DIGEST_ITEM) as DigestMemory | undefined) ?? null;
+  const changes = digestChanges(memory?.classes ?? {}, health);
+  if (params.quarantine && existsSync(repo)) await writeQuarantine(context, repo, params, health);
+  const classes = reportedClasses(health);
+  if (JSON.stringify(classes) !== JSON.stringify(memory?.classes ?? {})) {
+    await context.items.put(DIGEST_ITEM, { classes, runId: context.run.id } satisfies DigestMemory);
+  }
+  // fix: true — the worst flaky test not tried on this commit yet; none, no model request.
+  let agent: HarnessResult | null = null;
+  let fixLine: string | null = null;
+  // Only a local suite can confirm a fix by re-running the test.
+  const candidate = params.fix && params.source === "local" ? fixCandidate(health, items, commit) : null;
+  const testCase = candidate ? first.cases.find((found) => found.id === candidate.testId) : undefined;
+  if (candidate && testCase) {
+    const fixed = await fixFlakyTest({
+      context,
+      params,
+      repo,
+      commit,
+      test: candidate,
+      testCase,
+      history,
+      testScript,
+      runTests: async (cwd, command) => {
+        const result = await runSuite(context, cwd, params, command);
+        return "error" in result ? null : result.cases;
+      },
     });
+    agent = fixed.agent;
+    fixLine = fixed.line;
+    context.log(`[ci-health] ${fixLine}`);
+  }
+  const ran = read.ran;
+  if (!hasChanges(changes) && fixLine === null) {
+    const summary = `${suiteLine(health)}; no change since the last digest (${ran})`;
+    context.log(`[ci-health] ${summary}`);
+    return { summary, agent };
+  }
+  const digest = renderDigest({
+    routine: context.run.routineName,
+    command: params.source === "github-actions" ? `${params.repo} workflows` : (params.test ?? ""),
+    commit,
+    changes,
+    health,
+    fix: fixLine,
+  });
+  context.log(
+    `[ci-health] digest: ${changes.newlyBroken.length} newly broken, ${changes.newlyFlaky.length} newly flaky, ${changes.recovered.length} recovered`,
+  );
+  await context.notify({ kind: "report", summary: digest, url: null });
+  return { summary: digest, agent };
+};
+
+interface LocalRead {
+  observations: TestObservation[];
+  commit: string;
+  /** The suite's own run (try 0): the cases a fix can name. */
+  cases: JUnitCase[];
+  testScript: string | null;
+  ran: string;
+}
+
+/** source local: the suite, then re-runs of what failed, as observations on the checkout's HEAD. */
+async function runLocal(
+  context: LoopContext,
+  params: CiHealthParams,
+  repo: string,
+): Promise<LocalRead | { error: LoopOutcome }> {
+  if (!params.test || !params.junit) {
+    return {
+      error: failure("ci-health with source local needs `test` and `junit` params", {
+        hint: "Set `test` (the command) and `junit` (the report it writes); `loopd init --template ci-health` picks both.",
+      }),
+    };
+  }
+  if (!existsSync(repo)) {
+    return {
+      error: failure(`ci-health runs the tests in a local checkout: routine repo ${repo} is not a folder`, {
+        hint: "Set the routine's `repo:` to the checkout's path.",
+      }),
+    };
   }
   const commit = await headCommit(context, repo);
   const observations: TestObservation[] = [];
@@ -67,7 +167,7 @@ export const ciHealthTick: LoopTick = async (context) => {
   };
 
   const first = await runSuite(context, repo, params, params.test);
-  if ("error" in first) return first.error;
+  if ("error" in first) return first;
   record(first.cases, 0);
   let failed = first.cases.filter((testcase) => testcase.outcome === "failed");
   const testScript = packageTestScript(repo);
@@ -81,7 +181,7 @@ export const ciHealthTick: LoopTick = async (context) => {
       `[ci-health] re-run ${attempt}/${params.reruns} of ${failed.length} failed test(s)${plan.selects ? "" : ` (${plan.runner === "other" ? "the runner cannot select tests" : "no selection"}: the whole command)`}`,
     );
     const again = await runSuite(context, repo, params, plan.command);
-    if ("error" in again) return again.error;
+    if ("error" in again) return again;
     const byId = new Map(again.cases.map((testcase) => [testcase.id, testcase]));
     const rerun = failed.flatMap((testcase) => {
       const found = byId.get(testcase.id);
@@ -90,62 +190,14 @@ export const ciHealthTick: LoopTick = async (context) => {
     record(rerun, attempt);
     failed = rerun.filter((testcase) => testcase.outcome === "failed");
   }
-  await context.tests.record(observations);
-
-  const history = await context.tests.recent(params.window);
-  const health = classifyTests(history);
-  const items = await context.items.all();
-  const memory = (items.get(DIGEST_ITEM) as DigestMemory | undefined) ?? null;
-  const changes = digestChanges(memory?.classes ?? {}, health);
-  if (params.quarantine) await writeQuarantine(context, repo, params, health);
-  const classes = reportedClasses(health);
-  if (JSON.stringify(classes) !== JSON.stringify(memory?.classes ?? {})) {
-    await context.items.put(DIGEST_ITEM, { classes, runId: context.run.id } satisfies DigestMemory);
-  }
-  // fix: true — the worst flaky test not tried on this commit yet; none, no model request.
-  let agent: HarnessResult | null = null;
-  let fixLine: string | null = null;
-  const candidate = params.fix ? fixCandidate(health, items, commit) : null;
-  const testCase = candidate ? first.cases.find((found) => found.id === candidate.testId) : undefined;
-  if (candidate && testCase) {
-    const fixed = await fixFlakyTest({
-      context,
-      params,
-      repo,
-      commit,
-      test: candidate,
-      testCase,
-      history,
-      testScript,
-      runTests: async (cwd, command) => {
-        const result = await runSuite(context, cwd, params, command);
-        return "error" in result ? null : result.cases;
-      },
-    });
-    agent = fixed.agent;
-    fixLine = fixed.line;
-    context.log(`[ci-health] ${fixLine}`);
-  }
-  const ran = `${first.cases.length} test(s) on ${commit.slice(0, 12)}`;
-  if (!hasChanges(changes) && fixLine === null) {
-    const summary = `${suiteLine(health)}; no change since the last digest (${ran})`;
-    context.log(`[ci-health] ${summary}`);
-    return { summary, agent };
-  }
-  const digest = renderDigest({
-    routine: context.run.routineName,
-    command: params.test,
+  return {
+    observations,
     commit,
-    changes,
-    health,
-    fix: fixLine,
-  });
-  context.log(
-    `[ci-health] digest: ${changes.newlyBroken.length} newly broken, ${changes.newlyFlaky.length} newly flaky, ${changes.recovered.length} recovered`,
-  );
-  await context.notify({ kind: "report", summary: digest, url: null });
-  return { summary: digest, agent };
-};
+    cases: first.cases,
+    testScript,
+    ran: `${first.cases.length} test(s) on ${commit.slice(0, 12)}`,
+  };
+}
 
 type SuiteResult = { cases: JUnitCase[] } | { error: LoopOutcome };
 
@@ -155,7 +207,8 @@ async function runSuite(
   params: CiHealthParams,
   command: string,
 ): Promise<SuiteResult> {
-  const report = isAbsolute(params.junit) ? params.junit : resolve(repo, params.junit);
+  const junit = params.junit ?? "";
+  const report = isAbsolute(junit) ? junit : resolve(repo, junit);
   // A single report file is the runner's to write afresh: an old one must not pass for this run's.
   const info = await stat(report).catch(() => null);
   if (info?.isFile()) await rm(report, { force: true });
@@ -177,7 +230,7 @@ async function runSuite(
   if (cases === null) {
     return {
       error: failure(
-        `\`${command}\` exited ${result.exitCode ?? "by a signal"} and wrote no JUnit XML at ${params.junit}`,
+        `\`${command}\` exited ${result.exitCode ?? "by a signal"} and wrote no JUnit XML at ${junit}`,
         {
           hint: "Make the test command write a JUnit report (Vitest `--reporter=junit --outputFile=…`, pytest `--junitxml=…`, go-junit-report) at the routine's `junit` path; `loopd init --template ci-health` picks one for you.",
         },

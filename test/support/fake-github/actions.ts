@@ -17,7 +17,9 @@ function findRun(
 
 function findJob(runs: WorkflowRunFixture[] | undefined, id: string | undefined) {
   for (const run of runs ?? []) {
-    const job = run.jobs?.find((candidate) => candidate.id === Number(id));
+    const job = [...(run.jobs ?? []), ...(run.previousAttempts ?? []).flat()].find(
+      (candidate) => candidate.id === Number(id),
+    );
     if (job) return { run, job };
   }
   return undefined;
@@ -30,9 +32,17 @@ export const actionsRoutes: Route[] = [
     answer: (ctx, [, owner, repo], { query }) => {
       const fullName = `${owner}/${repo}`;
       const headSha = query.get("head_sha");
-      const runs = (ctx.state.workflowRuns[fullName] ?? []).filter(
-        (run) => headSha === null || run.head_sha === headSha,
-      );
+      const branch = query.get("branch");
+      const status = query.get("status");
+      // Newest first, as GitHub lists them.
+      const runs = [...(ctx.state.workflowRuns[fullName] ?? [])]
+        .reverse()
+        .filter(
+          (run) =>
+            (headSha === null || run.head_sha === headSha) &&
+            (branch === null || run.head_branch === branch) &&
+            (status === null || run.status === status),
+        );
       const page = runs.map((run) => ({
         id: run.id,
         name: run.name,
@@ -62,11 +72,20 @@ export const actionsRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/jobs$/,
-    answer: (ctx, [, owner, repo, id]) => {
+    answer: (ctx, [, owner, repo, id], { query }) => {
       const fullName = `${owner}/${repo}`;
       const run = findRun(ctx.state.workflowRuns[fullName], id);
       if (!run) return null;
-      const page = (run.jobs ?? []).map((job) => jobBody(ctx.apiOrigin, ctx.webOrigin, fullName, run, job));
+      // `filter=all`: the jobs of earlier attempts too (kept on the run as `previousAttempts`).
+      const earlier = query.get("filter") === "all" ? (run.previousAttempts ?? []) : [];
+      const page = [
+        ...earlier.flatMap((attempt, index) =>
+          attempt.map((job) =>
+            jobBody(ctx.apiOrigin, ctx.webOrigin, fullName, { ...run, run_attempt: index + 1 }, job),
+          ),
+        ),
+        ...(run.jobs ?? []).map((job) => jobBody(ctx.apiOrigin, ctx.webOrigin, fullName, run, job)),
+      ];
       return { status: 200, page, wrap: (items, total) => ({ total_count: total, jobs: items }) };
     },
   },

@@ -142,6 +142,8 @@ export interface WorkflowRunFixture {
   event?: string;
   run_attempt?: number;
   jobs?: JobFixture[];
+  /** The jobs of attempts before `run_attempt`, oldest first (listed with `filter=all`). */
+  previousAttempts?: JobFixture[][];
 }
 
 export interface FakeGithubState {
