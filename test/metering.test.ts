@@ -28,6 +28,7 @@ interface RunJson {
   usage: { tokensIn: number; tokensOut: number; tokensCached: number };
   costUsd: number;
   metering: "gateway" | "reported" | null;
+  reported: { tokensIn: number; tokensOut: number; tokensCached: number; costUsd: number } | null;
 }
 
 interface LedgerRow {
@@ -83,7 +84,9 @@ describe("gateway metering through the CLI", () => {
       `models:
   codex-fake: { harness: codex, model: gpt-5.5, baseUrl: "${model.url}/v1" }
   local: { harness: builtin, model: "openai-compatible:big-spender", baseUrl: "${model.url}/v1" }
+  cheap: { harness: builtin, model: "openai-compatible:cheap-model", baseUrl: "${model.url}/v1" }
 pricing:
+  cheap-model: { input: 1, cachedInput: 0.1, output: 5 }
   gpt-5.5: { input: 2, cachedInput: 0.2, output: 10 }
   big-spender: { input: 10, cachedInput: 1, output: 50 }
 harnesses:
@@ -95,6 +98,8 @@ routines:
   - { name: builtin-loop, tier: local, repo: ${repo}, prompt: "Look around forever.", budget: { perRun: 0.1 }, maxTurns: 50, timeout: 2m, memory: false }
   - { name: codex-turns, tier: codex-fake, repo: ${repo}, prompt: "Look around forever.", maxTurns: 2, timeout: 2m, memory: false }
   - { name: codex-slow, tier: codex-fake, repo: ${repo}, prompt: "Wait a while.", maxTurns: 50, timeout: 10s, memory: false }
+  - { name: runaway, tier: local, repo: ${repo}, prompt: "Look around forever.", budget: { usdPerMinute: 0.05 }, maxTurns: 50, timeout: 2m, memory: false }
+  - { name: ticker, tier: cheap, repo: ${repo}, prompt: "Tick.", budget: { usdPerMinute: 0.004 }, timeout: 2m, memory: false }
   - { name: claude-reported, harness: claude, model: claude-haiku-4-5, repo: ${repo}, prompt: "Say hi.", metering: reported, timeout: 2m, memory: false }
 `,
     );
@@ -192,6 +197,38 @@ routines:
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.some((row) => Number(row.tokens_in) === 900 && row.cost_source === "gateway")).toBe(true);
     expect(detail.costUsd).toBeCloseTo(sum(rows, "cost_usd"), 9);
+    // Codex, killed mid-turn, reported nothing: show-run shows its count beside the gateway's.
+    expect(detail.reported).not.toBeNull();
+    expect(detail.reported!.costUsd).toBeLessThan(detail.costUsd);
+  });
+
+  it("a run spending faster than usdPerMinute is stopped within the minute and its routine paused", async () => {
+    // $0.0275 a request: the request after the second finds $0.055 spent in the last minute.
+    model.setScript(() => ({
+      toolCalls: [{ name: "list_files", input: { path: "." } }],
+      usage: { input: 2500, output: 50 },
+    }));
+    const detail = await run("runaway");
+    expect(detail.error?.code).toBe("LOOPD_BUDGET_EXCEEDED");
+    expect(detail.error?.message).toMatch(/spend-velocity alarm \(budget\.usdPerMinute/);
+    expect(sum(ledger(detail.id), "cost_usd")).toBeLessThanOrEqual(0.05 + 0.0275 + 1e-9);
+    const routine = json<{ state: string; pausedCode: string | null }>(
+      await loopd("show", "runaway", "--json"),
+    );
+    expect(routine).toMatchObject({ state: "paused", pausedCode: "LOOPD_BUDGET_EXCEEDED" });
+  });
+
+  it("a routine firing cheap runs every few seconds is paused before the run that would go over usdPerMinute", async () => {
+    // $0.0025 a run; the third finds $0.005 spent in the last minute, over $0.004.
+    model.setScript(() => ({ text: "tick", usage: { input: 2000, output: 100 } }));
+    expect((await run("ticker")).status).toBe("succeeded");
+    expect((await run("ticker")).status).toBe("succeeded");
+    const third = await run("ticker");
+    expect(third.error?.code).toBe("LOOPD_BUDGET_EXCEEDED");
+    expect(third.error?.message).toContain("in the last minute");
+    expect(ledger(third.id)).toEqual([]);
+    const routine = json<{ state: string }>(await loopd("show", "ticker", "--json"));
+    expect(routine.state).toBe("paused");
   });
 
   it("metering: reported counts the harness's own report, and show-run says so", async () => {
