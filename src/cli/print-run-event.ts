@@ -72,6 +72,10 @@ function describeAgentEvent(type: string, data: Record<string, unknown>): string
           return `${data.status === "satisfied" ? pc.green("✓") : data.status === "unsatisfied" ? pc.yellow("✗") : pc.red("!")} check ${String(data.status)}: ${text(data.summary, 500)}`;
         case "delivery":
           return describeDelivery(data);
+        case "metering":
+          return pc.dim(
+            `── metering: ${String(data.metering)}${data.reason ? ` (${String(data.reason)})` : data.metering === "gateway" ? " (every model request, as it happens)" : ""}`,
+          );
         case "session":
           return pc.dim(
             `── session ${String(data.sessionId ?? "")}${data.model ? ` · ${String(data.model)}` : ""}`,
