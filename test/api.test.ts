@@ -634,6 +634,7 @@ describe("reports", () => {
         "GET /api/v1/checks",
         "GET /api/v1/deliveries",
         "GET /api/v1/flaky",
+        "GET /api/v1/feedback",
       ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

@@ -5,13 +5,14 @@
  * rule (an outbox row per tick with news) and is the run's summary; a tick with nothing new
  * makes no model request and sends nothing; `loopd feedback --json` shows the themes.
  */
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FeedbackClusterView } from "../src/app/feedback.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
 import { type LabelledItem, labelledFeedback, THEMES } from "./helpers/feedback-data.js";
+import { spawnLoopd } from "./helpers/process.js";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github/server.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
@@ -217,5 +218,23 @@ routines:
     // One conditional list request, no writes.
     expect(github.requests.slice(requests).every((request) => request.method === "GET")).toBe(true);
     expect(await reports("issues")).toHaveLength(1);
+  });
+
+  it("shows the same themes through a daemon's API with LOOPD_URL alone", async () => {
+    const local = await themes("survey");
+    expect(local.length).toBeGreaterThan(0);
+    const daemon = spawnLoopd(["serve", "--port", "0"], { env, cwd: root });
+    try {
+      const url = String((await daemon.waitFor((event) => event.type === "ready")).url);
+      const token = readFileSync(join(env.LOOPD_HOME!, "api-token"), "utf8").trim();
+      const remote = await runCli(["feedback", "--json", "--routine", "survey"], {
+        env: { ...env, LOOPD_HOME: join(root, "nowhere"), LOOPD_URL: url, LOOPD_TOKEN: token },
+        cwd: root,
+      });
+      expect(remote.code, remote.stderr).toBe(0);
+      expect(json<FeedbackClusterView[]>(remote)).toEqual(local);
+    } finally {
+      await daemon.stop();
+    }
   });
 });
