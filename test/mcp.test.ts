@@ -27,6 +27,7 @@ const TOOL_NAMES = [
   "resume",
   "delete_routine",
   "get_costs",
+  "list_flaky_tests",
 ];
 const SENTENCE = "let me know if https://github.com/acme/web/issues/34 isn't fixed by 2099-01-15";
 
@@ -83,7 +84,7 @@ describe("loopd mcp", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("lists its eleven tools, each with an input and an output schema and a description", async () => {
+  it("lists its twelve tools, each with an input and an output schema and a description", async () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const tool of tools) {
@@ -142,6 +143,8 @@ describe("loopd mcp", () => {
 
     const spend = await ok("get_costs", { by: "routine", since: "1d" });
     expect(spend).toMatchObject({ by: "routine", total: { costUsd: 0 } });
+    // No ci-health routine here: no tests to classify.
+    expect(await ok("list_flaky_tests", {})).toEqual({ tests: [] });
 
     expect(await ok("delete_routine", { name: "tests-hourly" })).toEqual({
       removed: "tests-hourly",

@@ -9,6 +9,7 @@ import { connectLoopd } from "../app/client/connect.js";
 import { LocalLoopdClient } from "../app/client/local-client.js";
 import type { LoopdClient, ReminderRequest, RunFilter } from "../app/client/loopd-client.js";
 import type { CostsView } from "../app/costs.js";
+import type { FlakyTestView } from "../app/flaky-tests.js";
 import type { PlannedReminder } from "../app/remind.js";
 import type { RoutineDetail } from "../app/routines.js";
 import type { RunEventView } from "../app/run-event-view.js";
@@ -108,6 +109,10 @@ export class Backend {
 
   async costs(options: { by: CostReportKey; since: string; routine?: string }): Promise<CostsView> {
     return (await this.client()).costs(options);
+  }
+
+  async flakyTests(options: { routine?: string }): Promise<FlakyTestView[]> {
+    return (await this.client()).flakyTests(options);
   }
 
   async planReminder(request: ReminderRequest): Promise<PlannedReminder> {

@@ -1,6 +1,6 @@
-/** get_costs: what runs cost, from loopd's ledger. */
+/** get_costs: what runs cost, from loopd's ledger; list_flaky_tests: ci-health's test classes. */
 import { z } from "zod";
-import { CostsViewSchema } from "../../app/view-schemas.js";
+import { CostsViewSchema, FlakyTestViewSchema } from "../../app/view-schemas.js";
 import { COST_REPORT_KEYS } from "../../domain/cost-report.js";
 import { DEFAULT_SINCE } from "../../domain/since.js";
 import { defineTool } from "../tool.js";
@@ -26,4 +26,20 @@ const getCosts = defineTool({
   },
 });
 
-export const costTools = [getCosts];
+const listFlakyTests = defineTool({
+  name: "list_flaky_tests",
+  title: "Flaky and broken tests",
+  description:
+    "The tests of ci-health routines (template ci-health), classified over their recent runs: broken (fails every time since a commit), flaky (failed and passed on the same commit, with its flake rate), new, recovered, passing — with the last failure message. Free; read-only.",
+  readOnly: true,
+  input: z.object({ routine: z.string().optional().describe("Only this routine's tests.") }),
+  output: z.object({ tests: z.array(FlakyTestViewSchema) }),
+  async handler(args, context) {
+    const tests = await context.backend.flakyTests(
+      args.routine !== undefined ? { routine: args.routine } : {},
+    );
+    return { tests };
+  },
+});
+
+export const costTools = [getCosts, listFlakyTests];
