@@ -18,6 +18,7 @@ import { registerRemindCommands } from "./commands/remind.js";
 import { registerRoutineCommands } from "./commands/routines.js";
 import { registerRunNowCommands } from "./commands/run.js";
 import { registerRunCommands } from "./commands/runs.js";
+import { registerServiceCommands } from "./commands/service.js";
 import { registerTemplateCommands } from "./commands/templates.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
 
@@ -73,5 +74,6 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerIntegrateCommands(program, run);
   registerOpenCommands(program, run);
   registerMcpCommands(program, run);
+  registerServiceCommands(program, run);
   return program;
 }

@@ -136,6 +136,23 @@ export const ERROR_CODES = {
       "The routine belongs to a loopd.yaml file (it was applied from it), so the API does not change its definition.",
     hint: "Edit the file named in the message; `loopd apply` (or `loopd serve -f`) picks the change up.",
   },
+  LOOPD_SERVICE_UNAVAILABLE: {
+    exitCode: EXIT.input,
+    summary:
+      "`loopd service` found no service manager to talk to: no systemd user session (a container, WSL, no login session) or no launchctl. `install` has written the file all the same.",
+    hint: "In a login session with systemd run `systemctl --user daemon-reload && systemctl --user enable --now loopd` (and `loginctl enable-linger $USER` so it runs without a login session); without systemd, run `loopd serve` under your own supervisor.",
+  },
+  LOOPD_SERVICE_UNSUPPORTED: {
+    exitCode: EXIT.input,
+    summary: "`loopd service` knows systemd (Linux) and launchd (macOS); this platform has neither.",
+    hint: "Run `loopd serve` under the platform's own service manager (e.g. NSSM or a scheduled task on Windows).",
+  },
+  LOOPD_SERVICE_FAILED: {
+    exitCode: EXIT.input,
+    summary:
+      "systemctl or launchctl refused a step of `loopd service` (the message quotes the command and its error).",
+    hint: "Run the quoted command yourself to see the whole error; `journalctl --user -u loopd` (or ~/Library/Logs/loopd) shows why the service stopped.",
+  },
   // Codes recorded on runs (shown by `loopd show`, `loopd runs`, `loopd logs`); `loopd run --wait` exits 1.
   LOOPD_RUN_FAILED: {
     exitCode: EXIT.runFailed,
