@@ -91,7 +91,7 @@ routines:
   - name: issues
     template: feedback-triage
     params:
-      sources: [{ github: ${REPO} }]
+      sources: [{ github: ${REPO}, discussions: true }]
       label: true
     notify: { to: me, on: [report] }
 `,
@@ -191,7 +191,7 @@ routines:
     expect(inputs().slice(first.length).sort()).toEqual(later.map((item) => item.text).sort());
   });
 
-  it("triages open GitHub issues and labels each with its theme, never closing or commenting", async () => {
+  it("triages open GitHub issues and discussions, labels each issue with its theme, never closing or commenting", async () => {
     const items = labelledFeedback({ seed: 9, themes: THEMES.slice(1, 3), perTheme: 6, duplicates: 0 });
     items.forEach((item, index) => {
       github.state.issues[`${REPO}#${index + 1}`] = {
@@ -200,23 +200,38 @@ routines:
         state: "open",
       };
     });
+    const ideas = labelledFeedback({ seed: 10, themes: THEMES.slice(1, 3), perTheme: 2, duplicates: 0 });
+    ideas.forEach((item, index) => {
+      github.state.discussions[`${REPO}#${100 + index}`] = { title: item.text.slice(0, 40), body: item.text };
+    });
+    github.state.discussions[`${REPO}#200`] = { title: "Old idea", body: "closed", closed: true };
     const run = await tick("issues");
     expect(run.status).toBe("succeeded");
+    expect(run.summary).toContain("16 new items");
     expect(run.summary).toContain(`https://github.com/${REPO}/issues/`);
     const found = await themes("issues");
     expect(found).toHaveLength(2);
     const labelled = Object.values(github.state.issues).filter((issue) =>
       (issue.labels ?? []).some((label) => /^feedback:c\d+$/.test(label)),
     );
-    expect(labelled.length).toBeGreaterThanOrEqual(10);
+    // Issues in a reported theme are labelled with it (how many are themed is triage.test.ts's business).
+    expect(labelled.length).toBeGreaterThanOrEqual(6);
+    const ids = new Set(found.map((theme) => theme.id));
+    for (const issue of labelled) {
+      expect(ids.has(issue.labels!.find((label) => label.startsWith("feedback:"))!.slice(9))).toBe(true);
+    }
     expect(Object.values(github.state.issues).every((issue) => issue.state === "open")).toBe(true);
     expect(Object.keys(github.state.comments)).toHaveLength(0);
 
     const requests = github.requests.length;
     const idle = await tick("issues");
     expect(idle.summary).toMatch(/^no new feedback/);
-    // One conditional list request, no writes.
-    expect(github.requests.slice(requests).every((request) => request.method === "GET")).toBe(true);
+    // The issue list (conditional) and the discussions query: reads only.
+    expect(
+      github.requests
+        .slice(requests)
+        .every((request) => request.method === "GET" || request.path === "/graphql"),
+    ).toBe(true);
     expect(await reports("issues")).toHaveLength(1);
   });
 

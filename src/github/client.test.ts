@@ -33,6 +33,26 @@ const client = (token: string | null = TOKEN, options = {}) =>
 const counted = () => github.requests.filter((request) => request.status !== 304).length;
 
 describe("reads", () => {
+  it("lists open discussions across GraphQL pages, oldest first, closed ones left out", async () => {
+    for (let number = 1; number <= 130; number += 1) {
+      github.state.discussions[`acme/web#${number}`] = {
+        title: `Idea ${number}`,
+        body: `body ${number}`,
+        closed: number % 10 === 0,
+      };
+    }
+    const discussions = await client().listOpenDiscussions(REPO);
+    expect(discussions).toHaveLength(117);
+    expect(discussions[0]).toEqual({
+      number: 1,
+      title: "Idea 1",
+      body: "body 1",
+      url: "https://github.com/acme/web/discussions/1",
+    });
+    expect(discussions.some((discussion) => discussion.number % 10 === 0)).toBe(false);
+    expect(github.requests.filter((request) => request.path === "/graphql")).toHaveLength(2);
+  });
+
   it("lists open pull requests across pages, by author and by label, oldest first", async () => {
     for (let number = 1; number <= 130; number += 1) {
       github.state.pulls[`acme/web#${number}`] = {

@@ -26,6 +26,7 @@ import type {
   CommentInfo,
   CommitStatusInfo,
   Comparison,
+  DiscussionInfo,
   IssueInfo,
   JobInfo,
   JobLog,
@@ -318,10 +319,47 @@ export class GithubClient {
     }
   }
 
+  /** Open discussions, oldest first, every page (GraphQL: a discussion list costs a query a page). */
+  async listOpenDiscussions(repo: RepoRef): Promise<DiscussionInfo[]> {
+    const discussions: DiscussionInfo[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const answer: DiscussionPage = await this.graphql<DiscussionPage>(
+        `listing the open discussions of ${name(repo)}`,
+        `query($owner: String!, $name: String!, $after: String) {
+          repository(owner: $owner, name: $name) {
+            discussions(first: 100, after: $after, states: [OPEN]) {
+              nodes { number title body url }
+              pageInfo { hasNextPage endCursor }
+            }
+          }
+        }`,
+        { owner: repo.owner, name: repo.repo, after },
+      );
+      const page = answer.repository?.discussions;
+      if (!page) break;
+      for (const node of page.nodes) {
+        discussions.push({ number: node.number, title: node.title, body: node.body ?? "", url: node.url });
+      }
+      if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) break;
+      after = page.pageInfo.endCursor;
+    }
+    return discussions;
+  }
+
   /** A GraphQL query (no conditional requests there: GraphQL answers are never 304). */
   graphql<T>(what: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
     return this.api.call(what, (o) => o.graphql<T>(query, variables));
   }
+}
+
+interface DiscussionPage {
+  repository: {
+    discussions: {
+      nodes: Array<{ number: number; title: string; body: string | null; url: string }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  } | null;
 }
 
 /** A client for one access, for as long as the process lives (its ETag memory is the point). */

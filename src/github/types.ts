@@ -145,6 +145,14 @@ export interface IssueInfo {
   isPull: boolean;
 }
 
+/** An open discussion (GraphQL only: discussions have no REST list). */
+export interface DiscussionInfo {
+  number: number;
+  title: string;
+  body: string;
+  url: string;
+}
+
 export interface CommentInfo {
   id: number;
   body: string;

@@ -21,6 +21,9 @@ const githubSource = z.strictObject({
     .regex(REPO, { error: "the repository as owner/name, e.g. acme/shop" })
     .meta({ description: "Open issues of this GitHub repository (owner/name) are feedback." }),
   label: z.string().min(1).optional().meta({ description: "Only issues carrying this label." }),
+  discussions: z.boolean().default(false).meta({
+    description: "Open discussions are feedback too (GitHub's GraphQL API; default false).",
+  }),
   tokenEnv: envName.optional().meta({
     description:
       "Environment variable holding the GitHub token (default GITHUB_TOKEN, GH_TOKEN, `gh auth token`).",

@@ -3,7 +3,8 @@
  * seen; what is gone — a closed issue, a removed line — leaves its cluster):
  *
  * - `github: owner/name`: the open issues (pull requests left out), through the GitHub
- *   module, whose conditional requests make an unchanged list cost no rate limit.
+ *   module, whose conditional requests make an unchanged list cost no rate limit; with
+ *   `discussions: true` the open discussions too (GraphQL, a query a page, never 304).
  * - `file:` a .jsonl/.ndjson, .json (an array) or .csv file, or a folder of them (not
  *   recursive). JSON fields are dotted paths; CSV fields are column names (csv-parse).
  * - `http:` GET a URL answering JSON; `items` is the dotted path to the array of records.
@@ -70,15 +71,28 @@ async function readGithub(
     ...(source.tokenEnv ? { tokenEnv: source.tokenEnv } : {}),
   });
   const repo = { owner: hosted.owner, repo: hosted.repo };
-  const issues = await githubClient(access).listOpenIssues(repo, source.label ? { label: source.label } : {});
-  return issues.map((issue) => ({
-    key: `gh:${source.github}#${issue.number}`,
+  const github = githubClient(access);
+  const issues = await github.listOpenIssues(repo, source.label ? { label: source.label } : {});
+  const discussions = source.discussions ? await github.listOpenDiscussions(repo) : [];
+  const fromDiscussions = discussions.map((discussion) => ({
+    key: `gh:${source.github}/discussions#${discussion.number}`,
     source: name,
-    text: cut(`${issue.title}\n${issue.body ?? ""}`.trim()),
-    title: `#${issue.number} ${issue.title}`,
-    url: issue.htmlUrl,
-    issue: { repo: source.github, number: issue.number },
+    text: cut(`${discussion.title}\n${discussion.body}`.trim()),
+    title: `${source.github} discussion #${discussion.number} ${discussion.title}`,
+    url: discussion.url,
+    issue: null,
   }));
+  return [
+    ...issues.map((issue) => ({
+      key: `gh:${source.github}#${issue.number}`,
+      source: name,
+      text: cut(`${issue.title}\n${issue.body ?? ""}`.trim()),
+      title: `#${issue.number} ${issue.title}`,
+      url: issue.htmlUrl,
+      issue: { repo: source.github, number: issue.number },
+    })),
+    ...fromDiscussions,
+  ];
 }
 
 async function readFiles(

@@ -1,6 +1,7 @@
 /**
  * The GraphQL half of the fake GitHub: enough of `POST /graphql` to answer a
- * `repository(owner, name) { discussion(number) { … } }` query the way GitHub does — no
+ * `repository(owner, name) { discussion(number) { … } }` query, and a `discussions(first,
+ * after, states)` list with `pageInfo`, the way GitHub does — no
  * schema, just the arguments read from the query (literal or `$variable`) and the requested
  * discussion fields. A missing discussion or unreadable repository is GitHub's NOT_FOUND
  * error with partial `data` and HTTP 200; anything else asked is an "undefinedField" error.
@@ -26,6 +27,9 @@ export function answerGraphql(state: FakeGithubState, webOrigin: string, request
   };
   const owner = arg(/repository\s*\([^)]*\bowner\s*:\s*(\$\w+|"[^"]*")/);
   const name = arg(/repository\s*\([^)]*\bname\s*:\s*(\$\w+|"[^"]*")/);
+  if (owner !== undefined && name !== undefined && /discussions\s*\(/.test(query)) {
+    return listDiscussions(state, webOrigin, owner, name, query, arg);
+  }
   const number = arg(/discussion\s*\(\s*number\s*:\s*(\$\w+|\d+)/);
   if (owner === undefined || name === undefined || number === undefined) {
     return {
@@ -85,6 +89,57 @@ function pick(node: Record<string, unknown>, query: string): Record<string, unkn
   return Object.fromEntries(
     Object.entries(node).filter(([field]) => new RegExp(`\\b${field}\\b`).test(selection)),
   );
+}
+
+/**
+ * `repository { discussions(first, after, states: [OPEN]) { nodes { … } pageInfo { hasNextPage endCursor } } }`,
+ * oldest first (GitHub orders by creation by default), the cursor an opaque string.
+ */
+function listDiscussions(
+  state: FakeGithubState,
+  webOrigin: string,
+  owner: string,
+  name: string,
+  query: string,
+  arg: (pattern: RegExp) => string | undefined,
+): unknown {
+  if (state.forbidden.includes(`${owner}/${name}`)) {
+    return notFound(["repository"], `Could not resolve to a Repository with the name '${owner}/${name}'.`, {
+      repository: null,
+    });
+  }
+  const first = Math.min(100, Number(arg(/discussions\s*\([^)]*\bfirst\s*:\s*(\$\w+|\d+)/) ?? 10));
+  const after = arg(/discussions\s*\([^)]*\bafter\s*:\s*(\$\w+|"[^"]*")/);
+  const openOnly = /discussions\s*\([^)]*\bstates\s*:\s*\[?\s*OPEN\s*\]?/.test(query);
+  const prefix = `${owner}/${name}#`;
+  const numbers = Object.keys(state.discussions)
+    .filter((key) => key.startsWith(prefix))
+    .map((key) => Number(key.slice(prefix.length)))
+    .filter((number) => !openOnly || !state.discussions[`${prefix}${number}`]!.closed)
+    .sort((a, b) => a - b);
+  const start = after ? Number(Buffer.from(after, "base64").toString("utf8").replace("cursor:", "")) : 0;
+  const page = numbers.slice(start, start + first);
+  const nodes = page.map((number) => {
+    const fixture = state.discussions[`${prefix}${number}`]!;
+    return {
+      ...discussionNode(fixture, `${webOrigin}/${owner}/${name}/discussions/${number}`),
+      body: fixture.body ?? "",
+    };
+  });
+  const end = start + page.length;
+  return {
+    data: {
+      repository: {
+        discussions: {
+          nodes,
+          pageInfo: {
+            hasNextPage: end < numbers.length,
+            endCursor: page.length > 0 ? Buffer.from(`cursor:${end}`).toString("base64") : null,
+          },
+        },
+      },
+    },
+  };
 }
 
 function notFound(path: string[], message: string, data: unknown): unknown {

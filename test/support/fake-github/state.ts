@@ -83,6 +83,7 @@ export interface StatusFixture {
 
 export interface DiscussionFixture {
   title: string;
+  body?: string;
   closed?: boolean;
   stateReason?: "RESOLVED" | "OUTDATED" | "DUPLICATE" | "REOPENED" | null;
   /** Null for discussions outside a Q&A category, as GitHub answers. */
