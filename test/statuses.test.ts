@@ -93,7 +93,7 @@ routines:
 ${agent("blind", "    notify: { to: hook, on: [success] }\n")}
 ${agent("checked", '    verify: { command: "test -f hello.txt" }\n')}
 ${agent("must-change", "    expect: changes\n")}
-${agent("tmp-home", `    env: { CODEX_HOME: "${tmpCodexHome}" }\n`)}`,
+${agent("tmp-home", `    env: { CODEX_HOME: "${tmpCodexHome}" }\n    # Codex's own sandbox is what this routine tests: loopd's would turn it off.\n    sandbox: off\n`)}`,
     );
     env = {
       PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
