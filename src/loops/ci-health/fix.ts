@@ -97,7 +97,17 @@ export async function fixFlakyTest(input: {
   if (fixed === null || fixed === commit) return remember("no-change", "the agent changed nothing", null);
 
   const runBranch = `loopd/${context.run.routineName}/${context.run.id}`;
-  const passes = await confirm(input, fixed, plan.command);
+  let passes: number;
+  try {
+    passes = await confirm(input, fixed, plan.command);
+  } catch (error) {
+    context.signal.throwIfAborted();
+    return remember(
+      "not-confirmed",
+      `could not re-run the test on the fix: ${messageOf(error)} (kept on ${runBranch})`,
+      runBranch,
+    );
+  }
   if (passes < params.confirm) {
     return remember(
       "not-confirmed",
@@ -113,7 +123,17 @@ export async function fixFlakyTest(input: {
       routine: context.run.routineName,
       run: String(context.run.id),
     });
-    await pushBranch(repo, { url: push.remote }, fixed, branch, { signal: context.signal });
+    try {
+      await pushBranch(repo, { url: push.remote }, fixed, branch, { signal: context.signal });
+    } catch (error) {
+      context.signal.throwIfAborted();
+      // Remembered all the same: the agent is not asked again for a fix that exists.
+      return remember(
+        "confirmed",
+        `${confirmed}, but not pushed: ${messageOf(error)} (on ${runBranch})`,
+        runBranch,
+      );
+    }
     return remember(
       "confirmed",
       `${confirmed}, pushed to ${push.remote} ${branch} (${fixed.slice(0, 7)})`,
@@ -210,4 +230,8 @@ function indent(text: string): string {
     .slice(0, 15)
     .map((line) => `    ${line}`)
     .join("\n");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

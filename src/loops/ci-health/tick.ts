@@ -65,10 +65,13 @@ export const ciHealthTick: LoopTick = async (context) => {
   const memory = (items.get(DIGEST_ITEM) as DigestMemory | undefined) ?? null;
   const changes = digestChanges(memory?.classes ?? {}, health);
   if (params.quarantine && existsSync(repo)) await writeQuarantine(context, repo, params, health);
-  const classes = reportedClasses(health);
-  if (JSON.stringify(classes) !== JSON.stringify(memory?.classes ?? {})) {
-    await context.items.put(DIGEST_ITEM, { classes, runId: context.run.id } satisfies DigestMemory);
-  }
+  // Written once the digest is sent: a tick that fails before that reports the change next time.
+  const remember = async () => {
+    const classes = reportedClasses(health);
+    if (JSON.stringify(classes) !== JSON.stringify(memory?.classes ?? {})) {
+      await context.items.put(DIGEST_ITEM, { classes, runId: context.run.id } satisfies DigestMemory);
+    }
+  };
   // fix: true — the worst flaky test not tried on this commit yet; none, no model request.
   let agent: HarnessResult | null = null;
   let fixLine: string | null = null;
@@ -76,28 +79,36 @@ export const ciHealthTick: LoopTick = async (context) => {
   const candidate = params.fix && params.source === "local" ? fixCandidate(health, items, commit) : null;
   const testCase = candidate ? first.cases.find((found) => found.id === candidate.testId) : undefined;
   if (candidate && testCase) {
-    const fixed = await fixFlakyTest({
-      context,
-      params,
-      repo,
-      commit,
-      test: candidate,
-      testCase,
-      history,
-      testScript,
-      runTests: async (cwd, command) => {
-        const result = await runSuite(context, cwd, params, command);
-        return "error" in result ? null : result.cases;
-      },
-    });
-    agent = fixed.agent;
-    fixLine = fixed.line;
-    context.log(`[ci-health] ${fixLine}`);
+    try {
+      const fixed = await fixFlakyTest({
+        context,
+        params,
+        repo,
+        commit,
+        test: candidate,
+        testCase,
+        history,
+        testScript,
+        runTests: async (cwd, command) => {
+          const result = await runSuite(context, cwd, params, command);
+          return "error" in result ? null : result.cases;
+        },
+      });
+      agent = fixed.agent;
+      fixLine = fixed.line;
+      context.log(`[ci-health] ${fixLine}`);
+    } catch (error) {
+      context.signal.throwIfAborted();
+      // A fix that could not be delivered (a refused push) is news, not a failed health check.
+      fixLine = `fix of \`${candidate.testId}\` not delivered: ${error instanceof Error ? error.message : String(error)}`;
+      context.log(`[ci-health] ${fixLine}`);
+    }
   }
   const ran = read.ran;
   if (!hasChanges(changes) && fixLine === null) {
     const summary = `${suiteLine(health)}; no change since the last digest (${ran})`;
     context.log(`[ci-health] ${summary}`);
+    await remember();
     return { summary, agent };
   }
   const digest = renderDigest({
@@ -112,6 +123,7 @@ export const ciHealthTick: LoopTick = async (context) => {
     `[ci-health] digest: ${changes.newlyBroken.length} newly broken, ${changes.newlyFlaky.length} newly flaky, ${changes.recovered.length} recovered`,
   );
   await context.notify({ kind: "report", summary: digest, url: null });
+  await remember();
   return { summary: digest, agent };
 };
 
