@@ -94,6 +94,11 @@ routines:
       sources: [{ github: ${REPO}, discussions: true }]
       label: true
     notify: { to: me, on: [report] }
+  - name: commented
+    template: feedback-triage
+    params:
+      sources: [{ github: acme/docs }]
+      comment: true
 `,
     );
     writeFileSync(join(root, "feedback.jsonl"), "");
@@ -233,6 +238,31 @@ routines:
         .every((request) => request.method === "GET" || request.path === "/graphql"),
     ).toBe(true);
     expect(await reports("issues")).toHaveLength(1);
+  });
+
+  it("with comment: true, comments once on each issue of a theme, and labels nothing", async () => {
+    const items = labelledFeedback({ seed: 19, themes: [THEMES[0]!], perTheme: 5, duplicates: 0 });
+    items.forEach((item, index) => {
+      github.state.issues[`acme/docs#${index + 1}`] = {
+        title: item.text.slice(0, 40),
+        body: item.text,
+        state: "open",
+      };
+    });
+    expect((await tick("commented")).status).toBe("succeeded");
+    const found = await themes("commented");
+    expect(found.length).toBeGreaterThan(0);
+    // An issue in a theme, or a duplicate folded into one, gets one comment naming it.
+    const commented = Object.entries(github.state.comments).filter(([key]) => key.startsWith("acme/docs#"));
+    expect(commented.length).toBeGreaterThanOrEqual(found[0]!.size);
+    for (const [, comments] of commented) {
+      expect(comments).toHaveLength(1);
+      expect(
+        found.some((theme) => comments[0]!.body.includes(`this issue is in theme **${theme.id}**`)),
+      ).toBe(true);
+    }
+    const docs = Object.entries(github.state.issues).filter(([key]) => key.startsWith("acme/docs#"));
+    expect(docs.every(([, issue]) => (issue.labels ?? []).length === 0 && issue.state === "open")).toBe(true);
   });
 
   it("shows the same themes through a daemon's API with LOOPD_URL alone", async () => {
