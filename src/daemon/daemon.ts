@@ -17,6 +17,7 @@ import type { Listening } from "../server/http.js";
 import type { Store, StoreOptions } from "../store/store.js";
 import type { PruneResult } from "../workspace/prune.js";
 import { type ConfigWatchEvent, watchConfig } from "./config-watch.js";
+import { createDaemonMetrics } from "./metrics.js";
 
 /** Kept worktrees older than `workspaces.pruneAfter` are removed this often. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -89,7 +90,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   );
   // Notifications leave from every daemon (claims are SKIP LOCKED): a wake-up from another
   // process (`loopd deliveries retry`, a new outbox row) is for the deliveries too.
-  const deliveries = new DeliveryWorker({ store, onEvent: options.onEvent });
+  // Every event reaches /metrics too (serve only: a worker has no HTTP server to scrape).
+  const metrics = createDaemonMetrics(store);
+  const onEvent = (event: DaemonEvent) => {
+    if (options.mode === "serve") metrics.observe(event);
+    options.onEvent(event);
+  };
+  const deliveries = new DeliveryWorker({ store, onEvent });
   const wake: WakeBus = {
     listen: (onWake) =>
       bus.listen(() => {
@@ -112,7 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.labels ? { labels: options.labels } : {}),
     wake,
     onEvent: (event) => {
-      options.onEvent(event);
+      onEvent(event);
       // Outcomes and pauses may have written outbox rows in their transaction: send them now.
       const notifies =
         (event.type === "run-finished" && event.accepted && event.run.spec.notify.length > 0) ||
@@ -141,6 +148,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         workerId: engine.workerId,
         activeRuns: () => engine.activeRunIds().length,
         health: () => engine.health(),
+        metrics: { render: () => metrics.render(), token },
       },
       () => {
         engine.wake();

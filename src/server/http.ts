@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { LoopdError } from "../domain/errors.js";
+import { requireApiToken } from "./api/auth.js";
 import { type ApiDeps, createApi } from "./api/index.js";
 import { mountDashboard } from "./dashboard.js";
 import { type InboundDeps, mountInbound } from "./inbound.js";
@@ -27,6 +28,8 @@ export interface HealthInfo {
     error: string | null;
     listening: boolean | null;
   };
+  /** `/metrics` (Prometheus text), behind the API token unless it is null (`--no-auth`). */
+  metrics?: { render: () => Promise<{ body: string; contentType: string }>; token: string | null };
 }
 
 export function createHttpApp(
@@ -64,6 +67,13 @@ export function createHttpApp(
       ok ? 200 : 503,
     );
   });
+  const metrics = health.metrics;
+  if (metrics) {
+    app.get("/metrics", requireApiToken(metrics.token), async (c) => {
+      const { body, contentType } = await metrics.render();
+      return c.body(body, 200, { "Content-Type": contentType });
+    });
+  }
   app.post("/wake", (c) => {
     onWake();
     return c.body(null, 204);
