@@ -635,6 +635,8 @@ describe("reports", () => {
         "GET /api/v1/deliveries",
         "GET /api/v1/flaky",
         "GET /api/v1/feedback",
+        "POST /api/v1/remind/plan",
+        "POST /api/v1/remind",
       ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
