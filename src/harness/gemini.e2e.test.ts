@@ -16,6 +16,7 @@ import { shellSpec } from "../../test/helpers/specs.js";
 import { useTempDirs } from "../../test/helpers/temp-dirs.js";
 import { createGeminiHarness } from "./gemini.js";
 import type { AgentInput, HarnessEvent, HarnessInput } from "./harness.js";
+import { confinedHarness } from "./sandbox/confined-harness.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const GEMINI = process.env.LOOPD_TEST_GEMINI ?? join(ROOT, "node_modules/.bin/gemini");
@@ -172,6 +173,24 @@ describe("gemini harness (real Gemini CLI)", () => {
     expect(events).toContainEqual({
       type: "tool",
       data: expect.objectContaining({ name: "write_file", status: "success" }),
+    });
+  });
+
+  it("works the same under loopd's sandbox (bubblewrap: synthetic HOME, model port forwarded in)", async () => {
+    const { input, events } = await setup([
+      { calls: [{ name: "write_file", args: { file_path: "hello.txt", content: "hi\n" } }] },
+      { text: "done: wrote hello.txt" },
+    ]);
+    const harness = confinedHarness(createGeminiHarness({ command: GEMINI }), "on");
+    const result = await harness.run(input, (event) => events.push(event));
+    expect(result, JSON.stringify(events.slice(-5))).toMatchObject({
+      outcome: "succeeded",
+      summary: "done: wrote hello.txt",
+    });
+    expect(readFileSync(join(input.cwd, "hello.txt"), "utf8")).toBe("hi\n");
+    expect(events).toContainEqual({
+      type: "status",
+      data: expect.objectContaining({ event: "sandbox", confined: true }),
     });
   });
 

@@ -16,6 +16,7 @@ import type { Script } from "../../test/support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "../../test/support/fake-model/server.js";
 import type { AgentInput, HarnessEvent, HarnessInput } from "./harness.js";
 import { createOpencodeHarness } from "./opencode.js";
+import { confinedHarness } from "./sandbox/confined-harness.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const OPENCODE = process.env.LOOPD_TEST_OPENCODE ?? join(ROOT, "node_modules/.bin/opencode");
@@ -109,6 +110,28 @@ describe("opencode harness (real opencode)", () => {
       expect(events).toContainEqual({
         type: "tool",
         data: expect.objectContaining({ name: "write", status: "completed" }),
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    "works the same under loopd's sandbox (bubblewrap: synthetic HOME, model port forwarded in)",
+    async () => {
+      const { input, events } = await setup([
+        { toolCalls: [{ name: "write", input: { filePath: "hello.txt", content: "hi\n" } }] },
+        { text: "done: wrote hello.txt" },
+      ]);
+      const harness = confinedHarness(createOpencodeHarness({ command: OPENCODE }), "on");
+      const result = await harness.run(input, (event) => events.push(event));
+      expect(result, JSON.stringify(events.slice(-5))).toMatchObject({
+        outcome: "succeeded",
+        summary: "done: wrote hello.txt",
+      });
+      expect(readFileSync(join(input.cwd, "hello.txt"), "utf8")).toBe("hi\n");
+      expect(events).toContainEqual({
+        type: "status",
+        data: expect.objectContaining({ event: "sandbox", confined: true }),
       });
     },
     SLOW,
