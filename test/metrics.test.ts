@@ -2,10 +2,10 @@
  * `/metrics` on a real `loopd serve`: behind the API token like /api/v1, Prometheus text, and
  * its figures follow what happens — shell runs that succeed and fail are counted by outcome
  * and harness with their durations and start lateness, and a run going shows in the store's
- * running gauge while it runs.
+ * running gauge while it runs. Also serve's copy of its output in <home>/logs (issue 22 item 1).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,12 +111,36 @@ describe("/metrics on loopd serve", () => {
     );
   });
 
+  it("serve copies its output to <home>/logs/serve.log", async () => {
+    const file = join(cwd, "home", "logs", "serve.log");
+    await waitUntil(
+      () => existsSync(file) && readFileSync(file, "utf8").includes('"type":"run-finished"'),
+      "the log file",
+    );
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: "applied" });
+    expect(lines.map((line) => JSON.parse(line).type)).toContain("ready");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
   it("is served without a token under --no-auth", async () => {
     const home = join(cwd, "open-home");
     let text = "";
     const open = spawn(
       process.execPath,
-      [LOOPD_BIN, "--json", "--home", home, "serve", "--port", "0", "--no-auth", "--grace", "1"],
+      [
+        LOOPD_BIN,
+        "--json",
+        "--home",
+        home,
+        "serve",
+        "--port",
+        "0",
+        "--no-auth",
+        "--grace",
+        "1",
+        "--no-log-file",
+      ],
       { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ["ignore", "pipe", "pipe"] },
     );
     open.stdout!.on("data", (chunk: Buffer) => {
@@ -133,6 +157,7 @@ describe("/metrics on loopd serve", () => {
       const response = await fetch(`${openUrl}/metrics`);
       expect(response.status).toBe(200);
       expect(await response.text()).toContain('loopd_runs{state="queued"} 0');
+      expect(existsSync(join(home, "logs"))).toBe(false);
     } finally {
       open.kill("SIGKILL");
     }

@@ -1,5 +1,5 @@
 /** `loopd serve` and `loopd worker`: long-running processes; Ctrl-C / SIGTERM stop them cleanly. */
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveHome } from "../../app/home.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
@@ -7,6 +7,7 @@ import type { DaemonEvent } from "../../daemon/daemon.js";
 import { formatDuration } from "../../domain/duration.js";
 import { LoopdError, toLoopdError } from "../../domain/errors.js";
 import { runOutcomeWord } from "../../domain/run-outcome.js";
+import { RotatingLog } from "../../lib/rotating-log.js";
 import type { CommandContext } from "../context.js";
 import { outcomeMark, pc } from "../format.js";
 import { packageVersion, type Run } from "../program.js";
@@ -24,6 +25,8 @@ interface DaemonFlags {
   auth?: boolean;
   /** serve: extra names requests may use in `Host` (repeatable, comma lists). */
   allowHost?: string[];
+  /** false with `--no-log-file`. */
+  logFile?: boolean;
 }
 
 export function registerDaemonCommands(program: Command, run: Run): void {
@@ -55,9 +58,16 @@ export function registerDaemonCommands(program: Command, run: Run): void {
 
 async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: DaemonFlags): Promise<void> {
   const store = await ctx.localStore();
-  const log = (line: string) => ctx.io.stdout(`${line}\n`);
+  // A copy of what is printed in the data dir, rotated by size: it outlives a closed terminal
+  // and the journal's retention (a service's stdout goes to journald or ~/Library/Logs).
+  const file = flags.logFile === false ? null : new RotatingLog(join(ctx.home, "logs", `${mode}.log`));
+  const print = (text: string) => {
+    ctx.io.stdout(text);
+    file?.write(stripAnsi(text));
+  };
+  const log = (line: string) => print(`${line}\n`);
   const onEvent = (event: DaemonEvent) => {
-    if (ctx.json) ctx.io.stdout(`${JSON.stringify(jsonEvent(event))}\n`);
+    if (ctx.json) print(`${JSON.stringify(jsonEvent(event))}\n`);
     else {
       const line = describeEvent(event);
       if (line) log(`${pc.dim(clockTime(ctx.io.now()))} ${line}`);
@@ -91,7 +101,7 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
   // Under `npm start` the binary is not on PATH; say how to reach it.
   const loopd = ctx.io.env.npm_lifecycle_event ? "npx loopd" : "loopd";
   if (ctx.json) {
-    ctx.io.stdout(
+    print(
       `${JSON.stringify({ type: "ready", url: daemon.url, dashboardUrl: daemon.dashboardUrl, workerId: daemon.engine.workerId, store: store.location })}\n`,
     );
   } else {
@@ -286,7 +296,18 @@ function withWorkerOptions(command: Command): Command {
       [],
     )
     .option("--lease <seconds>", "run lease; a worker silent this long is presumed dead", parseCount, 30)
-    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10);
+    .option("--grace <seconds>", "on shutdown, how long running runs may finish", parseCount, 10)
+    .option(
+      "--no-log-file",
+      "do not copy the output to <home>/logs/<serve|worker>.log (rotated at 10 MiB, 3 kept)",
+    );
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function stripAnsi(text: string): string {
+  return text.replace(ANSI, "");
 }
 
 function parseLabels(value: string): string[] {
