@@ -71,6 +71,8 @@ describe("loopd service (systemd user unit)", () => {
     expect(readFileSync(unitPath, "utf8")).toContain(`serve --home ${join(dir, "home")}`);
     // It may carry LOOPD_DATABASE_URL's password: readable by its owner only.
     expect(statSync(unitPath).mode & 0o777).toBe(0o600);
+    // The home is the unit's working directory: created by install, not left to the first start.
+    expect(statSync(join(dir, "home")).isDirectory()).toBe(true);
 
     const asJson = json<ErrorJson>(await loopd("--json", "service", "install", "--platform", "linux"));
     expect(asJson.error).toMatchObject({

@@ -49,6 +49,7 @@ describe("systemd user unit", () => {
       Wants: "network-online.target",
       WantedBy: "default.target",
       KillMode: "mixed",
+      WorkingDirectory: "-/home/ada/.local/share/loopd",
     });
     expect(unit).toMatch(/^\[Unit\]$/m);
     expect(unit).toMatch(/^\[Service\]$/m);

@@ -72,7 +72,8 @@ export function systemdUnit(spec: ServiceSpec): string {
     "[Service]",
     "Type=simple",
     `ExecStart=${serviceArgv(spec).map(systemdArg).join(" ")}`,
-    `WorkingDirectory=${systemdEscape(spec.home)}`,
+    // "-": a home removed later is serve's error to report (with a code), not a chdir failure.
+    `WorkingDirectory=-${systemdEscape(spec.home)}`,
     ...Object.entries(spec.env).map(([name, value]) => `Environment=${systemdQuote(`${name}=${value}`)}`),
     `EnvironmentFile=-${systemdEscape(`${spec.home}/service.env`)}`,
     "Restart=always",

@@ -76,8 +76,14 @@ export interface InstallResult extends Omit<ServiceFile, "content"> {
  * after an upgrade restarts onto the new unit. Without a reachable manager the file stays
  * written and LOOPD_SERVICE_UNAVAILABLE says what to run where there is one.
  */
-export async function installService(file: ServiceFile, env: NodeJS.ProcessEnv): Promise<InstallResult> {
+export async function installService(
+  file: ServiceFile,
+  env: NodeJS.ProcessEnv,
+  home: string,
+): Promise<InstallResult> {
   try {
+    // launchd's WorkingDirectory must exist when it starts the agent (a fresh install may come first).
+    mkdirSync(home, { recursive: true, mode: 0o700 });
     mkdirSync(dirname(file.path), { recursive: true });
     // It may hold LOOPD_DATABASE_URL's password.
     writeFileSync(file.path, file.content, { mode: 0o600 });

@@ -51,7 +51,7 @@ export function registerServiceCommands(program: Command, run: Run): void {
           ctx.print(file, () => file.content);
           return;
         }
-        const result = await installService(file, ctx.io.env);
+        const result = await installService(file, ctx.io.env, ctx.home);
         ctx.print({ ...result, home: ctx.home }, () =>
           [
             `${pc.green("✓")} installed ${result.path} and started loopd serve --home ${ctx.home}`,
