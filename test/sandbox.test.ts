@@ -154,6 +154,26 @@ describe("sandboxed runs through the CLI", () => {
     );
   });
 
+  it("doctor runs a confined probe: works here; with a missing bubblewrap a required routine fails doctor", async () => {
+    const report = json<{ sandbox: { works: boolean; on: string[]; required: string[] } }>(
+      await loopd("doctor", "--json"),
+    );
+    expect(report.sandbox).toMatchObject({
+      works: true,
+      on: expect.arrayContaining(["boxed", "sleeper"]),
+      required: ["strict"],
+    });
+    const broken = await runCli(["doctor"], {
+      env: { ...env, LOOPD_BWRAP: join(root, "no-such-bwrap") },
+      cwd: root,
+    });
+    expect(broken.code).not.toBe(0);
+    expect(broken.stdout).toContain("UNCONFINED: boxed, sleeper (on)");
+    expect(broken.stdout).toContain("strict (required) cannot run");
+    expect(broken.stderr).toContain("LOOPD_SANDBOX_UNAVAILABLE");
+    expect(broken.stderr).toContain("sudo apt-get install bubblewrap");
+  }, 120_000);
+
   it("required with a missing bubblewrap refuses with the code and the install command, running nothing", async () => {
     const broken = { ...env, LOOPD_BWRAP: join(root, "no-such-bwrap") };
     const run = await runCli(["run", "strict", "--wait", "--json"], { env: broken, cwd: root });

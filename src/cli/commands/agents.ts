@@ -179,14 +179,19 @@ function doctorFailure(report: DoctorReport): LoopdError | null {
 function sandboxLine(sandbox: DoctorReport["sandbox"]): string {
   if (sandbox.works)
     return `sandbox: ${pc.green("confinement works")} ${pc.dim(`(${sandbox.bwrap}; ${sandbox.on.length + sandbox.required.length} routine(s) confined)`)}`;
-  const wanting = [...sandbox.required, ...sandbox.on];
-  const mark =
-    sandbox.required.length > 0
-      ? pc.red("✗")
-      : wanting.length > 0
-        ? pc.yellow("UNCONFINED")
-        : pc.dim("unavailable");
-  return `sandbox: ${mark} ${sandbox.problem}${wanting.length > 0 ? ` — ${wanting.join(", ")} ${sandbox.required.length > 0 ? "cannot run" : "run unconfined"}` : ""}\n    ${pc.dim("install: sudo apt-get install bubblewrap")}`;
+  const parts = [
+    ...(sandbox.required.length > 0
+      ? [pc.red(`✗ ${sandbox.required.join(", ")} (required) cannot run`)]
+      : []),
+    ...(sandbox.on.length > 0
+      ? [pc.yellow(`UNCONFINED: ${sandbox.on.join(", ")} (on) run with the daemon's full access`)]
+      : []),
+  ];
+  return [
+    `sandbox: ${parts.length > 0 ? "" : pc.dim("unavailable: ")}${sandbox.problem}`,
+    ...parts.map((part) => `    ${part}`),
+    `    ${pc.dim("install: sudo apt-get install bubblewrap")}`,
+  ].join("\n");
 }
 
 function renderDoctor(report: DoctorReport, now: number): string {
