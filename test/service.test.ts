@@ -5,11 +5,13 @@
  * container), keeps the file and fails with LOOPD_SERVICE_UNAVAILABLE; `status` says so
  * without failing; `uninstall` removes it and is idempotent. The launchd variant the same way.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, LOOPD_BIN, runCli } from "./helpers/cli.js";
+import { waitFor } from "./helpers/wait.js";
 
 interface ErrorJson {
   error: { code: string; message: string; hint: string; exitCode: number; details?: { path?: string } };
@@ -139,6 +141,34 @@ describe("loopd service (systemd user unit)", () => {
       expect(existsSync(plist)).toBe(false);
     },
   );
+
+  it("status says whether a loopd serve is up for the home, whatever the manager knows", async () => {
+    const serve = spawn(process.execPath, [LOOPD_BIN, "--json", "serve", "--port", "0", "--no-log-file"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOOPD_HOME: env.LOOPD_HOME },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    let out = "";
+    serve.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    try {
+      const url = await waitFor(() => /"type":"ready","url":"([^"]+)"/.exec(out)?.[1], "serve", {
+        timeoutMs: 30_000,
+      });
+      const status = json<{ serving: unknown; home: string }>(
+        await loopd("--json", "service", "status", "--platform", "linux"),
+      );
+      expect(status).toMatchObject({ home: join(dir, "home"), serving: { pid: serve.pid, url } });
+    } finally {
+      const exited = new Promise((resolve) => serve.once("exit", resolve));
+      serve.kill("SIGKILL");
+      // Reaped, not a zombie: a zombie's pid still answers kill(pid, 0).
+      await exited;
+    }
+    const human = await loopd("service", "status", "--platform", "linux");
+    expect(human.stdout).toMatch(/^serving: {3}no /m);
+  });
 
   it("refuses a platform with no service manager it knows", async () => {
     const result = await loopd("service", "status", "--platform", "win32");

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { Option } from "commander";
+import { daemonServing } from "../../app/client/connect.js";
 import {
   installedContent,
   installService,
@@ -86,9 +87,17 @@ export function registerServiceCommands(program: Command, run: Run): void {
       run(async (ctx: CommandContext, flags: { print?: boolean; platform?: string }) => {
         const target = serviceTarget(ctx.io.env, flags.platform);
         const status = await serviceStatus(target);
+        // Whatever the manager says: is a loopd serve up for this home (the service's or another)?
+        const daemon = daemonServing(ctx.home) as { url: string; pid?: number } | undefined;
+        const serving = daemon ? { pid: daemon.pid ?? null, url: daemon.url } : null;
         const content = flags.print ? installedContent(target) : undefined;
-        ctx.print(content === undefined ? status : { ...status, content }, () =>
-          [describeStatus(status), ...(content ? ["", content] : [])].join("\n"),
+        const view = { ...status, home: ctx.home, serving };
+        ctx.print(content === undefined ? view : { ...view, content }, () =>
+          [
+            describeStatus(status),
+            `serving:   ${serving ? `yes, pid ${serving.pid} at ${serving.url}` : "no"} ${pc.dim(`(${ctx.home})`)}`,
+            ...(content ? ["", content] : []),
+          ].join("\n"),
         );
       }),
     );
