@@ -207,14 +207,16 @@ describe("codex harness (real CLI)", () => {
   });
 
   it("fails fast with LOOPD_AUTH_EXPIRED when the key is rejected", async () => {
-    const { input } = await setup(() => ({ status: 401 }));
-    const started = Date.now();
+    const { input, server } = await setup(() => ({ status: 401 }));
     const result = await harness.run(input, () => {});
     expect(result.outcome).toBe("failed");
     expect(result.error?.code).toBe("LOOPD_AUTH_EXPIRED");
     expect(result.error?.message).toContain("401");
-    // Codex alone would retry the stream five times (about 6 s) before giving up.
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Codex alone would retry the stream five times (about 6 s) before giving up: loopd stops
+    // it at the first 401 (a retry may already be on its way when the signal lands).
+    // Counted, not timed: Codex's start-up alone takes 3 s on a busy machine.
+    expect(server.turns().length).toBeGreaterThanOrEqual(1);
+    expect(server.turns().length).toBeLessThanOrEqual(2);
     expect(await leftoverIn(input.cwd)).toEqual([]);
   });
 
