@@ -10,6 +10,7 @@ import { DEFAULT_PRICING, type PricingTable } from "../../domain/pricing.js";
 import { probeAuth, probedAuth, rejectedKeyHint } from "../auth-probe.js";
 import { failedToStart, notAnAgentTask, summaryOf } from "../cli-adapter.js";
 import type {
+  AgentInput,
   Harness,
   HarnessEvent,
   HarnessInput,
@@ -17,13 +18,15 @@ import type {
   PreflightInput,
   PreflightResult,
 } from "../harness.js";
+import type { OpenSandbox } from "../sandbox/sandbox.js";
+import { openBashSandbox } from "./bash.js";
 import { toRunError } from "./errors.js";
 import { builtinInstructions, runAgentLoop } from "./loop.js";
 import { anthropicBaseUrl, KEY_VARS, type ModelTarget, resolveTarget } from "./providers.js";
 import { type ResolvedSubAgent, subAgentTools } from "./sub-agents.js";
 import { type ToolEvent, workspaceTools } from "./tools.js";
 import { UsageLedger } from "./usage.js";
-import { openWorkspace } from "./workspace.js";
+import { openWorkspace, type Workspace } from "./workspace.js";
 
 export const BUILTIN_ENV_KEYS = [
   "ANTHROPIC_API_KEY",
@@ -68,6 +71,36 @@ async function run(
   }
   const workspace = await openWorkspace(input.cwd).catch(() => null);
   if (!workspace) return failedToStart("LOOPD_REPO_NOT_FOUND", `repo folder ${input.cwd} does not exist`);
+  const opened = await openBashSandbox({ request: input.sandbox, cwd: input.cwd, env: input.env, emit });
+  // confined-harness.ts refuses `required` first; a probe that changed its mind since must not run unconfined.
+  if (opened.kind === "refused") return failedToStart(opened.error.code, opened.error.message);
+  const sandbox = opened.kind === "confined" ? opened.sandbox : null;
+  try {
+    return await runAgent(input, emit, pricing, {
+      agent,
+      main: main.target,
+      subAgents,
+      workspace,
+      sandbox,
+    });
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+async function runAgent(
+  input: HarnessInput,
+  emit: (event: HarnessEvent) => void,
+  pricing: PricingTable,
+  ctx: {
+    agent: AgentInput;
+    main: ModelTarget;
+    subAgents: ResolvedSubAgent[];
+    workspace: Workspace;
+    sandbox: OpenSandbox | null;
+  },
+): Promise<HarnessResult> {
+  const { agent, subAgents, workspace, sandbox } = ctx;
 
   const ledger = new UsageLedger(pricing);
   // A sub-agent's fatal error (credentials rejected) stops the main loop through this signal.
@@ -76,10 +109,11 @@ async function run(
   const signal = AbortSignal.any([input.signal, stop.signal]);
   const onToolEvent = (event: ToolEvent) => emit({ type: "tool", data: event });
   const tools = {
-    ...workspaceTools({ workspace, env: input.env, signal, agent: "main", onEvent: onToolEvent }),
+    ...workspaceTools({ workspace, env: input.env, sandbox, signal, agent: "main", onEvent: onToolEvent }),
     ...subAgentTools(subAgents, {
       workspace,
       env: input.env,
+      sandbox,
       signal,
       ledger,
       emit,
@@ -94,7 +128,7 @@ async function run(
   try {
     const result = await runAgentLoop({
       agent: "main",
-      target: main.target,
+      target: ctx.main,
       system: [builtinInstructions(input.cwd), agent.systemPrompt].filter((part) => part.trim()).join("\n\n"),
       prompt: agent.prompt,
       tools,
@@ -124,7 +158,7 @@ async function run(
     return { ...base, outcome: "succeeded", error: null };
   } catch (error) {
     // After a sub-agent's fatal error the main loop ends with an abort; report the cause.
-    const cause = fatal ?? { error, model: main.target.modelId };
+    const cause = fatal ?? { error, model: ctx.main.modelId };
     return {
       outcome: "failed",
       exitCode: null,

@@ -6,9 +6,23 @@
  * running in the background are stopped when it exits: a daemon must not collect strays from
  * runs that ended long ago. Output (stdout and stderr interleaved) is capped, keeping the
  * head and the tail, where errors usually are.
+ *
+ * Under a run's sandbox (`openBashSandbox`, once per run) each command runs inside the same
+ * bubblewrap profile a CLI would get (sandbox.ts): the watchdog wraps bwrap, whose
+ * --die-with-parent takes the command with it. Its network is the routine's allow-list and
+ * the worktree's git remotes only: the model endpoint is loopd's business, not the command's.
  */
 import { spawn } from "node:child_process";
-import { releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "../../lib/process-tree.js";
+import {
+  releaseWatchdog,
+  signalGroup,
+  terminateGroup,
+  watched,
+  watchedShell,
+} from "../../lib/process-tree.js";
+import type { HarnessEvent } from "../harness.js";
+import type { SandboxRequest } from "../sandbox/request.js";
+import { type OpenSandbox, openSandbox, type SandboxOutcome } from "../sandbox/sandbox.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 export const MAX_BASH_TIMEOUT_MS = 600_000;
@@ -22,6 +36,33 @@ export interface BashOptions {
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL (tests shorten it). */
   killGraceMs?: number;
+  /** The run's open sandbox: the command runs inside it, with its environment. */
+  sandbox?: BashSandbox | null;
+}
+
+export type BashSandbox = Pick<OpenSandbox, "file" | "wrap" | "env">;
+
+export const FILE_TOOLS_NOTE =
+  "bash commands run in this profile; the file tools run in loopd's process and refuse paths outside the worktree (symlinks resolved)";
+
+/** The run's sandbox for its bash commands (`none` when the request is off or null). */
+export function openBashSandbox(input: {
+  request: SandboxRequest | null | undefined;
+  cwd: string;
+  env: Record<string, string>;
+  emit: (event: HarnessEvent) => void;
+}): Promise<SandboxOutcome> {
+  const request = input.request ? { ...input.request, loopback: [], hosts: [] } : input.request;
+  return openSandbox({
+    request,
+    harness: "builtin",
+    cwd: input.cwd,
+    env: input.env,
+    command: "/bin/sh",
+    args: [],
+    emit: input.emit,
+    note: FILE_TOOLS_NOTE,
+  });
 }
 
 export interface BashResult {
@@ -36,10 +77,13 @@ export function runBash(options: BashOptions): Promise<BashResult> {
   const timeoutMs = Math.min(options.timeoutMs ?? DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS);
   const output = new CappedOutput(MAX_BASH_OUTPUT_CHARS);
   return new Promise((resolve) => {
-    const [file, args] = watchedShell(options.command);
+    const { sandbox } = options;
+    const [file, args] = sandbox
+      ? watched(sandbox.file, sandbox.wrap("/bin/sh", ["-c", options.command]))
+      : watchedShell(options.command);
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env,
+      env: sandbox?.env ?? options.env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe", "pipe"],
     });

@@ -12,6 +12,7 @@
 import { type Tool, tool } from "ai";
 import { z } from "zod";
 import type { HarnessEvent, SubAgentSpec } from "../harness.js";
+import type { BashSandbox } from "./bash.js";
 import { isFatal } from "./errors.js";
 import { builtinInstructions, runAgentLoop } from "./loop.js";
 import type { ModelTarget } from "./providers.js";
@@ -22,6 +23,7 @@ import type { Workspace } from "./workspace.js";
 export interface SubAgentContext {
   workspace: Workspace;
   env: Record<string, string>;
+  sandbox?: BashSandbox | null;
   signal: AbortSignal;
   ledger: UsageLedger;
   emit: (event: HarnessEvent) => void;

@@ -5,7 +5,13 @@
  */
 import { type Tool, tool } from "ai";
 import { z } from "zod";
-import { DEFAULT_BASH_TIMEOUT_MS, formatBashResult, MAX_BASH_TIMEOUT_MS, runBash } from "./bash.js";
+import {
+  type BashSandbox,
+  DEFAULT_BASH_TIMEOUT_MS,
+  formatBashResult,
+  MAX_BASH_TIMEOUT_MS,
+  runBash,
+} from "./bash.js";
 import { editFileTool, readFileTool, writeFileTool } from "./file-tools.js";
 import { grepTool, listFilesTool } from "./search-tools.js";
 import type { Workspace } from "./workspace.js";
@@ -29,6 +35,8 @@ export type ToolOutput = string | { text: string; exitCode: number | null };
 export interface ToolContext {
   workspace: Workspace;
   env: Record<string, string>;
+  /** The run's sandbox, where bash commands run (null: unconfined). */
+  sandbox?: BashSandbox | null;
   signal: AbortSignal;
   agent: string;
   onEvent: (event: ToolEvent) => void;
@@ -141,6 +149,7 @@ export function workspaceTools(context: ToolContext): Record<string, Tool> {
           command: args.command,
           cwd: workspace.root,
           env: context.env,
+          sandbox: context.sandbox ?? null,
           timeoutMs,
           signal: context.signal,
         });

@@ -4,7 +4,8 @@
  * elsewhere, `..` escapes, and symlinks whose target lies outside (checked on the real path
  * of the file, or of its nearest existing ancestor for a file about to be created). Refusals
  * are values, not exceptions: the tools hand the message back to the model, which can
- * correct itself. (bash is not confined; loopd's workspace escape check covers it.)
+ * correct itself. (bash runs inside the run's sandbox when it has one, bash.ts; without one,
+ * loopd's workspace escape check covers it.)
  */
 import { readlink, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";

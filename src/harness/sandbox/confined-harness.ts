@@ -2,7 +2,8 @@
  * Every harness of the registry runs through this wrapper, which decides the run's sandbox
  * (request.ts) from the routine's and the global `sandbox:` setting unless the caller already
  * did (`HarnessInput.sandbox`), and refuses a `required` run that cannot be confined before
- * the harness starts anything. The engine hands the harness the final model endpoint (the
+ * the harness starts anything (the builtin harness too: it runs its bash commands in the
+ * same profile, builtin/bash.ts). The engine hands the harness the final model endpoint (the
  * tier's, or the metering gateway's once it stands in), so the sandbox forwards exactly that.
  */
 import type { SandboxSettings } from "../../domain/sandbox.js";
@@ -14,7 +15,7 @@ export function confinedHarness(inner: Harness, sandbox: SandboxSettings | undef
   const wrapped: Harness = {
     name: inner.name,
     run(input: HarnessInput, emit: (event: HarnessEvent) => void): Promise<HarnessResult> {
-      let request =
+      const request =
         input.sandbox !== undefined
           ? input.sandbox
           : sandboxRequest({
@@ -25,30 +26,9 @@ export function confinedHarness(inner: Harness, sandbox: SandboxSettings | undef
               env: input.env,
               baseEnv: process.env,
             });
-      const refusal = sandboxRefusal(request, inner.name);
+      const refusal = sandboxRefusal(request);
       if (refusal) {
         return Promise.resolve({ outcome: "failed", exitCode: null, summary: null, error: refusal });
-      }
-      if (request && inner.name === "builtin") {
-        // In-process: nothing to wrap. `required` was refused above; `on` says so loudly.
-        emit({
-          type: "status",
-          data: {
-            event: "sandbox",
-            mode: request.setting.mode,
-            confined: false,
-            reason: "the builtin harness runs inside loopd's own process",
-          },
-        });
-        emit({
-          type: "status",
-          data: {
-            event: "warning",
-            message:
-              "UNCONFINED: the builtin harness runs inside loopd's process; sandbox does not apply to it.",
-          },
-        });
-        request = null;
       }
       return inner.run({ ...input, sandbox: request }, emit);
     },

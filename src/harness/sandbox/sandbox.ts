@@ -49,12 +49,16 @@ export interface OpenSandboxInput {
   command: string;
   args: readonly string[];
   emit: (event: HarnessEvent) => void;
+  /** Added to the `sandbox` event (what else about the run's confinement a reader should know). */
+  note?: string;
 }
 
 export interface OpenSandbox {
   /** `[file, args]` to spawn instead of `command args`. */
   file: string;
   args: string[];
+  /** bubblewrap's arguments for another command under the same profile (the builtin's bash). */
+  wrap(command: string, args: readonly string[]): string[];
   env: Record<string, string>;
   close(): Promise<void>;
 }
@@ -71,6 +75,7 @@ export interface SandboxRecord {
   confined: boolean;
   /** Why it is not confined (`on` without a working bwrap). */
   reason?: string;
+  note?: string;
   write?: string[];
   read?: string[];
   network?: string[] | "all";
@@ -106,18 +111,15 @@ export function willConfine(request: SandboxRequest | null | undefined): boolean
 }
 
 /**
- * The engine's check before a harness starts: `required` without working confinement, or a
- * harness loopd cannot confine (builtin runs in loopd's own process), is refused here.
+ * The engine's check before a harness starts: `required` without working confinement is
+ * refused here. (The builtin harness counts as confinable: its bash commands run in the
+ * profile, its file tools check paths in-process.)
  */
 export function sandboxRefusal(
   request: SandboxRequest | null | undefined,
-  harness: string,
 ): { code: string; message: string; hint: string } | null {
   if (request?.setting.mode !== "required") return null;
-  const problem =
-    harness === "builtin"
-      ? "the builtin harness runs inside loopd's own process"
-      : bwrapProblem(request.bwrap);
+  const problem = bwrapProblem(request.bwrap);
   if (problem === null) return null;
   return {
     code: "LOOPD_SANDBOX_UNAVAILABLE",
@@ -131,7 +133,7 @@ export async function openSandbox(input: OpenSandboxInput): Promise<SandboxOutco
   if (!request || request.setting.mode === "off") return { kind: "none" };
   const problem = bwrapProblem(request.bwrap);
   if (problem !== null) {
-    const refusal = sandboxRefusal(request, input.harness);
+    const refusal = sandboxRefusal(request);
     if (refusal) return { kind: "refused", error: refusal };
     record(input.emit, { event: "sandbox", mode: "on", confined: false, reason: problem });
     input.emit({
@@ -216,11 +218,13 @@ async function confine(input: OpenSandboxInput, request: SandboxRequest, dir: st
     ],
     network: hosts,
     loopback: request.loopback.map(({ host, port }) => `${host}:${port}`),
+    ...(input.note !== undefined ? { note: input.note } : {}),
   });
   const bwrap = findExecutable(request.bwrap, process.env.PATH) ?? request.bwrap;
   return {
     file: bwrap,
     args: bwrapArgs(profile, input.command, input.args),
+    wrap: (command, args) => bwrapArgs(profile, command, args),
     env,
     async close() {
       await close();
