@@ -5,6 +5,8 @@ export interface RunSandboxRecord {
   mode: string;
   confined: boolean;
   reason?: string;
+  /** What else to know (builtin: its file tools are path-checked in-process). */
+  note?: string;
   write?: string[];
   read?: string[];
   network?: string[] | "all";
