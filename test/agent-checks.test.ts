@@ -154,15 +154,15 @@ routines:
       expect(byTier).toHaveLength(1);
       expect(byTier[0]).toMatchObject({ key: "cheap", runs: 1, tokensIn: 2200, tokensOut: 80 });
       expect(byTier[0]!.costUsd).toBeCloseTo(run.costUsd, 9);
-      expect(await ledger()).toEqual([
-        {
-          routine_name: "release-notes",
-          run_id: run.id,
-          tier: "cheap",
-          model: "cheap-model",
-          cost_source: "priced",
-        },
-      ]);
+      // Metered by the gateway: one ledger row per model request, written as it completed.
+      const row = {
+        routine_name: "release-notes",
+        run_id: run.id,
+        tier: "cheap",
+        model: "cheap-model",
+        cost_source: "gateway",
+      };
+      expect(await ledger()).toEqual([row, row]);
       expect(await outbox()).toEqual([]); // satisfied: nobody is bothered
     });
 
@@ -224,7 +224,8 @@ routines:
         model.setScript([{ text: JSON.stringify(QUARTERLY_PLAN), usage: { input: 3000, output: 120 } }]);
         const before = model.requests.length;
         const planned = await planReminder(ctx.store, request());
-        expect(planned.plan).toEqual(QUARTERLY_PLAN);
+        // The sentence names no zone: the plan is read in the request's.
+        expect(planned.plan).toEqual({ ...QUARTERLY_PLAN, timeZone: TZ });
         expect(planned.source).toEqual({ model: "cheap", costUsd: expect.any(Number) });
         expect((planned.source as { costUsd: number }).costUsd).toBeCloseTo((3000 * 1 + 120 * 5) / 1e6, 9);
         expect(planned.routine).toMatchObject({

@@ -189,7 +189,7 @@ describe("parseConfigText: watches", () => {
   it("rejects a state the subject cannot have", () => {
     const issue = only("    check: { github: { issue: acme/web#34, state: merged } }\n");
     expect(issue.path).toBe("routines[1].check.github.state");
-    expect(issue.message).toContain('an issue can be open, closed, fixed; not "merged"');
+    expect(issue.message).toContain('an issue can be open, closed, fixed, new-comments; not "merged"');
   });
 
   it("rejects `checks: green` on an issue", () => {
