@@ -32,7 +32,7 @@ import { sql } from "kysely";
 import { type Cap, capWindow, isRoutineScope, withinCap } from "../../domain/budget.js";
 import { type LedgerEntry, recordLedger, spentUsd } from "../ledger.js";
 import type { Db, Store } from "../store.js";
-import { lockBudgets } from "./reserve-budget.js";
+import { insertReservation, lockBudgets } from "./reserve-budget.js";
 
 export interface AdmitRequest {
   runId: number;
@@ -98,20 +98,7 @@ export async function admitRequest(store: Store, request: AdmitRequest): Promise
       if (!hasHeadroom(spent + held, cap.limitUsd))
         return { ok: false, kind: "cap", cap, spentUsd: spent, reservedUsd: held };
     }
-    const row = await trx
-      .insertInto("budget_reservations")
-      .values({
-        run_id: request.runId,
-        attempt: request.attempt,
-        routine_id: request.routineId,
-        amount_usd: request.amountUsd,
-        created_at: request.now,
-        settled_at: null,
-        actual_usd: null,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    return { ok: true, holdId: row.id };
+    return { ok: true, holdId: await insertReservation(trx, request) };
   });
 }
 

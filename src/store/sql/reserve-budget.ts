@@ -93,20 +93,7 @@ export async function reserveBudget(store: Store, request: ReserveRequest): Prom
       remainingUsd = Math.min(remainingUsd ?? Number.POSITIVE_INFINITY, Math.max(0, cap.limitUsd - total));
     }
 
-    const row = await trx
-      .insertInto("budget_reservations")
-      .values({
-        run_id: request.runId,
-        attempt: request.attempt,
-        routine_id: request.routineId,
-        amount_usd: request.amountUsd,
-        created_at: request.now,
-        settled_at: null,
-        actual_usd: null,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    return { ok: true, reservationId: row.id, remainingUsd };
+    return { ok: true, reservationId: await insertReservation(trx, request), remainingUsd };
   });
 }
 
@@ -119,4 +106,28 @@ export async function reservedUsd(db: Db, routineId?: number): Promise<number> {
     .$if(routineId !== undefined, (query) => query.where("routine_id", "=", routineId!))
     .executeTakeFirstOrThrow();
   return Number(row.reserved);
+}
+
+/**
+ * An open reservation (a run attempt's estimate, or one model request's hold — meter-request.ts),
+ * inside the caller's serialised transaction, after its caps admitted it.
+ */
+export async function insertReservation(
+  trx: Db,
+  hold: { runId: number; attempt: number; routineId: number | null; amountUsd: number; now: number },
+): Promise<number> {
+  const row = await trx
+    .insertInto("budget_reservations")
+    .values({
+      run_id: hold.runId,
+      attempt: hold.attempt,
+      routine_id: hold.routineId,
+      amount_usd: hold.amountUsd,
+      created_at: hold.now,
+      settled_at: null,
+      actual_usd: null,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
