@@ -103,6 +103,9 @@ routines:
     command: sleep 10
     timeout: 1s
     notify: { to: hook, on: [failure] }
+  - name: busy
+    command: 'while [ ! -f done ]; do sleep 0.05; done'
+    overlap: skip
   - name: pricey
     harness: builtin
     model: "openai-compatible:some-model"
@@ -160,6 +163,28 @@ routines:
       code: "LOOPD_RUN_TIMEOUT",
       hint: "Raise `timeout` in loopd.yaml or make the task smaller.",
     });
+  });
+
+  it("a manual run skipped by overlap says which run blocks it and how to wait, not 'read the log'", async () => {
+    const first = json<{ runId: number }>(await loopd("run", "busy", "--json")).runId;
+    await waitFor(async () => (await api<{ status: string }>(`/runs/${first}`)).status === "running", "busy runs");
+    try {
+      const skipped = await loopd("run", "busy", "--wait", "--json");
+      expect(skipped.code).toBe(1);
+      const error = runError(skipped);
+      expect(error.code).toBe("LOOPD_RUN_SKIPPED");
+      expect(error.message).toContain(`run ${first} still running`);
+      expect(error.hint).toContain(`loopd logs ${first} -f`);
+      expect(error.hint).toContain("overlap: queue");
+      expect(error.hint).not.toContain("Read the run's log");
+
+      const human = await loopd("run", "busy", "--wait");
+      expect(human.stdout).toMatch(/busy #\d+ skipped: overlap skip/);
+      expect(human.stderr).toContain("error[LOOPD_RUN_SKIPPED]");
+    } finally {
+      writeFileSync(join(cwd, "done"), "");
+    }
+    await waitFor(async () => (await api<{ status: string }>(`/runs/${first}`)).status === "succeeded", "busy ends");
   });
 
   it("a budget refusal names the setting to raise and the numbers, with exit code 5", async () => {

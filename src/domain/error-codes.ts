@@ -81,6 +81,32 @@ export const ERROR_CODES = {
     summary: "The store was migrated by a newer loopd than this one.",
     hint: "Upgrade loopd to the version that last wrote this store.",
   },
+  LOOPD_IMPORT_INVALID: {
+    exitCode: EXIT.input,
+    summary: "The file given to `loopd import` cannot be read, is not JSON, or is not a `loopd export` document.",
+    hint: "Import a file written by `loopd export`; the message names the first field that does not fit.",
+  },
+  LOOPD_IMPORT_VERSION: {
+    exitCode: EXIT.input,
+    summary: "The export file's `version` is one this loopd cannot read (a newer loopd wrote it).",
+    hint: "Import it with a loopd at least as new as the one that exported it.",
+  },
+  LOOPD_IMPORT_CONFLICT: {
+    exitCode: EXIT.input,
+    summary:
+      "`loopd import` found entries that differ from this home's (a routine's spec, memory, a setting, a loop item); nothing was written.",
+    hint: "Pass --replace to let the file's version win, or `loopd export` this home first to keep a copy.",
+  },
+  LOOPD_BACKUP_EXISTS: {
+    exitCode: EXIT.input,
+    summary: "`loopd backup` would overwrite an existing file, a folder or the store itself.",
+    hint: "Pass --force to overwrite the file, or name another one.",
+  },
+  LOOPD_BACKUP_POSTGRES: {
+    exitCode: EXIT.input,
+    summary: "`loopd backup` copies SQLite stores; a PostgreSQL store is backed up with `pg_dump`.",
+    hint: "Run the pg_dump command in the message's hint (custom format, loopd's schema only).",
+  },
   LOOPD_WORKER_NEEDS_POSTGRES: {
     exitCode: EXIT.input,
     summary:
@@ -168,6 +194,12 @@ export const ERROR_CODES = {
     exitCode: EXIT.runFailed,
     summary: "The run was stopped by a newer run of its routine (overlap: cancel-previous).",
     hint: "Use overlap: queue or skip if runs must not be interrupted.",
+  },
+  LOOPD_RUN_SKIPPED: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "The run never started: its routine was still running another run (overlap: skip) or was paused when it came up.",
+    hint: "Wait for the running one (`loopd runs <routine>`) and run again, or set `overlap: queue` so a run waits its turn.",
   },
   LOOPD_RUN_RELEASED: {
     exitCode: EXIT.runFailed,
@@ -319,6 +351,12 @@ export const ERROR_CODES = {
     exitCode: EXIT.runFailed,
     summary: "GitHub could not be reached, did not answer in time, or answered with a server error (5xx).",
     hint: "Check the network and GITHUB_API_URL (GitHub Enterprise: https://<host>/api/v3); https://www.githubstatus.com shows outages.",
+  },
+  LOOPD_GITHUB_ARTIFACT_TOO_LARGE: {
+    exitCode: EXIT.runFailed,
+    summary:
+      "A workflow artifact (or a file in its zip) is larger than loopd reads; ci-health skips it and reads the job logs instead.",
+    hint: "Upload the JUnit XML as its own small artifact and name it with ci-health's `artifact` param.",
   },
   LOOPD_REMIND_UNPARSED: {
     exitCode: EXIT.input,

@@ -109,6 +109,7 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
     );
     return;
   }
+  if (view.status === "skipped") return skipped(ctx, view);
   if (!ctx.json)
     ctx.io.stdout(
       `${pc.red("✗")} ${view.routine} #${view.id} ${colourOutcome(view)}${duration(view.durationMs)}\n`,
@@ -120,6 +121,26 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
     `run ${view.id} ${view.status}${view.error ? `: ${view.error.message}` : view.reason ? `: ${view.reason}` : ""}`,
     { hint: outcomeHint(view, code), details: { run: view } },
   );
+}
+
+/**
+ * A run that never started: not a failure of its work, so no "read the log" (there is none) —
+ * say why, and what to do: the run that blocks it, or the pause.
+ */
+function skipped(ctx: CommandContext, view: RunView): never {
+  const reason = view.reason ?? "it did not start";
+  if (!ctx.json) ctx.io.stdout(`${pc.yellow("–")} ${view.routine} #${view.id} skipped: ${reason}\n`);
+  const blocking = /run (\d+) still running/.exec(reason)?.[1];
+  const hint =
+    blocking !== undefined
+      ? `Run ${blocking} of ${view.routine} is still running (overlap: skip): follow it with \`loopd logs ${blocking} -f\` and run again when it ends, or set \`overlap: queue\` on ${view.routine} so a run waits its turn.`
+      : /paused/.test(reason)
+        ? `${view.routine} is paused: \`loopd resume ${view.routine}\`, then run it again.`
+        : fillHint(ERROR_CODES.LOOPD_RUN_SKIPPED.hint, { routine: view.routine });
+  throw new LoopdError("LOOPD_RUN_SKIPPED", `run ${view.id} skipped: ${reason}`, {
+    hint,
+    details: { run: view },
+  });
 }
 
 /** The error's own hint (stored with the run), then the log command unless the hint already names it. */
