@@ -83,7 +83,8 @@ export const ERROR_CODES = {
   },
   LOOPD_IMPORT_INVALID: {
     exitCode: EXIT.input,
-    summary: "The file given to `loopd import` cannot be read, is not JSON, or is not a `loopd export` document.",
+    summary:
+      "The file given to `loopd import` cannot be read, is not JSON, or is not a `loopd export` document.",
     hint: "Import a file written by `loopd export`; the message names the first field that does not fit.",
   },
   LOOPD_IMPORT_VERSION: {

@@ -109,7 +109,7 @@ function exitWithOutcome(ctx: CommandContext, view: RunView): void {
     );
     return;
   }
-  if (view.status === "skipped") return skipped(ctx, view);
+  if (view.status === "skipped") skipped(ctx, view);
   if (!ctx.json)
     ctx.io.stdout(
       `${pc.red("✗")} ${view.routine} #${view.id} ${colourOutcome(view)}${duration(view.durationMs)}\n`,
