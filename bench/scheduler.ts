@@ -10,6 +10,9 @@
  * A benchmark, not a test: it prints a Markdown table (and writes bench/results/scheduler.md).
  * Knobs (environment): BENCH_RUNS, BENCH_REPS, BENCH_LOOPD_PG_REPS, BENCH_LATENESS_SECONDS,
  * BENCH_IDLE_SECONDS, BENCH_DATABASE_URL.
+ *
+ * `--quick` (bench/lib/quick.ts): only the two headline figures, in under 3 minutes, ending in
+ * `drain-ratio <x>` and `lateness-p99-ms sqlite=<ms> postgres=<ms>`; writes nothing.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,6 +25,7 @@ import { delay, fmt, log, median, PG_URL, perSecond, type Rep, withAdmin } from 
 import { type CronerResult, cronerLateness } from "./lib/croner.js";
 import { type LatenessResult, loopdDrain, loopdLateness, startIdleEngine } from "./lib/loopd.js";
 import { bareDrain, graphileDrain, pgBossDrain } from "./lib/peers.js";
+import { quick } from "./lib/quick.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RUNS = env("BENCH_RUNS", 20_000);
@@ -385,4 +389,5 @@ function report(input: {
   return `${lines.join("\n")}\n`;
 }
 
-await main();
+if (process.argv.includes("--quick")) await quick();
+else await main();

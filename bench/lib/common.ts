@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { RoutineSpec } from "../../src/domain/routine-spec.js";
 import type { Harness, HarnessRegistry, HarnessResult } from "../../src/harness/harness.js";
-import type { StoreOptions } from "../../src/store/store.js";
+import type { QueryObserver, StoreOptions } from "../../src/store/store.js";
 
 export const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -38,7 +38,7 @@ export function sqliteFile(): { file: string; dispose(): void } {
 
 export type BenchStore = { kind: "postgres"; schema: string } | { kind: "sqlite"; file: string };
 
-export function storeOptions(target: BenchStore, onQuery?: () => void): StoreOptions {
+export function storeOptions(target: BenchStore, onQuery?: QueryObserver): StoreOptions {
   const base: StoreOptions =
     target.kind === "postgres"
       ? { kind: "postgres", url: PG_URL, schema: target.schema }
@@ -140,6 +140,8 @@ export interface Rep {
   nodeCpuMsPerRun: number;
   /** Store queries per completed run (loopd only). */
   queriesPerRun?: number;
+  /** Statement text and parameters sent per completed run (loopd only). */
+  bytesPerRun?: number;
   /** Mean share of the workers' run slots holding a claimed, not yet completed run (loopd only). */
   occupancy?: number;
 }

@@ -1,5 +1,5 @@
 /** loopd scenarios: drain throughput, schedule lateness, idle cost. All through the real Engine. */
-import { type Insertable, sql } from "kysely";
+import { type Insertable, type LogEvent, sql } from "kysely";
 import { Engine, type EngineEvent } from "../../src/engine/engine.js";
 import { insertRoutine } from "../../src/store/routines.js";
 import type { RunsTable } from "../../src/store/schema.js";
@@ -65,6 +65,8 @@ export interface DrainOptions {
   /** Runs are spread round-robin over this many routines. */
   routines: number;
   concurrency: number;
+  /** Log the statements by total time (their count, mean duration and size). */
+  profile?: boolean;
 }
 
 /**
@@ -103,9 +105,22 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
     if (setup.dialect === "postgres") await sql`analyze routines, runs`.execute(setup.db);
 
     let queries = 0;
+    let bytes = 0;
     let counting = false;
-    const onQuery = () => {
-      if (counting) queries++;
+    const statements = new Map<string, { count: number; ms: number; bytes: number }>();
+    const onQuery = (event: LogEvent) => {
+      if (!counting) return;
+      queries++;
+      // What goes over the wire, roughly: the statement text and its parameters.
+      const size = event.query.sql.length + JSON.stringify(event.query.parameters).length;
+      bytes += size;
+      if (!options.profile) return;
+      const key = event.query.sql.replace(/\s+/g, " ").slice(0, 90);
+      const entry = statements.get(key) ?? { count: 0, ms: 0, bytes: 0 };
+      entry.count++;
+      entry.ms += event.queryDurationMillis;
+      entry.bytes += size;
+      statements.set(key, entry);
     };
     let finished = 0;
     let errors = 0;
@@ -175,9 +190,17 @@ export async function loopdDrain(options: DrainOptions): Promise<Rep> {
       throw new Error(`loopd: expected ${options.runs} runs succeeded once, got ${JSON.stringify(check)}`);
     }
     if (errors > 0) log(`loopd: ${errors} engine errors, first: ${String(firstError)}`);
+    if (options.profile) {
+      for (const [key, entry] of [...statements].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15))
+        log(
+          `  ${entry.count} × ${(entry.ms / entry.count).toFixed(2)} ms = ${entry.ms.toFixed(0)} ms, ` +
+            `${(entry.bytes / entry.count).toFixed(0)} B: ${key}`,
+        );
+    }
     return {
       ...rep,
       queriesPerRun: queries / options.runs,
+      bytesPerRun: bytes / options.runs,
       occupancy: occupied / Math.max(1, samples) / (options.workers * options.concurrency),
     };
   } finally {
