@@ -9,8 +9,10 @@
 
 import type { GithubAccess } from "./access.js";
 import { GithubApi, type GithubApiOptions } from "./api.js";
+import { downloadBlob, refuseOversized } from "./artifact-download.js";
 import { type TrimOptions, trimJobLog } from "./job-log.js";
 import {
+  toArtifact,
   toCheckRun,
   toComment,
   toIssue,
@@ -22,6 +24,7 @@ import {
   toWorkflowRun,
 } from "./shapes.js";
 import type {
+  ArtifactInfo,
   CheckRunInfo,
   CommentInfo,
   CommitStatusInfo,
@@ -238,6 +241,46 @@ export class GithubClient {
       typeof data === "string" ? data : data instanceof ArrayBuffer ? new TextDecoder().decode(data) : "";
     const failing = job.steps.find((step) => step.conclusion === "failure")?.name ?? null;
     return trimJobLog(job.id, text, failing, options);
+  }
+
+  /** The artifacts of a workflow run (of every attempt), expired ones included. */
+  async runArtifacts(repo: RepoRef, runId: number): Promise<ArtifactInfo[]> {
+    const artifacts = await this.api.call(
+      `listing the artifacts of workflow run ${runId} in ${name(repo)}`,
+      (o) => o.paginate(o.rest.actions.listWorkflowRunArtifacts, { ...repo, run_id: runId, ...PAGE }),
+    );
+    return artifacts.map((artifact) => toArtifact(artifact as unknown as Json));
+  }
+
+  /**
+   * An artifact's zip. GitHub answers 302 to a short-lived signed URL on its blob storage,
+   * which is fetched without the token (the storage refuses an Authorization header, and
+   * the token has no business leaving GitHub). More than `maxBytes` is refused
+   * (LOOPD_GITHUB_ARTIFACT_TOO_LARGE) without reading the rest.
+   */
+  async downloadArtifact(
+    repo: RepoRef,
+    artifact: Pick<ArtifactInfo, "id" | "name">,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<Uint8Array> {
+    const what = `downloading artifact ${artifact.name} (${artifact.id}) of ${name(repo)}`;
+    const answer = await this.api.call(what, (o) =>
+      o.rest.actions.downloadArtifact({
+        ...repo,
+        artifact_id: artifact.id,
+        archive_format: "zip",
+        request: { redirect: "manual" },
+      }),
+    );
+    const location = (answer.headers as Record<string, unknown>).location;
+    if (typeof location === "string" && answer.status >= 300 && answer.status < 400) {
+      return downloadBlob(new URL(location, this.api.access.apiUrl), what, options);
+    }
+    // A server that answers the zip itself (no redirect).
+    const data = answer.data as unknown;
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(0);
+    refuseOversized(bytes.byteLength, what, options.maxBytes);
+    return bytes;
   }
 
   async rerunFailedJobs(repo: RepoRef, runId: number): Promise<void> {

@@ -4,6 +4,7 @@
  * list and the detail variants of an object (a pull request in a list lacks `mergeable`).
  */
 import type {
+  ArtifactInfo,
   CheckRunInfo,
   CommentInfo,
   IssueInfo,
@@ -109,6 +110,16 @@ export function toWorkflowRun(data: Json): WorkflowRunInfo {
     runAttempt: Number(data.run_attempt ?? 1),
     htmlUrl: str(data.html_url),
     createdAt: str(data.created_at),
+  };
+}
+
+export function toArtifact(data: Json): ArtifactInfo {
+  return {
+    id: Number(data.id),
+    name: str(data.name),
+    sizeInBytes: Number(data.size_in_bytes ?? 0),
+    expired: data.expired === true,
+    createdAt: strOrNull(data.created_at),
   };
 }
 

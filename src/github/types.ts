@@ -121,6 +121,16 @@ export interface JobInfo {
   steps: JobStep[];
 }
 
+/** A workflow run's artifact (what `actions/upload-artifact` stored), as the list names it. */
+export interface ArtifactInfo {
+  id: number;
+  name: string;
+  sizeInBytes: number;
+  /** Past its retention: listed, but its download answers 410 Gone. */
+  expired: boolean;
+  createdAt: string | null;
+}
+
 /** A failed job's log, cut to the step that failed. */
 export interface JobLog {
   jobId: number;

@@ -25,7 +25,7 @@ export const ciHealthParams = z.strictObject({
   }),
   source: z.enum(["local", "github-actions"]).default("local").meta({
     description:
-      "local: run `test` in the routine's repo (default). github-actions: read the branch's completed workflow runs; each job is one entry, its failed tests named from the log.",
+      "local: run `test` in the routine's repo (default). github-actions: read the branch's completed workflow runs: their JUnit artifacts test by test, else each job is one entry, its failed tests named from the log.",
   }),
   repo: z
     .string()
@@ -35,6 +35,10 @@ export const ciHealthParams = z.strictObject({
   branch: z.string().min(1).optional().meta({
     description:
       "source github-actions: the branch whose runs are read (default the repository's default branch).",
+  }),
+  artifact: z.string().min(1).optional().meta({
+    description:
+      "source github-actions: the artifacts holding JUnit XML, a name glob (`junit-*`; default any artifact with JUnit XML inside); a run without one is read from its job logs.",
   }),
   tokenEnv: envName.optional().meta({
     description:

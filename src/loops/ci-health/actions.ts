@@ -1,16 +1,28 @@
 /**
  * ci-health's `source: github-actions`: the completed workflow runs of the default branch (or
- * `branch`) through the GitHub module, one observation per job and attempt — a job that failed
- * and passed on a re-run of the same commit is flaky, like a test. The unit is the job
- * (`<workflow> / <job>`): without JUnit artifacts a log names only the tests that failed, so
- * they go into the failure message (`failedTestsInLog`) rather than into the history. Runs are
- * read once per attempt (loop item `actions`); an idle tick is one list request, answered
- * `304 Not Modified` when nothing ran.
+ * `branch`) through the GitHub module. A run whose artifacts hold JUnit XML (artifacts.ts;
+ * `artifact` names them, default any) is read test by test, one observation per test and
+ * attempt. Otherwise — no such artifact, expired, too large — the unit is the job
+ * (`<workflow> / <job>`), one observation per job and attempt; a log names only the tests
+ * that failed, so they go into the failure message (`failedTestsInLog`). Either way a test or
+ * job that failed and passed on a re-run of the same commit is flaky. Runs are read once per
+ * attempt (loop item `actions`); an idle tick is one list request, answered `304 Not
+ * Modified` when nothing ran.
  */
+
+import { LoopdError } from "../../domain/errors.js";
 import type { CiHealthParams } from "../../domain/templates/ci-health.js";
 import type { TestObservation } from "../../domain/test-health.js";
-import { githubClient, parseRepoRef, resolveGithubAccess } from "../../github/index.js";
+import {
+  type GithubClient,
+  githubClient,
+  parseRepoRef,
+  type RepoRef,
+  resolveGithubAccess,
+  type WorkflowRunInfo,
+} from "../../github/index.js";
 import type { LoopContext } from "../loop.js";
+import { junitFromArtifacts } from "./artifacts.js";
 
 const ACTIONS_ITEM = "actions";
 /** Failed jobs whose logs are read per tick; the rest keep GitHub's conclusion only. */
@@ -26,6 +38,10 @@ export interface ActionsRead {
   /** The head of the newest run: what the digest names. */
   commit: string;
   runs: number;
+  /** Runs read from JUnit artifacts (the rest from their jobs). */
+  fromArtifacts: number;
+  /** Artifacts skipped and why. */
+  notes: string[];
 }
 
 export async function readActions(context: LoopContext, params: CiHealthParams): Promise<ActionsRead> {
@@ -38,13 +54,22 @@ export async function readActions(context: LoopContext, params: CiHealthParams):
   const runs = (await github.branchWorkflowRuns(repo, branch, Math.min(params.window, 100))).reverse();
   const memory = ((await context.items.all()).get(ACTIONS_ITEM) as ActionsMemory | undefined) ?? { seen: {} };
   const observations: TestObservation[] = [];
+  const notes: string[] = [];
   let logs = 0;
   let read = 0;
+  let fromArtifacts = 0;
   for (const run of runs) {
     const done = memory.seen[String(run.id)] ?? 0;
     if (done >= run.runAttempt) continue;
     read++;
     const at = Date.parse(run.createdAt) || context.now();
+    const tests = await artifactObservations(context, github, repo, run, done, params.artifact, notes);
+    if (tests.length > 0) {
+      fromArtifacts++;
+      observations.push(...tests);
+      memory.seen[String(run.id)] = run.runAttempt;
+      continue;
+    }
     for (const job of await github.allAttemptJobs(repo, run.id)) {
       if (job.runAttempt <= done) continue;
       const outcome =
@@ -83,8 +108,71 @@ export async function readActions(context: LoopContext, params: CiHealthParams):
   const inWindow = new Set(runs.map((run) => String(run.id)));
   const seen = Object.fromEntries(Object.entries(memory.seen).filter(([id]) => inWindow.has(id)));
   if (read > 0) await context.items.put(ACTIONS_ITEM, { seen } satisfies ActionsMemory);
-  context.log(`[ci-health] ${params.repo} ${branch}: ${runs.length} completed workflow run(s), ${read} new`);
-  return { observations, commit: runs.at(-1)?.headSha ?? "none", runs: read };
+  for (const note of notes) context.log(`[ci-health] ${note}; the run's job logs are read instead`);
+  context.log(
+    `[ci-health] ${params.repo} ${branch}: ${runs.length} completed workflow run(s), ${read} new, ${fromArtifacts} from JUnit artifacts`,
+  );
+  return { observations, commit: runs.at(-1)?.headSha ?? "none", runs: read, fromArtifacts, notes };
+}
+
+/**
+ * The run's tests from its JUnit artifacts, attempts after `done`; none when no artifact held
+ * JUnit (or the artifacts could not be listed: the jobs are read instead).
+ */
+async function artifactObservations(
+  context: LoopContext,
+  github: GithubClient,
+  repo: RepoRef,
+  run: WorkflowRunInfo,
+  done: number,
+  pattern: string | undefined,
+  notes: string[],
+): Promise<TestObservation[]> {
+  let found: Awaited<ReturnType<typeof junitFromArtifacts>>;
+  try {
+    found = await junitFromArtifacts({
+      github,
+      repo,
+      run,
+      after: done,
+      pattern,
+      signal: context.signal,
+    });
+  } catch (error) {
+    context.signal.throwIfAborted();
+    if (!(error instanceof LoopdError) || error.code === "LOOPD_GITHUB_RATE_LIMITED") throw error;
+    notes.push(`the artifacts of run ${run.id} could not be listed: ${error.message}`);
+    return [];
+  }
+  notes.push(...found.notes);
+  const at = Date.parse(run.createdAt) || context.now();
+  const observations: TestObservation[] = [];
+  for (const [attempt, cases] of [...found.attempts.entries()].sort(([a], [b]) => a - b)) {
+    for (const testcase of cases) {
+      // Surefire's own re-runs inside the attempt: failures of the same try, before its outcome.
+      for (const message of testcase.flakyFailures) {
+        observations.push({
+          runId: run.id,
+          testId: testcase.id,
+          try: attempt - 1,
+          outcome: "failed",
+          commit: run.headSha,
+          message,
+          at: at + attempt,
+        });
+      }
+      observations.push({
+        runId: run.id,
+        testId: testcase.id,
+        try: attempt - 1,
+        outcome: testcase.outcome,
+        commit: run.headSha,
+        message: testcase.message,
+        at: at + attempt,
+      });
+    }
+  }
+  return observations;
 }
 
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");

@@ -84,6 +84,11 @@ function caseOf(node: Node, suiteName: string, suiteFile: string | null): JUnitC
   };
 }
 
+/** One case per id across reports: a case failed in any of them is failed. */
+export function mergeJUnitCases(cases: JUnitCase[]): JUnitCase[] {
+  return merge(cases);
+}
+
 function merge(cases: JUnitCase[]): JUnitCase[] {
   const byId = new Map<string, JUnitCase>();
   for (const testcase of cases) {

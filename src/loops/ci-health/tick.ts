@@ -48,7 +48,7 @@ export const ciHealthTick: LoopTick = async (context) => {
       commit: actions.commit,
       cases: [],
       testScript: null,
-      ran: `${actions.runs} new workflow run(s)`,
+      ran: `${actions.runs} new workflow run(s), ${actions.fromArtifacts} from JUnit artifacts${actions.notes.length > 0 ? `; ${actions.notes.join("; ")}` : ""}`,
     };
   } else {
     const local = await runLocal(context, params, repo);

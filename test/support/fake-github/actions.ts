@@ -2,11 +2,13 @@
  * GitHub Actions routes of the fake GitHub: workflow runs of a commit, the jobs of a run, a
  * job's log (a 302 to a plain-text download, as GitHub answers) and re-running failed jobs
  * (the run and its failed jobs go back to `queued`, attempt + 1; the test decides what the
- * re-run concludes).
+ * re-run concludes), a run's artifacts and their download (a 302 to the fake's /_blobs/…,
+ * which, like GitHub's blob storage, refuses a request carrying an Authorization header).
  */
+import { zipSync } from "fflate";
 import type { Route } from "./rest.js";
 import { EPOCH, repository, user } from "./shapes.js";
-import type { JobFixture, WorkflowRunFixture } from "./state.js";
+import type { ArtifactFixture, JobFixture, WorkflowRunFixture } from "./state.js";
 
 function findRun(
   runs: WorkflowRunFixture[] | undefined,
@@ -100,6 +102,50 @@ export const actionsRoutes: Route[] = [
     },
   },
   {
+    method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/artifacts$/,
+    answer: (ctx, [, owner, repo, id]) => {
+      const fullName = `${owner}/${repo}`;
+      const run = findRun(ctx.state.workflowRuns[fullName], id);
+      if (!run) return null;
+      // Newest first, as GitHub lists them.
+      const page = [...(run.artifacts ?? [])].reverse().map((artifact) => ({
+        id: artifact.id,
+        node_id: `MDg6QXJ0aWZhY3Q${artifact.id}`,
+        name: artifact.name,
+        size_in_bytes: artifact.sizeInBytes ?? artifactZip(artifact).byteLength,
+        url: `${ctx.apiOrigin}/repos/${fullName}/actions/artifacts/${artifact.id}`,
+        archive_download_url: `${ctx.apiOrigin}/repos/${fullName}/actions/artifacts/${artifact.id}/zip`,
+        expired: artifact.expired === true,
+        digest: null,
+        created_at: EPOCH,
+        updated_at: EPOCH,
+        expires_at: EPOCH,
+        workflow_run: {
+          id: run.id,
+          repository_id: 1,
+          head_repository_id: 1,
+          head_branch: run.head_branch ?? null,
+          head_sha: run.head_sha,
+        },
+      }));
+      return { status: 200, page, wrap: (items, total) => ({ total_count: total, artifacts: items }) };
+    },
+  },
+  {
+    method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/artifacts\/(\d+)\/zip$/,
+    answer: (ctx, [, owner, repo, id]) => {
+      const artifact = findArtifact(ctx.state.workflowRuns, `${owner}/${repo}`, id!);
+      if (!artifact) return null;
+      if (artifact.expired) return { status: 410, body: { message: "Artifact has expired", status: "410" } };
+      return {
+        status: 302,
+        redirect: `${ctx.serverOrigin}/_blobs/${owner}/${repo}/artifacts/${id}.zip?sig=fake`,
+      };
+    },
+  },
+  {
     method: "POST",
     path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/rerun-failed-jobs$/,
     answer: (ctx, [, owner, repo, id]) => {
@@ -176,4 +222,25 @@ export function jobLogText(
   jobId: string,
 ): string | null {
   return findJob(runs[fullName], jobId)?.job.log ?? null;
+}
+
+export function findArtifact(
+  runs: Record<string, WorkflowRunFixture[]>,
+  fullName: string,
+  id: string,
+): ArtifactFixture | undefined {
+  return (runs[fullName] ?? [])
+    .flatMap((run) => run.artifacts ?? [])
+    .find((artifact) => artifact.id === Number(id));
+}
+
+/** The bytes an artifact downloads as. */
+export function artifactZip(artifact: ArtifactFixture): Uint8Array {
+  if (artifact.zip) return artifact.zip;
+  const encoder = new TextEncoder();
+  return zipSync(
+    Object.fromEntries(
+      Object.entries(artifact.files ?? {}).map(([path, text]) => [path, encoder.encode(text)]),
+    ),
+  );
 }

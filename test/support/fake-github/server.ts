@@ -16,12 +16,14 @@
  * GETs carry an ETag and answer 304 to a matching `If-None-Match`; a 304 is not counted in
  * `state.rateUsed` (nor in x-ratelimit-used), as on GitHub. Repositories backed by bare git
  * repositories (`state.repos[…].bare`) are served over git's smart HTTP at their clone_url
- * (git-http.ts), and job logs download from /_logs/… after GitHub's 302.
+ * (git-http.ts), and job logs download from /_logs/… after GitHub's 302; artifact zips from
+ * /_blobs/…, which answers 400 to a request carrying an Authorization header (as GitHub's
+ * blob storage does: the signed URL is the credential).
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { jobLogText } from "./actions.js";
+import { artifactZip, findArtifact, jobLogText } from "./actions.js";
 import { type GitExchange, isGitRequest, serveGit } from "./git-http.js";
 import { answerGraphql, type GraphqlRequest, graphqlRateLimited } from "./graphql.js";
 import { REST_ROUTES, type RestAnswer } from "./rest.js";
@@ -58,6 +60,8 @@ export interface FakeGithub {
   requests: RecordedGithubRequest[];
   /** git smart-HTTP exchanges with the bare repositories, with the Authorization each carried. */
   gitRequests: GitExchange[];
+  /** Downloads from the blob storage (artifact zips), with the Authorization each carried. */
+  blobRequests: Array<{ path: string; authorization: string | undefined; status: number }>;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
   const state = emptyState();
   const requests: RecordedGithubRequest[] = [];
   const gitRequests: GitExchange[] = [];
+  const blobRequests: FakeGithub["blobRequests"] = [];
   const prefix = options.enterprise ? "/api/v3" : "";
   const graphqlPath = options.enterprise ? "/api/graphql" : "/graphql";
   const webOrigin = options.webOrigin ?? "https://github.com";
@@ -84,6 +89,26 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
     const raw = await readBody(req);
     if (isGitRequest(url.pathname)) return serveGit(req, res, raw, state, options.token, gitRequests);
+    const blobPath = /^\/_blobs\/([^/]+)\/([^/]+)\/artifacts\/(\d+)\.zip$/.exec(url.pathname);
+    if (blobPath) {
+      const artifact = findArtifact(state.workflowRuns, `${blobPath[1]}/${blobPath[2]}`, blobPath[3]!);
+      const authorization = req.headers.authorization;
+      const status = authorization !== undefined ? 400 : artifact ? 200 : 404;
+      blobRequests.push({ path: url.pathname, authorization, status });
+      if (status !== 200 || !artifact) {
+        res.writeHead(status, { "content-type": "application/xml" });
+        res.end(
+          status === 400
+            ? '<?xml version="1.0" encoding="utf-8"?><Error><Code>InvalidAuthenticationInfo</Code><Message>Authentication information is not given in the correct format.</Message></Error>'
+            : '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code></Error>',
+        );
+        return;
+      }
+      const zip = artifactZip(artifact);
+      res.writeHead(200, { "content-type": "application/zip", "content-length": String(zip.byteLength) });
+      res.end(zip);
+      return;
+    }
     const logPath = /^\/_logs\/([^/]+)\/([^/]+)\/jobs\/(\d+)$/.exec(url.pathname);
     if (logPath) {
       const text = jobLogText(state.workflowRuns, `${logPath[1]}/${logPath[2]}`, logPath[3]!);
@@ -222,6 +247,7 @@ export async function startFakeGithub(options: FakeGithubOptions = {}): Promise<
     state,
     requests,
     gitRequests,
+    blobRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

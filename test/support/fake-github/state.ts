@@ -133,6 +133,20 @@ export interface JobFixture {
   log?: string;
 }
 
+/** A workflow run's artifact: its files are zipped when downloaded (or `zip` served as is). */
+export interface ArtifactFixture {
+  id: number;
+  name: string;
+  /** Path in the zip → content. */
+  files?: Record<string, string>;
+  /** Served instead of zipping `files` (a corrupt or hand-made archive). */
+  zip?: Uint8Array;
+  /** Past retention: listed with `expired: true`, its download answers 410. */
+  expired?: boolean;
+  /** Overrides the listed `size_in_bytes` (the zip's size otherwise). */
+  sizeInBytes?: number;
+}
+
 export interface WorkflowRunFixture {
   id: number;
   name: string;
@@ -145,6 +159,8 @@ export interface WorkflowRunFixture {
   jobs?: JobFixture[];
   /** The jobs of attempts before `run_attempt`, oldest first (listed with `filter=all`). */
   previousAttempts?: JobFixture[][];
+  /** Artifacts of the run (of every attempt), oldest first. */
+  artifacts?: ArtifactFixture[];
 }
 
 export interface FakeGithubState {
