@@ -120,6 +120,8 @@ describe("loopd mcp", () => {
 
     const listed = await ok("list_routines", { label: "mcp" });
     expect(listed.routines.map((routine: { name: string }) => routine.name)).toContain("tests-hourly");
+    // What each spent today comes with the list (the same field GET /api/v1/routines has).
+    expect(listed.routines.find((r: { name: string }) => r.name === "tests-hourly").costTodayUsd).toBe(0);
 
     expect((await ok("pause", { name: "tests-hourly", reason: "testing" })).routine).toMatchObject({
       state: "paused",

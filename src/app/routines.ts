@@ -16,6 +16,7 @@ import {
 import { listRuns } from "../store/runs.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
+import { costs } from "./costs.js";
 import { watchedItems } from "./loop-items.js";
 import type { RoutineDetailSchema } from "./view-schemas.js";
 import { type PublicSpec, publicSpec, type RoutineView, routineView, runView } from "./views.js";
@@ -23,6 +24,21 @@ import { type PublicSpec, publicSpec, type RoutineView, routineView, runView } f
 export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
   const now = Date.now();
   return (await listRoutines(store.db)).map((routine) => routineView(routine, now));
+}
+
+/** A row of `loopd ls` / `GET /routines` / MCP `list_routines`: the view and what it spent today. */
+export type RoutineListItem = RoutineView & { costTodayUsd: number };
+
+const DAY_MS = 86_400_000;
+
+/** Every routine with its ledger spend since 00:00 UTC (one grouped ledger query, not one per routine). */
+export async function listRoutineItems(store: Store, now = Date.now()): Promise<RoutineListItem[]> {
+  const [views, today] = await Promise.all([
+    listRoutineViews(store),
+    costs(store, { by: "routine", since: now - (now % DAY_MS) }),
+  ]);
+  const spent = new Map(today.rows.map((row) => [row.key, row.costUsd]));
+  return views.map((view) => ({ ...view, costTodayUsd: spent.get(view.name) ?? 0 }));
 }
 
 /** A routine with its spec, its loopd.yaml and its latest runs (view-schemas.ts declares the shape). */

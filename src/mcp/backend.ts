@@ -11,7 +11,7 @@ import type { LoopdClient, ReminderRequest, RunFilter } from "../app/client/loop
 import type { CostsView } from "../app/costs.js";
 import type { FlakyTestView } from "../app/flaky-tests.js";
 import type { PlannedReminder } from "../app/remind.js";
-import type { RoutineDetail } from "../app/routines.js";
+import type { RoutineDetail, RoutineListItem } from "../app/routines.js";
 import type { RunEventView } from "../app/run-event-view.js";
 import type { RunDetail } from "../app/runs.js";
 import type { RoutineView, RunView } from "../app/views.js";
@@ -66,7 +66,7 @@ export class Backend {
     }
   }
 
-  async listRoutines(): Promise<RoutineView[]> {
+  async listRoutines(): Promise<RoutineListItem[]> {
     return (await this.client()).listRoutines();
   }
 

@@ -24,9 +24,10 @@ import type { FeedbackClusterView } from "../feedback.js";
 import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder } from "../remind.js";
-import type { RoutineDetail } from "../routines.js";
+import type { RoutineDetail, RoutineListItem } from "../routines.js";
 import type { RunEventView } from "../run-event-view.js";
 import type { RunDetail } from "../runs.js";
+import type { StatusView } from "../status.js";
 import type { RoutineView, RunView } from "../views.js";
 import { aboutRun, sinceError } from "./face-words.js";
 import type {
@@ -58,12 +59,8 @@ export class HttpLoopdClient implements LoopdClient {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
   }
 
-  async listRoutines(): Promise<RoutineView[]> {
-    const { routines } = await this.call<{ routines: Array<RoutineView & { costTodayUsd?: number }> }>(
-      "GET",
-      "/routines",
-    );
-    return routines.map(({ costTodayUsd: _, ...view }) => view);
+  async listRoutines(): Promise<RoutineListItem[]> {
+    return (await this.call<{ routines: RoutineListItem[] }>("GET", "/routines")).routines;
   }
 
   async showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail> {
@@ -270,6 +267,11 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   /** `POST /wake`: the API's own writes wake the daemon already; this is for the store side's. */
+  /** `GET /status`: the daemon's own view (its version, its store). */
+  status(_options: { version: string }): Promise<StatusView> {
+    return this.call("GET", "/status");
+  }
+
   async wake(): Promise<void> {
     await fetch(`${this.baseUrl}/wake`, {
       method: "POST",

@@ -4,8 +4,10 @@
  * SQLite: `POST /wake` to the one serving this data dir), and, on SQLite with no daemon, runs
  * fired now executed in this process (inline-runner.ts).
  */
+import { existsSync } from "node:fs";
 import type { CostReportKey } from "../../domain/cost-report.js";
 import type { DeliveryStatus } from "../../domain/delivery-status.js";
+import { LoopdError } from "../../domain/errors.js";
 import { isFinalStatus } from "../../domain/run-status.js";
 import { parseSince } from "../../domain/since.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
@@ -21,9 +23,10 @@ import { openStoreFromEnv, storeOptionsFromEnv } from "../open-store.js";
 import { type PlannedReminder, planReminder, scheduleReminder } from "../remind.js";
 import { upsertRoutine } from "../routine-upsert.js";
 import {
-  listRoutineViews,
+  listRoutineItems,
   pauseRoutine,
   type RoutineDetail,
+  type RoutineListItem,
   removeRoutine,
   resumeRoutine,
   showRoutine,
@@ -31,6 +34,7 @@ import {
 import type { RunEventView } from "../run-event-view.js";
 import { fireRoutine } from "../run-now.js";
 import { findRunView, listRunLog, listRunViews, type RunDetail, showRun } from "../runs.js";
+import { type StatusView, status } from "../status.js";
 import type { RoutineView, RunView } from "../views.js";
 import { aboutRun, noRun, sinceError } from "./face-words.js";
 import { executeInline } from "./inline-runner.js";
@@ -74,8 +78,8 @@ export class LocalLoopdClient implements LoopdClient {
     return this.storePromise;
   }
 
-  listRoutines(): Promise<RoutineView[]> {
-    return this.withStore(listRoutineViews);
+  listRoutines(): Promise<RoutineListItem[]> {
+    return this.withStore((store) => listRoutineItems(store));
   }
 
   showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail> {
@@ -241,6 +245,22 @@ export class LocalLoopdClient implements LoopdClient {
     const routine = await scheduleReminder(await this.store(), planned, request);
     await this.wake();
     return routine;
+  }
+
+  /** The store's status; a SQLite file that does not exist yet is an error here, not created. */
+  async status(options: { version: string }): Promise<StatusView> {
+    const where = storeOptionsFromEnv(this.options.home, this.options.env);
+    if (where.kind === "sqlite" && !this.storePromise && !existsSync(where.file)) {
+      throw new LoopdError("LOOPD_STORE_UNAVAILABLE", `no daemon and no store at ${where.file}`, {
+        hint: "Start one with `loopd serve` (or `loopd init` then `loopd apply`), pass the right --home, set LOOPD_DATABASE_URL, or LOOPD_URL for a remote daemon.",
+      });
+    }
+    const daemon = liveDaemon(this.options.home);
+    return status(await this.store(), {
+      version: options.version,
+      now: this.options.now(),
+      daemon: daemon ? { url: daemon.url, pid: daemon.pid, workerId: daemon.workerId } : null,
+    });
   }
 
   /** Best effort: a daemon that misses it still sees the change at its backstop pass. */

@@ -15,9 +15,10 @@ import type { FeedbackClusterView } from "../feedback.js";
 import type { FlakyTestView } from "../flaky-tests.js";
 import type { MemoryView } from "../memory.js";
 import type { PlannedReminder, RemindRequest } from "../remind.js";
-import type { RoutineDetail } from "../routines.js";
+import type { RoutineDetail, RoutineListItem } from "../routines.js";
 import type { RunEventView } from "../run-event-view.js";
 import type { RunDetail } from "../runs.js";
+import type { StatusView } from "../status.js";
 import type { RoutineView, RunView } from "../views.js";
 
 /** Who is asking: each face words its hints its own way (face-words.ts). */
@@ -55,7 +56,7 @@ export interface ApplyRequest {
 }
 
 export interface LoopdClient {
-  listRoutines(): Promise<RoutineView[]>;
+  listRoutines(): Promise<RoutineListItem[]>;
   showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail>;
   /** `loopd apply`: make the store match a loopd.yaml; `location` names the store written. */
   applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }>;
@@ -98,6 +99,9 @@ export interface LoopdClient {
   /** A sentence → the watch it amounts to (nothing is written). */
   planReminder(request: ReminderRequest): Promise<PlannedReminder>;
   scheduleReminder(planned: PlannedReminder, request: ReminderRequest): Promise<RoutineView>;
+
+  /** `loopd status`: the daemon, store, workers, next due, failing and paused routines, spend today. */
+  status(options: { version: string }): Promise<StatusView>;
 
   /** Tells the daemon to look at the store now rather than at its next backstop pass. */
   wake(): Promise<void>;

@@ -2,9 +2,10 @@
 
 import { dirname } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { type RoutineDetail, shownRoutineYaml } from "../../app/routines.js";
+import { type RoutineDetail, type RoutineListItem, shownRoutineYaml } from "../../app/routines.js";
 import type { RoutineView } from "../../app/views.js";
 import { describeCheck } from "../../domain/check.js";
+import { formatUsd } from "../../domain/money.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
 import type { Run } from "../program.js";
@@ -87,7 +88,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
     );
 }
 
-function renderList(routines: RoutineView[], now: number, store: string): string {
+function renderList(routines: RoutineListItem[], now: number, store: string): string {
   if (routines.length === 0) {
     // Say which store: an empty list from the wrong home looks exactly like a fresh start.
     return [
@@ -95,8 +96,10 @@ function renderList(routines: RoutineView[], now: number, store: string): string
       "Run `loopd init` to write an example loopd.yaml, then `loopd apply`; `--home <dir>` picks another store.",
     ].join("\n");
   }
+  // TODAY only when something spent today: a store of shell routines keeps its narrow table.
+  const spent = routines.some((routine) => routine.costTodayUsd > 0);
   return table(
-    ["NAME", "STATE", "TRIGGER", "NEXT", "LAST RUN", "HEALTH"],
+    ["NAME", "STATE", "TRIGGER", "NEXT", "LAST RUN", ...(spent ? ["TODAY"] : []), "HEALTH"],
     routines.map((routine) => [
       routine.name,
       colourStatus(routine.state),
@@ -109,6 +112,7 @@ function renderList(routines: RoutineView[], now: number, store: string): string
       routine.health.lastRunAt === null
         ? pc.dim("never")
         : `${routine.lastVerdict && routine.health.lastOutcome === "succeeded" ? (routine.lastVerdict === "satisfied" ? pc.green("satisfied") : pc.yellow("unsatisfied")) : colourStatus(routine.health.lastOutcome ?? "")}${routine.health.lastUnverified ? pc.yellow(" unverified") : ""} ${relativeTime(routine.health.lastRunAt, now)}`,
+      ...(spent ? [routine.costTodayUsd > 0 ? formatUsd(routine.costTodayUsd) : pc.dim("—")] : []),
       health(routine),
     ]),
   );

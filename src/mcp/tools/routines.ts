@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { Temporal } from "temporal-polyfill";
 import { z } from "zod";
-import { RoutineDetailSchema, RoutineViewSchema } from "../../app/view-schemas.js";
+import { ROUTINE_SUMMARY_FIELDS, RoutineDetailSchema, RoutineViewSchema } from "../../app/view-schemas.js";
 import { HARNESSES, NOTIFY_EVENTS } from "../../domain/config-values.js";
 import { LoopdError } from "../../domain/errors.js";
 import { isInstantSyntax } from "../../domain/instant.js";
@@ -119,7 +119,7 @@ const listRoutines = defineTool({
   name: "list_routines",
   title: "List routines",
   description:
-    "All loops and watches loopd knows (from loopd.yaml, this or other agents, `loopd remind`): trigger, state, next run and health. Free; read-only.",
+    "All loops and watches loopd knows (from loopd.yaml, this or other agents, `loopd remind`): trigger, state, next run, health and what each spent today (costTodayUsd, USD since 00:00 UTC). Free; read-only.",
   readOnly: true,
   input: z.object({
     label: z
@@ -127,7 +127,7 @@ const listRoutines = defineTool({
       .optional()
       .describe('Only routines with this label (e.g. "mcp" for ones agents created).'),
   }),
-  output: z.object({ routines: z.array(RoutineViewSchema) }),
+  output: z.object({ routines: z.array(RoutineViewSchema.extend(ROUTINE_SUMMARY_FIELDS)) }),
   async handler(args, context) {
     const routines = await context.backend.listRoutines();
     return {

@@ -4,11 +4,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { listCheckViews } from "../../app/checks.js";
-import { costs } from "../../app/costs.js";
 import { showMemory } from "../../app/memory.js";
 import { upsertRoutine } from "../../app/routine-upsert.js";
 import {
-  listRoutineViews,
+  listRoutineItems,
   pauseRoutine,
   removeRoutine,
   resumeRoutine,
@@ -26,7 +25,6 @@ import {
   RoutineViewSchema,
 } from "./schemas.js";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const tags = ["routines"];
 
 const json = <T>(schema: T, description: string) => ({
@@ -137,16 +135,7 @@ export function registerRoutineRoutes(api: Api, deps: ApiDeps): void {
   const { store } = deps;
 
   api.openapi(listRoute, async (c) => {
-    const now = deps.now();
-    const [views, today] = await Promise.all([
-      listRoutineViews(store),
-      costs(store, { by: "routine", since: now - (now % DAY_MS) }),
-    ]);
-    const spent = new Map(today.rows.map((row) => [row.key, row.costUsd]));
-    return c.json(
-      { routines: views.map((view) => ({ ...view, costTodayUsd: spent.get(view.name) ?? 0 })) },
-      200,
-    );
+    return c.json({ routines: await listRoutineItems(store, deps.now()) }, 200);
   });
 
   api.openapi(showRoute, async (c) => {
