@@ -50,6 +50,13 @@ export async function migrate(store: Store): Promise<MigrationReport> {
   return { applied, version: latest };
 }
 
+/** Where the store's schema stands: the applied version (null: never migrated) and this loopd's latest. */
+export async function schemaVersion(
+  db: Kysely<Database>,
+): Promise<{ current: number | null; latest: number }> {
+  return { current: (await currentVersion(db)) ?? null, latest: MIGRATIONS.at(-1)?.version ?? 0 };
+}
+
 /** The highest applied version, or undefined for a store never migrated. */
 async function currentVersion(db: Kysely<Database>): Promise<number | undefined> {
   try {
