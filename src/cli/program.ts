@@ -8,6 +8,7 @@ import { registerAgentCommands } from "./commands/agents.js";
 import { registerCheckCommands } from "./commands/checks.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
+import { registerDataCommands } from "./commands/data.js";
 import { registerDeliveryCommands } from "./commands/deliveries.js";
 import { registerFeedbackCommands } from "./commands/feedback.js";
 import { registerFlakyCommands } from "./commands/flaky.js";
@@ -75,5 +76,6 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
   registerOpenCommands(program, run);
   registerMcpCommands(program, run);
   registerServiceCommands(program, run);
+  registerDataCommands(program, run);
   return program;
 }
