@@ -18,6 +18,7 @@ import type { Store, StoreOptions } from "../store/store.js";
 import type { PruneResult } from "../workspace/prune.js";
 import { type ConfigWatchEvent, watchConfig } from "./config-watch.js";
 import { createDaemonMetrics } from "./metrics.js";
+import { listenMetrics } from "./metrics-server.js";
 
 /** Kept worktrees older than `workspaces.pruneAfter` are removed this often. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   auth?: boolean;
   /** serve: names besides loopback and `host` that requests may use (`--allow-host`, a proxy's). */
   allowedHosts?: string[];
+  /** worker: serve GET /metrics on this host and port (`--metrics-port`; 0 picks a free one). */
+  metrics?: { host: string; port: number };
   /** loopd.yaml to apply at start and on change (serve -f). */
   configFile?: string;
   onEvent: (event: DaemonEvent) => void;
@@ -52,6 +55,8 @@ export type DaemonEvent =
 export interface Daemon {
   engine: Engine;
   url: string | null;
+  /** worker --metrics-port: where its /metrics answers. */
+  metricsUrl: string | null;
   /** The dashboard URL with the API token in its fragment (serve only). */
   dashboardUrl: string | null;
   stop(graceMs?: number): Promise<void>;
@@ -90,10 +95,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   );
   // Notifications leave from every daemon (claims are SKIP LOCKED): a wake-up from another
   // process (`loopd deliveries retry`, a new outbox row) is for the deliveries too.
-  // Every event reaches /metrics too (serve only: a worker has no HTTP server to scrape).
+  // Every event reaches /metrics too: serve's API, or a worker's own listener (--metrics-port).
   const metrics = createDaemonMetrics(store);
   const onEvent = (event: DaemonEvent) => {
-    if (options.mode === "serve") metrics.observe(event);
+    metrics.observe(event);
     options.onEvent(event);
   };
   const deliveries = new DeliveryWorker({ store, onEvent });
@@ -189,6 +194,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // `mode` applies only when the file is created: a stale one left by a crash may be wider.
     await chmod(join(home, DAEMON_FILE), 0o600);
   }
+  const metricsListener =
+    options.mode === "worker" && options.metrics
+      ? await listenMetrics(metrics, options.metrics.host, options.metrics.port, (error) =>
+          options.onEvent({ type: "error", error }),
+        )
+      : null;
   await engine.start();
   await deliveries.start();
   const prune = () =>
@@ -209,6 +220,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     engine,
     url: http?.url ?? null,
+    metricsUrl: metricsListener?.url ?? null,
     dashboardUrl: http ? dashboardUrl(http.url, token) : null,
     async stop(graceMs = 10_000) {
       stopWatching();
@@ -216,6 +228,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await engine.stop(graceMs);
       await deliveries.stop();
       await http?.close();
+      await metricsListener?.close();
       if (http) await rm(join(home, DAEMON_FILE), { force: true });
     },
   };

@@ -23,12 +23,18 @@ import {
 } from "../store/workers.js";
 
 const WATCH_EVERY_MS = 1000;
+/**
+ * How often an idle worker says it is alive (`seen_at`; lease renewals do it while runs go):
+ * `loopd status` counts the workers seen in the last minute.
+ */
+const SEEN_EVERY_MS = 20_000;
 
 export class WorkerPresence {
   private readonly hostKey = hostKey();
   /** Workers of this host seen at the last sweep, whose pids the local watch checks. */
   private neighbours: WorkerRecord[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
+  private seenTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<RecoveryResult> | undefined;
 
   constructor(
@@ -59,6 +65,13 @@ export class WorkerPresence {
     await this.sweep();
     this.watchTimer = setInterval(() => this.watch(), WATCH_EVERY_MS);
     this.watchTimer.unref();
+    // A failed write is not reported: the store's outage is, by the passes and the lease keeper.
+    this.seenTimer = setInterval(
+      () =>
+        void touchWorker(this.options.store.db, this.options.workerId, this.options.now()).catch(() => {}),
+      SEEN_EVERY_MS,
+    );
+    this.seenTimer.unref();
   }
 
   /** While leases are renewed: this worker is alive; and a look at the neighbours. */
@@ -69,6 +82,7 @@ export class WorkerPresence {
 
   async stop(): Promise<void> {
     clearInterval(this.watchTimer);
+    clearInterval(this.seenTimer);
     await this.sweeping?.catch(() => {});
     await removeWorkers(this.options.store.db, [this.options.workerId]);
   }

@@ -1,17 +1,17 @@
 /** `loopd serve` and `loopd worker`: long-running processes; Ctrl-C / SIGTERM stop them cleanly. */
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveHome } from "../../app/home.js";
 import { storeOptionsFromEnv } from "../../app/open-store.js";
 import type { DaemonEvent } from "../../daemon/daemon.js";
-import { formatDuration } from "../../domain/duration.js";
-import { LoopdError, toLoopdError } from "../../domain/errors.js";
-import { runOutcomeWord } from "../../domain/run-outcome.js";
+import { LoopdError } from "../../domain/errors.js";
 import { RotatingLog } from "../../lib/rotating-log.js";
 import type { CommandContext } from "../context.js";
-import { outcomeMark, pc } from "../format.js";
+import { createDaemonLog, shortPath, stripAnsi } from "../daemon-log.js";
+import { pc } from "../format.js";
 import { packageVersion, type Run } from "../program.js";
 import { parseCount } from "./routines.js";
+import { registerStatusCommand } from "./status.js";
 
 interface DaemonFlags {
   lease: number;
@@ -27,6 +27,9 @@ interface DaemonFlags {
   allowHost?: string[];
   /** false with `--no-log-file`. */
   logFile?: boolean;
+  /** worker: serve /metrics on this port (and host, default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export function registerDaemonCommands(program: Command, run: Run): void {
@@ -48,12 +51,16 @@ export function registerDaemonCommands(program: Command, run: Run): void {
 
   const worker = program
     .command("worker")
-    .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP)");
+    .description("claim and execute runs from a PostgreSQL store (scale-out; no scheduler, no HTTP API)")
+    .option("--metrics-port <port>", "serve Prometheus /metrics on this port (0 picks a free one)", parsePort)
+    .option("--metrics-host <host>", "address for --metrics-port (no token: keep it private)", "127.0.0.1");
   withWorkerOptions(worker).action(
     run(async (ctx: CommandContext, flags: Omit<DaemonFlags, "host" | "port">) =>
       runDaemon(ctx, "worker", flags),
     ),
   );
+
+  registerStatusCommand(program, run);
 }
 
 async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: DaemonFlags): Promise<void> {
@@ -61,18 +68,16 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
   // A copy of what is printed in the data dir, rotated by size: it outlives a closed terminal
   // and the journal's retention (a service's stdout goes to journald or ~/Library/Logs).
   const file = flags.logFile === false ? null : new RotatingLog(join(ctx.home, "logs", `${mode}.log`));
-  const print = (text: string) => {
-    ctx.io.stdout(text);
-    file?.write(stripAnsi(text));
-  };
-  const log = (line: string) => print(`${line}\n`);
-  const onEvent = (event: DaemonEvent) => {
-    if (ctx.json) print(`${JSON.stringify(jsonEvent(event))}\n`);
-    else {
-      const line = describeEvent(event);
-      if (line) log(`${pc.dim(clockTime(ctx.io.now()))} ${line}`);
-    }
-  };
+  const log = createDaemonLog({
+    json: ctx.json,
+    mode,
+    now: ctx.io.now,
+    write: (text) => {
+      ctx.io.stdout(text);
+      file?.write(stripAnsi(text));
+    },
+  });
+  const onEvent = (event: DaemonEvent) => log.event(event);
   // Loaded on use: the server, API and channels are most of a second of start-up other commands skip.
   const { startDaemon } = await import("../../daemon/daemon.js");
   const daemon = await startDaemon({
@@ -93,6 +98,9 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
         }
       : {}),
     ...(flags.file ? { configFile: flags.file } : {}),
+    ...(mode === "worker" && flags.metricsPort !== undefined
+      ? { metrics: { host: flags.metricsHost ?? "127.0.0.1", port: flags.metricsPort } }
+      : {}),
     onEvent,
   });
   // Hints name --home only when a bare `loopd …` from here would open another home.
@@ -100,25 +108,35 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     resolveHome(undefined, ctx.io.env).path === ctx.home ? "" : ` --home ${shortPath(ctx.home)}`;
   // Under `npm start` the binary is not on PATH; say how to reach it.
   const loopd = ctx.io.env.npm_lifecycle_event ? "npx loopd" : "loopd";
+  const banner =
+    `${pc.bold(`loopd ${packageVersion()}`)} ${mode === "serve" ? `serving ${pc.cyan(daemon.url ?? "")}` : "worker"}` +
+    pc.dim(` · ${store.dialect} ${store.location} · worker ${daemon.engine.workerId}`);
   if (ctx.json) {
-    print(
-      `${JSON.stringify({ type: "ready", url: daemon.url, dashboardUrl: daemon.dashboardUrl, workerId: daemon.engine.workerId, store: store.location })}\n`,
-    );
+    log.line("info", banner, {
+      type: "ready",
+      url: daemon.url,
+      dashboardUrl: daemon.dashboardUrl,
+      workerId: daemon.engine.workerId,
+      store: store.location,
+      version: packageVersion(),
+      metricsUrl: daemon.metricsUrl,
+    });
   } else {
-    log(
-      `${pc.bold(`loopd ${packageVersion()}`)} ${mode === "serve" ? `serving ${pc.cyan(daemon.url ?? "")}` : "worker"}` +
-        pc.dim(` · ${store.dialect} ${store.location} · worker ${daemon.engine.workerId}`),
-    );
+    log.line("info", banner);
+    if (daemon.metricsUrl) log.line("info", `  metrics: ${pc.cyan(daemon.metricsUrl)}`);
     if (mode === "serve") {
-      log(
+      log.line(
+        "info",
         `  dashboard: ${pc.cyan(daemon.dashboardUrl ?? "")}${flags.auth === false ? pc.yellow(" (no API token: --no-auth)") : ""}`,
       );
-      log(
+      log.line(
+        "info",
         pc.dim(
           `  health: ${daemon.url}/healthz · stop: Ctrl-C · \`${loopd} open${homeFlag}\` opens the dashboard`,
         ),
       );
-      log(
+      log.line(
+        "info",
         pc.dim(
           `  next, in another terminal: ${loopd} ls${homeFlag} · ${loopd} runs${homeFlag} · ${loopd} logs <run> -f${homeFlag}`,
         ),
@@ -126,9 +144,12 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     }
   }
   await waitForSignal();
-  if (!ctx.json) log(pc.dim(`stopping: runs in progress get ${flags.grace}s to finish…`));
+  log.line("info", pc.dim(`stopping: runs in progress get ${flags.grace}s to finish…`), {
+    type: "stopping",
+    graceMs: flags.grace * 1000,
+  });
   await daemon.stop(flags.grace * 1000);
-  if (!ctx.json) log(pc.dim("stopped"));
+  log.line("info", pc.dim("stopped"), { type: "stopped" });
 }
 
 /** `--allow-host a,b --allow-host c` and LOOPD_ALLOWED_HOSTS="a, b": one list of names. */
@@ -150,141 +171,6 @@ function waitForSignal(): Promise<void> {
   });
 }
 
-function describeEvent(event: DaemonEvent): string | null {
-  switch (event.type) {
-    case "run-started":
-      return `${pc.cyan("▶")} ${event.run.routineName} #${event.run.id} started${event.run.attempt > 1 ? ` (attempt ${event.run.attempt})` : ""}`;
-    case "run-finished": {
-      if (event.returned)
-        return pc.yellow(`↩ ${event.run.routineName} #${event.run.id} returned to the queue (shutdown)`);
-      const outcome = { status: event.outcome, verdict: event.verdict ?? null };
-      const retry = event.retryAt
-        ? pc.yellow(` · retry in ${formatDuration(event.retryAt - Date.now())}`)
-        : "";
-      const stale = event.accepted ? "" : pc.yellow(" · not recorded (no longer this worker's)");
-      return `${outcomeMark(outcome)} ${event.run.routineName} #${event.run.id} ${runOutcomeWord(outcome)} in ${formatDuration(event.durationMs)}${retry}${stale}`;
-    }
-    case "materialised":
-      return event.skipped > 0 ? pc.yellow(`catch-up: ${event.skipped} missed occurrence(s) skipped`) : null;
-    case "recovered":
-      return pc.yellow(
-        `recovered runs from a dead worker: ${[...event.requeued.map((id) => `#${id} re-queued`), ...event.failed.map((id) => `#${id} failed`)].join(", ")}`,
-      );
-    case "woke-late":
-      return pc.yellow(`woke ${formatDuration(event.lateByMs)} late (sleep or clock change): catching up`);
-    case "idle":
-    case "deliveries-idle":
-      return null;
-    case "store-down":
-      return pc.red(
-        `store unreachable: ${toLoopdError(event.error).message} — retrying; runs going now keep their leases until they would expire`,
-      );
-    case "store-up":
-      return pc.green(`store reachable again after ${formatDuration(event.downForMs)}`);
-    case "routine-paused":
-      return event.reason === "auth"
-        ? pc.red(
-            `‖ ${event.routine} paused itself: ${event.error?.code ?? "auth"} on consecutive runs — fix the login, then \`loopd resume ${event.routine}\``,
-          )
-        : pc.red(
-            `‖ ${event.routine} paused itself after failed runs in a row${event.error ? ` (last: ${event.error.code})` : ""} — \`loopd show ${event.routine}\`, fix it, then \`loopd resume ${event.routine}\``,
-          );
-    case "misfired":
-      return pc.red(
-        `⚠ misfire: ${event.routines.map((misfire) => `${misfire.routine} (due ${new Date(misfire.dueAt).toISOString()})`).join(", ")} — nothing scheduled it; is a \`loopd serve\` running on this store?`,
-      );
-    case "applied": {
-      const changed = event.result.changes.filter((change) => change.action !== "unchanged");
-      if (changed.length === 0 && event.result.settings.length === 0)
-        return pc.dim(`${shortPath(event.result.file)}: no changes`);
-      const signs = {
-        create: "+",
-        update: "~",
-        resume: "~",
-        pause: "‖",
-        remove: "-",
-        unchanged: "=",
-      } as const;
-      const settings =
-        event.result.settings.length > 0 ? [`settings (${event.result.settings.join(", ")})`] : [];
-      return `applied ${shortPath(event.result.file)}: ${[...changed.map((change) => `${signs[change.action]}${change.name}`), ...settings].join(" ")}`;
-    }
-    case "settings-reloaded":
-      return pc.dim(
-        `${event.sections.join(", ")} reloaded from the applied settings: the next run uses them`,
-      );
-    case "delivered":
-      return pc.dim(
-        `→ ${event.channel}: delivered ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`,
-      );
-    case "notification":
-      // The `log` channel: the notification itself, where the user is looking.
-      return `${event.line} ${pc.dim(`(→ ${event.channel})`)}`;
-    case "retry":
-      return pc.yellow(
-        `→ ${event.channel}: ${event.id} failed (${event.error}); retrying in ${formatDuration(event.at - Date.now())}`,
-      );
-    case "dead":
-      return pc.red(
-        `→ ${event.channel}: gave up on ${event.id}: ${event.error} — \`loopd deliveries retry ${event.id}\``,
-      );
-    case "apply-failed": {
-      const error = toLoopdError(event.error);
-      return `${pc.red(`error[${error.code}]`)}: ${error.message} ${pc.dim("(still running the last good config)")}`;
-    }
-    case "pruned": {
-      const { removed, deletedBranches, keptBranches } = event.result;
-      return pc.dim(
-        `pruned: ${removed.length} kept worktree(s) removed · ${deletedBranches.length} run branch(es) without commits deleted · ${keptBranches.length} with commits kept`,
-      );
-    }
-    case "error": {
-      const error = toLoopdError(event.error);
-      return `${pc.red(`error[${error.code}]`)}: ${error.message}`;
-    }
-  }
-}
-
-function jsonEvent(event: DaemonEvent): Record<string, unknown> {
-  switch (event.type) {
-    case "run-started":
-      return {
-        type: event.type,
-        runId: event.run.id,
-        routine: event.run.routineName,
-        attempt: event.run.attempt,
-      };
-    case "run-finished":
-      return {
-        type: event.type,
-        runId: event.run.id,
-        routine: event.run.routineName,
-        attempt: event.run.attempt,
-        outcome: event.outcome,
-        verdict: event.verdict ?? null,
-        accepted: event.accepted,
-        returned: event.returned ?? false,
-        durationMs: event.durationMs,
-        retryAt: event.retryAt ? new Date(event.retryAt).toISOString() : null,
-      };
-    case "apply-failed":
-    case "store-down":
-    case "error":
-      return { type: event.type, error: toLoopdError(event.error).toJSON() };
-    default:
-      return event;
-  }
-}
-
-function shortPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === "" || rel.startsWith("..") ? path : rel;
-}
-
-function clockTime(epochMs: number): string {
-  return new Date(epochMs).toTimeString().slice(0, 8);
-}
-
 /** What every process that executes runs is tuned with. */
 function withWorkerOptions(command: Command): Command {
   return command
@@ -301,13 +187,6 @@ function withWorkerOptions(command: Command): Command {
       "--no-log-file",
       "do not copy the output to <home>/logs/<serve|worker>.log (rotated at 10 MiB, 3 kept)",
     );
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-function stripAnsi(text: string): string {
-  return text.replace(ANSI, "");
 }
 
 function parseLabels(value: string): string[] {
