@@ -86,7 +86,9 @@ describe("loopd serve --json and loopd status", () => {
     expect(typeof finished.routineId).toBe("number");
 
     // The rotating log file gets the same records, one per line.
-    const logged = readFileSync(join(home, "logs", "serve.log"), "utf8").trim().split("\n");
+    const logged = readFileSync(join(home, "logs", "serve.log"), "utf8")
+      .trim()
+      .split("\n");
     const records = logged.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.find((record) => record.type === "run-finished" && record.runId === ok.runId)).toEqual(ok);
   });
@@ -106,9 +108,7 @@ describe("loopd serve --json and loopd status", () => {
       expect(view.daemon).toMatchObject({ url, pid: serve.child.pid });
       expect(view.workers.map((worker) => worker.pid)).toEqual([serve.child.pid]);
       expect(view.next?.routine).toBe("later");
-      expect(view.failing).toEqual([
-        expect.objectContaining({ routine: "bad", consecutiveFailures: 1 }),
-      ]);
+      expect(view.failing).toEqual([expect.objectContaining({ routine: "bad", consecutiveFailures: 1 })]);
       expect(view.paused).toEqual([expect.objectContaining({ routine: "held" })]);
       expect(view.spendToday).toEqual({ day: new Date().toISOString().slice(0, 10), costUsd: 0 });
       const human = await runCli(["status"], {
