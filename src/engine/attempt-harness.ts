@@ -7,6 +7,7 @@ import { meteringOf } from "../domain/metering.js";
 import { tierOrder } from "../domain/router.js";
 import type { GatewayRegistration } from "../gateway/types.js";
 import type { AgentInput, HarnessEvent, HarnessResult } from "../harness/harness.js";
+import { sandboxRequest } from "../harness/sandbox/request.js";
 import type { ToolOutcomes } from "../harness/tool-outcome.js";
 import { saveMemory } from "./agent-context.js";
 import { type Attempt, type AttemptDeps, baseInput, bookkeepingFailed, recordHealth } from "./attempt.js";
@@ -187,6 +188,18 @@ export async function verify(
     tiers: tierOrder(attempt.settings.models),
     tier: attempt.plan?.tier ?? null,
     now: deps.now(),
+    // The run's own profile (routine and global `sandbox:`, this harness's default).
+    sandbox: {
+      request: sandboxRequest({
+        spec: run.spec,
+        settings: attempt.settings,
+        harness: attempt.harness.name,
+        baseUrl: null,
+        env: context.env,
+        baseEnv: process.env,
+      }),
+      harness: attempt.harness.name,
+    },
   });
 }
 

@@ -4,9 +4,23 @@
  * command and test checks; the shell harness streams instead.
  */
 import { forwardLines } from "./line-stream.js";
-import { killGraceMs, releaseWatchdog, signalGroup, terminateGroup, watchedShell } from "./process-tree.js";
+import {
+  killGraceMs,
+  releaseWatchdog,
+  signalGroup,
+  terminateGroup,
+  watched,
+  watchedShell,
+} from "./process-tree.js";
 
 const TAIL_LINES = 15;
+
+/** What confines a command: `[file, wrap(command, args)]` is spawned instead of `command args`. */
+export interface ShellConfinement {
+  file: string;
+  wrap(command: string, args: readonly string[]): string[];
+  env: Record<string, string>;
+}
 
 export interface ShellCommandResult {
   exitCode: number | null;
@@ -26,6 +40,11 @@ export async function runShellCommand(
     signal: AbortSignal;
     timeoutMs?: number;
     onLine?: (stream: "stdout" | "stderr", line: string) => void;
+    /**
+     * Run it confined (a run's open sandbox, harness/sandbox/): `wrap` gives the confining
+     * command's arguments for `/bin/sh -c <command>`, `env` replaces the command's environment.
+     */
+    confine?: ShellConfinement | null;
   },
 ): Promise<ShellCommandResult> {
   const { execa } = await import("execa");
@@ -37,10 +56,13 @@ export async function runShellCommand(
     if (tail.length > TAIL_LINES) tail.shift();
   };
   // Under the parent-death watchdog (process-tree.ts): if loopd dies, so does the command.
-  const [file, args] = watchedShell(command);
+  const { confine } = options;
+  const [file, args] = confine
+    ? watched(confine.file, confine.wrap("/bin/sh", ["-c", command]))
+    : watchedShell(command);
   const subprocess = execa(file, args, {
     cwd: options.cwd,
-    env: options.env,
+    env: confine?.env ?? options.env,
     extendEnv: false,
     detached: true,
     reject: false,

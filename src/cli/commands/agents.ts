@@ -310,7 +310,11 @@ function sandboxLines(run: RunDetail): string[] {
     return [pc.yellow(`sandbox:   ${box.mode}, UNCONFINED: ${box.reason ?? "no reason recorded"}`)];
   const network =
     box.network === "all" ? "all" : [...(box.loopback ?? []), ...(box.network ?? [])].join(", ") || "none";
-  return [`sandbox:   ${box.mode} · write ${(box.write ?? []).join(", ")}`, `           network ${network}`];
+  return [
+    `sandbox:   ${box.mode} · write ${(box.write ?? []).join(", ")}`,
+    `           network ${network}`,
+    ...(box.note ? [pc.dim(`           ${box.note}`)] : []),
+  ];
 }
 
 function renderRun(run: RunDetail, now: number): string {

@@ -45,6 +45,7 @@ async function runBuiltin(
   commands: string[],
   sandbox: SandboxSettings,
   dirs: { worktree: string; home: string },
+  extraEnv: Record<string, string> = {},
 ) {
   server.setScript([...commands.map(bash), { text: "done" }]);
   const events: HarnessEvent[] = [];
@@ -57,7 +58,7 @@ async function runBuiltin(
       attempt: 1,
       dueAt: 0,
       cwd: dirs.worktree,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dirs.home },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dirs.home, ...extraEnv },
       input: null,
       agent: {
         prompt: "p",
@@ -113,6 +114,25 @@ describe("builtin bash under sandbox: on (real bubblewrap)", () => {
     expect(outputs[3]).toContain("PID-HIDDEN");
     expect(status("sandbox")).toMatchObject({ mode: "on", confined: true, note: FILE_TOOLS_NOTE });
     expect(status("warning")).toBeUndefined();
+  });
+
+  it("a confined command never sees the model API keys (loopd talks to the model)", async () => {
+    const { worktree, home } = setup();
+    const keys = {
+      ANTHROPIC_API_KEY: "sk-ant-SECRET-1",
+      OPENAI_API_KEY: "sk-openai-SECRET-2",
+      LOOPD_OPENAI_COMPATIBLE_API_KEY: "compat-SECRET-3",
+      GITHUB_TOKEN: "gh-passed-on",
+    };
+    const { result, outputs } = await runBuiltin(["env"], "on", { worktree, home }, keys);
+    expect(result.outcome).toBe("succeeded");
+    // The run used its key: the fake model server saw it.
+    expect(server.requests.at(-1)?.headers.authorization).toBe("Bearer compat-SECRET-3");
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0]).not.toContain("SECRET");
+    expect(outputs[0]).not.toMatch(/ANTHROPIC_API_KEY|OPENAI_API_KEY/);
+    // What the routine's env passes on for the command's own use is still there.
+    expect(outputs[0]).toContain("GITHUB_TOKEN=gh-passed-on");
   });
 
   it("required runs (it is no longer refused for builtin)", async () => {

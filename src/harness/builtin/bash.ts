@@ -10,7 +10,8 @@
  * Under a run's sandbox (`openBashSandbox`, once per run) each command runs inside the same
  * bubblewrap profile a CLI would get (sandbox.ts): the watchdog wraps bwrap, whose
  * --die-with-parent takes the command with it. Its network is the routine's allow-list and
- * the worktree's git remotes only: the model endpoint is loopd's business, not the command's.
+ * the worktree's git remotes only, and its environment has no model API key: the model
+ * endpoint and its credentials are loopd's business, not the command's.
  */
 import { spawn } from "node:child_process";
 import {
@@ -21,8 +22,9 @@ import {
   watchedShell,
 } from "../../lib/process-tree.js";
 import type { HarnessEvent } from "../harness.js";
+import { openCommandSandbox } from "../sandbox/command-sandbox.js";
 import type { SandboxRequest } from "../sandbox/request.js";
-import { type OpenSandbox, openSandbox, type SandboxOutcome } from "../sandbox/sandbox.js";
+import type { OpenSandbox, SandboxOutcome } from "../sandbox/sandbox.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 export const MAX_BASH_TIMEOUT_MS = 600_000;
@@ -43,7 +45,7 @@ export interface BashOptions {
 export type BashSandbox = Pick<OpenSandbox, "file" | "wrap" | "env">;
 
 export const FILE_TOOLS_NOTE =
-  "bash commands run in this profile; the file tools run in loopd's process and refuse paths outside the worktree (symlinks resolved)";
+  "bash commands run in this profile without the model API keys; the file tools run in loopd's process and refuse paths outside the worktree (symlinks resolved)";
 
 /** The run's sandbox for its bash commands (`none` when the request is off or null). */
 export function openBashSandbox(input: {
@@ -52,17 +54,7 @@ export function openBashSandbox(input: {
   env: Record<string, string>;
   emit: (event: HarnessEvent) => void;
 }): Promise<SandboxOutcome> {
-  const request = input.request ? { ...input.request, loopback: [], hosts: [] } : input.request;
-  return openSandbox({
-    request,
-    harness: "builtin",
-    cwd: input.cwd,
-    env: input.env,
-    command: "/bin/sh",
-    args: [],
-    emit: input.emit,
-    note: FILE_TOOLS_NOTE,
-  });
+  return openCommandSandbox({ ...input, harness: "builtin", note: FILE_TOOLS_NOTE });
 }
 
 export interface BashResult {

@@ -51,6 +51,11 @@ export interface OpenSandboxInput {
   emit: (event: HarnessEvent) => void;
   /** Added to the `sandbox` event (what else about the run's confinement a reader should know). */
   note?: string;
+  /**
+   * No `sandbox` event and no UNCONFINED warning: a later command of a run whose harness
+   * already recorded its profile (`verify`), so show-run keeps the harness's record.
+   */
+  quiet?: boolean;
 }
 
 export interface OpenSandbox {
@@ -135,6 +140,7 @@ export async function openSandbox(input: OpenSandboxInput): Promise<SandboxOutco
   if (problem !== null) {
     const refusal = sandboxRefusal(request);
     if (refusal) return { kind: "refused", error: refusal };
+    if (input.quiet) return { kind: "none" };
     record(input.emit, { event: "sandbox", mode: "on", confined: false, reason: problem });
     input.emit({
       type: "status",
@@ -207,19 +213,20 @@ async function confine(input: OpenSandboxInput, request: SandboxRequest, dir: st
     masked: MASKED_FILES.filter((file) => existsSync(file)),
     network,
   };
-  record(input.emit, {
-    event: "sandbox",
-    mode: setting.mode,
-    confined: true,
-    write: [input.cwd, "/tmp (private)", ...binds.filter((b) => b.writable).map((b) => b.source)],
-    read: [
-      ...SYSTEM_DIRS.filter(existsSync),
-      ...binds.filter((b) => !b.writable && b.dest !== INSIDE_DIR).map((b) => b.source),
-    ],
-    network: hosts,
-    loopback: request.loopback.map(({ host, port }) => `${host}:${port}`),
-    ...(input.note !== undefined ? { note: input.note } : {}),
-  });
+  if (!input.quiet)
+    record(input.emit, {
+      event: "sandbox",
+      mode: setting.mode,
+      confined: true,
+      write: [input.cwd, "/tmp (private)", ...binds.filter((b) => b.writable).map((b) => b.source)],
+      read: [
+        ...SYSTEM_DIRS.filter(existsSync),
+        ...binds.filter((b) => !b.writable && b.dest !== INSIDE_DIR).map((b) => b.source),
+      ],
+      network: hosts,
+      loopback: request.loopback.map(({ host, port }) => `${host}:${port}`),
+      ...(input.note !== undefined ? { note: input.note } : {}),
+    });
   const bwrap = findExecutable(request.bwrap, process.env.PATH) ?? request.bwrap;
   return {
     file: bwrap,
