@@ -2,12 +2,14 @@
  * `loopd doctor`'s check that confinement works here: a tiny sandbox built by the same
  * bwrapArgs as a run's (synthetic HOME, own network and PID namespace) runs a shell that must
  * start, must not see a key planted in the real HOME and must not see the probing process.
+ * On macOS only that sandbox-exec runs (darwin.ts; not exercised in CI).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findExecutable } from "../executable.js";
+import { SANDBOX_EXEC, sandboxExecProblem } from "./darwin.js";
 import { bwrapArgs } from "./profile.js";
 
 export interface SandboxProbe {
@@ -19,6 +21,10 @@ export interface SandboxProbe {
 }
 
 export function probeSandbox(bwrap: string): SandboxProbe {
+  if (process.platform === "darwin") {
+    const problem = sandboxExecProblem();
+    return { works: problem === null, bwrap: SANDBOX_EXEC, problem };
+  }
   const path = findExecutable(bwrap, process.env.PATH);
   if (path === null) return { works: false, bwrap, problem: `bubblewrap (${bwrap}) is not installed` };
   const dir = mkdtempSync(join(tmpdir(), "loopd-probe-"));

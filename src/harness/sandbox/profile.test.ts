@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { shellSpec } from "../../../test/helpers/specs.js";
+import { SANDBOX_EXEC, sandboxExecArgs } from "./darwin.js";
 import { homeLayout } from "./home.js";
 import { hostAllowed } from "./network.js";
 import { bwrapArgs, type SandboxProfile } from "./profile.js";
@@ -197,5 +198,35 @@ describe("sbplProfile (macOS, not exercised in CI)", () => {
     expect(text).toContain('(allow file-read* file-write* (subpath "/pool/slot-0"))');
     expect(text).toContain('(allow network-outbound (remote ip "localhost:4123"))');
     expect(text).not.toContain("(allow network*)");
+  });
+});
+
+describe("sandboxExecArgs (macOS launch line, built on Linux; not exercised in CI)", () => {
+  const options = { tempDirs: ["/var/folders/x/loopd-sandbox-1/tmp"], loopbackPorts: [4123, 51000] };
+  const args = sandboxExecArgs(base, "/bin/sh", ["-c", "echo hi"], options);
+
+  it("is sandbox-exec -p <the profile's SBPL> then the command, without bubblewrap's launcher", () => {
+    expect(SANDBOX_EXEC).toBe("/usr/bin/sandbox-exec");
+    expect(args[0]).toBe("-p");
+    expect(args[1]).toBe(sbplProfile(base, options));
+    expect(args.slice(2)).toEqual(["/bin/sh", "-c", "echo hi"]);
+    expect(args).not.toContain(base.network!.script);
+  });
+
+  it("writes only the worktree, the private temp dir and the writable binds; reaches only its ports", () => {
+    const sbpl = args[1]!;
+    const writes = [...sbpl.matchAll(/\(allow file-read\* file-write\* \(subpath "([^"]+)"\)\)/g)].map(
+      (m) => m[1],
+    );
+    expect(writes).toEqual([
+      "/pool/slot-0",
+      "/var/folders/x/loopd-sandbox-1/tmp",
+      "/home/me/.claude",
+      "/repo/.git/objects",
+    ]);
+    expect(sbpl).toContain('(allow network-outbound (remote ip "localhost:51000"))');
+    expect(sbpl).not.toContain("(allow network*)");
+    const open = sandboxExecArgs({ ...base, network: null }, "/bin/true", [], options)[1]!;
+    expect(open).toContain("(allow network*)");
   });
 });

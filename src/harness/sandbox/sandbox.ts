@@ -1,6 +1,6 @@
 /**
  * Opening a run's sandbox: is confinement available (a probe of the bubblewrap binary, cached
- * per binary), and if so the profile gathered from the machine — system and tool dirs, the
+ * per binary; on macOS of sandbox-exec, darwin.ts, not exercised in CI), and if so the profile gathered from the machine — system and tool dirs, the
  * harness's config in a synthetic HOME, the worktree and its git dirs, the git remotes on disk
  * — and, unless `network: all`, the network bridge (network.ts) and the launcher that serves
  * it inside. The harness spawns `wrap(command, args)` under the parent-death watchdog as
@@ -25,6 +25,7 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from "no
 import { fileURLToPath } from "node:url";
 import { findExecutable } from "../executable.js";
 import type { HarnessEvent } from "../harness.js";
+import { loopbackRelay, SANDBOX_EXEC, sandboxExecArgs, sandboxExecProblem } from "./darwin.js";
 import { homeLayout } from "./home.js";
 import { LAUNCHER_SOURCE, type LauncherConfig } from "./launcher.js";
 import { startNetworkBridge } from "./network.js";
@@ -96,7 +97,8 @@ export function bwrapProblem(bwrap: string): string | null {
   if (cached && Date.now() - cached.at < PROBE_TTL_MS) return cached.answer;
   const path = findExecutable(bwrap, process.env.PATH);
   let answer: string | null = null;
-  if (path === null) answer = `bubblewrap (${bwrap}) is not installed`;
+  if (process.platform === "darwin") answer = sandboxExecProblem();
+  else if (path === null) answer = `bubblewrap (${bwrap}) is not installed`;
   else {
     const probe = spawnSync(
       path,
@@ -184,13 +186,25 @@ async function confine(input: OpenSandboxInput, request: SandboxRequest, dir: st
     delete env[key];
   const hosts =
     setting.network === "all" ? "all" : [...new Set([...request.hosts, ...git.hosts, ...setting.network])];
+  const darwin = process.platform === "darwin";
   let close = async () => {};
   let network: SandboxProfile["network"] = null;
+  let proxyPort: number | null = null;
   if (hosts !== "all") {
     const bridge = await startNetworkBridge(dir, request.loopback, hosts, (destination) =>
       input.emit({ type: "status", data: { event: "sandbox-denied", destination } }),
     );
     close = () => bridge.close();
+    proxyPort = bridge.proxyPort;
+    if (darwin) {
+      // No network namespace: the proxy is relayed on a host loopback port (darwin.ts).
+      const relay = await loopbackRelay(join(dir, "proxy.sock"));
+      close = async () => {
+        await relay.close();
+        await bridge.close();
+      };
+      proxyPort = relay.port;
+    }
     const config: LauncherConfig = {
       forwards: bridge.forwards.map(({ port, socket }) => ({ port, socket: `${INSIDE_DIR}/${socket}` })),
     };
@@ -201,7 +215,7 @@ async function confine(input: OpenSandboxInput, request: SandboxRequest, dir: st
       script: `${INSIDE_DIR}/launcher.mjs`,
       config: `${INSIDE_DIR}/launcher.json`,
     };
-    const proxy = `http://127.0.0.1:${bridge.proxyPort}`;
+    const proxy = `http://127.0.0.1:${proxyPort}`;
     for (const key of ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"])
       env[key] = proxy;
     env.NO_PROXY = env.no_proxy = "localhost,127.0.0.1,::1";
@@ -227,16 +241,32 @@ async function confine(input: OpenSandboxInput, request: SandboxRequest, dir: st
       loopback: request.loopback.map(({ host, port }) => `${host}:${port}`),
       ...(input.note !== undefined ? { note: input.note } : {}),
     });
+  const done = async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (darwin) {
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    env.TMPDIR = tmp;
+    const options = {
+      tempDirs: [tmp],
+      loopbackPorts: [
+        ...request.loopback.map(({ port }) => port),
+        ...(proxyPort !== null ? [proxyPort] : []),
+      ],
+    };
+    const wrap = (command: string, args: readonly string[]) =>
+      sandboxExecArgs(profile, command, args, options);
+    return { file: SANDBOX_EXEC, args: wrap(input.command, input.args), wrap, env, close: done };
+  }
   const bwrap = findExecutable(request.bwrap, process.env.PATH) ?? request.bwrap;
   return {
     file: bwrap,
     args: bwrapArgs(profile, input.command, input.args),
     wrap: (command, args) => bwrapArgs(profile, command, args),
     env,
-    async close() {
-      await close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: done,
   };
 }
 
