@@ -14,12 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { editFlaky, flakyScript } from "./helpers/ci-health-fixtures.js";
 import { type CliResult, json, runCli } from "./helpers/cli.js";
-import { fakeAgentEnv, worktreeOf } from "./helpers/fake-agent.js";
+import { fakeAgentEnv } from "./helpers/fake-agent.js";
 import { git } from "./helpers/git-repo.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 import { waitUntil } from "./helpers/wait.js";
-import type { ModelRequest, ScriptedReply } from "./support/fake-model/script.js";
 import { type FakeModelServer, startFakeModelServer } from "./support/fake-model/server.js";
 
 const SECRET = `whsec_${Buffer.from("ci-health-secret-32-bytes-long-!!").toString("base64")}`;
@@ -43,32 +43,6 @@ const cases = [
 fs.writeFileSync("junit.xml", '<?xml version="1.0"?><testsuites><testsuite name="cart" tests="3">' + cases.join("") + "</testsuite></testsuites>");
 process.exit(1);
 `;
-}
-
-/** `timing` passes when flaky.js says so for the invocation's count (a file outside the repo): odd counts pass. */
-function flakyScript(stateFile: string): string {
-  return `const fs = require("node:fs");
-let count = 0;
-try { count = Number(fs.readFileSync(${JSON.stringify(stateFile)}, "utf8")); } catch {}
-fs.writeFileSync(${JSON.stringify(stateFile)}, String(count + 1));
-const ok = require("./flaky.js")(count);
-const timing = ok
-  ? '<testcase classname="clock" name="timing"/>'
-  : '<testcase classname="clock" name="timing"><failure message="expected the tick within 10 ms">AssertionError: expected the tick within 10 ms</failure></testcase>';
-fs.writeFileSync("junit.xml", '<testsuites><testsuite name="clock"><testcase classname="clock" name="steady"/>' + timing + "</testsuite></testsuites>");
-process.exit(ok ? 0 : 1);
-`;
-}
-
-/** Claude Code writes an existing file only after reading it: read flaky.js, write `content`, explain. */
-function editFlaky(content: string, explanation: string) {
-  const file = (request: ModelRequest) => join(worktreeOf(request), "flaky.js");
-  return (request: ModelRequest): ScriptedReply => {
-    if (request.turn === 0) return { toolCalls: [{ name: "Read", input: { file_path: file(request) } }] };
-    if (request.turn === 1)
-      return { toolCalls: [{ name: "Write", input: { file_path: file(request), content } }] };
-    return { text: explanation };
-  };
 }
 
 interface Digest {

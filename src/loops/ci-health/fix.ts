@@ -4,8 +4,9 @@
  * attempt of the same run (worktree from the tested commit, routing, budget; loopd commits
  * the work on the run branch). loopd then checks the fix out in a scratch worktree and runs
  * that test `confirm` times; only a fix that passes every time is delivered further: with
- * `deliver: push`, its branch is pushed (`push.remote`, `push.branch`). `deliver: pr` is
- * not supported here yet: the fix stays on its branch and the digest says so.
+ * `deliver: push`, its branch is pushed (`push.remote`, `push.branch`); with `deliver: pr`,
+ * it is pushed to a branch of its own and a pull request carrying the test's failure history
+ * is opened or updated (fix-pr.ts). Once per test and commit: a second tick asks nothing.
  */
 import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -17,6 +18,7 @@ import type { TestHealth, TestObservation } from "../../domain/test-health.js";
 import type { HarnessResult } from "../../harness/harness.js";
 import { pushBranch } from "../../workspace/github-git.js";
 import type { LoopContext } from "../loop.js";
+import { deliverFixPull } from "./fix-pr.js";
 import type { JUnitCase } from "./junit.js";
 import { rerunPlan } from "./rerun.js";
 
@@ -140,9 +142,34 @@ export async function fixFlakyTest(input: {
       branch,
     );
   }
-  const pr =
-    spec.deliver === "pr" ? " (deliver: pr is not supported by ci-health yet: open it from there)" : "";
-  return remember("confirmed", `${confirmed}, on branch ${runBranch} (${fixed.slice(0, 7)})${pr}`, runBranch);
+  if (spec.deliver === "pr") {
+    try {
+      const pull = await deliverFixPull({
+        context,
+        params,
+        repo,
+        commit,
+        fixed,
+        test,
+        history: input.history,
+        confirmed,
+        summary: result.summary ?? null,
+      });
+      return remember(
+        "confirmed",
+        `${confirmed}, ${pull.created ? "opened" : "updated"} pull request #${pull.number} ${pull.url} from ${pull.branch} (${fixed.slice(0, 7)})`,
+        pull.branch,
+      );
+    } catch (error) {
+      context.signal.throwIfAborted();
+      return remember(
+        "confirmed",
+        `${confirmed}, but no pull request: ${messageOf(error)} (on ${runBranch})`,
+        runBranch,
+      );
+    }
+  }
+  return remember("confirmed", `${confirmed}, on branch ${runBranch} (${fixed.slice(0, 7)})`, runBranch);
 }
 
 /** Runs the test `confirm` times on the fix in a scratch worktree; the number of passes, stopping at the first failure. */
