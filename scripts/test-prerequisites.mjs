@@ -2,7 +2,8 @@
 /**
  * `npm test`'s pretest step: makes sure the machine has what the suite drives for real —
  * Debian's chromium (the dashboard's browser tests), bubblewrap (Codex's and loopd's sandbox
- * paths must work with it present) and a PostgreSQL server on 127.0.0.1:5432 (every store
+ * paths must work with it present), python3-pytest (ci-health's re-runs against real pytest)
+ * and a PostgreSQL server on 127.0.0.1:5432 (every store
  * test runs against both dialects). As root it installs what is missing with apt-get and
  * starts a stopped server; otherwise it stops at once with a coded message naming the exact
  * command to run. Nothing in the suite is skipped for a missing tool, so this is where a
@@ -30,6 +31,12 @@ const TOOLS = [
     why: "the harness tests must pass with the system sandbox present",
     paths: ["/usr/bin/bwrap"],
     pkg: "bubblewrap",
+  },
+  {
+    what: "pytest (python3-pytest)",
+    why: "ci-health's re-run of only the failed tests is tested against real pytest",
+    paths: ["/usr/lib/python3/dist-packages/pytest"],
+    pkg: "python3-pytest",
   },
 ];
 
