@@ -195,6 +195,10 @@ export const RunDetailSchema = RunViewSchema.extend({
       mode: z.string().meta({ description: "on | required (off: no record)." }),
       confined: z.boolean(),
       reason: z.string().optional().meta({ description: "Why it ran unconfined." }),
+      note: z
+        .string()
+        .optional()
+        .meta({ description: "What else to know (builtin: bash confined, file tools path-checked)." }),
       write: z.array(z.string()).optional().meta({ description: "Paths it could write." }),
       read: z.array(z.string()).optional().meta({ description: "Paths it could read (besides those)." }),
       network: z
