@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type Command, Option } from "commander";
 import type { CostsView } from "../../app/costs.js";
 import { type DoctorReport, doctor } from "../../app/doctor.js";
+import { doctorChecks, harnessChecks } from "../../app/doctor-checks.js";
 import type { MemoryView } from "../../app/memory.js";
 import type { RunDetail } from "../../app/runs.js";
 import { type StoreDoctorView, storeDoctor } from "../../app/store-doctor.js";
@@ -16,29 +17,64 @@ import { LoopdError } from "../../domain/errors.js";
 import { formatUsd } from "../../domain/money.js";
 import { DEFAULT_SINCE } from "../../domain/since.js";
 import type { CommandContext } from "../context.js";
+import { checksFailure, renderChecks } from "../doctor-checks.js";
 import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
-import type { Run } from "../program.js";
+import { packageVersion, type Run } from "../program.js";
 import { parseRunId } from "./run.js";
 
 export function registerAgentCommands(program: Command, run: Run): void {
   program
     .command("doctor")
     .description(
-      "check every harness: installed, version, credentials (tried against the provider), last error; routines paused for auth",
+      "check what a user can get wrong: data dir and token permissions, the store and its schema, the service, clock skew, every harness (installed, credentials), notify channels, disk space",
     )
     .action(
       run(async (ctx: CommandContext) => {
         // The harnesses and the store of this machine, whichever daemon is up.
-        const store = await ctx.localStore();
+        let store: Awaited<ReturnType<CommandContext["localStore"]>> | null = null;
+        let storeError: unknown;
+        try {
+          store = await ctx.localStore();
+        } catch (error) {
+          storeError = error;
+        }
+        const checks = await doctorChecks({
+          home: ctx.home,
+          env: ctx.io.env,
+          version: packageVersion(),
+          store,
+          storeError,
+        });
+        if (!store) {
+          // Without a store the harness checks cannot say which routines need what.
+          ctx.print({ checks, ok: false }, () => renderChecks(checks));
+          const failure = checksFailure(checks);
+          if (failure && ctx.json) ctx.exitCode = ERROR_CODES[failure.code].exitCode;
+          else if (failure) throw failure;
+          return;
+        }
         // Loaded on use: the harnesses (the AI SDK among them) are start-up other commands skip.
         const { workerRuntime } = await import("../../app/worker-runtime.js");
         const { harnesses } = await workerRuntime(store, ctx.home);
         const report = await doctor(store, harnesses, ctx.io.env);
         const storeView = await storeDoctor(store, ctx.home);
-        ctx.print({ ...report, store: storeView }, () =>
-          [renderDoctor(report, ctx.io.now()), renderStore(storeView, ctx.io.now())].join("\n"),
+        const all = [...checks, ...harnessChecks(report)];
+        ctx.print(
+          {
+            ...report,
+            ok: report.ok && !all.some((entry) => entry.status === "fail"),
+            checks: all,
+            store: storeView,
+          },
+          () =>
+            [
+              renderChecks(all),
+              "",
+              renderDoctor(report, ctx.io.now()),
+              renderStore(storeView, ctx.io.now()),
+            ].join("\n"),
         );
-        const failure = doctorFailure(report) ?? storeFailure(storeView);
+        const failure = doctorFailure(report) ?? storeFailure(storeView) ?? checksFailure(all);
         if (failure) {
           // Under --json the report above is the answer; the exit code still says it is not ready.
           if (ctx.json) {
