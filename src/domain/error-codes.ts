@@ -81,6 +81,18 @@ export const ERROR_CODES = {
     summary: "The store was migrated by a newer loopd than this one.",
     hint: "Upgrade loopd to the version that last wrote this store.",
   },
+  LOOPD_STORE_FULL: {
+    exitCode: EXIT.internal,
+    summary:
+      "The disk holding the SQLite store is full: nothing can be recorded; a running daemon retries every 5 s and goes on by itself once there is room.",
+    hint: "Free space on the data dir's disk (`df -h <home>`; kept worktrees under <home>/workspaces are often the most), or move the home to a bigger disk.",
+  },
+  LOOPD_STORE_READONLY: {
+    exitCode: EXIT.internal,
+    summary:
+      "The SQLite store or its folder cannot be written (a read-only mount or file); loopd needs to write the database and its -wal and -shm files.",
+    hint: "Make the data dir writable (`mount -o remount,rw`, file ownership), or point --home / LOOPD_HOME at a writable folder.",
+  },
   LOOPD_IMPORT_INVALID: {
     exitCode: EXIT.input,
     summary:

@@ -49,6 +49,8 @@ export interface EngineHealth {
   /** Since when the store has not answered (epoch ms), and the last error. */
   downSince: number | null;
   error: string | null;
+  /** The outage's code: LOOPD_STORE_FULL, LOOPD_STORE_READONLY or LOOPD_STORE_UNAVAILABLE. */
+  errorCode?: string | null;
   /** Whether wake-ups from other processes arrive (null: this store has no listener). */
   listening: boolean | null;
 }

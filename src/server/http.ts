@@ -26,6 +26,7 @@ export interface HealthInfo {
     store: "ok" | "degraded";
     downSince: number | null;
     error: string | null;
+    errorCode?: string | null;
     listening: boolean | null;
   };
   /** `/metrics` (Prometheus text), behind the API token unless it is null (`--no-auth`). */
@@ -57,6 +58,7 @@ export function createHttpApp(
           ? {
               storeDownSince: engine.downSince === null ? null : new Date(engine.downSince).toISOString(),
               storeError: engine.error,
+              storeErrorCode: engine.errorCode ?? null,
             }
           : {}),
         // Wake-ups from other processes: false while the LISTEN connection reconnects.

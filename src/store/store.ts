@@ -2,7 +2,7 @@
  * The store: Kysely over embedded SQLite (default) or PostgreSQL (scale-out). Opening it runs
  * pending migrations. Repository functions take a `Db` (the store's handle or a transaction).
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, type LogEvent, sql, type Transaction } from "kysely";
 import type pg from "pg";
@@ -73,7 +73,9 @@ function openSqlite(file: string, onQuery: QueryObserver | undefined): Store {
           await sql`commit`.execute(connection);
           return result;
         } catch (error) {
-          await sql`rollback`.execute(connection);
+          // SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR): then
+          // `rollback` fails too, and the error worth reporting is the first one.
+          await sql`rollback`.execute(connection).catch(() => {});
           throw error;
         }
       }),
@@ -133,6 +135,24 @@ function toStoreError(error: unknown, location: string): LoopdError {
       cause: error,
     });
   }
+  if (code?.startsWith("SQLITE_FULL")) {
+    return new LoopdError("LOOPD_STORE_FULL", `cannot prepare the store at ${location}: the disk is full`, {
+      cause: error,
+    });
+  }
+  if (
+    (code?.startsWith("SQLITE_READONLY") ||
+      code === "SQLITE_CANTOPEN" ||
+      code === "EROFS" ||
+      code === "EACCES") &&
+    !writable(dirname(location))
+  ) {
+    return new LoopdError(
+      "LOOPD_STORE_READONLY",
+      `cannot open the store at ${location}: its folder ${dirname(location)} cannot be written`,
+      { cause: error },
+    );
+  }
   if (code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "SQLITE_NOTADB") {
     return new LoopdError("LOOPD_STORE_UNAVAILABLE", `cannot open the store at ${location}: ${message}`, {
       hint: "Check that the data dir is writable and the file is a loopd SQLite database.",
@@ -146,6 +166,16 @@ function toStoreError(error: unknown, location: string): LoopdError {
       cause: error,
     },
   );
+}
+
+/** Whether this process may create files in `dir` (false on a read-only mount, even as root). */
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** postgres://user:secret@host/db → postgres://user@host/db */

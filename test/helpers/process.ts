@@ -17,9 +17,15 @@ export interface LoopdProcess {
 
 export function spawnLoopd(
   args: readonly string[],
-  options: { env: Record<string, string>; cwd: string },
+  options: {
+    env: Record<string, string>;
+    cwd: string;
+    /** A command that execs the rest (`unshare -m sh -c '…; exec "$@"' sh`): loopd keeps the pid. */
+    wrap?: readonly string[];
+  },
 ): LoopdProcess {
-  const child = spawn(process.execPath, [LOOPD_BIN, ...args, "--json"], {
+  const command = [...(options.wrap ?? []), process.execPath, LOOPD_BIN, ...args, "--json"];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
