@@ -2,7 +2,8 @@
  * Suites that need PostgreSQL fail under CI when it is missing instead of passing silently:
  * every test file that opens a PostgreSQL store decides whether to run through
  * `testDialects()` or `postgresSuiteEnabled()` (test/helpers/stores.ts, which throw under
- * `CI`), never by asking `isPostgresAvailable()` itself or skipping on its own condition.
+ * `CI`) — or, for a server of its own, `privatePostgresSuiteEnabled()`
+ * (test/helpers/private-postgres.ts, which throws there too) — never by asking `isPostgresAvailable()` itself or skipping on its own condition.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -28,7 +29,9 @@ const USES_POSTGRES = /openTestStore\("postgres"|kind: "postgres"|TEST_POSTGRES_
 describe("PostgreSQL suites under CI", () => {
   it("decide through testDialects() or postgresSuiteEnabled()", () => {
     const ungated = FILES.filter(
-      (file) => USES_POSTGRES.test(file.text) && !/testDialects\(\)|postgresSuiteEnabled\(/.test(file.text),
+      (file) =>
+        USES_POSTGRES.test(file.text) &&
+        !/testDialects\(\)|postgresSuiteEnabled\(|privatePostgresSuiteEnabled\(/.test(file.text),
     ).map((file) => file.name);
     expect(ungated).toEqual([]);
   });
