@@ -1,10 +1,12 @@
 /**
- * `loopd backup` on SQLite: SQLite's online backup API (better-sqlite3's `backup`), which
- * copies the database page by page and restarts a step when another connection writes, so
- * the copy is one consistent state even while the daemon works. The store is opened as it is,
- * never migrated: a copy taken by a newer loopd before its first start is the old schema.
+ * `loopd backup` on SQLite: SQLite's online backup API (better-sqlite3's `backup`), copying
+ * every page in one step inside one read transaction, so the copy is one consistent state
+ * even while the daemon writes (WAL: the writer is never blocked). The copy is written beside
+ * the target and renamed over it once checked, so a failed backup leaves no half file. The
+ * store is opened as it is, never migrated: a copy taken by a newer loopd before its first
+ * start holds the old schema.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { LoopdError } from "../domain/errors.js";
 import { makePrivate, SQLITE_BUSY_TIMEOUT_MS } from "./sqlite/dialect.js";
@@ -24,31 +26,48 @@ export async function backupSqlite(source: string, target: string): Promise<Sqli
       hint: "Pass the --home of the daemon's data dir; `loopd doctor` names the store it uses.",
     });
   }
-  const db = new Database(source, { fileMustExist: true });
+  const partial = `${target}.partial-${process.pid}`;
+  removeDatabase(partial);
   try {
-    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    makePrivate(target); // the copy holds what the store holds (hook secrets, logs): 0600
-    await db.backup(target);
+    const db = new Database(source, { fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+      makePrivate(partial); // the copy holds what the store holds (hook secrets, logs): 0600
+      // Every page in one step: step by step, each write by another connection restarts the copy.
+      await db.backup(partial, { progress: () => 0x7fffffff });
+    } finally {
+      db.close();
+    }
+    const result = inspect(partial);
+    renameSync(partial, target);
+    return { ...result, file: target };
   } catch (error) {
+    removeDatabase(partial);
     if (error instanceof LoopdError) throw error;
     throw new LoopdError(
       "LOOPD_FILE_WRITE_FAILED",
       `backing up ${source} to ${target} failed: ${(error as Error).message}`,
       { cause: error },
     );
-  } finally {
-    db.close();
   }
-  const copy = new Database(target, { fileMustExist: true });
+}
+
+/** Makes the copy one self-contained file (no -wal/-shm beside it) and checks it. */
+function inspect(file: string): SqliteBackup {
+  const copy = new Database(file, { fileMustExist: true });
   try {
-    // One self-contained file (no -wal/-shm beside it); the daemon turns WAL back on when it opens a restored copy.
+    // The daemon turns WAL back on when it opens a restored copy.
     copy.pragma("journal_mode = DELETE");
     const check = String(copy.pragma("quick_check", { simple: true }));
     const version = copy.prepare("select max(version) as version from schema_migrations").get() as {
       version: number | null;
     };
-    return { file: target, bytes: statSync(target).size, schemaVersion: Number(version.version ?? 0), check };
+    return { file, bytes: statSync(file).size, schemaVersion: Number(version.version ?? 0), check };
   } finally {
     copy.close();
   }
+}
+
+function removeDatabase(file: string): void {
+  for (const path of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(path, { force: true });
 }
