@@ -47,6 +47,9 @@ export function misfireToleranceMs(trigger: TriggerSpec, dueAt: number): number 
 export function misfireOf(routine: MisfireInput, now: number): Misfire | null {
   if (routine.state !== "active" || routine.nextDueAt === null) return null;
   const lateByMs = now - routine.nextDueAt;
+  // The floor first: most routines are not late at all, and the period costs a cron walk
+  // (`loopd ls` asks this of every routine).
+  if (lateByMs <= MISFIRE_MIN_LATE_MS) return null;
   if (lateByMs <= misfireToleranceMs(routine.trigger, routine.nextDueAt)) return null;
   return { dueAt: routine.nextDueAt, lateByMs };
 }

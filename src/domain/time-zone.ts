@@ -10,7 +10,16 @@ export function isIanaTimeZone(name: string): boolean {
   }
 }
 
-/** The zone of the machine applying the config; stored on the routine so every host agrees. */
+let systemZone: { tz: string | undefined; zone: string } | undefined;
+
+/**
+ * The zone of the machine applying the config; stored on the routine so every host agrees.
+ * Asked once per process (ICU's lookup is slow enough to show in `loopd ls` on 1,000 routines)
+ * and again only when `TZ` changes.
+ */
 export function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const tz = typeof process === "undefined" ? undefined : process.env.TZ;
+  if (systemZone === undefined || systemZone.tz !== tz)
+    systemZone = { tz, zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" };
+  return systemZone.zone;
 }

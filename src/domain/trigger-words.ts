@@ -26,7 +26,7 @@ export function describeTrigger(trigger: TriggerSpec, options: DescribeOptions =
         describeBackoff(trigger.backoffMs)
       );
     case "cron":
-      return `${lowerFirst(cronstrue.toString(trigger.cron, { use24HourTimeFormat: true, verbose: false }))}${zone(trigger.tz)}`;
+      return `${describeCron(trigger.cron)}${zone(trigger.tz)}`;
     case "at":
       return `once at ${describeWall(trigger.at, trigger.tz)}${zone(trigger.tz)}`;
     case "by":
@@ -50,6 +50,19 @@ const UTC_NAMES = new Set([
 
 function sameZone(a: string, b: string): boolean {
   return a === b || (UTC_NAMES.has(a) && UTC_NAMES.has(b));
+}
+
+/** Described expressions, reused: a list of routines repeats a few schedules many times. */
+const cronWords = new Map<string, string>();
+
+function describeCron(expression: string): string {
+  let words = cronWords.get(expression);
+  if (words === undefined) {
+    if (cronWords.size >= 1_000) cronWords.clear();
+    words = lowerFirst(cronstrue.toString(expression, { use24HourTimeFormat: true, verbose: false }));
+    cronWords.set(expression, words);
+  }
+  return words;
 }
 
 /** cronstrue starts a sentence ("Every minute", "At 09:00"); in a table cell it is a phrase. */
