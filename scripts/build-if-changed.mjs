@@ -1,4 +1,4 @@
-// `npm start`'s build step: rebuilds the CLI (tsc) and the dashboard (vite) only when their
+// `npm start`'s build step: rebuilds the CLI (tsc, then the esbuild bundle) and the dashboard (vite) only when their
 // sources are newer than the last build, so a restart reaches the dashboard URL in seconds.
 // `npm run build` still rebuilds everything unconditionally. The stamps live under
 // node_modules/.cache (not in dist/, which is packed; `npm ci` clears them, forcing a build).
@@ -12,23 +12,25 @@ const shared = ["package.json", "package-lock.json", "tsconfig.json"];
 const parts = [
   {
     name: "loopd",
-    inputs: ["src", "tsconfig.build.json", ...shared],
+    inputs: ["src", "tsconfig.build.json", "scripts/build-cli.mjs", ...shared],
     output: "dist/cli/bin.js",
     stamp: "node_modules/.cache/loopd-build/cli",
-    command: ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"],
+    commands: [["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], ["scripts/build-cli.mjs"]],
   },
   {
     name: "dashboard",
     inputs: ["dashboard", "tsconfig.dashboard.json", ...shared],
     output: "dist/dashboard/index.html",
     stamp: "node_modules/.cache/loopd-build/dashboard",
-    command: [
-      "node_modules/vite/bin/vite.js",
-      "build",
-      "--config",
-      "dashboard/vite.config.ts",
-      "--logLevel",
-      "warn",
+    commands: [
+      [
+        "node_modules/vite/bin/vite.js",
+        "build",
+        "--config",
+        "dashboard/vite.config.ts",
+        "--logLevel",
+        "warn",
+      ],
     ],
   },
 ];
@@ -40,7 +42,8 @@ for (const part of parts) {
   if (!changed) continue;
   // The stamp carries the time the build *started*: an edit made while it runs triggers the next one.
   const startedAt = new Date();
-  execFileSync(process.execPath, part.command, { cwd: root, stdio: "inherit" });
+  for (const command of part.commands)
+    execFileSync(process.execPath, command, { cwd: root, stdio: "inherit" });
   mkdirSync(dirname(stamp), { recursive: true });
   closeSync(openSync(stamp, "w"));
   utimesSync(stamp, startedAt, startedAt);

@@ -10,6 +10,8 @@ export default function setup(): void {
     cwd: root,
     stdio: "inherit",
   });
+  // The `loopd` executable: the esbuild bundle over tsc's dist/cli/bin.js, as `npm run build` makes it.
+  execFileSync(process.execPath, ["scripts/build-cli.mjs"], { cwd: root, stdio: "inherit" });
   // The dashboard's static files, which `loopd serve` hands out and the browser tests load.
   execFileSync(
     process.execPath,

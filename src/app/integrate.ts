@@ -6,15 +6,14 @@
  * same data dir as the daemon the user runs: the flag, because a `.loopd` found above the
  * agent's folder would otherwise win over LOOPD_HOME (app/home.ts).
  */
-import { fileURLToPath } from "node:url";
 import { LoopdError } from "../domain/errors.js";
 import { findExecutable } from "../harness/executable.js";
+import { loopdBinPath } from "../lib/package-root.js";
 
 export const INTEGRATIONS = ["claude", "codex", "gemini"] as const;
 export type Integration = (typeof INTEGRATIONS)[number];
 
-/** dist/app/integrate.js → dist/cli/bin.js */
-const LOOPD_BIN = fileURLToPath(new URL("../cli/bin.js", import.meta.url));
+const LOOPD_BIN = loopdBinPath();
 
 export interface IntegrationPlan {
   agent: Integration;

@@ -10,7 +10,7 @@ import { renderError } from "./render-error.js";
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const contexts: CommandContext[] = [];
-  const program = buildProgram(io, contexts);
+  const program = await buildProgram(io, contexts, argv);
   const json = argv.includes("--json");
   try {
     await program.parseAsync(argv, { from: "user" });

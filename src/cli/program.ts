@@ -2,39 +2,23 @@
  * The `loopd` command tree (commander). Commands are thin: parse flags, call `app`, print.
  * Every command takes the global `--json` and `--home <dir>`.
  */
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { registerAgentCommands } from "./commands/agents.js";
-import { registerCheckCommands } from "./commands/checks.js";
-import { registerConfigCommands } from "./commands/config.js";
-import { registerDaemonCommands } from "./commands/daemon.js";
-import { registerDataCommands } from "./commands/data.js";
-import { registerDeliveryCommands } from "./commands/deliveries.js";
-import { registerFeedbackCommands } from "./commands/feedback.js";
-import { registerFlakyCommands } from "./commands/flaky.js";
-import { registerIntegrateCommands } from "./commands/integrate.js";
-import { registerMcpCommands } from "./commands/mcp.js";
-import { registerOpenCommands } from "./commands/open.js";
-import { registerRemindCommands } from "./commands/remind.js";
-import { registerRoutineCommands } from "./commands/routines.js";
-import { registerRunNowCommands } from "./commands/run.js";
-import { registerRunCommands } from "./commands/runs.js";
-import { registerServiceCommands } from "./commands/service.js";
-import { registerTemplateCommands } from "./commands/templates.js";
+import { packageVersion } from "../lib/package-root.js";
+import { modulesFor } from "./command-modules.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
 
 export type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<void>;
 /** Wraps a command body so it receives a context built from the global flags. */
 export type Run = <A extends unknown[]>(handler: Handler<A>) => (...args: unknown[]) => Promise<void>;
 
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}
+export { packageVersion };
 
-export function buildProgram(io: Io, contexts: CommandContext[]): Command {
+/** The command tree for `argv`: every command, or only the file that owns argv's command (see command-modules.ts). */
+export async function buildProgram(
+  io: Io,
+  contexts: CommandContext[],
+  argv: readonly string[] = [],
+): Promise<Command> {
   const program = new Command("loopd")
     .description("Run coding agents as durable background workers.")
     .version(packageVersion(), "-V, --version", "print the version")
@@ -60,22 +44,7 @@ export function buildProgram(io: Io, contexts: CommandContext[]): Command {
       await handler(ctx, ...(args.slice(0, -1) as never));
     };
 
-  registerConfigCommands(program, run);
-  registerTemplateCommands(program, run);
-  registerRoutineCommands(program, run);
-  registerRunCommands(program, run);
-  registerRunNowCommands(program, run);
-  registerDaemonCommands(program, run);
-  registerAgentCommands(program, run);
-  registerDeliveryCommands(program, run);
-  registerCheckCommands(program, run);
-  registerFlakyCommands(program, run);
-  registerFeedbackCommands(program, run);
-  registerRemindCommands(program, run);
-  registerIntegrateCommands(program, run);
-  registerOpenCommands(program, run);
-  registerMcpCommands(program, run);
-  registerServiceCommands(program, run);
-  registerDataCommands(program, run);
+  const registers = await Promise.all(modulesFor(argv).map((module) => module.load()));
+  for (const register of registers) register(program, run);
   return program;
 }

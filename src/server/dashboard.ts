@@ -5,12 +5,13 @@
  * daemon needs no dev tooling at run time; without a build it says how to make one.
  */
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { Hono } from "hono";
+import { packageRoot } from "../lib/package-root.js";
 
-/** dist/server/dashboard.js → dist/dashboard/ */
-const DASHBOARD_DIR = fileURLToPath(new URL("../dashboard/", import.meta.url));
+/** <package>/dist/dashboard/, wherever this module runs from (src/, dist/server/, the CLI bundle). */
+const DASHBOARD_DIR = join(packageRoot(), "dist", "dashboard");
 
 export function mountDashboard(app: Hono, dir: string = DASHBOARD_DIR): void {
   const built = existsSync(`${dir}/index.html`);

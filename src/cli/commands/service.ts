@@ -4,7 +4,6 @@
  * running across logouts, reboots and crashes. `--print` shows the file and changes nothing.
  */
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { daemonServing } from "../../app/client/connect.js";
@@ -17,6 +16,7 @@ import {
   serviceTarget,
   uninstallService,
 } from "../../app/service.js";
+import { loopdBinPath } from "../../lib/package-root.js";
 import type { CommandContext } from "../context.js";
 import { pc } from "../format.js";
 import type { Run } from "../program.js";
@@ -44,7 +44,7 @@ export function registerServiceCommands(program: Command, run: Run): void {
         const target = serviceTarget(ctx.io.env, flags.platform);
         const file = serviceFile(target, {
           nodePath: process.execPath,
-          binPath: fileURLToPath(new URL("../bin.js", import.meta.url)),
+          binPath: loopdBinPath(),
           home: ctx.home,
           ...(flags.file ? { configFile: resolve(flags.file) } : {}),
         });
