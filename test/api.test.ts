@@ -611,6 +611,7 @@ describe("reports", () => {
       [
         "GET /api/v1/health",
         "GET /api/v1/version",
+        "GET /api/v1/status",
         "GET /api/v1/routines",
         "GET /api/v1/routines/{name}",
         "PUT /api/v1/routines/{name}",
@@ -640,7 +641,15 @@ describe("reports", () => {
       ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(["RoutineView", "RunView", "RunDetail", "RoutineConfig", "Error", "CostsView"]),
+      expect.arrayContaining([
+        "RoutineView",
+        "RunView",
+        "RunDetail",
+        "RoutineConfig",
+        "Error",
+        "CostsView",
+        "Status",
+      ]),
     );
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.security).toEqual([{ bearer: [] }]);
