@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
 import type pg from "pg";
+import { LoopdError } from "../domain/errors.js";
 import type { Store, StoreOptions } from "../store/store.js";
 
 export interface WakeBus {
@@ -32,7 +33,8 @@ const RECONNECT_MAX_MS = 5_000;
  * LISTEN on its own connection (a pooled one would lose the subscription when returned). When
  * that connection dies — a server restart, pg_terminate_backend, a network drop — it is
  * re-established with backoff, and `onWake` is called once it is back: notifications sent
- * meanwhile were lost, so a pass must look at the store itself (the catch-up pass).
+ * meanwhile were lost, so a pass must look at the store itself (the catch-up pass). The loss
+ * is reported to `onError` once per outage, however many reconnects fail.
  */
 export class PostgresWakeBus implements WakeBus {
   private client: pg.Client | undefined;
@@ -69,12 +71,18 @@ export class PostgresWakeBus implements WakeBus {
       keepAliveInitialDelayMillis: 10_000,
     });
     let lost = false;
+    // Reported once per outage (the loss, or the first connect that failed), not per retry;
+    // 'end' may come before the error that explains it.
+    let report = this.failures === 0;
     const onLost = (error?: unknown) => {
+      if (error !== undefined && report && !this.closed) {
+        report = false;
+        this.onError(listenLost(error));
+      }
       if (lost) return;
       lost = true;
       if (this.client === client) this.client = undefined;
       client.end().catch(() => {});
-      if (error !== undefined && !this.closed) this.onError(error);
       this.reconnectLater();
     };
     client.on("error", onLost);
@@ -121,6 +129,15 @@ export class PostgresWakeBus implements WakeBus {
     this.client = undefined;
     await client?.end().catch(() => {});
   }
+}
+
+function listenLost(error: unknown): LoopdError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new LoopdError(
+    "LOOPD_STORE_UNAVAILABLE",
+    `lost the LISTEN connection (${message}): reconnecting; until then wake-ups from other processes wait for the next pass`,
+    { cause: error },
+  );
 }
 
 /** The wake bus for a store: NOTIFY on PostgreSQL, the daemon's /wake on SQLite. */

@@ -4,6 +4,7 @@
  * works on a fresh connection. The LISTEN connection of the wake bus comes back by itself
  * and then asks for a catch-up pass (notifications sent meanwhile were lost).
  */
+import { type AddressInfo, createServer } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -12,6 +13,7 @@ import {
   TEST_POSTGRES_URL,
   type TestStore,
 } from "../../test/helpers/stores.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import { PostgresWakeBus, wakeChannel } from "../engine/wake.js";
 import { isConnectionFault } from "./faults.js";
 
@@ -109,6 +111,39 @@ describe.runIf(await postgresSuiteEnabled("the PostgreSQL fault tests"))(
         expect(performance.now() - sent).toBeLessThan(500);
       } finally {
         await bus.close();
+      }
+    });
+
+    it("reports a LISTEN outage once, with a code, however many reconnects fail", async () => {
+      // A server that takes every connection and drops it at once: a database going down and
+      // staying down, as the LISTEN client sees it.
+      let attempts = 0;
+      const server = createServer((socket) => {
+        attempts++;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      const errors: unknown[] = [];
+      const bus = new PostgresWakeBus(
+        target.store,
+        `postgres://x@127.0.0.1:${port}/x`,
+        "loopd_wake_down",
+        (error) => errors.push(error),
+      );
+      try {
+        await bus.listen(() => {});
+        expect(bus.listening()).toBe(false);
+        // 250 ms, 500 ms, 1 s, … between attempts.
+        await waitUntil(() => attempts >= 4, "four connection attempts", { timeoutMs: 10_000 });
+        expect(errors).toHaveLength(1);
+        expect(errors[0]).toMatchObject({
+          code: "LOOPD_STORE_UNAVAILABLE",
+          message: expect.stringContaining("lost the LISTEN connection"),
+        });
+      } finally {
+        await bus.close();
+        server.close();
       }
     });
   },
