@@ -11,6 +11,11 @@ export interface ActiveRun {
   leaseUntil: number;
   /** Kills the run a quarter lease before `leaseUntil` unless a renewal moves it first. */
   fence?: NodeJS.Timeout;
+  /**
+   * Its executor has returned: the run no longer takes a slot, only its completion is still
+   * being recorded (the lease is kept and the fence armed until it is).
+   */
+  executed?: boolean;
   done: Promise<void>;
 }
 

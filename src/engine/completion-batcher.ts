@@ -1,7 +1,8 @@
 /**
  * Group commit for run completions: runs that finish while a batch is being written are
  * written together in the next one, so N short runs cost a handful of transactions instead
- * of N. A run's events are flushed before its completion, so a finished run's log is whole.
+ * of N. The run events buffered so far (a run's log up to its `finished` line) are written in
+ * the same transaction, before the completions, so a finished run's log is whole.
  */
 import { type Completion, type CompletionResult, completeRuns } from "../store/sql/complete-run.js";
 import type { Store } from "../store/store.js";
@@ -38,16 +39,19 @@ export class CompletionBatcher {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_BATCH);
+        const events = await this.events.take();
         try {
-          await this.events.flush();
           const results = await completeRuns(
             this.store,
             batch.map((item) => item.completion),
+            events,
           );
           batch.forEach((item, index) => {
             item.resolve(results[index]!);
           });
         } catch (error) {
+          // Not lost: written with the next flush (a retried completion comes after them).
+          this.events.giveBack(events);
           for (const item of batch) item.reject(error);
         }
       }

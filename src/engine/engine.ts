@@ -64,7 +64,10 @@ export interface EngineOptions {
   /** Materialise due occurrences (scheduler) and/or claim and execute runs (worker). */
   roles: { schedule: boolean; work: boolean };
   workerId?: string;
-  /** Runs this process executes at once. */
+  /**
+   * Runs this process executes at once. A run whose executor returned frees its slot while
+   * its completion is written (it keeps its lease until then).
+   */
   concurrency?: number;
   /** Running runs across all workers. */
   globalConcurrency?: number;
@@ -161,7 +164,7 @@ export class Engine {
       onWake: () => this.wake(),
       onLate: (lateByMs) => this.emit({ type: "woke-late", lateByMs }),
     });
-    this.storeHealth = new StoreHealth((event) => this.emit(event));
+    this.storeHealth = new StoreHealth((event) => this.emit(event), this.store.location);
     this.leases = new LeaseKeeper({
       store: this.store,
       workerId: this.workerId,
@@ -197,6 +200,9 @@ export class Engine {
       emit: (event) => this.emit(event),
       notifyOthers: () => this.notifyOthers(),
       globalCapped: () => this.globalCapped,
+      executed: () => {
+        if (this.started) this.wake();
+      },
     };
   }
 
@@ -223,6 +229,7 @@ export class Engine {
       store: this.storeHealth.downSince === null ? "ok" : "degraded",
       downSince: this.storeHealth.downSince,
       error: this.storeHealth.error,
+      errorCode: this.storeHealth.code,
       listening: listening ?? null,
     };
   }
@@ -357,8 +364,19 @@ export class Engine {
     }
   }
 
+  /**
+   * Run slots free for a claim: runs whose executor returned do not hold one while their
+   * completion is written (the claim and the completion overlap). Runs awaiting completion
+   * are bounded too (one more set of slots), so a slow store cannot pile them up.
+   */
+  private freeSlots(): number {
+    let executing = 0;
+    for (const active of this.active.values()) if (!active.executed) executing++;
+    return Math.min(this.concurrency - executing, 2 * this.concurrency - this.active.size);
+  }
+
   private async claimAndStart(now: number): Promise<void> {
-    if (this.active.size >= this.concurrency) return;
+    if (this.freeSlots() <= 0) return;
     const settings = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING)) ?? {};
     // Whichever process applied them, the runs claimed below use the settings as they are now.
     const reloaded = this.options.refreshRuntime?.(settings) ?? [];
@@ -369,7 +387,7 @@ export class Engine {
     const { claimed, canceled, saturated, unsuitable } = await claimRuns(this.store, {
       workerId: this.workerId,
       now,
-      limit: this.concurrency - this.active.size,
+      limit: this.freeSlots(),
       leaseMs: this.leaseMs,
       ...(globalConcurrency !== undefined ? { globalConcurrency } : {}),
       ...(limits.perRepo !== undefined ? { perRepo: limits.perRepo } : {}),
@@ -411,7 +429,7 @@ export class Engine {
     let next: number | null = null;
     try {
       const wakeups = await nextWakeups(this.store.db, now);
-      const canStart = this.options.roles.work && this.active.size < this.concurrency;
+      const canStart = this.options.roles.work && this.freeSlots() > 0;
       const candidates = [
         this.options.roles.schedule ? wakeups.nextDueAt : null,
         // Runs left queued that this worker could not start (global cap, labels) would make

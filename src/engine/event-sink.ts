@@ -55,6 +55,32 @@ export class RunEventBuffer {
     this.counts.delete(runId);
   }
 
+  /**
+   * Hands over everything buffered so far, once the flushes under way are stored, for a
+   * caller that writes them in its own transaction (completion-batcher.ts); `giveBack` them
+   * if that transaction fails.
+   */
+  async take(): Promise<NewRunEvent[]> {
+    // A flush the timer starts meanwhile holds older events: those are stored first.
+    let flushing: Promise<void>;
+    do {
+      flushing = this.flushing;
+      await flushing;
+    } while (flushing !== this.flushing);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    return batch;
+  }
+
+  /** Events `take`n whose write failed: written with the next flush, before newer ones. */
+  giveBack(events: readonly NewRunEvent[]): void {
+    if (events.length === 0) return;
+    this.buffer = [...events, ...this.buffer];
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
   /** Writes everything buffered so far; resolves when it is stored. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
@@ -63,7 +89,7 @@ export class RunEventBuffer {
     const batch = this.buffer;
     this.buffer = [];
     this.flushing = this.flushing
-      .then(() => appendRunEvents(this.store.db, batch))
+      .then(() => appendRunEvents(this.store.db, batch, this.store.dialect))
       // Losing log lines must not fail runs; outcomes are recorded separately.
       .catch(this.onError);
     return this.flushing;

@@ -38,6 +38,11 @@ export interface RunAttemptDeps {
   notifyOthers: () => Promise<void>;
   /** A global concurrency cap applies: every completion frees a slot other workers wait for. */
   globalCapped: () => boolean;
+  /**
+   * The executor returned: the slot is free while the completion is written, so the next
+   * claim overlaps this completion instead of waiting for it.
+   */
+  executed?: (active: ActiveRun) => void;
 }
 
 /** Executes the run's attempt and records how it ended (a crashed executor is LOOPD_HARNESS_CRASHED). */
@@ -68,6 +73,8 @@ export async function runAttempt(deps: RunAttemptDeps, active: ActiveRun): Promi
   } finally {
     clearTimeout(timeout);
   }
+  active.executed = true;
+  deps.executed?.(active);
   await completeAttempt(deps, active, result, started);
 }
 

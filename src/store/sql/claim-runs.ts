@@ -125,7 +125,11 @@ export async function claimRuns(store: Store, options: ClaimOptions): Promise<Cl
         }),
       ),
       routines: policyRoutines,
-      running: await runningRuns(trx, routineIds),
+      // `allow` starts whatever runs: only the other policies look at a routine's running runs.
+      running: await runningRuns(
+        trx,
+        [...policyRoutines].filter(([, routine]) => routine.overlap !== "allow").map(([id]) => id),
+      ),
       inLine: await readyInLine(
         trx,
         [...policyRoutines].filter(([, routine]) => routine.overlap !== "allow").map(([id]) => id),
@@ -221,6 +225,7 @@ async function lease(db: Db, claimed: ClaimedRun[], options: ClaimOptions): Prom
 /** Per routine, its runs executing now. */
 async function runningRuns(db: Db, routineIds: number[]): Promise<Map<number, RunningRun[]>> {
   const running = new Map<number, RunningRun[]>();
+  if (routineIds.length === 0) return running;
   for (const run of await db
     .selectFrom("runs")
     .select(["id", "routine_id", "lease_until", "attempt", "trigger"])

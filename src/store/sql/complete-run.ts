@@ -14,14 +14,17 @@ import type { NotifyEvent } from "../../domain/config-schema.js";
 import { breakerPause, breakerTrips } from "../../domain/failure-breaker.js";
 import { WAIT_REASON_PREFIXES } from "../../domain/overlap.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
+import type { NewRunEvent } from "../../domain/run-event.js";
 import type { RunReport } from "../../domain/run-report.js";
 import type { Outcome, RunStatus } from "../../domain/run-status.js";
+import type { Dialect } from "../migrations/migration.js";
 import { enqueueEvent } from "../outbox.js";
+import { appendRunEvents } from "../run-events.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
 import { completeWatch, type WatchCompletion } from "./complete-watch.js";
 import { pauseRoutineItself } from "./pause-routine.js";
-import { valuesTable } from "./values.js";
+import { jsonTable } from "./values.js";
 
 export interface Completion extends RunReport {
   runId: number;
@@ -76,13 +79,20 @@ interface RunUpdate {
   completion: Completion;
 }
 
-/** Results in the order of `completions`. */
+/**
+ * Results in the order of `completions`. `events`: run events buffered before these
+ * completions (the runs' logs up to their `finished` line), written first in the same
+ * transaction, so a finished run's log is whole without a transaction of its own.
+ */
 export async function completeRuns(
   store: Store,
   completions: readonly Completion[],
+  events: readonly NewRunEvent[] = [],
 ): Promise<CompletionResult[]> {
-  if (completions.length === 0) return [];
+  if (completions.length === 0 && events.length === 0) return [];
   return store.writeTransaction(async (trx) => {
+    await appendRunEvents(trx, events, store.dialect);
+    if (completions.length === 0) return [];
     const rows = await trx
       .selectFrom("runs")
       .select(["id", "routine_id", "status", "attempt", "max_attempts", "worker_id"])
@@ -133,10 +143,10 @@ export async function completeRuns(
     }
     if (updates.length === 0) return results;
 
-    await updateRuns(trx, updates);
+    await updateRuns(trx, store.dialect, updates);
     // `changeOnly` rules compare with the outcome before this batch: read it before the update.
     const previous = await previousOutcomes(trx, updates);
-    await updateRoutineHealth(trx, health);
+    await updateRoutineHealth(trx, store.dialect, health);
     for (const update of updates) {
       if (update.finishedAt === null) continue;
       await enqueueOutcome(trx, update.completion, previous);
@@ -325,8 +335,9 @@ function noteOutcome(
 }
 
 /** One statement per batch in both dialects: a round trip per run is what limits throughput. */
-async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<void> {
-  const v = valuesTable(
+async function updateRuns(trx: Kysely<Database>, dialect: Dialect, updates: RunUpdate[]): Promise<void> {
+  const v = jsonTable(
+    dialect,
     "v",
     [
       ["id", "bigint"],
@@ -381,8 +392,13 @@ async function updateRuns(trx: Kysely<Database>, updates: RunUpdate[]): Promise<
     from v where runs.id = v.id`.execute(trx);
 }
 
-async function updateRoutineHealth(trx: Kysely<Database>, health: Map<number, RoutineHealth>): Promise<void> {
-  const v = valuesTable(
+async function updateRoutineHealth(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  health: Map<number, RoutineHealth>,
+): Promise<void> {
+  const v = jsonTable(
+    dialect,
     "v",
     [
       ["id", "bigint"],

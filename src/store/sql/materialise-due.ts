@@ -10,10 +10,11 @@ import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
 import { onTimeMayQueue } from "../../domain/overlap.js";
 import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
 import { cadenceTrigger } from "../../domain/watch-cadence.js";
+import type { Dialect } from "../migrations/migration.js";
 import { enqueueEvent } from "../outbox.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
-import { valuesTable } from "./values.js";
+import { jsonTable } from "./values.js";
 
 export interface MaterialiseResult {
   routines: number;
@@ -94,14 +95,8 @@ export async function materialiseDue(
       advances.push({ id: routine.id, nextDueAt: plan.nextDueAt, scheduledRuns: plan.scheduledRuns });
     }
 
-    for (let start = 0; start < rows.length; start += 500) {
-      await trx
-        .insertInto("runs")
-        .values(rows.slice(start, start + 500))
-        .onConflict((conflict) => conflict.columns(["routine_id", "due_at"]).doNothing())
-        .execute();
-    }
-    await advanceRoutines(trx, advances, now);
+    await insertRuns(trx, store.dialect, rows);
+    await advanceRoutines(trx, store.dialect, advances, now);
     for (const row of rows) {
       const spec = specs.get(row.routine_id)!;
       if (row.status !== "skipped" || !spec.notify.some((rule) => rule.on.includes("skipped"))) continue;
@@ -152,13 +147,59 @@ async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set
   return new Set(rows.map((row) => row.routine_id));
 }
 
+/**
+ * The batch's runs, one JSON parameter whatever their number (sql/values.ts); a run already
+ * there (another scheduler was first) is left alone.
+ */
+async function insertRuns(
+  db: Db,
+  dialect: Dialect,
+  rows: ReadonlyArray<Insertable<RunsTable>>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const v = jsonTable(
+    dialect,
+    "v",
+    [
+      ["routine_id", "bigint"],
+      ["due_at", "bigint"],
+      ["trigger", "text"],
+      ["status", "text"],
+      ["reason", "text"],
+      ["max_attempts", "integer"],
+      ["not_before", "bigint"],
+      ["queued_at", "bigint"],
+      ["finished_at", "bigint"],
+    ],
+    rows.map((row) => [
+      row.routine_id,
+      row.due_at,
+      row.trigger,
+      row.status,
+      row.reason ?? null,
+      row.max_attempts,
+      row.not_before,
+      row.queued_at,
+      row.finished_at ?? null,
+    ]),
+  );
+  // `where true`: SQLite parses an ON CONFLICT after INSERT … SELECT only behind a WHERE.
+  await sql`with ${v} insert into runs (routine_id, due_at, trigger, status, reason, max_attempts,
+      not_before, queued_at, finished_at)
+    select routine_id, due_at, trigger, status, reason, max_attempts, not_before, queued_at, finished_at
+    from v where true
+    on conflict (routine_id, due_at) do nothing`.execute(db);
+}
+
 async function advanceRoutines(
   db: Db,
+  dialect: Dialect,
   advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }>,
   now: number,
 ): Promise<void> {
   // One statement for the whole batch: a round trip per routine is what makes schedulers late.
-  const v = valuesTable(
+  const v = jsonTable(
+    dialect,
     "v",
     [
       ["id", "bigint"],
