@@ -1,8 +1,10 @@
 /**
- * The builtin harness under `sandbox: required` end to end (`loopd run --wait` with the real
- * bubblewrap, the builtin agent against the fake model): the run is not refused, and its bash
- * tool cannot read a planted ~/.ssh key, write the main checkout or see loopd's pid, while
- * it writes its worktree; show-run records a confined profile with the file-tools note.
+ * The builtin harness under its default sandbox (`on`, nothing set) end to end (`loopd run
+ * --wait` with the real bubblewrap, the builtin agent against the fake model): its bash tool
+ * cannot read a planted ~/.ssh key, write the main checkout or see loopd's pid, while it
+ * writes its worktree; the routine's `verify` runs in the same profile (it cannot read the key
+ * either, and passes); show-run records a confined profile with the file-tools note, in
+ * --json and in its human output.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,7 +42,7 @@ routines:
     memory: false
     maxTurns: 4
     timeout: 2m
-    sandbox: required
+    verify: { command: "(cat ~/.ssh/id_rsa > verify-saw.txt 2>&1 || true) && test -f probe.txt" }
 `,
     );
     const applied = await loopd("apply", "-f", join(root, "loopd.yaml"));
@@ -52,7 +54,7 @@ routines:
     rmSync(repo, { recursive: true, force: true });
   });
 
-  it("required runs; bash cannot reach secrets, the main checkout or loopd, and writes its worktree", async () => {
+  it("on by default: bash and verify cannot reach secrets, the main checkout or loopd; the worktree is writable", async () => {
     const probe = [
       "(cat ~/.ssh/id_rsa >/dev/null 2>&1 && echo SSH_READ || echo SSH_DENIED)",
       // The main checkout is not there (a write lands in the private /tmp), its hooks are read-only.
@@ -68,17 +70,25 @@ routines:
     );
     const run = await loopd("run", "boxed-builtin", "--wait", "--json");
     expect(run.code, run.stdout + run.stderr).toBe(0);
+    const id = String(json<{ id: number }>(run).id);
     const detail = json<{
       workspace: string | null;
       sandbox: { mode: string; confined: boolean; note?: string } | null;
-    }>(await loopd("show-run", String(json<{ id: number }>(run).id), "--json"));
+    }>(await loopd("show-run", id, "--json"));
     const seen = readFileSync(join(detail.workspace!, "probe.txt"), "utf8");
     expect(seen).toContain("SSH_DENIED");
     expect(seen).toContain("HOOK_DENIED");
     expect(existsSync(join(repo, ".git/hooks/post-checkout"))).toBe(false);
     expect(seen).toContain("NO_LOOPD");
     expect(existsSync(join(repo, "escaped.txt"))).toBe(false);
-    expect(detail.sandbox).toMatchObject({ mode: "required", confined: true });
-    expect(detail.sandbox?.note).toMatch(/file tools/);
+    expect(detail.sandbox).toMatchObject({ mode: "on", confined: true });
+    expect(detail.sandbox?.note).toMatch(/without the model API keys; the file tools/);
+    // verify ran (the run succeeded, so it passed) in the profile: no key for it either.
+    const verifySaw = readFileSync(join(detail.workspace!, "verify-saw.txt"), "utf8");
+    expect(verifySaw).not.toContain("PRIVATE KEY");
+    expect(verifySaw).toMatch(/No such file/);
+    const human = await loopd("show-run", id);
+    expect(human.stdout).toContain("sandbox:   on");
+    expect(human.stdout).toContain(detail.sandbox!.note!);
   });
 });

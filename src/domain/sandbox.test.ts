@@ -7,7 +7,7 @@ describe("effectiveSandbox (table in domain/sandbox.ts)", () => {
     ["agent CLI, nothing set", undefined, undefined, "claude", "on"],
     ["codex, nothing set", undefined, undefined, "codex", "on"],
     ["shell, nothing set", undefined, undefined, "shell", "off"],
-    ["builtin, nothing set", undefined, undefined, "builtin", "off"],
+    ["builtin, nothing set", undefined, undefined, "builtin", "on"],
     ["global default applies", undefined, "required", "shell", "required"],
     ["the routine's word wins", "off", "required", "claude", "off"],
     ["object without mode takes the global mode", { allowRead: ["/data"] }, "required", "gemini", "required"],

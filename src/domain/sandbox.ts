@@ -8,7 +8,12 @@
  * | set          | any           | any              | the routine's        |
  * | unset        | set           | any              | the global one       |
  * | unset        | unset         | agent CLI        | on                   |
- * | unset        | unset         | shell, builtin   | off                  |
+ * | unset        | unset         | builtin          | on                   |
+ * | unset        | unset         | shell            | off                  |
+ *
+ * The builtin harness is an agent like the CLIs (its bash commands run in the profile, its
+ * file tools are path-checked in loopd's process). A shell routine runs the user's own command,
+ * not a model's, so it stays unconfined unless its routine (or the global default) says `on`.
  *
  * A routine's object form is merged over the global one field by field (allow-lists are
  * added, `network: all` wins), so a global `allowRead` is not lost by setting `mode` alone.
@@ -29,8 +34,14 @@ export interface SandboxSetting {
   network: string[] | "all";
 }
 
-/** Harnesses that get `on` when nothing is set: the agent CLIs loopd spawns. */
-export const SANDBOXED_BY_DEFAULT: ReadonlySet<string> = new Set(["claude", "codex", "gemini", "opencode"]);
+/** Harnesses that get `on` when nothing is set: the agents (the CLIs loopd spawns, its builtin one). */
+export const SANDBOXED_BY_DEFAULT: ReadonlySet<string> = new Set([
+  "claude",
+  "codex",
+  "gemini",
+  "opencode",
+  "builtin",
+]);
 
 const absolutePath = z
   .string()
@@ -61,7 +72,7 @@ export const sandboxObjectSchema = z.strictObject({
 
 export const sandboxSchema = z.union([z.enum(SANDBOX_MODES), sandboxObjectSchema]).meta({
   description:
-    "Confine the run from outside (Linux: bubblewrap): its worktree writable, a synthetic HOME with only the harness's own config, no other network than its model and allowed hosts. on = confine when possible, warn otherwise; required = refuse to run unconfined; off. Default: on for agent CLIs, off for shell commands.",
+    "Confine the run from outside (Linux: bubblewrap): its worktree writable, a synthetic HOME with only the harness's own config, no other network than its model and allowed hosts. on = confine when possible, warn otherwise; required = refuse to run unconfined; off. Default: on for agents (the CLIs and builtin), off for shell commands.",
 });
 
 export type SandboxConfig = z.infer<typeof sandboxSchema>;

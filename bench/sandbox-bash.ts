@@ -1,0 +1,66 @@
+/**
+ * What the sandbox adds to one builtin `bash` call: the median wall time of `true` run by
+ * runBash unconfined and inside a run's sandbox (bubblewrap, filtered network: the launcher
+ * starts per command), alternating, after a warm-up, in the same process. Needs bwrap.
+ *
+ *   npx esbuild bench/sandbox-bash.ts --bundle --platform=node --format=esm --packages=external \
+ *     --outfile=/tmp/loopd-sandbox-bash.mjs && node /tmp/loopd-sandbox-bash.mjs
+ *
+ * A benchmark, not a test: prints one Markdown table.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { openBashSandbox, runBash } from "../src/harness/builtin/bash.js";
+import type { SandboxRequest } from "../src/harness/sandbox/request.js";
+
+const CALLS = 15;
+
+const cwd = mkdtempSync(join(tmpdir(), "loopd-bench-bash-"));
+const env = {
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: mkdtempSync(join(tmpdir(), "loopd-bench-home-")),
+};
+const request: SandboxRequest = {
+  setting: { mode: "required", allowWrite: [], allowRead: [], network: [] },
+  bwrap: process.env.LOOPD_BWRAP || "bwrap",
+  loopback: [],
+  hosts: [],
+  github: false,
+};
+const opened = await openBashSandbox({ request, cwd, env, emit: () => {} });
+if (opened.kind !== "confined") throw new Error(`no sandbox here (${opened.kind})`);
+const sandbox = opened.sandbox;
+
+async function timed(confined: boolean): Promise<number> {
+  const started = performance.now();
+  const result = await runBash({ command: "true", cwd, env, sandbox: confined ? sandbox : null });
+  if (result.exitCode !== 0) throw new Error(`true exited ${result.exitCode}: ${result.output}`);
+  return performance.now() - started;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+await timed(false);
+await timed(true);
+const plain: number[] = [];
+const boxed: number[] = [];
+for (let i = 0; i < CALLS; i++) {
+  plain.push(await timed(false));
+  boxed.push(await timed(true));
+}
+await sandbox.close();
+rmSync(cwd, { recursive: true, force: true });
+rmSync(env.HOME, { recursive: true, force: true });
+console.log(`| bash \`true\` (median of ${CALLS}) | ms |\n| --- | --- |`);
+console.log(`| unconfined | ${median(plain).toFixed(0)} |`);
+console.log(`| sandbox on (bwrap + network launcher per call) | ${median(boxed).toFixed(0)} |`);
+console.log(
+  `\nload average ${loadavg()
+    .map((n) => n.toFixed(1))
+    .join(" ")}`,
+);
