@@ -15,6 +15,7 @@ import { findRun } from "../store/runs.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import { pruneTestResults, recentTestResults, recordTestResults } from "../store/test-results.js";
+import { cheapLoopModel } from "./loop-model.js";
 import { runEnvironment } from "./run-environment.js";
 
 /** Runs of test results a routine keeps (its `window` looks at fewer). */
@@ -72,6 +73,14 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
         save: (changes) => saveFeedback(db, run.routineId, changes),
       },
       runAgent: (job) => runAgent(options, job),
+      model: cheapLoopModel({
+        store,
+        run,
+        settings: options.settings,
+        env: options.baseEnv,
+        signal: options.signal,
+        now,
+      }),
       notify: ({ kind, summary, url }) =>
         enqueueEvent(db, {
           type: `loop.${kind}`,

@@ -5,7 +5,7 @@ import { issueToPrTick } from "./issue-to-pr/tick.js";
 import type { LoopTick } from "./loop.js";
 import { prBabysitTick } from "./pr-babysit/tick.js";
 
-export type { AgentJob, AgentJobResult, LoopContext, LoopOutcome, LoopTick } from "./loop.js";
+export type { AgentJob, AgentJobResult, LoopContext, LoopModel, LoopOutcome, LoopTick } from "./loop.js";
 
 export const LOOP_TICKS: Readonly<Record<string, LoopTick>> = {
   "pr-babysit": prBabysitTick,

@@ -24,6 +24,14 @@ export interface AgentJobResult {
   commit: string | null;
 }
 
+/** A short model call a tick may make itself (no agent, no tools): the cheapest declared tier. */
+export interface LoopModel {
+  tier: string;
+  model: string;
+  /** One request; its cost is recorded in the ledger on the run. Throws on any failure. */
+  ask(prompt: string, options?: { maxOutputTokens?: number }): Promise<string>;
+}
+
 export interface LoopItemStore {
   all(): Promise<Map<string, unknown>>;
   put(item: string, state: unknown): Promise<void>;
@@ -58,6 +66,8 @@ export interface LoopContext {
   feedback: FeedbackMemory;
   /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
   runAgent(job: AgentJob): Promise<AgentJobResult>;
+  /** The cheapest tier for a short call of the tick's own; null when no tier is declared or its key is missing. */
+  model: LoopModel | null;
   /**
    * A notification through the routine's `notify` rules: `needs_attention` (a person must look:
    * sent to rules asking for `failure`), `fixed` (sent to rules asking for `success`) or

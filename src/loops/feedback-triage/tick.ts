@@ -3,7 +3,9 @@
  * are not taken as gone), and when something came or went, triage it all (triage.ts), save
  * items and clusters in one transaction, label or comment on GitHub issues when asked
  * (labels and one sticky comment only: never closes), and send the digest (notify `report`)
- * when new items arrived. Nothing new: no embedding request, no notification, no write.
+ * when new items arrived. With a model tier declared, new or changed themes get a one-line
+ * title from the cheapest tier in one request (titles.ts), else keep their top terms.
+ * Nothing new: no embedding or model request, no notification, no write.
  */
 import { createOpenAI } from "@ai-sdk/openai";
 import { embedMany } from "ai";
@@ -13,6 +15,7 @@ import { githubClient, parseRepoRef, resolveGithubAccess, upsertStickyComment } 
 import type { LoopContext, LoopTick } from "../loop.js";
 import { renderDigest } from "./digest.js";
 import { type IncomingItem, readSource, sourceName } from "./sources.js";
+import { clustersToName, nameClusters } from "./titles.js";
 import { type TriageResult, triage } from "./triage.js";
 
 type Params = Omit<FeedbackTriageParams, "every">;
@@ -68,6 +71,7 @@ export const feedbackTriageTick: LoopTick = async (context) => {
       ...failed,
     };
   }
+  if (result.newItems.length > 0) await nameThemes(context, result, previous);
   await memory.save(result.changes);
   await actOnIssues(params, result, context);
   const digest = renderDigest(context.run.routineName, result, problems);
@@ -77,6 +81,26 @@ export const feedbackTriageTick: LoopTick = async (context) => {
   );
   return { summary: digest, agent: null, ...failed };
 };
+
+/** Titles for the new or changed themes from the cheap tier; on any failure the labels stand. */
+async function nameThemes(
+  context: LoopContext,
+  result: TriageResult,
+  previous: Awaited<ReturnType<LoopContext["feedback"]["clusters"]>>,
+): Promise<void> {
+  const model = context.model;
+  const unnamed = clustersToName(result.clusters, previous);
+  if (model === null || unnamed.length === 0) return;
+  try {
+    const named = await nameClusters(model, unnamed);
+    context.log(`named ${named} of ${unnamed.length} theme(s) with ${model.model} (tier ${model.tier})`);
+  } catch (error) {
+    context.signal.throwIfAborted();
+    context.log(
+      `theme titles from ${model.model} failed, top terms kept: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
 
 function embedder(
   embedding: NonNullable<Params["embedding"]>,

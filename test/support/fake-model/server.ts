@@ -28,8 +28,8 @@ import type { ModelRequest, Protocol, Script, ScriptedReply } from "./script.js"
 
 export interface FakeModelServerOptions {
   script: Script;
-  /** Reply to side requests (no tools). Default: a short text. */
-  sideReply?: ScriptedReply;
+  /** Reply to side requests (no tools), or a function of the request. Default: a short text. */
+  sideReply?: ScriptedReply | ((request: ModelRequest) => ScriptedReply);
   /** When the script list runs out: this reply (default `{ text: "done" }`). */
   whenExhausted?: ScriptedReply;
   /** Refuse every key on every route (a revoked key). */
@@ -88,7 +88,12 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
   const modelListRequests: ModelListRequest[] = [];
 
   const nextReply = (request: ModelRequest): ScriptedReply => {
-    if (!request.hasTools) return options.sideReply ?? { text: "ok", usage: { input: 10, output: 2 } };
+    if (!request.hasTools) {
+      const side = options.sideReply;
+      return (
+        (typeof side === "function" ? side(request) : side) ?? { text: "ok", usage: { input: 10, output: 2 } }
+      );
+    }
     if (typeof script === "function") return script(request);
     return script[request.turn] ?? options.whenExhausted ?? { text: "done" };
   };
