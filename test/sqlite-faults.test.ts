@@ -93,7 +93,8 @@ describe.runIf(mountsAllowed())("SQLite disk faults", () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({
       ok: false,
-      storeError: expect.stringMatching(/^the disk holding .* is full/),
+      storeError: expect.stringMatching(/^the disk holding .*loopd\.db is full/),
+      storeErrorCode: "LOOPD_STORE_FULL",
     });
     // Several retries later (250 ms doubling to 5 s): still one report, and alive.
     await new Promise((resolve) => setTimeout(resolve, 6000));

@@ -164,6 +164,7 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
     expect(e.health()).toMatchObject({
       store: "degraded",
       error: expect.stringContaining("did not answer: Connection terminated unexpectedly"),
+      errorCode: "LOOPD_STORE_UNAVAILABLE",
     });
     faulty.down(false);
     await e.idle();
