@@ -22,7 +22,12 @@ function mountsAllowed(): boolean {
   try {
     execFileSync("unshare", ["-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], { stdio: "ignore" });
     return true;
-  } catch {
+  } catch (error) {
+    // Under CI a missing capability is a failure, not a quiet skip (as for PostgreSQL).
+    if (process.env.CI)
+      throw new Error(
+        `CI needs mounts in a mount namespace (unshare -m) for the SQLite disk fault tests: ${String(error)}`,
+      );
     console.warn(
       "skipped: cannot mount in a mount namespace here (unshare -m; needs root) — the SQLite disk fault tests",
     );
