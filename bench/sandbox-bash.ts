@@ -1,7 +1,8 @@
 /**
  * What the sandbox adds to one builtin `bash` call: the median wall time of `true` run by
- * runBash unconfined and inside a run's sandbox (bubblewrap, filtered network: the launcher
- * starts per command), alternating, after a warm-up, in the same process. Needs bwrap.
+ * runBash unconfined, inside a run's sandbox with a new bubblewrap and network launcher per
+ * command, and through the run's long-lived confined shell (confined-shell.ts, what the
+ * builtin harness uses), in turn, after a warm-up, in the same process. Needs bwrap.
  *
  *   npx esbuild bench/sandbox-bash.ts --bundle --platform=node --format=esm --packages=external \
  *     --outfile=/tmp/loopd-sandbox-bash.mjs && node /tmp/loopd-sandbox-bash.mjs
@@ -12,7 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { openBashSandbox, runBash } from "../src/harness/builtin/bash.js";
+import { type BashSandbox, openBashSandbox, runBash } from "../src/harness/builtin/bash.js";
+import { ConfinedShell } from "../src/harness/builtin/confined-shell.js";
 import type { SandboxRequest } from "../src/harness/sandbox/request.js";
 
 const CALLS = 15;
@@ -32,10 +34,12 @@ const request: SandboxRequest = {
 const opened = await openBashSandbox({ request, cwd, env, emit: () => {} });
 if (opened.kind !== "confined") throw new Error(`no sandbox here (${opened.kind})`);
 const sandbox = opened.sandbox;
+const shell = new ConfinedShell(sandbox, cwd);
+const viaShell: BashSandbox = { file: sandbox.file, wrap: sandbox.wrap, env: sandbox.env, shell };
 
-async function timed(confined: boolean): Promise<number> {
+async function timed(box: BashSandbox | null): Promise<number> {
   const started = performance.now();
-  const result = await runBash({ command: "true", cwd, env, sandbox: confined ? sandbox : null });
+  const result = await runBash({ command: "true", cwd, env, sandbox: box });
   if (result.exitCode !== 0) throw new Error(`true exited ${result.exitCode}: ${result.output}`);
   return performance.now() - started;
 }
@@ -45,20 +49,25 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-await timed(false);
-await timed(true);
+await timed(null);
+await timed(sandbox);
+await timed(viaShell);
 const plain: number[] = [];
 const boxed: number[] = [];
+const served: number[] = [];
 for (let i = 0; i < CALLS; i++) {
-  plain.push(await timed(false));
-  boxed.push(await timed(true));
+  plain.push(await timed(null));
+  boxed.push(await timed(sandbox));
+  served.push(await timed(viaShell));
 }
+await shell.close();
 await sandbox.close();
 rmSync(cwd, { recursive: true, force: true });
 rmSync(env.HOME, { recursive: true, force: true });
 console.log(`| bash \`true\` (median of ${CALLS}) | ms |\n| --- | --- |`);
 console.log(`| unconfined | ${median(plain).toFixed(0)} |`);
-console.log(`| sandbox on (bwrap + network launcher per call) | ${median(boxed).toFixed(0)} |`);
+console.log(`| sandbox on, a bwrap + network launcher per call | ${median(boxed).toFixed(0)} |`);
+console.log(`| sandbox on, the run's confined shell (builtin's way) | ${median(served).toFixed(0)} |`);
 console.log(
   `\nload average ${loadavg()
     .map((n) => n.toFixed(1))

@@ -18,8 +18,8 @@ import type {
   PreflightInput,
   PreflightResult,
 } from "../harness.js";
-import type { OpenSandbox } from "../sandbox/sandbox.js";
-import { openBashSandbox } from "./bash.js";
+import { type BashSandbox, openBashSandbox } from "./bash.js";
+import { ConfinedShell } from "./confined-shell.js";
 import { toRunError } from "./errors.js";
 import { builtinInstructions, runAgentLoop } from "./loop.js";
 import { anthropicBaseUrl, KEY_VARS, type ModelTarget, resolveTarget } from "./providers.js";
@@ -75,15 +75,18 @@ async function run(
   // confined-harness.ts refuses `required` first; a probe that changed its mind since must not run unconfined.
   if (opened.kind === "refused") return failedToStart(opened.error.code, opened.error.message);
   const sandbox = opened.kind === "confined" ? opened.sandbox : null;
+  // One confined shell for the run's bash calls, started by the first one (confined-shell.ts).
+  const shell = sandbox ? new ConfinedShell(sandbox, input.cwd) : null;
   try {
     return await runAgent(input, emit, pricing, {
       agent,
       main: main.target,
       subAgents,
       workspace,
-      sandbox,
+      sandbox: sandbox && shell ? { file: sandbox.file, wrap: sandbox.wrap, env: sandbox.env, shell } : null,
     });
   } finally {
+    await shell?.close();
     await sandbox?.close();
   }
 }
@@ -97,7 +100,7 @@ async function runAgent(
     main: ModelTarget;
     subAgents: ResolvedSubAgent[];
     workspace: Workspace;
-    sandbox: OpenSandbox | null;
+    sandbox: BashSandbox | null;
   },
 ): Promise<HarnessResult> {
   const { agent, subAgents, workspace, sandbox } = ctx;

@@ -19,6 +19,7 @@ import { confinedHarness } from "../sandbox/confined-harness.js";
 import { sandboxRequest } from "../sandbox/request.js";
 import { createBuiltinHarness } from "./agent.js";
 import { FILE_TOOLS_NOTE, openBashSandbox, runBash } from "./bash.js";
+import { ConfinedShell } from "./confined-shell.js";
 
 const tempDir = useTempDirs();
 let server: FakeModelServer;
@@ -173,7 +174,12 @@ function sleepers(seconds: string): number[] {
   return pids;
 }
 
-describe("runBash in the run's sandbox", () => {
+describe.each([
+  ["a bwrap per command", false],
+  ["the run's confined shell", true],
+])("runBash in the run's sandbox: %s", (_how, withShell) => {
+  /** A sleep duration no other test (nor the other variant) uses. */
+  const mark = (seconds: number) => String(withShell ? seconds + 10 : seconds);
   async function opened(worktree: string, home: string) {
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home };
     const request = sandboxRequest({
@@ -186,7 +192,19 @@ describe("runBash in the run's sandbox", () => {
     });
     const outcome = await openBashSandbox({ request, cwd: worktree, env, emit: () => {} });
     if (outcome.kind !== "confined") throw new Error(`not confined: ${outcome.kind}`);
-    return { sandbox: outcome.sandbox, env };
+    const open = outcome.sandbox;
+    const shell = withShell ? new ConfinedShell(open, worktree) : undefined;
+    const sandbox = {
+      file: open.file,
+      wrap: open.wrap,
+      env: open.env,
+      ...(shell ? { shell } : {}),
+      async close() {
+        await shell?.close();
+        await open.close();
+      },
+    };
+    return { sandbox, env };
   }
 
   it("a timeout stops the confined command and its background children", async () => {
@@ -195,7 +213,7 @@ describe("runBash in the run's sandbox", () => {
     try {
       const started = Date.now();
       const result = await runBash({
-        command: "sleep 731 & sleep 731; wait",
+        command: `sleep ${mark(731)} & sleep ${mark(731)}; wait`,
         cwd: worktree,
         env,
         sandbox,
@@ -204,7 +222,7 @@ describe("runBash in the run's sandbox", () => {
       });
       expect(result.timedOut).toBe(true);
       expect(Date.now() - started).toBeLessThan(5000);
-      await waitUntil(() => sleepers("731").length === 0, "confined sleeps gone", {
+      await waitUntil(() => sleepers(mark(731)).length === 0, "confined sleeps gone", {
         timeoutMs: 3000,
         everyMs: 25,
       });
@@ -213,37 +231,77 @@ describe("runBash in the run's sandbox", () => {
     }
   });
 
+  it.runIf(withShell)(
+    "one sandbox serves the run's calls (its private /tmp persists), with each exit code",
+    async () => {
+      const { worktree, home } = setup();
+      const { sandbox, env } = await opened(worktree, home);
+      try {
+        const first = await runBash({
+          command: "echo kept > /tmp/state; exit 4",
+          cwd: worktree,
+          env,
+          sandbox,
+        });
+        expect(first).toMatchObject({ exitCode: 4, output: "" });
+        const second = await runBash({
+          command: "cat /tmp/state; echo err >&2",
+          cwd: worktree,
+          env,
+          sandbox,
+        });
+        expect(second).toMatchObject({ exitCode: 0, output: "kept\nerr\n" });
+        expect(existsSync("/tmp/state") && readFileSync("/tmp/state", "utf8") === "kept\n").toBe(false);
+      } finally {
+        await sandbox.close();
+      }
+    },
+  );
+
+  it.runIf(withShell)("closing the shell at the run's end takes a running command down", async () => {
+    const { worktree, home } = setup();
+    const { sandbox, env } = await opened(worktree, home);
+    const running = runBash({ command: "sleep 754", cwd: worktree, env, sandbox });
+    await waitUntil(() => sleepers("754").length > 0, "sleep in the shell", { timeoutMs: 5000, everyMs: 25 });
+    await sandbox.close();
+    expect((await running).exitCode).not.toBe(0);
+    await waitUntil(() => sleepers("754").length === 0, "sleep gone with the shell", {
+      timeoutMs: 3000,
+      everyMs: 25,
+    });
+  });
+
   it("an abort stops it, and background processes die when the command exits", async () => {
     const { worktree, home } = setup();
     const { sandbox, env } = await opened(worktree, home);
     try {
       const controller = new AbortController();
       const running = runBash({
-        command: "sleep 732",
+        command: `sleep ${mark(732)}`,
         cwd: worktree,
         env,
         sandbox,
         signal: controller.signal,
       });
-      await waitUntil(() => sleepers("732").length > 0, "confined sleep started", {
+      await waitUntil(() => sleepers(mark(732)).length > 0, "confined sleep started", {
         timeoutMs: 5000,
         everyMs: 25,
       });
       controller.abort();
       expect((await running).aborted).toBe(true);
-      await waitUntil(() => sleepers("732").length === 0, "aborted sleep gone", {
+      await waitUntil(() => sleepers(mark(732)).length === 0, "aborted sleep gone", {
         timeoutMs: 3000,
         everyMs: 25,
       });
 
       const left = await runBash({
-        command: "(sleep 733 >/dev/null 2>&1 &); echo left",
+        command: `(sleep ${mark(733)} >/dev/null 2>&1 &); echo left`,
         cwd: worktree,
         env,
         sandbox,
       });
       expect(left.exitCode).toBe(0);
-      await waitUntil(() => sleepers("733").length === 0, "background sleep gone", {
+      await waitUntil(() => sleepers(mark(733)).length === 0, "background sleep gone", {
         timeoutMs: 3000,
         everyMs: 25,
       });

@@ -25,6 +25,7 @@ import type { HarnessEvent } from "../harness.js";
 import { openCommandSandbox } from "../sandbox/command-sandbox.js";
 import type { SandboxRequest } from "../sandbox/request.js";
 import type { OpenSandbox, SandboxOutcome } from "../sandbox/sandbox.js";
+import type { ConfinedShell } from "./confined-shell.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 export const MAX_BASH_TIMEOUT_MS = 600_000;
@@ -42,7 +43,10 @@ export interface BashOptions {
   sandbox?: BashSandbox | null;
 }
 
-export type BashSandbox = Pick<OpenSandbox, "file" | "wrap" | "env">;
+export type BashSandbox = Pick<OpenSandbox, "file" | "wrap" | "env"> & {
+  /** The run's long-lived confined shell (confined-shell.ts): commands go there instead of a new bwrap each. */
+  shell?: ConfinedShell;
+};
 
 export const FILE_TOOLS_NOTE =
   "bash commands run in this profile without the model API keys; the file tools run in loopd's process and refuse paths outside the worktree (symlinks resolved)";
@@ -68,6 +72,7 @@ export interface BashResult {
 export function runBash(options: BashOptions): Promise<BashResult> {
   const timeoutMs = Math.min(options.timeoutMs ?? DEFAULT_BASH_TIMEOUT_MS, MAX_BASH_TIMEOUT_MS);
   const output = new CappedOutput(MAX_BASH_OUTPUT_CHARS);
+  if (options.sandbox?.shell) return inShell(options.sandbox.shell, options, timeoutMs, output);
   return new Promise((resolve) => {
     const { sandbox } = options;
     const [file, args] = sandbox
@@ -110,6 +115,40 @@ export function runBash(options: BashOptions): Promise<BashResult> {
       resolve({ exitCode: code, signal, timedOut, aborted, output: output.text() });
     });
   });
+}
+
+/** runBash through the run's confined shell: the same timeout, abort and output rules. */
+async function inShell(
+  shell: ConfinedShell,
+  options: BashOptions,
+  timeoutMs: number,
+  output: CappedOutput,
+): Promise<BashResult> {
+  const handle = shell.run({
+    command: options.command,
+    cwd: options.cwd,
+    env: options.sandbox?.env ?? options.env,
+    onOutput: (text) => output.push(text),
+  });
+  let timedOut = false;
+  let aborted = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    handle.stop(options.killGraceMs);
+  }, timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    handle.stop(options.killGraceMs);
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const { exitCode, signal } = await handle.done;
+    return { exitCode, signal, timedOut, aborted, output: output.text() };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** The text the model reads for a bash result. */
