@@ -9,7 +9,8 @@
  *
  * Under a run's sandbox (`openBashSandbox`, once per run) each command runs inside the same
  * bubblewrap profile a CLI would get (sandbox.ts): the watchdog wraps bwrap, whose
- * --die-with-parent takes the command with it. Its network is the routine's allow-list and
+ * --die-with-parent takes the command with it; the builtin harness sends them to the run's
+ * long-lived confined shell instead (`BashSandbox.shell`, confined-shell.ts), same rules. Its network is the routine's allow-list and
  * the worktree's git remotes only, and its environment has no model API key: the model
  * endpoint and its credentials are loopd's business, not the command's.
  */
