@@ -42,9 +42,9 @@ describe("sqlite: engine wake-ups", () => {
       file,
       onQuery: (event) => {
         if (!armed || !event.query.sql.includes("min(lease_until)")) return;
-        // The pass's own read is the first; the second is armTimer's. Change the store and
-        // wake the engine right then, after that read has been taken.
-        if (++wakeupReads !== 2) return;
+        // A pass that writes nothing arms its timer from its own read (no second read): change
+        // the store and wake the engine right after that read has been taken.
+        if (++wakeupReads !== 1) return;
         const now = Date.now();
         side
           .prepare(

@@ -30,7 +30,7 @@ import { isConnectionFault } from "../store/faults.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import { type ClaimedRun, claimRuns } from "../store/sql/claim-runs.js";
 import { materialiseDue } from "../store/sql/materialise-due.js";
-import { nextWakeups } from "../store/sql/next-wakeup.js";
+import { nextWakeups, type Wakeups } from "../store/sql/next-wakeup.js";
 import { recoverExpiredLeases } from "../store/sql/recover-expired-leases.js";
 import { releaseRuns } from "../store/sql/release-runs.js";
 import { releaseStaleReservations } from "../store/sql/settle-budget.js";
@@ -121,6 +121,11 @@ export class Engine {
   private stopping = false;
   private lastReservationSweep: number;
   private lastMisfireSweep = Number.NEGATIVE_INFINITY;
+  /**
+   * The read of a pass that then wrote nothing: still what the store holds, so the timer is
+   * armed from it without a second read (an idle daemon's backstop pass is one query).
+   */
+  private unchangedRead: Wakeups | undefined;
   private started = false;
 
   constructor(private readonly options: EngineOptions) {
@@ -317,12 +322,15 @@ export class Engine {
   }
 
   private async passOnce(): Promise<void> {
+    this.unchangedRead = undefined;
     const now = this.clock.now();
     const { schedule, work } = this.options.roles;
     // One cheap read decides which write transactions this pass needs at all.
     const due = await nextWakeups(this.store.db, now);
+    let wrote = false;
     let requeued = false;
     if ((schedule || work) && due.nextLeaseExpiry !== null && due.nextLeaseExpiry < now) {
+      wrote = true;
       const recovered = await recoverExpiredLeases(this.store, now);
       requeued = recovered.requeued.length > 0;
       if (recovered.requeued.length + recovered.failed.length > 0) {
@@ -337,10 +345,12 @@ export class Engine {
       // renewed, a settle failed): without this they would hold budget until the next
       // recovery. Rare and cheap, so a slow periodic sweep is enough.
       this.lastReservationSweep = now;
+      wrote = true;
       await releaseStaleReservations(this.store, { createdBefore: now - RESERVATION_SWEEP_MS, now });
     }
     let queued = false;
     if (schedule && due.nextDueAt !== null && due.nextDueAt <= now) {
+      wrote = true;
       const result = await materialiseDue(this.store, now, {
         ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}),
       });
@@ -355,13 +365,16 @@ export class Engine {
       // After materialising, so what is still far behind is truly stuck. Every daemon looks,
       // workers too: a store with workers and no scheduler is the misfire nobody else sees.
       this.lastMisfireSweep = now;
+      wrote = true;
       const misfired = await sweepMisfires(this.store, now);
       if (misfired.length > 0) this.emit({ type: "misfired", routines: misfired });
     }
     if (work && (queued || requeued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
+      wrote = true;
       await this.claimAndStart(this.clock.now());
     }
+    if (!wrote) this.unchangedRead = due;
   }
 
   /**
@@ -428,7 +441,8 @@ export class Engine {
     const now = this.clock.now();
     let next: number | null = null;
     try {
-      const wakeups = await nextWakeups(this.store.db, now);
+      const wakeups = this.unchangedRead ?? (await nextWakeups(this.store.db, now));
+      this.unchangedRead = undefined;
       const canStart = this.options.roles.work && this.freeSlots() > 0;
       const candidates = [
         this.options.roles.schedule ? wakeups.nextDueAt : null,
