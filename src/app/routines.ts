@@ -3,7 +3,6 @@ import { dirname } from "node:path";
 import type { z } from "zod";
 import type { ModelTier } from "../domain/config-schema.js";
 import { LoopdError } from "../domain/errors.js";
-import { type RoutineYamlOptions, routineYaml } from "../domain/routine-yaml.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { dueOnResume } from "../domain/trigger.js";
 import {
@@ -19,7 +18,7 @@ import type { Store } from "../store/store.js";
 import { costs } from "./costs.js";
 import { watchedItems } from "./loop-items.js";
 import type { RoutineDetailSchema } from "./view-schemas.js";
-import { type PublicSpec, publicSpec, type RoutineView, routineView, runView } from "./views.js";
+import { publicSpec, type RoutineView, routineView, runView } from "./views.js";
 
 export async function listRoutineViews(store: Store): Promise<RoutineView[]> {
   const now = Date.now();
@@ -56,6 +55,8 @@ export async function showRoutine(
     ModelTier
   >;
   const shown = publicSpec(routine.spec);
+  // The YAML writer (and the config schema behind it) loads for `show`, not for `ls`.
+  const { shownRoutineYaml } = await import("./shown-routine-yaml.js");
   const yaml = shownRoutineYaml(shown, {
     ...(routine.source ? { configDir: dirname(routine.source) } : {}),
     tierHarnesses: Object.fromEntries(Object.entries(models).map(([tier, model]) => [tier, model.harness])),
@@ -68,25 +69,6 @@ export async function showRoutine(
     recentRuns: runs.map(runView),
     ...(watching ? { watching } : {}),
   };
-}
-
-/** A shown routine as loopd.yaml: the hook secret stays in the store, its fingerprint stands in for it. */
-export function shownRoutineYaml(shown: PublicSpec, options: RoutineYamlOptions): string {
-  const { hook, ...rest } = shown;
-  return routineYaml(
-    {
-      ...rest,
-      ...(hook
-        ? {
-            hook: {
-              ...(hook.secretFingerprint !== undefined ? { secret: `<${hook.secretFingerprint}>` } : {}),
-              ...(hook.tokenEnv !== undefined ? { tokenEnv: hook.tokenEnv } : {}),
-            },
-          }
-        : {}),
-    },
-    options,
-  );
 }
 
 export async function pauseRoutine(

@@ -10,7 +10,6 @@
  * machine's — and to the API otherwise (a daemon named by LOOPD_URL elsewhere).
  */
 import { readFile } from "node:fs/promises";
-import { loadConfigFile } from "../../config/load-config.js";
 import type { CostReportKey } from "../../domain/cost-report.js";
 import type { DeliveryStatus } from "../../domain/delivery-status.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
@@ -85,6 +84,8 @@ export class HttpLoopdClient implements LoopdClient {
    */
   async applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }> {
     if (this.storeSide) return this.storeSide.applyConfig(request);
+    // Loaded here: the config schema (zod, YAML) is start-up only `apply` needs.
+    const { loadConfigFile } = await import("../../config/load-config.js");
     const loaded = await loadConfigFile(request.file);
     return this.call("POST", "/apply", {
       text: await readFile(loaded.path, "utf8"),

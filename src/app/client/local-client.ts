@@ -12,32 +12,21 @@ import { isFinalStatus } from "../../domain/run-status.js";
 import { parseSince } from "../../domain/since.js";
 import { createWakeBus, liveDaemon } from "../../engine/wake.js";
 import type { Store } from "../../store/store.js";
-import { type ApplyResult, applyConfig } from "../apply-config.js";
-import { type CheckView, listCheckViews } from "../checks.js";
-import { type CostsView, costs } from "../costs.js";
-import { type DeliveryView, deliveryCounts, listDeliveryViews, retryDeliveryById } from "../deliveries.js";
-import { type FeedbackClusterView, feedbackClusterViews } from "../feedback.js";
-import { type FlakyTestView, flakyTests } from "../flaky-tests.js";
-import { forgetMemory, type MemoryView, setMemory, showMemory } from "../memory.js";
+import type { ApplyResult } from "../apply-config.js";
+import type { CheckView } from "../checks.js";
+import type { CostsView } from "../costs.js";
+import type { DeliveryView } from "../deliveries.js";
+import type { FeedbackClusterView } from "../feedback.js";
+import type { FlakyTestView } from "../flaky-tests.js";
+import type { MemoryView } from "../memory.js";
 import { openStoreFromEnv, storeOptionsFromEnv } from "../open-store.js";
-import { type PlannedReminder, planReminder, scheduleReminder } from "../remind.js";
-import { upsertRoutine } from "../routine-upsert.js";
-import {
-  listRoutineItems,
-  pauseRoutine,
-  type RoutineDetail,
-  type RoutineListItem,
-  removeRoutine,
-  resumeRoutine,
-  showRoutine,
-} from "../routines.js";
+import type { PlannedReminder } from "../remind.js";
+import type { RoutineDetail, RoutineListItem } from "../routines.js";
 import type { RunEventView } from "../run-event-view.js";
-import { fireRoutine } from "../run-now.js";
-import { findRunView, listRunLog, listRunViews, type RunDetail, showRun } from "../runs.js";
-import { type StatusView, status } from "../status.js";
+import type { RunDetail } from "../runs.js";
+import type { StatusView } from "../status.js";
 import type { RoutineView, RunView } from "../views.js";
 import { aboutRun, noRun, sinceError } from "./face-words.js";
-import { executeInline } from "./inline-runner.js";
 import type {
   ApplyRequest,
   ClientFace,
@@ -47,6 +36,14 @@ import type {
   ReminderRequest,
   RunFilter,
 } from "./loopd-client.js";
+
+// The use-cases load on first call: a command runs one or two of them, and together they are
+// most of what `loopd ls` would otherwise parse at start-up (zod schemas, YAML, reminders).
+const routines = () => import("../routines.js");
+const runs = () => import("../runs.js");
+const deliveries = () => import("../deliveries.js");
+const memory = () => import("../memory.js");
+const remind = () => import("../remind.js");
 
 /** How often a followed run's log is read from the store. */
 const POLL_MS = 250;
@@ -79,16 +76,19 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   listRoutines(): Promise<RoutineListItem[]> {
-    return this.withStore((store) => listRoutineItems(store));
+    return this.withStore(async (store) => (await routines()).listRoutineItems(store));
   }
 
   showRoutine(name: string, options: { runs: number }): Promise<RoutineDetail> {
-    return this.withStore((store) => showRoutine(store, name, options));
+    return this.withStore(async (store) => (await routines()).showRoutine(store, name, options));
   }
 
   async applyConfig(request: ApplyRequest): Promise<ApplyResult & { location: string }> {
     const store = await this.store();
-    const result = await applyConfig(store, { ...request, now: this.options.now() });
+    const result = await (await import("../apply-config.js")).applyConfig(store, {
+      ...request,
+      now: this.options.now(),
+    });
     const changed =
       result.settings.length > 0 || result.changes.some((change) => change.action !== "unchanged");
     if (!request.dryRun && changed) await this.wake();
@@ -100,7 +100,7 @@ export class LocalLoopdClient implements LoopdClient {
     routine: Record<string, unknown>,
     options: { cwd: string },
   ): Promise<{ routine: RoutineView; created: boolean }> {
-    const result = await upsertRoutine(await this.store(), {
+    const result = await (await import("../routine-upsert.js")).upsertRoutine(await this.store(), {
       name,
       routine,
       now: this.options.now(),
@@ -111,26 +111,32 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   pauseRoutine(name: string, reason: string | undefined): Promise<RoutineView> {
-    return this.withStore((store) => pauseRoutine(store, name, reason));
+    return this.withStore(async (store) => (await routines()).pauseRoutine(store, name, reason));
   }
 
   async resumeRoutine(name: string): Promise<RoutineView> {
-    const view = await resumeRoutine(await this.store(), name, this.options.now());
+    const view = await (await routines()).resumeRoutine(await this.store(), name, this.options.now());
     await this.wake();
     return view;
   }
 
   removeRoutine(name: string): Promise<{ name: string; source: string | null }> {
-    return this.withStore((store) => removeRoutine(store, name));
+    return this.withStore(async (store) => (await routines()).removeRoutine(store, name));
   }
 
   async fireRoutine(name: string, options: { input?: string; force?: boolean }): Promise<FiredRun> {
     const store = await this.store();
-    const { runId } = await fireRoutine(store, name, { now: this.options.now(), ...options });
+    const { runId } = await (await import("../run-now.js")).fireRoutine(store, name, {
+      now: this.options.now(),
+      ...options,
+    });
     const daemonUp = liveDaemon(this.options.home) !== undefined;
     const inline =
       this.options.runsInline && store.dialect === "sqlite" && !daemonUp
-        ? await executeInline(store, runId, { home: this.options.home, now: this.options.now })
+        ? await (await import("./inline-runner.js")).executeInline(store, runId, {
+            home: this.options.home,
+            now: this.options.now,
+          })
         : null;
     if (!inline) {
       await this.wake();
@@ -141,11 +147,11 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   listRuns(filter: RunFilter): Promise<RunView[]> {
-    return this.withStore((store) => listRunViews(store, filter));
+    return this.withStore(async (store) => (await runs()).listRunViews(store, filter));
   }
 
   showRun(runId: number): Promise<RunDetail> {
-    return aboutRun(this.face, async () => showRun(await this.store(), runId));
+    return aboutRun(this.face, async () => (await runs()).showRun(await this.store(), runId));
   }
 
   async runDiff(runId: number): Promise<string> {
@@ -154,7 +160,7 @@ export class LocalLoopdClient implements LoopdClient {
 
   async listRunEvents(runId: number): Promise<RunEventView[]> {
     await this.requireRun(runId);
-    return listRunLog(await this.store(), runId);
+    return (await runs()).listRunLog(await this.store(), runId);
   }
 
   async *followRun(runId: number): AsyncGenerator<FollowedRun> {
@@ -163,7 +169,11 @@ export class LocalLoopdClient implements LoopdClient {
     let stillQueuedSaid = false;
     const started = Date.now();
     for (;;) {
-      for (const event of await listRunLog(store, runId, afterId === undefined ? {} : { afterId })) {
+      for (const event of await (await runs()).listRunLog(
+        store,
+        runId,
+        afterId === undefined ? {} : { afterId },
+      )) {
         afterId = event.id;
         yield { kind: "event", event };
       }
@@ -184,7 +194,7 @@ export class LocalLoopdClient implements LoopdClient {
   async costs(options: { by: CostReportKey; since: string; routine?: string }): Promise<CostsView> {
     const window = parseSince(options.since, this.options.now());
     if (!window.ok) throw sinceError(this.face, options.since, window.reason);
-    return costs(await this.store(), {
+    return (await import("../costs.js")).costs(await this.store(), {
       by: options.by,
       since: window.since,
       ...(options.routine !== undefined ? { routine: options.routine } : {}),
@@ -192,47 +202,55 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   listChecks(options: { all: boolean }): Promise<CheckView[]> {
-    return this.withStore((store) => listCheckViews(store, options));
+    return this.withStore(async (store) => (await import("../checks.js")).listCheckViews(store, options));
   }
 
   flakyTests(options: { routine?: string }): Promise<FlakyTestView[]> {
-    return this.withStore((store) => flakyTests(store, options));
+    return this.withStore(async (store) => (await import("../flaky-tests.js")).flakyTests(store, options));
   }
 
   feedbackClusters(options: { routine?: string; all?: boolean }): Promise<FeedbackClusterView[]> {
-    return this.withStore((store) => feedbackClusterViews(store, options));
+    return this.withStore(async (store) =>
+      (await import("../feedback.js")).feedbackClusterViews(store, options),
+    );
   }
 
   listDeliveries(options: { failed?: boolean; limit?: number }): Promise<DeliveryView[]> {
-    return this.withStore((store) => listDeliveryViews(store, options));
+    return this.withStore(async (store) => (await deliveries()).listDeliveryViews(store, options));
   }
 
   deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
-    return this.withStore(deliveryCounts);
+    return this.withStore(async (store) => (await deliveries()).deliveryCounts(store));
   }
 
   async retryDelivery(idOrPrefix: string): Promise<DeliveryView> {
-    const delivery = await retryDeliveryById(await this.store(), idOrPrefix, this.options.now());
+    const delivery = await (await deliveries()).retryDeliveryById(
+      await this.store(),
+      idOrPrefix,
+      this.options.now(),
+    );
     // The daemon's delivery worker would otherwise see the row at its next rescan (≤ 60 s).
     await this.wake();
     return delivery;
   }
 
   showMemory(name: string): Promise<MemoryView> {
-    return this.withStore((store) => showMemory(store, name));
+    return this.withStore(async (store) => (await memory()).showMemory(store, name));
   }
 
   setMemory(name: string, content: string): Promise<MemoryView> {
-    return this.withStore((store) => setMemory(store, name, content, this.options.now()));
+    return this.withStore(async (store) =>
+      (await memory()).setMemory(store, name, content, this.options.now()),
+    );
   }
 
   forgetMemory(name: string): Promise<{ routine: string; cleared: boolean }> {
-    return this.withStore((store) => forgetMemory(store, name));
+    return this.withStore(async (store) => (await memory()).forgetMemory(store, name));
   }
 
   async planReminder(request: ReminderRequest): Promise<PlannedReminder> {
     const store = await this.store();
-    return planReminder(store, {
+    return (await remind()).planReminder(store, {
       ...request,
       env: this.options.env,
       // Loaded only for the model fallback: the harnesses are start-up a parsed sentence skips.
@@ -242,7 +260,7 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   async scheduleReminder(planned: PlannedReminder, request: ReminderRequest): Promise<RoutineView> {
-    const routine = await scheduleReminder(await this.store(), planned, request);
+    const routine = await (await remind()).scheduleReminder(await this.store(), planned, request);
     await this.wake();
     return routine;
   }
@@ -256,7 +274,7 @@ export class LocalLoopdClient implements LoopdClient {
       });
     }
     const daemon = liveDaemon(this.options.home);
-    return status(await this.store(), {
+    return (await import("../status.js")).status(await this.store(), {
       version: options.version,
       now: this.options.now(),
       daemon: daemon ? { url: daemon.url, pid: daemon.pid, workerId: daemon.workerId } : null,
@@ -282,7 +300,7 @@ export class LocalLoopdClient implements LoopdClient {
   }
 
   private async requireRun(runId: number): Promise<RunView> {
-    const run = await findRunView(await this.store(), runId);
+    const run = await (await runs()).findRunView(await this.store(), runId);
     if (!run) throw noRun(this.face, runId);
     return run;
   }

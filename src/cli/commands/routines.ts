@@ -2,9 +2,9 @@
 
 import { dirname } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { type RoutineDetail, type RoutineListItem, shownRoutineYaml } from "../../app/routines.js";
+import type { RoutineDetail, RoutineListItem } from "../../app/routines.js";
 import type { RoutineView } from "../../app/views.js";
-import { describeCheck } from "../../domain/check.js";
+import type { describeCheck as DescribeCheck } from "../../domain/check.js";
 import { formatUsd } from "../../domain/money.js";
 import type { CommandContext } from "../context.js";
 import { colourStatus, pc, relativeTime, table, UNVERIFIED } from "../format.js";
@@ -32,6 +32,7 @@ export function registerRoutineCommands(program: Command, run: Run): void {
       run(async (ctx: CommandContext, name: string, options: { runs: number; expanded?: boolean }) => {
         const detail = await (await ctx.client()).showRoutine(name, { runs: options.runs });
         if (options.expanded) {
+          const { shownRoutineYaml } = await import("../../app/shown-routine-yaml.js");
           const yaml = shownRoutineYaml(detail.spec, {
             expanded: true,
             ...(detail.source ? { configDir: dirname(detail.source) } : {}),
@@ -39,7 +40,9 @@ export function registerRoutineCommands(program: Command, run: Run): void {
           ctx.print({ name: detail.name, yaml }, () => yaml.trimEnd());
           return;
         }
-        ctx.print(detail, () => renderDetail(detail, ctx.io.now()));
+        // Loaded for `show` only: check descriptions come with the config schema.
+        const { describeCheck } = await import("../../domain/check.js");
+        ctx.print(detail, () => renderDetail(detail, ctx.io.now(), describeCheck));
       }),
     );
 
@@ -127,7 +130,7 @@ function health(routine: RoutineView): string {
   return pc.red(`${consecutiveFailures} failing${error ? ":" : ""}`) + error;
 }
 
-function renderDetail(detail: RoutineDetail, now: number): string {
+function renderDetail(detail: RoutineDetail, now: number, describeCheck: typeof DescribeCheck): string {
   const spec = detail.spec;
   const task =
     spec.task.kind === "command"
