@@ -9,7 +9,8 @@
  * - `loopd` is dist/cli/bin.js, the esbuild bundle `npm run build` makes (run it first).
  * - "unbundled" is the same source compiled file by file by tsc (this benchmark's own
  *   dist-bench/src/cli/bin.js): what Node's module loader costs without the bundle.
- * - BENCH_CLI_BASELINE=<bin.js> adds one more executable (e.g. an older build) as "baseline".
+ * - BENCH_CLI_BASELINE=<bin.js> adds one more executable (e.g. an older build), named by
+ *   BENCH_CLI_BASELINE_LABEL (default "baseline").
  *
  * A benchmark, not a test: prints Markdown and writes bench/results/cli.md.
  */
@@ -111,7 +112,9 @@ async function main(): Promise<void> {
   const executables: Array<[string, string]> = [
     ["loopd", bundled],
     ["unbundled", unbundled],
-    ...(baseline ? ([["baseline", baseline]] as Array<[string, string]>) : []),
+    ...(baseline
+      ? ([[process.env.BENCH_CLI_BASELINE_LABEL ?? "baseline", baseline]] as Array<[string, string]>)
+      : []),
   ];
   const cases: Case[] = [{ name: "node -e 0", run: () => timeExit(["-e", "0"]) }];
   for (const [label, bin] of executables) {
