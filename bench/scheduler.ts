@@ -319,7 +319,8 @@ function report(input: {
       "CPU ms/run is busy CPU of the whole machine (Node + PostgreSQL) per run; Node ms/run is this process alone; " +
       "cores busy = that CPU ÷ wall time (2 = the machine is saturated). loopd only: store queries per run " +
       "(counted with `onQuery`) and slots in use = mean share of the W × 32 run slots holding a claimed run " +
-      "whose completion is not yet recorded (sampled every 10 ms).",
+      "whose completion is not yet recorded (sampled every 10 ms); above 100 %: a run's slot frees when its " +
+      "executor returns, so the next claim overlaps the completions still being written.",
     "",
     "| system | store | W | N | reps | runs/s (median) | min–max | CPU ms/run | Node ms/run | cores busy | queries/run | slots in use | loopd ÷ system |",
     "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
