@@ -167,7 +167,10 @@ routines:
 
   it("a manual run skipped by overlap says which run blocks it and how to wait, not 'read the log'", async () => {
     const first = json<{ runId: number }>(await loopd("run", "busy", "--json")).runId;
-    await waitFor(async () => (await api<{ status: string }>(`/runs/${first}`)).status === "running", "busy runs");
+    await waitFor(
+      async () => (await api<{ status: string }>(`/runs/${first}`)).status === "running",
+      "busy runs",
+    );
     try {
       const skipped = await loopd("run", "busy", "--wait", "--json");
       expect(skipped.code).toBe(1);
@@ -184,7 +187,10 @@ routines:
     } finally {
       writeFileSync(join(cwd, "done"), "");
     }
-    await waitFor(async () => (await api<{ status: string }>(`/runs/${first}`)).status === "succeeded", "busy ends");
+    await waitFor(
+      async () => (await api<{ status: string }>(`/runs/${first}`)).status === "succeeded",
+      "busy ends",
+    );
   });
 
   it("a budget refusal names the setting to raise and the numbers, with exit code 5", async () => {
