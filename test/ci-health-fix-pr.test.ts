@@ -34,8 +34,8 @@ describe("ci-health fix: true, deliver: pr", () => {
     root = mkdtempSync(join(tmpdir(), "loopd-ci-health-pr-"));
     origin = seedRepo(join(root, "origin"), {
       "flaky.js": "module.exports = (count) => count % 2 === 1;\n",
-      "run-tests.js": flakyScript(join(root, "timing-count")),
-      ".gitignore": "junit.xml\n",
+      "run-tests.js": flakyScript(".timing-count"),
+      ".gitignore": "junit.xml\n.timing-count\n",
     });
     github.state.repos["acme/clock"] = { bare: origin.bare, default_branch: "main" };
     repo = join(root, "clock");

@@ -219,8 +219,8 @@ routines:
     mkdirSync(lib);
     git(lib, "init", "--quiet", "-b", "main");
     writeFileSync(join(lib, "flaky.js"), "module.exports = (count) => count % 2 === 1;\n");
-    writeFileSync(join(lib, "run-tests.js"), flakyScript(join(root, "timing-count")));
-    writeFileSync(join(lib, ".gitignore"), "junit.xml\n");
+    writeFileSync(join(lib, "run-tests.js"), flakyScript(".timing-count"));
+    writeFileSync(join(lib, ".gitignore"), "junit.xml\n.timing-count\n");
     git(lib, "add", "-A");
     git(lib, "commit", "--quiet", "-m", "clock tests");
     const head = git(lib, "rev-parse", "HEAD");

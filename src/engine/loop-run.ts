@@ -15,6 +15,7 @@ import { findRun } from "../store/runs.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
 import type { Store } from "../store/store.js";
 import { pruneTestResults, recentTestResults, recordTestResults } from "../store/test-results.js";
+import { openLoopCommandSandbox } from "./loop-commands.js";
 import { cheapLoopModel } from "./loop-model.js";
 import { runEnvironment } from "./run-environment.js";
 
@@ -44,13 +45,14 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
     );
   }
   const db = store.db;
+  const commandEnv = { ...runEnvironment(run, run.spec.repo, options.baseEnv), ...run.spec.env };
   try {
     const outcome = await tick({
       run: { id: run.id, attempt: run.attempt, routineName: run.routineName, trigger: run.trigger },
       spec: run.spec,
       loop,
       env: options.baseEnv,
-      commandEnv: { ...runEnvironment(run, run.spec.repo, options.baseEnv), ...run.spec.env },
+      commandEnv,
       githubApiUrl: options.settings.github?.apiUrl,
       signal: options.signal,
       now,
@@ -72,6 +74,18 @@ export async function executeLoop(options: LoopRunOptions): Promise<HarnessResul
         clusters: () => feedbackClusters(db, run.routineId),
         save: (changes) => saveFeedback(db, run.routineId, changes),
       },
+      commandSandbox: (input) =>
+        openLoopCommandSandbox(
+          {
+            run,
+            settings: options.settings,
+            baseEnv: options.baseEnv,
+            commandEnv,
+            signal: options.signal,
+            emit,
+          },
+          input,
+        ),
       runAgent: (job) => runAgent(options, job),
       model: cheapLoopModel({
         store,

@@ -9,6 +9,7 @@ import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { LoopSpec } from "../domain/templates/index.js";
 import type { TestObservation } from "../domain/test-health.js";
 import type { HarnessResult } from "../harness/harness.js";
+import type { ShellCommandResult } from "../lib/shell-command.js";
 import type { FeedbackMemory } from "./feedback-triage/types.js";
 
 export interface AgentJob {
@@ -46,6 +47,28 @@ export interface TestHistoryStore {
   recent(runs: number): Promise<TestObservation[]>;
 }
 
+/** What a tick asks of `commandSandbox`: where the commands run and what else they need. */
+export interface CommandSandboxInput {
+  /** The folder they run in, writable (a scratch worktree of the agent's commit). */
+  cwd: string;
+  /** Added to their environment. */
+  env?: Record<string, string>;
+  /** Extra paths they may read (the checkout's dependency folders a scratch worktree links to). */
+  readable?: string[];
+}
+
+/** Shell commands run in the routine's sandbox (engine/loop-commands.ts); close it when done. */
+export interface CommandSandbox {
+  /** How they run, for the run's log: in the sandbox, or unconfined and why. */
+  description: string;
+  confined: boolean;
+  run(
+    command: string,
+    options?: { onLine?: (stream: "stdout" | "stderr", line: string) => void; timeoutMs?: number },
+  ): Promise<ShellCommandResult>;
+  close(): Promise<void>;
+}
+
 export interface LoopContext {
   run: { id: number; attempt: number; routineName: string; trigger: string };
   spec: RoutineSpec;
@@ -64,6 +87,12 @@ export interface LoopContext {
   tests: TestHistoryStore;
   /** feedback-triage's items and clusters (tables `feedback_items`, `feedback_clusters`). */
   feedback: FeedbackMemory;
+  /**
+   * Opens the routine's sandbox for commands on code the agent wrote (a run's `verify` rules:
+   * its `sandbox` setting, `cwd` writable, no model key). Throws LOOPD_SANDBOX_UNAVAILABLE
+   * under `sandbox: required` without working confinement.
+   */
+  commandSandbox(input: CommandSandboxInput): Promise<CommandSandbox>;
   /** At most one agent job per tick: the per-tick spend cap, on top of the routine's budget. */
   runAgent(job: AgentJob): Promise<AgentJobResult>;
   /** The cheapest tier for a short call of the tick's own; null when no tier is declared or its key is missing. */

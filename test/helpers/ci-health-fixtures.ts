@@ -1,13 +1,14 @@
 /**
  * ci-health's flaky-test fixture: a test command whose `clock::timing` test passes when
- * flaky.js says so for the invocation's count (kept in a file outside the repo), and the
- * Claude Code turns that fix it.
+ * flaky.js says so for the invocation's count (kept in a file the caller names, relative to
+ * the folder the tests run in: a fix's confirming re-runs are sandboxed to their worktree),
+ * and the Claude Code turns that fix it.
  */
 import { join } from "node:path";
 import type { ModelRequest, ScriptedReply } from "../support/fake-model/script.js";
 import { worktreeOf } from "./fake-agent.js";
 
-/** `timing` passes when flaky.js says so for the invocation's count (a file outside the repo): odd counts pass. */
+/** `timing` passes when flaky.js says so for the invocation's count (kept in `stateFile`): odd counts pass. */
 export function flakyScript(stateFile: string): string {
   return `const fs = require("node:fs");
 let count = 0;

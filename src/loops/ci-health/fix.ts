@@ -3,12 +3,15 @@
  * agent once per commit — its failure messages and history in the brief, an ordinary agent
  * attempt of the same run (worktree from the tested commit, routing, budget; loopd commits
  * the work on the run branch). loopd then checks the fix out in a scratch worktree and runs
- * that test `confirm` times; only a fix that passes every time is delivered further: with
+ * that test `confirm` times — code the agent just wrote, so in the routine's sandbox
+ * (`LoopContext.commandSandbox`: the scratch worktree writable, the checkout's linked dependency
+ * folders readable, no model key; `required` without it is not confirmed, never run
+ * unconfined); only a fix that passes every time is delivered further: with
  * `deliver: push`, its branch is pushed (`push.remote`, `push.branch`); with `deliver: pr`,
  * it is pushed to a branch of its own and a pull request carrying the test's failure history
  * is opened or updated (fix-pr.ts). Once per test and commit: a second tick asks nothing.
  */
-import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, symlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +20,7 @@ import type { CiHealthParams } from "../../domain/templates/ci-health.js";
 import type { TestHealth, TestObservation } from "../../domain/test-health.js";
 import type { HarnessResult } from "../../harness/harness.js";
 import { pushBranch } from "../../workspace/github-git.js";
-import type { LoopContext } from "../loop.js";
+import type { CommandSandbox, LoopContext } from "../loop.js";
 import { deliverFixPull } from "./fix-pr.js";
 import type { JUnitCase } from "./junit.js";
 import { rerunPlan } from "./rerun.js";
@@ -36,7 +39,8 @@ export interface FixOutcome {
   agent: HarnessResult;
 }
 
-type RunTests = (cwd: string, command: string) => Promise<JUnitCase[] | null>;
+/** Runs the test command in `cwd` (through `shell`: confined) and reads its report; null when none. */
+type RunTests = (cwd: string, command: string, shell?: CommandSandbox) => Promise<JUnitCase[] | null>;
 
 /** The flaky test to fix now: the worst one not tried on this commit yet; null when none. */
 export function fixCandidate(
@@ -192,22 +196,34 @@ async function confirm(
     cancelSignal: context.signal,
   });
   try {
-    // Dependencies installed in the checkout (not in git) serve the scratch copy too.
+    // Dependencies installed in the checkout (not in git) serve the scratch copy too, read-only.
+    const linked: string[] = [];
     for (const folder of ["node_modules", ".venv", "venv", "vendor"]) {
       if (existsSync(join(repo, folder)) && !existsSync(join(scratch, folder))) {
         symlinkSync(join(repo, folder), join(scratch, folder));
+        linked.push(realpathSync(join(repo, folder)));
       }
     }
-    let passes = 0;
-    for (let attempt = 1; attempt <= params.confirm; attempt++) {
-      context.signal.throwIfAborted();
-      context.log(`[ci-health] confirming the fix ${attempt}/${params.confirm}`);
-      const cases = await input.runTests(scratch, command);
-      const outcome = cases?.find((found) => found.id === input.testCase.id)?.outcome;
-      if (outcome !== "passed") break;
-      passes++;
+    const shell = await context.commandSandbox({
+      cwd: scratch,
+      env: { LOOPD_CI_HEALTH: "1" },
+      readable: linked,
+    });
+    try {
+      context.log(`[ci-health] confirming the fix ${shell.description}`);
+      let passes = 0;
+      for (let attempt = 1; attempt <= params.confirm; attempt++) {
+        context.signal.throwIfAborted();
+        context.log(`[ci-health] confirming the fix ${attempt}/${params.confirm}`);
+        const cases = await input.runTests(scratch, command, shell);
+        const outcome = cases?.find((found) => found.id === input.testCase.id)?.outcome;
+        if (outcome !== "passed") break;
+        passes++;
+      }
+      return passes;
+    } finally {
+      await shell.close();
     }
-    return passes;
   } finally {
     await execa("git", ["worktree", "remove", "--force", scratch], { cwd: repo, reject: false });
     await rm(join(scratch, ".."), { recursive: true, force: true });

@@ -22,7 +22,7 @@ import {
 } from "../../domain/test-health.js";
 import type { HarnessResult } from "../../harness/harness.js";
 import { runShellCommand } from "../../lib/shell-command.js";
-import type { LoopContext, LoopOutcome, LoopTick } from "../loop.js";
+import type { CommandSandbox, LoopContext, LoopOutcome, LoopTick } from "../loop.js";
 import { readActions } from "./actions.js";
 import { fixCandidate, fixFlakyTest } from "./fix.js";
 import { type JUnitCase, readJUnitReport } from "./junit.js";
@@ -89,8 +89,8 @@ export const ciHealthTick: LoopTick = async (context) => {
         testCase,
         history,
         testScript,
-        runTests: async (cwd, command) => {
-          const result = await runSuite(context, cwd, params, command);
+        runTests: async (cwd, command, shell) => {
+          const result = await runSuite(context, cwd, params, command, shell);
           return "error" in result ? null : result.cases;
         },
       });
@@ -218,6 +218,8 @@ async function runSuite(
   repo: string,
   params: CiHealthParams,
   command: string,
+  /** Where a fix's confirming re-runs go (the routine's sandbox); else unconfined, like the suite. */
+  shell?: CommandSandbox,
 ): Promise<SuiteResult> {
   const junit = params.junit ?? "";
   const report = isAbsolute(junit) ? junit : resolve(repo, junit);
@@ -226,13 +228,16 @@ async function runSuite(
   if (info?.isFile()) await rm(report, { force: true });
   const started = context.now();
   context.log(`[ci-health] $ ${command}`);
-  const result = await runShellCommand(command, {
-    cwd: repo,
-    // Runners that honour the quarantine list skip nothing for loopd itself (docs/quarantine.md).
-    env: { ...context.commandEnv, LOOPD_CI_HEALTH: "1" },
-    signal: context.signal,
-    onLine: (_stream, line) => context.log(line),
-  });
+  const onLine = (_stream: "stdout" | "stderr", line: string) => context.log(line);
+  const result = shell
+    ? await shell.run(command, { onLine })
+    : await runShellCommand(command, {
+        cwd: repo,
+        // Runners that honour the quarantine list skip nothing for loopd itself (docs/quarantine.md).
+        env: { ...context.commandEnv, LOOPD_CI_HEALTH: "1" },
+        signal: context.signal,
+        onLine,
+      });
   context.signal.throwIfAborted();
   if (result.spawnError !== null) {
     return { error: failure(`could not start \`${command}\`: ${result.spawnError}`) };
