@@ -4,8 +4,7 @@
  * command, and through the run's long-lived confined shell (confined-shell.ts, what the
  * builtin harness uses), in turn, after a warm-up, in the same process. Needs bwrap.
  *
- *   npx esbuild bench/sandbox-bash.ts --bundle --platform=node --format=esm --packages=external \
- *     --outfile=/tmp/loopd-sandbox-bash.mjs && node /tmp/loopd-sandbox-bash.mjs
+ *   npm run bench:sandbox
  *
  * A benchmark, not a test: prints one Markdown table.
  */
