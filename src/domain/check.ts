@@ -3,7 +3,7 @@
  * a verdict with evidence. `error` means the check could not be evaluated (network down, a
  * rejected token, an answer that was not the JSON asked for) — never a guess either way.
  */
-import { type CheckConfig, DEFAULT_GITHUB_STATE, type GithubCheckConfig } from "./config-checks.js";
+import type { CheckConfig, GithubCheckConfig } from "./config-checks.js";
 import { describeGithubTarget, type GithubTarget, parseGithubTarget } from "./github-ref.js";
 
 export type CheckSpec =
@@ -26,6 +26,12 @@ export type CheckSpec =
  * `since` (new-comments) and `base` (behind, up-to-date) qualify a state.
  */
 export type GithubWant = { state: string; since?: string; base?: string } | { checks: "green" };
+
+/**
+ * The state a GitHub check waits for when none is given. Here, not beside the `check:` schema
+ * in config-checks.ts: `loopd ls` describes stored checks without loading zod.
+ */
+export const DEFAULT_GITHUB_STATE = { issue: "closed", pr: "merged", discussion: "resolved" } as const;
 
 export type Verdict = "satisfied" | "unsatisfied";
 

@@ -27,9 +27,6 @@ export const GITHUB_STATES = {
   ref: [],
 } as const satisfies Record<GithubTargetKind, readonly string[]>;
 
-/** The state a GitHub check waits for when none is given. */
-export const DEFAULT_GITHUB_STATE = { issue: "closed", pr: "merged", discussion: "resolved" } as const;
-
 const githubStates = [
   ...new Set([...GITHUB_STATES.issue, ...GITHUB_STATES.pr, ...GITHUB_STATES.discussion]),
 ] as [string, ...string[]];

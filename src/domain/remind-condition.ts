@@ -5,7 +5,8 @@
  * when it does not ("ping me if it isn't …"). Then the check that condition means for the
  * subject — or a reason when the word does not fit it ("merged" for a discussion).
  */
-import { type CheckConfig, DEFAULT_GITHUB_STATE, GITHUB_STATES } from "./config-checks.js";
+import { DEFAULT_GITHUB_STATE } from "./check.js";
+import { type CheckConfig, GITHUB_STATES } from "./config-checks.js";
 import type { GithubTargetKind } from "./github-ref.js";
 import { OPPOSITE_STATES, PR_CONDITION_WORDS, PR_ONLY_STATES } from "./remind-pr-conditions.js";
 import { type ReminderSubject, type TestRunner, testCommand } from "./remind-subject.js";

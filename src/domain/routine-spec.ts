@@ -282,27 +282,6 @@ export function toRoutineSpec(written: RoutineConfig, index: number, context: Sp
   return spec;
 }
 
-/** A spec read from the store: specs written by an older loopd lack newer fields. */
-export function storedSpec(json: string): RoutineSpec {
-  const spec = JSON.parse(json) as RoutineSpec;
-  const task = spec.task as TaskSpec | { kind: "template"; template: string; params: unknown };
-  // Before templates expanded to plain routines, a `template` task was a prompt naming it.
-  if (task.kind === "template") {
-    spec.task = {
-      kind: "prompt",
-      prompt: `Carry out the "${task.template}" routine with these parameters:\n${JSON.stringify(task.params, null, 2)}`,
-    };
-  }
-  spec.docs ??= [];
-  spec.memory ??= spec.harness !== "shell";
-  // Specs stored before `deliver` existed get the default the config would give them now.
-  spec.deliver ??= defaultDeliverMode(spec);
-  spec.secrets ??= [];
-  spec.env ??= {};
-  spec.agents ??= [];
-  return spec;
-}
-
 /** Attempts one occurrence may take: the first, `retries` more, and one per escalation tier when verified. */
 export function maxAttemptsOf(spec: RoutineSpec): number {
   return 1 + spec.retries + (spec.verify ? spec.escalate.length : 0);

@@ -9,13 +9,8 @@
 import { isAbsolute, relative } from "node:path";
 import { stringify } from "yaml";
 import { canonicalJson } from "./canonical-json.js";
-import type { CheckSpec } from "./check.js";
-import {
-  type CheckConfig,
-  DEFAULT_GITHUB_STATE,
-  defaultWatchBackoff,
-  defaultWatchEvery,
-} from "./config-checks.js";
+import { type CheckSpec, DEFAULT_GITHUB_STATE } from "./check.js";
+import { type CheckConfig, defaultWatchBackoff, defaultWatchEvery } from "./config-checks.js";
 import { DEFAULTS, type RoutineSpec } from "./routine-spec.js";
 import { DEFAULT_PR_PUSH, DEFAULT_PUSH, defaultDeliverMode } from "./run-delivery.js";
 import { findTemplate } from "./templates/index.js";

@@ -1,7 +1,8 @@
 /** Routine repository: the durable definitions and their scheduling and health state. */
 import { type ExpressionBuilder, sql } from "kysely";
-import { type RoutineSpec, storedSpec } from "../domain/routine-spec.js";
+import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { Outcome, RoutineState } from "../domain/run-status.js";
+import { storedSpec } from "../domain/stored-spec.js";
 import type { Database, RoutineRow } from "./schema.js";
 import type { Db } from "./store.js";
 

@@ -20,8 +20,9 @@ import {
   type RunningRun,
 } from "../../domain/claim-policy.js";
 import { isInLine } from "../../domain/overlap.js";
-import { type RoutineSpec, storedSpec } from "../../domain/routine-spec.js";
+import type { RoutineSpec } from "../../domain/routine-spec.js";
 import type { RunTrigger } from "../../domain/run-status.js";
+import { storedSpec } from "../../domain/stored-spec.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Db, Store } from "../store.js";
 

@@ -7,7 +7,8 @@
  */
 import type { Kysely } from "kysely";
 import type { Verdict } from "../../domain/check.js";
-import { maxAttemptsOf, storedSpec } from "../../domain/routine-spec.js";
+import { maxAttemptsOf } from "../../domain/routine-spec.js";
+import { storedSpec } from "../../domain/stored-spec.js";
 import type { WatchDecision } from "../../domain/watch.js";
 import { decideCadence } from "../../domain/watch-cadence.js";
 import { enqueueEvent } from "../outbox.js";

@@ -8,7 +8,7 @@
 import type { Kysely } from "kysely";
 import { ERROR_CODES } from "../../domain/error-codes.js";
 import { MISFIRE_MIN_LATE_MS, misfireNeedsNotice, misfireOf } from "../../domain/misfire.js";
-import { storedSpec } from "../../domain/routine-spec.js";
+import { storedSpec } from "../../domain/stored-spec.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
