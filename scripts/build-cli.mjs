@@ -20,6 +20,28 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** Kept out of the bundle; each must be in package.json `dependencies` (test/install.test.ts checks). */
 export const EXTERNAL = ["better-sqlite3", "pg", "pg-native", "node-notifier", "pino", "chrono-node"];
 
+/**
+ * zod re-exports its 50 error-message locales as `z.locales` (and `core.locales`), so a bundle
+ * holds them all: 330 KB, two thirds of zod, compiled by every command that loads zod. loopd
+ * and its dependencies use none of them (zod's English messages load on their own), so
+ * `z.locales` holds English only here.
+ */
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|mini|core)[\\/]/.test(args.importer)
+        ? { path: join(args.resolveDir, "..", "locales", "index.js"), namespace: "zod-english-only" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-english-only" }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: join(args.path, ".."),
+      loader: "js",
+    }));
+  },
+};
+
 const outdirArg = process.argv.indexOf("--outdir");
 const outdir = outdirArg >= 0 ? join(process.cwd(), process.argv[outdirArg + 1]) : join(root, "dist", "cli");
 mkdirSync(outdir, { recursive: true });
@@ -35,6 +57,7 @@ const result = await build({
   platform: "node",
   target: "node20",
   external: EXTERNAL,
+  plugins: [zodEnglishOnly],
   // Inlined CommonJS packages call require() for Node's built-ins; ESM has no `require`.
   banner: {
     js: 'import { createRequire as __loopdCreateRequire } from "node:module"; const require = __loopdCreateRequire(import.meta.url);',

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { LoopdError } from "../domain/errors.js";
-import { openStore, type Store, type StoreOptions } from "../store/store.js";
+import type { Store, StoreOptions } from "../store/store.js";
 
 /** The handle faces receive and pass to use-cases; they never query it themselves (store/ is below them). */
 export type { Store };
@@ -21,6 +21,9 @@ export function storeOptionsFromEnv(home: string, env: NodeJS.ProcessEnv = proce
   return { kind: "postgres", url, ...(schema ? { schema } : {}) };
 }
 
-export function openStoreFromEnv(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
-  return openStore(storeOptionsFromEnv(home, env));
+/** The store (and kysely with it) loads here, on open: `loopd mcp` answers `initialize` without it. */
+export async function openStoreFromEnv(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+  const options = storeOptionsFromEnv(home, env);
+  const { openStore } = await import("../store/store.js");
+  return openStore(options);
 }

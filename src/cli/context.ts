@@ -5,7 +5,6 @@
  */
 
 import { relative } from "node:path";
-import { connectLoopd } from "../app/client/connect.js";
 import type { LoopdClient } from "../app/client/loopd-client.js";
 import { type HomeSource, homeReason, resolveHome } from "../app/home.js";
 import { openStoreFromEnv, storeOptionsFromEnv } from "../app/open-store.js";
@@ -52,13 +51,16 @@ export class CommandContext {
 
   /** loopd as this command reaches it: LOOPD_URL, else the daemon serving this home, else the store. */
   client(): Promise<LoopdClient> {
-    this.clientPromise ??= connectLoopd({
-      home: this.home,
-      env: this.io.env,
-      now: this.io.now,
-      face: "cli",
-      runsInline: true,
-    });
+    // Loaded here, not at the top: `loopd mcp` (its own client) and `--help` never need it.
+    this.clientPromise ??= import("../app/client/connect.js").then(({ connectLoopd }) =>
+      connectLoopd({
+        home: this.home,
+        env: this.io.env,
+        now: this.io.now,
+        face: "cli",
+        runsInline: true,
+      }),
+    );
     return this.clientPromise;
   }
 

@@ -3,19 +3,18 @@
  * loops and reminders. Agents start MCP servers in their working directory, so the process's
  * cwd is the default repo of what the agent creates. stdout carries the protocol only;
  * anything else goes to stderr.
+ *
+ * This file answers `initialize` with the SDK alone; the tools, their schemas and the backend
+ * (toolbox.ts) load once the client has initialized, or on its first tools/list or tools/call,
+ * whichever comes first — an agent waits for `initialize` before it starts (issue #22).
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { LoopdError } from "../domain/errors.js";
-import { Backend, type BackendOptions } from "./backend.js";
-import { callTool, type ToolContext, type ToolDefinition, toolError } from "./tool.js";
-import { costTools } from "./tools/costs.js";
-import { remindTools } from "./tools/remind.js";
-import { routineTools } from "./tools/routines.js";
-import { runTools } from "./tools/runs.js";
-
-export const TOOLS: readonly ToolDefinition[] = [...routineTools, ...runTools, ...remindTools, ...costTools];
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { BackendOptions } from "./backend.js";
+import type { Toolbox } from "./toolbox.js";
 
 const INSTRUCTIONS = [
   "loopd runs work on a schedule after this conversation ends: shell commands (free) and coding-agent",
@@ -24,61 +23,82 @@ const INSTRUCTIONS = [
   "pause/delete_routine to stop them, get_costs to see spend.",
 ].join(" ");
 
-export function createLoopdMcpServer(options: { version: string; backend: Backend }): McpServer {
-  const server = new McpServer(
-    { name: "loopd", version: options.version },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
-  );
-  const context: ToolContext = {
-    backend: options.backend,
-    clientName: () => server.server.getClientVersion()?.name ?? "an MCP client",
-  };
-  for (const tool of TOOLS) {
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: { title: tool.title, readOnlyHint: tool.readOnly === true, openWorldHint: false },
-      },
-      (args: unknown) => callTool(tool, args, context),
-    );
+/**
+ * The SDK's default validator (Ajv), built on its first use rather than with the server: the
+ * SDK validates only elicitation answers with it, and building Ajv is a tenth of start-up.
+ */
+class LazyAjvValidator implements jsonSchemaValidator {
+  private ajv: AjvJsonSchemaValidator | undefined;
+
+  getValidator<T>(schema: JsonSchemaType) {
+    this.ajv ??= new AjvJsonSchemaValidator();
+    return this.ajv.getValidator<T>(schema);
   }
-  // The SDK answers arguments that miss the input schema with its own plain-text error; loopd
-  // answers every failure with `{ code, message, hint }`, so calls are dispatched here and the
-  // schemas registered above serve tools/list.
-  const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
-  server.server.removeRequestHandler(CallToolRequestSchema.shape.method.value);
-  server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
-    const tool = byName.get(request.params.name);
-    if (!tool) {
-      return toolError(
-        new LoopdError("LOOPD_USAGE", `no tool named "${request.params.name}"`, {
-          hint: `loopd's tools: ${TOOLS.map((each) => each.name).join(", ")}.`,
+}
+
+export interface LoopdMcpServer {
+  server: Server;
+  /** The tools and their backend, loaded on first use. */
+  toolbox: () => Promise<Toolbox>;
+  /** Closes the backend if the tools were loaded. */
+  close: () => Promise<void>;
+}
+
+export function createLoopdMcpServer(options: BackendOptions & { version: string }): LoopdMcpServer {
+  const { version, ...backendOptions } = options;
+  const server = new Server(
+    { name: "loopd", version },
+    // listChanged as the SDK's McpServer declares it for registered tools (the list never changes).
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: INSTRUCTIONS,
+      jsonSchemaValidator: new LazyAjvValidator(),
+    },
+  );
+  let loaded: Promise<Toolbox> | undefined;
+  const toolbox = () => {
+    loaded ??= import("./toolbox.js").then(
+      ({ Toolbox }) =>
+        new Toolbox({
+          ...backendOptions,
+          clientName: () => server.getClientVersion()?.name ?? "an MCP client",
         }),
-      );
-    }
-    return callTool(tool, request.params.arguments, context);
-  });
-  return server;
+    );
+    return loaded;
+  };
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (await toolbox()).list() }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) =>
+    (await toolbox()).call(request.params.name, request.params.arguments),
+  );
+  return {
+    server,
+    toolbox,
+    close: async () => {
+      if (loaded) await (await loaded).close();
+    },
+  };
 }
 
 /** Serves MCP on stdin/stdout until the client closes the connection. */
 export async function serveMcpOverStdio(options: BackendOptions & { version: string }): Promise<void> {
-  const backend = new Backend(options);
-  const server = createLoopdMcpServer({ version: options.version, backend });
+  const mcp = createLoopdMcpServer(options);
+  const { server } = mcp;
   const closed = new Promise<void>((resolve) => {
-    server.server.onclose = () => resolve();
+    server.onclose = () => resolve();
   });
+  // After `initialize` is answered: the tools load while the client reads the answer.
+  server.oninitialized = () => {
+    mcp.toolbox().then(
+      (toolbox) => process.stderr.write(`loopd mcp: serving ${toolbox.size} tools for ${options.cwd}\n`),
+      (error: unknown) => process.stderr.write(`loopd mcp: the tools did not load: ${String(error)}\n`),
+    );
+  };
   // The client going away closes stdin; the SDK's transport does not notice that by itself.
   process.stdin.once("end", () => void server.close());
   await server.connect(new StdioServerTransport());
-  process.stderr.write(`loopd mcp: serving ${TOOLS.length} tools for ${options.cwd}\n`);
   try {
     await closed;
   } finally {
-    await backend.close();
+    await mcp.close();
   }
 }
