@@ -7,7 +7,10 @@
 // Packages stay external (loaded from node_modules at run time) when bundling would break
 // them: native addons (better-sqlite3), files they read or spawn next to their own code
 // (node-notifier's vendor binaries, pino's worker-thread transports), or optional native
-// parts (pg's pg-native). They are the package's `dependencies`; everything else is inlined.
+// parts (pg's pg-native), or a CommonJS package loaded with a dynamic import() whose named
+// exports came out broken when inlined (standardwebhooks in app/inbound.ts: "is not a
+// constructor" on every signed hook delivery, test/inbound.test.ts). They are the package's
+// `dependencies`; everything else is inlined.
 //
 // Usage: node scripts/build-cli.mjs [--outdir <dir>] [--metafile <file>]   (run by `npm run build`)
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +21,15 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** Kept out of the bundle; each must be in package.json `dependencies` (test/install.test.ts checks). */
-export const EXTERNAL = ["better-sqlite3", "pg", "pg-native", "node-notifier", "pino", "chrono-node"];
+export const EXTERNAL = [
+  "better-sqlite3",
+  "pg",
+  "pg-native",
+  "node-notifier",
+  "pino",
+  "chrono-node",
+  "standardwebhooks",
+];
 
 /**
  * zod re-exports its 50 error-message locales as `z.locales` (and `core.locales`), so a bundle
