@@ -122,7 +122,9 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
     const id = await queue(routine.id, Date.now());
     const faulty = faultyStore(ctx.store);
     const events: EngineEvent[] = [];
-    const e = engine({ store: faulty.store, leaseMs: 1500 }, events);
+    // A 4 s lease: the fence (a quarter lease early) has a second of slack on a loaded machine,
+    // and the assertion below, not the wait's timeout, says whether it came in time.
+    const e = engine({ store: faulty.store, leaseMs: 4000 }, events);
     await e.pass();
     await vi.waitFor(() => expect(existsSync(join(repo, "pid"))).toBe(true));
     const pid = Number(readFileSync(join(repo, "pid"), "utf8"));
@@ -132,7 +134,7 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
       .select("lease_until")
       .where("id", "=", id)
       .executeTakeFirstOrThrow();
-    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 10_000, interval: 10 });
     // Dead before anyone could recover the run: the lease the store holds had not run out.
     expect(Date.now()).toBeLessThan(leaseUntil!);
     await e.idle();
@@ -141,7 +143,7 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
 
     // The store comes back; after the lease expires the run is recovered and runs again.
     faulty.down(false);
-    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(leaseUntil! + 600), { timeout: 3000 });
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(leaseUntil! + 600), { timeout: 8000 });
     await e.pass();
     await e.idle();
     expect((await runsOf("fenced"))[0]).toMatchObject({ status: "succeeded", attempt: 2, summary: "done" });
