@@ -191,6 +191,10 @@ routines:
       async () => (await api<{ status: string }>(`/runs/${first}`)).status === "succeeded",
       "busy ends",
     );
+    // A shell run called no model: show-run says so instead of rows of zero tokens.
+    const shown = (await loopd("show-run", String(first))).stdout;
+    expect(shown).toContain("cost:      — no model calls");
+    expect(shown).not.toContain("tokens:");
   });
 
   it("a budget refusal names the setting to raise and the numbers, with exit code 5", async () => {

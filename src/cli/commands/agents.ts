@@ -353,8 +353,20 @@ function sandboxLines(run: RunDetail): string[] {
   ];
 }
 
-function renderRun(run: RunDetail, now: number): string {
+/** Tokens and cost; a run that called no model (a shell command) says so instead of rows of zeros. */
+function costLines(run: RunDetail): string[] {
   const usage = run.usage;
+  const tokens = usage.tokensIn + usage.tokensOut + usage.tokensCached + usage.tokensReasoning;
+  const extra = `${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`;
+  if (run.metering === null && tokens === 0 && run.costUsd === 0)
+    return [`cost:      ${pc.dim("— no model calls")}${extra}`];
+  return [
+    `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
+    `cost:      ${formatUsd(run.costUsd)}${extra}`,
+  ];
+}
+
+function renderRun(run: RunDetail, now: number): string {
   const lines = [
     `${pc.bold(`${run.routine} #${run.id}`)} ${colourStatus(run.status)}${run.verdict ? pc.dim(` (${run.verdict})`) : ""}${run.unverified ? pc.yellow(` unverified (${UNVERIFIED})`) : ""}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ""} · attempt ${run.attempt}/${run.maxAttempts} · due ${relativeTime(run.dueAt, now)}`,
     ...(run.summary ? [`summary:   ${run.summary}`] : []),
@@ -368,8 +380,7 @@ function renderRun(run: RunDetail, now: number): string {
     ...(run.workspace
       ? [`workspace: ${run.workspace}${isPoolSlot(run) ? pc.dim(" (pool slot: reused by later runs)") : ""}`]
       : []),
-    `tokens:    in ${usage.tokensIn} · out ${usage.tokensOut} · cached ${usage.tokensCached} · reasoning ${usage.tokensReasoning}`,
-    `cost:      ${formatUsd(run.costUsd)}${run.turns !== null ? ` · ${run.turns} turn(s)` : ""}${run.sessionId ? pc.dim(` · session ${run.sessionId}`) : ""}`,
+    ...costLines(run),
     ...meteringLines(run),
     ...sandboxLines(run),
   ];
