@@ -130,7 +130,7 @@ export function describeEvent(event: DaemonEvent): string | null {
       return null;
     case "store-down":
       return pc.red(
-        `store unreachable: ${toLoopdError(event.error).message} — retrying; runs going now keep their leases until they would expire`,
+        `store unavailable: ${toLoopdError(event.error).message} — retrying; runs going now keep their leases until they would expire`,
       );
     case "store-up":
       return pc.green(`store reachable again after ${formatDuration(event.downForMs)}`);
