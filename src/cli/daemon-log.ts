@@ -198,25 +198,20 @@ export function describeEvent(event: DaemonEvent): string | null {
   }
 }
 
+/** The ids every run record carries, flat, so a log query can filter on them. */
+function runIds(run: { id: number; routineId: number; routineName: string; attempt: number }) {
+  return { runId: run.id, routineId: run.routineId, routine: run.routineName, attempt: run.attempt };
+}
+
 /** The event's fields for its JSON record: ids flat, errors as coded objects, times ISO. */
 export function jsonEvent(event: DaemonEvent): Record<string, unknown> {
   switch (event.type) {
     case "run-started":
-      return {
-        type: event.type,
-        runId: event.run.id,
-        routineId: event.run.routineId,
-        routine: event.run.routineName,
-        attempt: event.run.attempt,
-        workerId: event.run.workerId,
-      };
+      return { type: event.type, ...runIds(event.run), workerId: event.run.workerId };
     case "run-finished":
       return {
         type: event.type,
-        runId: event.run.id,
-        routineId: event.run.routineId,
-        routine: event.run.routineName,
-        attempt: event.run.attempt,
+        ...runIds(event.run),
         outcome: event.outcome,
         verdict: event.verdict ?? null,
         // false: the lease was lost (another worker recovered the run); the outcome is not recorded.
