@@ -368,6 +368,11 @@ routines:
     // The 401s of the test before are remembered as claude's last error.
     expect(claude?.lastError).toMatchObject({ code: "LOOPD_AUTH_EXPIRED" });
     expect(String(claude?.version)).toMatch(/^\d+\.\d+\.\d+/);
+    // A shell routine needs no preflight, but the table still counts it as the harness's user.
+    const shell = json<{ harnesses: Array<{ harness: string; routines: string[] }> }>(report).harnesses.find(
+      (harness) => harness.harness === "shell",
+    );
+    expect(shell?.routines).toContain("secret-shell");
 
     const noKey = { ...env, ANTHROPIC_API_KEY: "" };
     delete (noKey as Record<string, string | undefined>).ANTHROPIC_API_KEY;

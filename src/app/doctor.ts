@@ -143,7 +143,9 @@ export async function doctor(
       ? { code: last.code, message: last.message, at: new Date(last.at).toISOString() }
       : null;
     const own = [...checks.values()].filter((check) => check.harness === harness);
-    const users = [...new Set(own.flatMap((check) => check.routines))].sort();
+    // Shell routines have no preflight (so no check), yet they do use their harness.
+    const direct = needed.filter((routine) => routine.spec.harness === harness.name).map((r) => r.name);
+    const users = [...new Set([...own.flatMap((check) => check.routines), ...direct])].sort();
     const answered = own.flatMap((check) => {
       const result = results.get(check);
       return result ? [{ check, result }] : [];
