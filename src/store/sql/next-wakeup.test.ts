@@ -6,14 +6,36 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { routineRow, runRow } from "../../../test/helpers/store-rows.js";
 import { openTestStore, type TestStore, testDialects } from "../../../test/helpers/stores.js";
+import type { Store } from "../store.js";
+import { registerWorker } from "../workers.js";
 import { nextWakeups } from "./next-wakeup.js";
 
 const NOW = Date.parse("2026-12-04T12:00:00Z");
 
+function outboxRow(store: Store, id: string, row: { status: "pending" | "held" | "delivered"; at: number }) {
+  return store.db
+    .insertInto("outbox")
+    .values({
+      id,
+      type: "run.failed",
+      channel: "hook",
+      routine_id: null,
+      run_id: null,
+      payload: "{}",
+      status: row.status,
+      next_attempt_at: row.at,
+      created_at: NOW - 60_000,
+      digest_until: row.status === "held" ? row.at : null,
+    })
+    .execute();
+}
+
 describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
   let ctx: TestStore;
+  let queries = 0;
   beforeEach(async () => {
-    ctx = await openTestStore(dialect);
+    queries = 0;
+    ctx = await openTestStore(dialect, { onQuery: () => queries++ });
   });
   afterEach(async () => {
     await ctx?.dispose();
@@ -25,6 +47,8 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
       nextQueuedAt: null,
       nextFutureQueuedAt: null,
       nextLeaseExpiry: null,
+      nextDeliveryAt: null,
+      oldestOpenReservationAt: null,
     });
   });
 
@@ -71,6 +95,8 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
       nextQueuedAt: NOW - 2_000,
       nextFutureQueuedAt: NOW + 3_000,
       nextLeaseExpiry: NOW - 1_000,
+      nextDeliveryAt: null,
+      oldestOpenReservationAt: null,
     });
     // Later on, the start that was in the future is ready; nothing queued is in the future.
     expect(await nextWakeups(ctx.store.db, NOW + 7_000)).toMatchObject({
@@ -86,5 +112,50 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
     expect(typeof wakeups.nextDueAt).toBe("number");
     expect(typeof wakeups.nextQueuedAt).toBe("number");
     expect(wakeups.nextFutureQueuedAt).toBe(NOW);
+  });
+
+  it("answers the delivery worker's next time and the oldest open reservation", async () => {
+    await outboxRow(ctx.store, "a", { status: "pending", at: NOW + 8_000 }); // a retry
+    await outboxRow(ctx.store, "b", { status: "held", at: NOW + 4_000 }); // a digest window's end
+    await outboxRow(ctx.store, "c", { status: "delivered", at: NOW - 9_000 });
+    await ctx.store.db
+      .insertInto("budget_reservations")
+      .values([
+        { run_id: 1, attempt: 1, routine_id: null, amount_usd: 1, created_at: NOW - 5_000, settled_at: null },
+        { run_id: 2, attempt: 1, routine_id: null, amount_usd: 1, created_at: NOW - 9_000, settled_at: NOW },
+      ])
+      .execute();
+    expect(await nextWakeups(ctx.store.db, NOW)).toMatchObject({
+      nextDeliveryAt: NOW + 4_000,
+      oldestOpenReservationAt: NOW - 5_000,
+    });
+    await ctx.store.db.deleteFrom("outbox").where("id", "=", "b").execute();
+    expect((await nextWakeups(ctx.store.db, NOW)).nextDeliveryAt).toBe(NOW + 8_000);
+  });
+
+  it("refreshes the worker's seen_at in the same single statement", async () => {
+    await registerWorker(ctx.store.db, {
+      id: "w1",
+      host: "h",
+      hostKey: "k",
+      pid: 1,
+      pidStart: null,
+      labels: [],
+      startedAt: NOW - 60_000,
+      seenAt: NOW - 60_000,
+    });
+    await routineRow(ctx.store, "a", { nextDueAt: NOW + 5_000, now: NOW });
+    queries = 0;
+    const touchWorker = { id: "w1", seenAt: NOW, dialect };
+    expect(await nextWakeups(ctx.store.db, NOW, { touchWorker })).toMatchObject({ nextDueAt: NOW + 5_000 });
+    expect(queries).toBe(1);
+    const seen = await ctx.store.db.selectFrom("workers").select("seen_at").executeTakeFirstOrThrow();
+    expect(Number(seen.seen_at)).toBe(NOW);
+    // A worker row that is gone (removed by hand) still gets its answer.
+    await ctx.store.db.deleteFrom("workers").execute();
+    const missing = { id: "w1", seenAt: NOW + 1, dialect };
+    expect(await nextWakeups(ctx.store.db, NOW, { touchWorker: missing })).toMatchObject({
+      nextDueAt: NOW + 5_000,
+    });
   });
 });
