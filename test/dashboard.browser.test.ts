@@ -5,12 +5,13 @@
  * the width, its YAML, no memory panel for a shell routine), and the costs and checks pages.
  * Each step leaves a screenshot in test-artifacts/dashboard/ (the README's images are copies).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
 import { type LoopdProcess, spawnLoopd } from "./helpers/process.js";
 
 // Debian's package; CI installs it in .ci/run. A missing browser is a failure, not a skip.
@@ -62,8 +63,16 @@ describe("dashboard in a browser", () => {
       cwd,
     });
     const ready = await daemon.waitFor((event) => event.type === "ready");
-    dashboardUrl = String(ready.dashboardUrl);
+    // The JSON log never carries the API token; `loopd open --print` gives the link whole.
+    expect(String(ready.dashboardUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const open = await runCli(["open", "--print", "--json"], {
+      env: { LOOPD_HOME: join(cwd, ".loopd") },
+      cwd,
+    });
+    expect(open.code, open.stderr).toBe(0);
+    dashboardUrl = String((JSON.parse(open.stdout) as { dashboardUrl: string }).dashboardUrl);
     expect(dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=.+/);
+    expect(readFileSync(join(cwd, ".loopd", "logs", "serve.log"), "utf8")).not.toContain("token=");
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -4,7 +4,7 @@
  * handed back at shutdown says so ("↩ … returned to the queue"), not "canceled".
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,6 +46,13 @@ describe("loopd serve's log, run --wait and runs use one word per outcome", () =
       log += chunk.toString();
     });
     await waitUntil(() => log.includes("dashboard:"), "serve to be ready", { timeoutMs: 20_000 });
+  });
+
+  it("the terminal gets the dashboard link with its token; the log file in the home does not", () => {
+    expect(log).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=\S+/);
+    const file = readFileSync(join(cwd, "home", "logs", "serve.log"), "utf8");
+    expect(file).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/\n/);
+    expect(file).not.toContain("token=");
   });
   afterAll(() => {
     if (serve.exitCode === null) serve.kill("SIGKILL");

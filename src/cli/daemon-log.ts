@@ -95,7 +95,9 @@ function quietLine(event: DaemonEvent): string {
     case "idle":
       return `idle for ${formatDuration(event.inMs)}`;
     case "deliveries-idle":
-      return `deliveries idle for ${formatDuration(event.inMs)}`;
+      return event.inMs === null
+        ? "deliveries idle until woken (the engine's wake-up read plans them)"
+        : `deliveries idle for ${formatDuration(event.inMs)}`;
     case "materialised":
       return `scheduled ${event.queued} run(s)`;
     default:
@@ -185,6 +187,10 @@ export function describeEvent(event: DaemonEvent): string | null {
       const error = toLoopdError(event.error);
       return `${pc.red(`error[${error.code}]`)}: ${error.message} ${pc.dim("(still running the last good config)")}`;
     }
+    case "runs-pruned":
+      return pc.dim(
+        `retention: ${event.runs} finished run(s) deleted with their events · ${event.deliveries} finished notification(s)`,
+      );
     case "pruned": {
       const { removed, deletedBranches, keptBranches } = event.result;
       return pc.dim(
@@ -243,4 +249,12 @@ export function shortPath(path: string): string {
 
 function clockTime(epochMs: number): string {
   return new Date(epochMs).toTimeString().slice(0, 8);
+}
+
+/**
+ * `text` with a dashboard link's token fragment (`#token=…`) cut off, for what is written down
+ * (the log file, JSON records): the token is the API's key, and `loopd open` prints the link whole.
+ */
+export function withoutDashboardToken(text: string): string {
+  return text.replace(/#token=[^\s"]+/g, "");
 }

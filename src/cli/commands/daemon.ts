@@ -7,7 +7,7 @@ import type { DaemonEvent } from "../../daemon/daemon.js";
 import { LoopdError } from "../../domain/errors.js";
 import { RotatingLog } from "../../lib/rotating-log.js";
 import type { CommandContext } from "../context.js";
-import { createDaemonLog, shortPath, stripAnsi } from "../daemon-log.js";
+import { createDaemonLog, shortPath, stripAnsi, withoutDashboardToken } from "../daemon-log.js";
 import { pc } from "../format.js";
 import { packageVersion, type Run } from "../program.js";
 import { parseCount } from "./routines.js";
@@ -74,7 +74,8 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     now: ctx.io.now,
     write: (text) => {
       ctx.io.stdout(text);
-      file?.write(stripAnsi(text));
+      // The file (and a service's journal) outlives the terminal: it never holds the API token.
+      file?.write(withoutDashboardToken(stripAnsi(text)));
     },
   });
   const onEvent = (event: DaemonEvent) => log.event(event);
@@ -115,7 +116,8 @@ async function runDaemon(ctx: CommandContext, mode: "serve" | "worker", flags: D
     log.line("info", banner, {
       type: "ready",
       url: daemon.url,
-      dashboardUrl: daemon.dashboardUrl,
+      // A JSON log is shipped and kept: the URL without its token (`loopd open` prints it whole).
+      dashboardUrl: daemon.dashboardUrl === null ? null : withoutDashboardToken(daemon.dashboardUrl),
       workerId: daemon.engine.workerId,
       store: store.location,
       version: packageVersion(),
