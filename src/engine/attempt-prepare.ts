@@ -16,19 +16,19 @@ import type { AttemptPlan, MeteringSlot } from "./attempt-plan.js";
 import { redactError, redactEvent } from "./redaction.js";
 import { runContext, shellEnvironment } from "./run-environment.js";
 
+/** What one attempt in a workspace is asked to do (run-executor.ts hands it on whole). */
+export interface AttemptRequest {
+  run: ClaimedRun;
+  harness: Harness;
+  settings: ConfigSettings;
+  plan: AttemptPlan | null;
+  signal: AbortSignal;
+  emit: (event: HarnessEvent) => void;
+  metering?: MeteringSlot;
+}
+
 /** The attempt's environment (allow-listed; agents also get their harness's keys) and redactor. */
-export function prepareAttempt(
-  deps: AttemptDeps,
-  request: {
-    run: ClaimedRun;
-    harness: Harness;
-    settings: ConfigSettings;
-    plan: AttemptPlan | null;
-    signal: AbortSignal;
-    emit: (event: HarnessEvent) => void;
-    metering?: MeteringSlot;
-  },
-): Attempt {
+export function prepareAttempt(deps: AttemptDeps, request: AttemptRequest): Attempt {
   const { run, harness, plan } = request;
   const { spec } = run;
   const environment = plan

@@ -17,7 +17,7 @@
  */
 import type { ConfigSettings } from "../domain/settings.js";
 import { createRedactor } from "../harness/agent-env.js";
-import type { Harness, HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
+import type { HarnessEvent, HarnessRegistry, HarnessResult } from "../harness/harness.js";
 import { ToolOutcomes } from "../harness/tool-outcome.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
 import type { ClaimedRun } from "../store/sql/claim-runs.js";
@@ -26,8 +26,14 @@ import type { WorkspaceManager, WorkspaceReport } from "../workspace/workspaces.
 import { type AttemptDeps, baseInput, bookkeepingFailed, failed } from "./attempt.js";
 import { deliverWork, finalResult, recordWork } from "./attempt-finish.js";
 import { recordHarnessEvents, remember, runHarness, verify } from "./attempt-harness.js";
-import { type AttemptPlan, type MeteringSlot, planAttempt, settleAttempt } from "./attempt-plan.js";
-import { acquireWorkspace, buildContext, passPreflight, prepareAttempt } from "./attempt-prepare.js";
+import { type MeteringSlot, planAttempt, settleAttempt } from "./attempt-plan.js";
+import {
+  type AttemptRequest,
+  acquireWorkspace,
+  buildContext,
+  passPreflight,
+  prepareAttempt,
+} from "./attempt-prepare.js";
 import { executeCheck, judgeAgentCheck } from "./check-run.js";
 import type { GatewayHost } from "./gateway-host.js";
 import { executeLoop } from "./loop-run.js";
@@ -192,18 +198,7 @@ function gatewayTotals(result: HarnessResult, metering: MeteringSlot): HarnessRe
 }
 
 /** One attempt in a workspace, step by step (see the table at the top). */
-async function executeInWorkspace(
-  deps: AttemptDeps,
-  request: {
-    run: ClaimedRun;
-    harness: Harness;
-    settings: ConfigSettings;
-    plan: AttemptPlan | null;
-    signal: AbortSignal;
-    emit: (event: HarnessEvent) => void;
-    metering?: MeteringSlot;
-  },
-): Promise<HarnessResult> {
+async function executeInWorkspace(deps: AttemptDeps, request: AttemptRequest): Promise<HarnessResult> {
   const attempt = prepareAttempt(deps, request);
   const refused = await passPreflight(deps, attempt);
   if (refused) return refused;
