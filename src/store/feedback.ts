@@ -3,40 +3,13 @@
  * items a routine ingested and its clusters. A tick reads both whole and writes its changes
  * in one transaction; `loopd feedback` reads the clusters.
  */
+import type { FeedbackChanges, FeedbackCluster, FeedbackItem } from "../domain/feedback.js";
 import type { Db } from "./store.js";
 
-export interface StoredFeedbackItem {
-  key: string;
-  source: string;
-  hash: string;
-  text: string;
-  title: string | null;
-  url: string | null;
-  duplicateOf: string | null;
-  clusterId: string | null;
-  embedding: number[] | null;
-  createdAt: number;
-}
-
-export interface StoredFeedbackCluster {
-  id: string;
-  label: string;
-  title: string | null;
-  size: number;
-  previousSize: number;
-  status: "new" | "growing" | "shrinking" | "steady" | "resolved";
-  centroid: Record<string, number>;
-  representatives: Array<{ key: string; text: string; url: string | null }>;
-  firstSeen: number;
-  updatedAt: number;
-}
-
-export interface FeedbackWrite {
-  upsert: readonly StoredFeedbackItem[];
-  assign: ReadonlyArray<{ key: string; clusterId: string | null }>;
-  remove: readonly string[];
-  clusters: readonly StoredFeedbackCluster[];
-}
+/** The store keeps the loop's shapes as they are (domain/feedback.ts). */
+export type StoredFeedbackItem = FeedbackItem;
+export type StoredFeedbackCluster = FeedbackCluster;
+export type FeedbackWrite = FeedbackChanges;
 
 /** Rows per multi-row insert (PostgreSQL allows 65,535 parameters; 11 columns a row). */
 const BATCH = 500;
