@@ -303,6 +303,16 @@ describe("bounds and non-configs (loopd#15)", () => {
     expect(hint).toContain("nothing was applied");
   });
 
+  it("reads run retention, and refuses a keepFor under a minute or a keepPerRoutine under 1", () => {
+    const config = parseConfigText(
+      `runs:\n  keepFor: 14d\n  keepPerRoutine: 3\n${minimal("    every: 5m\n")}`,
+      "loopd.yaml",
+    );
+    expect(config.runs).toEqual({ keepFor: "14d", keepPerRoutine: 3 });
+    const { issues } = issuesOf(`runs:\n  keepFor: 30s\n  keepPerRoutine: 0\n${minimal("    every: 5m\n")}`);
+    expect(issues.map((issue) => issue.path).sort()).toEqual(["runs.keepFor", "runs.keepPerRoutine"]);
+  });
+
   it("refuses an alias bomb with a coded error", () => {
     const bomb = [
       "a: &a [x, x, x, x, x, x, x, x, x]",

@@ -17,6 +17,7 @@ import {
 } from "./config-sections.js";
 import {
   type CATCH_UP_POLICIES,
+  boundedDuration,
   durationSchema,
   type HARNESSES,
   instantSchema,
@@ -154,6 +155,17 @@ export const configSchema = z
       })
       .optional()
       .meta({ description: "The failure circuit breaker." }),
+    runs: z
+      .strictObject({
+        keepFor: boundedDuration({ min: 60_000 })
+          .optional()
+          .meta({ description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m)." }),
+        keepPerRoutine: z.int().min(1).optional().meta({
+          description: "Each routine's newest finished runs kept whatever their age (default 10).",
+        }),
+      })
+      .optional()
+      .meta({ description: "Retention of finished runs; the cost ledger is never pruned." }),
     pricing: z
       .record(
         z.string().min(1),

@@ -24,6 +24,8 @@ export interface ConfigSettings {
   context?: { maxBytes?: number; memoryMaxBytes?: number };
   auth?: { pauseAfter?: number };
   failures?: { pauseAfter?: number };
+  /** Retention of finished runs (store/sql/prune-runs.ts, engine/run-retention.ts). */
+  runs?: { keepFor?: string; keepPerRoutine?: number };
   harnesses?: Partial<Record<string, { command?: string; args?: string[]; sandbox?: CodexSandbox }>>;
   pricing?: Record<string, { input: number; cachedInput: number; output: number }>;
   github?: { webhookSecretEnv?: string; apiUrl?: string };

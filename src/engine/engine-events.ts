@@ -31,6 +31,8 @@ export type EngineEvent =
   | { type: "settings-reloaded"; sections: string[] }
   /** Routines found misfiring (nothing scheduled them for two periods); each is notified once. */
   | { type: "misfired"; routines: NotifiedMisfire[] }
+  /** The retention sweep deleted finished runs (with their events) and finished deliveries. */
+  | { type: "runs-pruned"; runs: number; deliveries: number }
   | {
       type: "routine-paused";
       routine: string;

@@ -45,6 +45,7 @@ import { GatewayHost } from "./gateway-host.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { delay, type RunAttemptDeps, runAttempt } from "./run-attempt.js";
 import { RunExecutor } from "./run-executor.js";
+import { RunRetention } from "./run-retention.js";
 import { StoreHealth } from "./store-health.js";
 import type { WakeBus } from "./wake.js";
 import { WakeTimer } from "./wake-timer.js";
@@ -93,6 +94,8 @@ export interface EngineOptions {
    * (engine/gateway-host.ts); null: none, every attempt is metered from its harness's report.
    */
   startGateway?: (() => Promise<MeteringGateway>) | null;
+  /** How often the scheduler prunes runs past retention (engine/run-retention.ts; default 10 min). */
+  retentionSweepMs?: number;
 }
 
 export class Engine {
@@ -112,6 +115,7 @@ export class Engine {
   private readonly timer: WakeTimer;
   private readonly presence: WorkerPresence | undefined;
   private readonly gateway: GatewayHost | null;
+  private readonly retention: RunRetention | undefined;
   private passing: Promise<void> | undefined;
   private passAgain = false;
   /** The last claim left runs it could not start here (global cap, missing labels). */
@@ -161,6 +165,15 @@ export class Engine {
             void this.notifyOthers();
             this.wake();
           },
+          onError: (error) => this.emit({ type: "error", error }),
+        })
+      : undefined;
+    this.retention = options.roles.schedule
+      ? new RunRetention({
+          store: this.store,
+          now: () => this.clock.now(),
+          ...(options.retentionSweepMs !== undefined ? { intervalMs: options.retentionSweepMs } : {}),
+          onPruned: (pruned) => this.emit({ type: "runs-pruned", ...pruned }),
           onError: (error) => this.emit({ type: "error", error }),
         })
       : undefined;
@@ -286,6 +299,7 @@ export class Engine {
         this.emit({ type: "error", error });
       }
     }
+    await this.retention?.stop();
     await this.events.flush();
     await this.gateway?.close().catch((error: unknown) => this.emit({ type: "error", error }));
     this.leases.stop();
@@ -369,6 +383,8 @@ export class Engine {
       const misfired = await sweepMisfires(this.store, now);
       if (misfired.length > 0) this.emit({ type: "misfired", routines: misfired });
     }
+    // In the background: deleting finished runs changes nothing this pass reads or arms from.
+    if (schedule) this.retention?.maybeSweep();
     if (work && (queued || requeued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
       wrote = true;

@@ -1,0 +1,128 @@
+/**
+ * The scheduler's retention sweep (`runs.keepFor`, `runs.keepPerRoutine`): every few minutes,
+ * in the background of the engine's passes, finished runs past retention are deleted in small
+ * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded.
+ *
+ * Cost: one settings read and one DELETE per table per sweep when there is nothing to delete
+ * (each an index range over old rows only); a sweep with work deletes `BATCH` rows per
+ * statement and yields between statements, so a materialise or claim pass is never queued
+ * behind more than one batch (SQLite: one short write lock; PostgreSQL: another connection).
+ * A sweep that stops at its batch budget with rows left comes back on the next pass instead
+ * of after the full interval.
+ */
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { parseDuration } from "../domain/duration.js";
+import type { ConfigSettings } from "../domain/settings.js";
+import { CONFIG_SETTING, getSetting } from "../store/settings.js";
+import { pruneDeliveriesBatch, pruneRunsBatch } from "../store/sql/prune-runs.js";
+import type { Store } from "../store/store.js";
+
+/** How often a scheduler looks for runs past retention. */
+export const RETENTION_SWEEP_MS = 10 * 60_000;
+/** The first sweep of a process: after start-up, not in its way. */
+const FIRST_SWEEP_AFTER_MS = 60_000;
+export const DEFAULT_KEEP_FOR_MS = 30 * 24 * 60 * 60_000;
+export const DEFAULT_KEEP_PER_ROUTINE = 10;
+/** Rows per DELETE: a few milliseconds of write lock, events cascading included. */
+const BATCH = 500;
+/** Batches per sweep before it hands back to the next pass. */
+const MAX_BATCHES = 200;
+
+export interface Pruned {
+  runs: number;
+  deliveries: number;
+}
+
+export interface RetentionPolicy {
+  keepForMs: number;
+  keepPerRoutine: number;
+}
+
+/** The applied `runs:` section with its defaults. */
+export function retentionPolicy(settings: ConfigSettings): RetentionPolicy {
+  const keepFor = settings.runs?.keepFor ? parseDuration(settings.runs.keepFor) : null;
+  return {
+    keepForMs: keepFor?.ok ? keepFor.ms : DEFAULT_KEEP_FOR_MS,
+    keepPerRoutine: settings.runs?.keepPerRoutine ?? DEFAULT_KEEP_PER_ROUTINE,
+  };
+}
+
+/** Deletes everything past retention at `now`, batch by batch; `maxBatches` bounds one call. */
+export async function pruneFinished(
+  store: Store,
+  policy: RetentionPolicy,
+  now: number,
+  options: { maxBatches?: number; stopped?: () => boolean } = {},
+): Promise<Pruned & { more: boolean }> {
+  const maxBatches = options.maxBatches ?? MAX_BATCHES;
+  const cutoff = now - policy.keepForMs;
+  const pruned = { runs: 0, deliveries: 0, more: false };
+  for (const [table, batch] of [
+    ["runs", () => pruneRunsBatch(store, { cutoff, keepPerRoutine: policy.keepPerRoutine, limit: BATCH })],
+    ["deliveries", () => pruneDeliveriesBatch(store, { cutoff, limit: BATCH })],
+  ] as const) {
+    for (let batches = 0; ; batches++) {
+      // A stop ends a sweep between batches, never before its first one.
+      if (batches >= maxBatches || (batches > 0 && options.stopped?.())) {
+        pruned.more = true;
+        break;
+      }
+      const deleted = await batch();
+      pruned[table] += deleted;
+      if (deleted < BATCH) break;
+      await yieldToLoop();
+    }
+  }
+  return pruned;
+}
+
+export class RunRetention {
+  private nextSweepAt: number;
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly options: {
+      store: Store;
+      now: () => number;
+      intervalMs?: number;
+      onPruned: (pruned: Pruned) => void;
+      onError: (error: unknown) => void;
+    },
+  ) {
+    this.nextSweepAt = options.now() + Math.min(FIRST_SWEEP_AFTER_MS, this.intervalMs);
+  }
+
+  private get intervalMs(): number {
+    return this.options.intervalMs ?? RETENTION_SWEEP_MS;
+  }
+
+  /** Starts a sweep in the background when one is due; never waits for it. */
+  maybeSweep(): void {
+    const now = this.options.now();
+    if (this.stopped || this.sweeping || now < this.nextSweepAt) return;
+    this.nextSweepAt = now + this.intervalMs;
+    this.sweeping = this.sweep(now)
+      .catch(this.options.onError)
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+  }
+
+  /** Ends a running sweep after its current batch (engine stop). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.sweeping;
+  }
+
+  private async sweep(now: number): Promise<void> {
+    const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
+    const pruned = await pruneFinished(this.options.store, retentionPolicy(settings), now, {
+      stopped: () => this.stopped,
+    });
+    // Rows left after the batch budget: the next pass continues rather than the next interval.
+    if (pruned.more) this.nextSweepAt = now;
+    if (pruned.runs + pruned.deliveries > 0)
+      this.options.onPruned({ runs: pruned.runs, deliveries: pruned.deliveries });
+  }
+}
