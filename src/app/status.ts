@@ -1,6 +1,6 @@
 /**
  * `loopd status` and `GET /api/v1/status`: the daemon at a glance — version, the store (kind,
- * location, schema version), the daemon serving it, the workers seen in the last minute, the
+ * location, schema version), the daemon serving it, the workers seen in the last two minutes (store/workers.ts), the
  * next routine due, the routines failing or paused, and today's spend (UTC day, the ledger).
  * One shape whichever way it is read (app/client/: the store, or a daemon's API).
  */
@@ -10,10 +10,10 @@ import { metricsSnapshot } from "../store/metrics-snapshot.js";
 import { schemaVersion } from "../store/migrate.js";
 import { listRoutines } from "../store/routines.js";
 import type { Store } from "../store/store.js";
-import { listWorkers } from "../store/workers.js";
+import { listWorkers, WORKER_SEEN_WITHIN_MS } from "../store/workers.js";
 
-/** A worker whose `seen_at` is older than this is not counted as up. */
-export const WORKER_SEEN_WITHIN_MS = 60_000;
+/** A worker whose `seen_at` is older than this is not counted as up (refresh period + margin). */
+export { WORKER_SEEN_WITHIN_MS };
 
 const isoTime = z.string().meta({ format: "date-time", example: "2026-11-29T09:00:00.000Z" });
 

@@ -34,6 +34,8 @@ export interface DaemonOptions {
   port: number;
   concurrency: number;
   leaseMs: number;
+  /** The longest the process sleeps before one look at the store (default the engine's, 60 s). */
+  backstopMs?: number;
   labels?: string[];
   /** serve: require the API token (default); false (`--no-auth`) only on a loopback host. */
   auth?: boolean;
@@ -101,7 +103,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics.observe(event);
     options.onEvent(event);
   };
-  const deliveries = new DeliveryWorker({ store, onEvent });
+  // One wake-up plan for the process: the engine's backstop read also answers the outbox's
+  // next due time and hands it over (planDeliveries below), so the delivery worker keeps no
+  // backstop timer and an idle daemon makes one query a minute in all.
+  const deliveries = new DeliveryWorker({ store, onEvent, backstopMs: null });
   const wake: WakeBus = {
     listen: (onWake) =>
       bus.listen(() => {
@@ -121,8 +126,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     roles: { schedule: options.mode === "serve", work: true },
     concurrency: options.concurrency,
     leaseMs: options.leaseMs,
+    ...(options.backstopMs !== undefined ? { backstopMs: options.backstopMs } : {}),
     ...(options.labels ? { labels: options.labels } : {}),
     wake,
+    planDeliveries: (nextAt) => deliveries.dueAt(nextAt),
     onEvent: (event) => {
       onEvent(event);
       // Outcomes and pauses may have written outbox rows in their transaction: send them now.

@@ -22,6 +22,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { MISFIRE_MIN_LATE_MS } from "../domain/misfire.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { startGateway } from "../gateway/server.js";
 import type { MeteringGateway } from "../gateway/types.js";
@@ -36,6 +37,7 @@ import { releaseRuns } from "../store/sql/release-runs.js";
 import { releaseStaleReservations } from "../store/sql/settle-budget.js";
 import { sweepMisfires } from "../store/sql/sweep-misfires.js";
 import type { Store } from "../store/store.js";
+import { WORKER_SEEN_EVERY_MS } from "../store/workers.js";
 import type { WorkspaceManager } from "../workspace/workspaces.js";
 import { type ActiveRun, abort } from "./active-run.js";
 import { CompletionBatcher } from "./completion-batcher.js";
@@ -89,6 +91,12 @@ export interface EngineOptions {
    */
   refreshRuntime?: (settings: ConfigSettings) => string[];
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Given the outbox's next due time from the read that armed the timer (null: nothing
+   * pending or held): the daemon hands it to its delivery worker, so the one backstop read a
+   * minute serves both loops (the worker keeps no backstop timer of its own).
+   */
+  planDeliveries?: (nextAt: number | null) => void;
   /**
    * Starts this process's metering gateway, on the first agent attempt that wants it
    * (engine/gateway-host.ts); null: none, every attempt is metered from its harness's report.
@@ -155,6 +163,7 @@ export class Engine {
           workerId: this.workerId,
           labels: this.labels,
           now: () => this.clock.now(),
+          seenEveryMs: Math.min(this.backstopMs, WORKER_SEEN_EVERY_MS),
           onRecovered: (recovered) => {
             this.emit({ type: "recovered", ...recovered });
             const now = this.clock.now();
@@ -339,8 +348,13 @@ export class Engine {
     this.unchangedRead = undefined;
     const now = this.clock.now();
     const { schedule, work } = this.options.roles;
-    // One cheap read decides which write transactions this pass needs at all.
-    const due = await nextWakeups(this.store.db, now);
+    // One cheap read decides which write transactions this pass needs at all; when it is
+    // time, it is this worker's heartbeat too (`seen_at`), in the same statement.
+    const touch = this.presence?.seenDue(now)
+      ? { id: this.workerId, seenAt: now, dialect: this.store.dialect }
+      : undefined;
+    const due = await nextWakeups(this.store.db, now, touch ? { touchWorker: touch } : {});
+    if (touch) this.presence?.seen(now);
     let wrote = false;
     let requeued = false;
     if ((schedule || work) && due.nextLeaseExpiry !== null && due.nextLeaseExpiry < now) {
@@ -354,13 +368,16 @@ export class Engine {
         await this.notifyOthers();
       }
     }
-    if (schedule && now - this.lastReservationSweep >= RESERVATION_SWEEP_MS) {
+    const staleBefore = now - RESERVATION_SWEEP_MS;
+    const reservationsToSweep =
+      due.oldestOpenReservationAt !== null && due.oldestOpenReservationAt < staleBefore;
+    if (schedule && now - this.lastReservationSweep >= RESERVATION_SWEEP_MS && reservationsToSweep) {
       // Reservations whose attempt is gone (a worker died before its lease was even
       // renewed, a settle failed): without this they would hold budget until the next
       // recovery. Rare and cheap, so a slow periodic sweep is enough.
       this.lastReservationSweep = now;
       wrote = true;
-      await releaseStaleReservations(this.store, { createdBefore: now - RESERVATION_SWEEP_MS, now });
+      await releaseStaleReservations(this.store, { createdBefore: staleBefore, now });
     }
     let queued = false;
     if (schedule && due.nextDueAt !== null && due.nextDueAt <= now) {
@@ -375,7 +392,10 @@ export class Engine {
       }
       queued = result.queued > 0;
     }
-    if ((schedule || work) && now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS) {
+    // The read says whether any active routine is late enough to misfire (the sweep's own
+    // condition on the earliest due time): an idle store is not swept, costing no query.
+    const lateEnough = due.nextDueAt !== null && due.nextDueAt < now - MISFIRE_MIN_LATE_MS;
+    if ((schedule || work) && now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS && lateEnough) {
       // After materialising, so what is still far behind is truly stuck. Every daemon looks,
       // workers too: a store with workers and no scheduler is the misfire nobody else sees.
       this.lastMisfireSweep = now;
@@ -468,10 +488,13 @@ export class Engine {
         wakeups.nextLeaseExpiry === null ? null : wakeups.nextLeaseExpiry + 1,
       ].filter((value): value is number => value !== null);
       next = candidates.length > 0 ? Math.min(...candidates) : null;
+      this.options.planDeliveries?.(wakeups.nextDeliveryAt);
     } catch (error) {
       this.emit({ type: "error", error });
     }
-    const delayMs = next === null ? this.backstopMs : Math.min(Math.max(next - now, 0), this.backstopMs);
+    // A worker's backstop read is its heartbeat: never further apart than the refresh period.
+    const backstopMs = this.presence ? Math.min(this.backstopMs, WORKER_SEEN_EVERY_MS) : this.backstopMs;
+    const delayMs = next === null ? backstopMs : Math.min(Math.max(next - now, 0), backstopMs);
     this.timer.arm(delayMs);
     this.emit({ type: "idle", inMs: delayMs });
   }

@@ -18,23 +18,20 @@ import {
   registerWorker,
   removeWorkers,
   touchWorker,
+  WORKER_SEEN_EVERY_MS,
   type WorkerRecord,
   workersOnHost,
 } from "../store/workers.js";
 
 const WATCH_EVERY_MS = 1000;
-/**
- * How often an idle worker says it is alive (`seen_at`; lease renewals do it while runs go):
- * `loopd status` counts the workers seen in the last minute.
- */
-const SEEN_EVERY_MS = 20_000;
 
 export class WorkerPresence {
   private readonly hostKey = hostKey();
   /** Workers of this host seen at the last sweep, whose pids the local watch checks. */
   private neighbours: WorkerRecord[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
-  private seenTimer: NodeJS.Timeout | undefined;
+  /** When this worker's `seen_at` was last written (register, lease renewal, wake-up read). */
+  private seenAt = Number.NEGATIVE_INFINITY;
   private sweeping: Promise<RecoveryResult> | undefined;
 
   constructor(
@@ -43,6 +40,11 @@ export class WorkerPresence {
       workerId: string;
       labels: readonly string[];
       now: () => number;
+      /**
+       * How often `seen_at` is refreshed when idle: the engine's backstop, at most
+       * WORKER_SEEN_EVERY_MS (the default), which `loopd status` counts on.
+       */
+      seenEveryMs?: number;
       /** Runs of dead workers went back to the queue (or failed): wake the others. */
       onRecovered: (result: RecoveryResult) => void;
       onError: (error: unknown) => void;
@@ -62,27 +64,37 @@ export class WorkerPresence {
       startedAt: now,
       seenAt: now,
     });
+    this.seenAt = now;
     await this.sweep();
     this.watchTimer = setInterval(() => this.watch(), WATCH_EVERY_MS);
     this.watchTimer.unref();
-    // A failed write is not reported: the store's outage is, by the passes and the lease keeper.
-    this.seenTimer = setInterval(
-      () =>
-        void touchWorker(this.options.store.db, this.options.workerId, this.options.now()).catch(() => {}),
-      SEEN_EVERY_MS,
-    );
-    this.seenTimer.unref();
+  }
+
+  /**
+   * Whether the engine's next wake-up read should refresh `seen_at` (it then calls `seen`).
+   * No timer of its own: the idle engine's backstop read, at most `seenEveryMs` apart,
+   * is the heartbeat, so an idle daemon's one statement a minute says it is alive too. Half
+   * the period, so a read a little early still refreshes, and a busy engine writes it at most
+   * twice a minute.
+   */
+  seenDue(now: number): boolean {
+    return now - this.seenAt >= (this.options.seenEveryMs ?? WORKER_SEEN_EVERY_MS) / 2;
+  }
+
+  /** The wake-up read refreshed `seen_at` at `now`. */
+  seen(now: number): void {
+    this.seenAt = Math.max(this.seenAt, now);
   }
 
   /** While leases are renewed: this worker is alive; and a look at the neighbours. */
   async touch(now: number): Promise<void> {
     await touchWorker(this.options.store.db, this.options.workerId, now);
+    this.seen(now);
     await this.sweep();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.watchTimer);
-    clearInterval(this.seenTimer);
     await this.sweeping?.catch(() => {});
     await removeWorkers(this.options.store.db, [this.options.workerId]);
   }

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
+import { waitUntil } from "../../test/helpers/wait.js";
 import { CONFIG_SETTING, putSetting } from "../store/settings.js";
 import type { Store } from "../store/store.js";
 import {
@@ -251,6 +252,38 @@ describe("an idle delivery worker", () => {
       expect(queries).toBeGreaterThan(0);
       // The worker's own word that nothing is due: its next look is the backstop's.
       expect(events).toEqual([{ type: "deliveries-idle", inMs: 60_000 }]);
+    } finally {
+      await worker.stop();
+      await ctx.dispose();
+    }
+  });
+
+  it("without a backstop of its own, sleeps until handed a time, and a handed time only brings it forward", async () => {
+    let queries = 0;
+    const ctx = await openTestStore("sqlite", { onQuery: () => queries++ });
+    const passes: Array<number | null> = [];
+    const worker = new DeliveryWorker({
+      store: ctx.store,
+      backstopMs: null,
+      onEvent: (event) => {
+        if (event.type === "deliveries-idle") passes.push(event.inMs);
+      },
+    });
+    try {
+      await worker.start();
+      // Nothing due and no backstop: no timer at all (the daemon's engine read plans for it).
+      expect(passes).toEqual([null]);
+      worker.dueAt(null);
+      worker.dueAt(Date.now() - 1); // come already: a pass at once
+      await waitUntil(() => passes.length === 2, "a pass for a time that has come");
+      const before = queries;
+      worker.dueAt(Date.now() + 150);
+      worker.dueAt(Date.now() + 3_600_000); // later than the armed timer: ignored
+      expect(queries).toBe(before); // arming a timer costs no query
+      const armed = Date.now();
+      await waitUntil(() => passes.length === 3, "a pass at the handed time");
+      expect(Date.now() - armed).toBeGreaterThanOrEqual(140);
+      expect(passes.at(-1)).toBeNull();
     } finally {
       await worker.stop();
       await ctx.dispose();

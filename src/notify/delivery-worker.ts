@@ -4,8 +4,11 @@
  * (`sql/seal-digests.ts`: held rows become one pending digest row per channel), then claims a batch (`sql/claim-deliveries.ts`), sends every row
  * in it at once, records each outcome fenced on its attempt (`sql/finish-delivery.ts`), and
  * claims again while batches come back full. Then one cheap read (`nextDeliveryAt`) sets a
- * single timer for the next due row or digest window end, capped by a 60 s backstop, so an idle worker costs one
- * query a minute; `wake()` starts a pass at once for callers that just wrote a row.
+ * single timer for the next due row or digest window end, capped by a backstop (default
+ * 60 s); `wake()` starts a pass at once for callers that just wrote a row. In the daemon the
+ * backstop is not its own (`backstopMs: null`): the engine's once-a-minute wake-up read also
+ * answers the outbox's next due time and the daemon hands it over (`dueAt`), so an idle
+ * process makes one query a minute for both loops.
  *
  * Retries follow `deliveryRetryDelayMs` up to `maxAttempts`; a receiver that refuses for good
  * (`retryable: false`) or a channel no longer in the config ends the row as dead at once.
@@ -44,7 +47,7 @@ export type DeliveryWorkerEvent =
   /** A pass failed (store unavailable, …); the worker tries again after `errorRetryMs`. */
   | { type: "error"; error: unknown }
   /** The passes are over: the worker sleeps for `inMs` (the next due row, at most the backstop) unless woken. */
-  | { type: "deliveries-idle"; inMs: number };
+  | { type: "deliveries-idle"; inMs: number | null };
 
 export interface DeliveryWorkerOptions {
   store: Store;
@@ -62,8 +65,12 @@ export interface DeliveryWorkerOptions {
   maxAttempts?: number;
   /** Delay after failed attempt n (1-based). Default `deliveryRetryDelayMs`. */
   retryDelayMs?: (failedAttempt: number) => number;
-  /** The longest an idle worker sleeps before looking again. Default 60 s. */
-  backstopMs?: number;
+  /**
+   * The longest an idle worker sleeps before looking again. Default 60 s. null: no backstop
+   * of its own; whoever owns one hands it the next due time (`dueAt`), and until then it
+   * sleeps unless woken or its own next row (a retry, a digest window end) comes due.
+   */
+  backstopMs?: number | null;
   onEvent?: (event: DeliveryWorkerEvent) => void;
 }
 
@@ -89,6 +96,8 @@ export function deliveryRetryDelayMs(failedAttempt: number, random: number = Mat
 const ERROR_RETRY_MS = 5_000;
 /** Due rows another daemon holds locked: look again shortly rather than spin. */
 const CONTENDED_RETRY_MS = 1_000;
+/** setTimeout's limit (about 24.8 days): a later row is looked at again by then. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class DeliveryWorker {
   private readonly store: Store;
@@ -100,6 +109,8 @@ export class DeliveryWorker {
   private readonly retryDelayMs: (failedAttempt: number) => number;
   private readonly backstopMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (epoch ms), so a handed-over time only ever brings it forward. */
+  private timerAt: number | undefined;
   /** The passes in flight; a wake() during them asks for one more before it settles. */
   private running: Promise<void> | undefined;
   private again = false;
@@ -114,7 +125,8 @@ export class DeliveryWorker {
       options.leaseMs ?? (options.deliverOptions?.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS) + 50_000;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS;
     this.retryDelayMs = options.retryDelayMs ?? ((attempt) => deliveryRetryDelayMs(attempt));
-    this.backstopMs = options.backstopMs ?? 60_000;
+    // null: no cap of its own (the caller's backstop read plans for it through dueAt).
+    this.backstopMs = options.backstopMs === null ? Number.POSITIVE_INFINITY : (options.backstopMs ?? 60_000);
   }
 
   /** Starts the loop; resolves after its first pass (the daemon need not wait for it). */
@@ -138,16 +150,29 @@ export class DeliveryWorker {
     return this.running;
   }
 
+  /**
+   * The outbox's next due time as someone else read it (the daemon: the engine's wake-up
+   * read), null for none: a pass now if it has come, else the timer is brought forward to it.
+   * Never pushed back nor cleared: this worker's own read after its last pass, which may be
+   * newer than the caller's, set it. While passes run it is ignored: their closing read comes
+   * after the caller's and sees every row it saw.
+   */
+  dueAt(at: number | null): void {
+    if (this.stopped || this.running || at === null) return;
+    const wait = at - this.now();
+    if (wait <= 0) void this.wake();
+    else if (this.timerAt === undefined || at < this.timerAt) this.arm(wait);
+  }
+
   /** Stops the timer and waits for attempts in flight (bounded by the channel timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.disarm();
     await this.running;
   }
 
   private async runPasses(): Promise<void> {
-    clearTimeout(this.timer);
+    this.disarm();
     let delayMs: number;
     do {
       this.again = false;
@@ -156,11 +181,28 @@ export class DeliveryWorker {
     // Cleared in the same tick as the last check, so no wake() can fall between the two.
     this.running = undefined;
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.wake(), delayMs);
-    this.emit({ type: "deliveries-idle", inMs: delayMs });
+    if (Number.isFinite(delayMs)) this.arm(delayMs);
+    this.emit({ type: "deliveries-idle", inMs: Number.isFinite(delayMs) ? delayMs : null });
   }
 
-  /** One pass; returns how long to sleep before the next. */
+  private arm(delayMs: number): void {
+    this.disarm();
+    const wait = Math.min(delayMs, MAX_TIMER_MS);
+    this.timerAt = this.now() + wait;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      void this.wake();
+    }, wait);
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+  }
+
+  /** One pass; returns how long to sleep before the next (Infinity: until woken or handed a time). */
   private async pass(): Promise<number> {
     try {
       let channels: Record<string, unknown> | undefined;

@@ -5,6 +5,18 @@
  */
 import type { Db } from "./store.js";
 
+/**
+ * An idle worker refreshes its `seen_at` at least this often: in the engine's backstop
+ * wake-up read (store/sql/next-wakeup.ts), which is never further apart; lease renewals do it
+ * while runs go.
+ */
+export const WORKER_SEEN_EVERY_MS = 60_000;
+/**
+ * A worker seen within this is alive (`loopd status`): the refresh period plus as much again
+ * for a late timer, a slow store or a loaded machine, so a live worker never looks dead.
+ */
+export const WORKER_SEEN_WITHIN_MS = 2 * WORKER_SEEN_EVERY_MS;
+
 export interface WorkerRecord {
   id: string;
   host: string;
