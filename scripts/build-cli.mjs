@@ -92,6 +92,11 @@ for (const file of readdirSync(chunks)) {
   if (!written.has(join(chunks, file))) rmSync(join(chunks, file), { force: true });
 }
 
+// Node looks up the package scope of every module it loads (is it ESM?) by walking up for a
+// package.json: from dist/cli/chunks that is three levels, for each of the ~40 chunks `loopd ls`
+// loads. This one answers at the first level (packageRoot() looks for the one named "loopd").
+writeFileSync(join(chunks, "package.json"), '{ "type": "module" }\n');
+
 const metafileArg = process.argv.indexOf("--metafile");
 if (metafileArg >= 0) {
   writeFileSync(

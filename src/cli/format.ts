@@ -33,7 +33,8 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 function visibleLength(text: string): number {
-  return text.replace(ANSI, "").length;
+  // Most cells carry no colour (always so under NO_COLOR or a pipe): skip the regex for them.
+  return text.includes("\u001b") ? text.replace(ANSI, "").length : text.length;
 }
 
 /** Why a success is flagged `unverified`, in words (ls, show, runs, show-run, run --wait). */
