@@ -23,7 +23,8 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { delay, fmt, log, median, PG_URL, perSecond, type Rep, withAdmin } from "./lib/common.js";
 import { type CronerResult, cronerLateness } from "./lib/croner.js";
-import { type LatenessResult, loopdDrain, loopdLateness, startIdleEngine } from "./lib/loopd.js";
+import { startIdleDaemon } from "./lib/idle-daemon.js";
+import { type LatenessResult, loopdDrain, loopdLateness } from "./lib/loopd.js";
 import { bareDrain, graphileDrain, pgBossDrain } from "./lib/peers.js";
 import { quick } from "./lib/quick.js";
 
@@ -186,8 +187,9 @@ interface IdleResult {
 async function idle(): Promise<IdleResult> {
   const rssBaseline = process.memoryUsage().rss;
   const engines = [
-    { store: "PostgreSQL", engine: await startIdleEngine({ dialect: "postgres", routines: ROUTINES }) },
-    { store: "SQLite", engine: await startIdleEngine({ dialect: "sqlite", routines: ROUTINES }) },
+    // The whole `loopd serve` composition (engine, delivery worker, presence, API), not the Engine alone.
+    { store: "PostgreSQL", engine: await startIdleDaemon({ dialect: "postgres", routines: ROUTINES }) },
+    { store: "SQLite", engine: await startIdleDaemon({ dialect: "sqlite", routines: ROUTINES }) },
   ];
   await delay(2000); // the startup pass
   const startup = engines.map(({ engine }) => engine.queries());
@@ -369,7 +371,7 @@ function report(input: {
     "",
     "## (d) Idle: 1,000 routines whose next due time is a day away",
     "",
-    `One Engine per store (scheduler + worker, concurrency 64), both idle at once in this process for ` +
+    `One \`loopd serve\` daemon per store (src/daemon/daemon.ts: engine with scheduler + worker, concurrency 64, delivery worker, HTTP API), both idle at once in this process for ` +
       `${idleResult.seconds.toFixed(0)} s after a 2 s startup pass. Queries counted with \`openStore({ onQuery })\`; ` +
       "CPU % = process.cpuUsage() delta ÷ wall time, for the process holding both engines (so an upper bound for each).",
     "",

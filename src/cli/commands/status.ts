@@ -10,7 +10,7 @@ export function registerStatusCommand(program: Command, run: Run): void {
   program
     .command("status")
     .description(
-      "the daemon at a glance: version, store and schema, workers seen in the last minute, next due, failing and paused routines, spend today",
+      "the daemon at a glance: version, store and schema, workers seen in the last two minutes, next due, failing and paused routines, spend today",
     )
     .action(
       run(async (ctx: CommandContext) => {
@@ -31,7 +31,7 @@ export function renderStatus(view: StatusView, now: number): string {
     : pc.yellow("no `loopd serve` for this data dir");
   const workers =
     view.workers.length === 0
-      ? pc.yellow("none seen in the last minute")
+      ? pc.yellow("none seen in the last two minutes")
       : view.workers
           .map(
             (worker) =>

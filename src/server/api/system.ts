@@ -36,7 +36,7 @@ const statusRoute = createRoute({
   path: "/status",
   tags: ["system"],
   summary:
-    "The daemon at a glance: store and schema, workers seen in the last minute, next due, failing and paused routines, spend today",
+    "The daemon at a glance: store and schema, workers seen in the last two minutes, next due, failing and paused routines, spend today",
   responses: {
     200: { description: "The status", content: { "application/json": { schema: StatusSchema } } },
     ...errorResponses(401),
