@@ -11,6 +11,9 @@
  * Knobs (environment): BENCH_RUNS, BENCH_REPS, BENCH_LOOPD_PG_REPS, BENCH_LATENESS_SECONDS,
  * BENCH_IDLE_SECONDS, BENCH_DATABASE_URL.
  *
+ * `--scale` (bench/lib/scale.ts): 100,000 routines `every: 1m` on PostgreSQL, 1 scheduler + 4
+ * workers, 5 minutes, retention on; writes only its own section of bench/results/scheduler.md.
+ *
  * `--quick` (bench/lib/quick.ts): only the two headline figures, in under 3 minutes, ending in
  * `drain-ratio <x>` and `lateness-p99-ms sqlite=<ms> postgres=<ms>`; writes nothing.
  */
@@ -27,6 +30,7 @@ import { startIdleDaemon } from "./lib/idle-daemon.js";
 import { type LatenessResult, loopdDrain, loopdLateness } from "./lib/loopd.js";
 import { bareDrain, graphileDrain, pgBossDrain } from "./lib/peers.js";
 import { quick } from "./lib/quick.js";
+import { scale, scaleResultsFile, writeScaleSection } from "./lib/scale.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RUNS = env("BENCH_RUNS", 20_000);
@@ -393,4 +397,10 @@ function report(input: {
 }
 
 if (process.argv.includes("--quick")) await quick();
-else await main();
+else if (process.argv.includes("--scale")) {
+  // Only on request: 100,000 routines for 5 minutes is not part of the plain run or --quick.
+  const section = await scale();
+  process.stdout.write(section);
+  writeScaleSection(scaleResultsFile(root), section);
+  log(`wrote the scale section of ${scaleResultsFile(root)}`);
+} else await main();

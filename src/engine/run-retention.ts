@@ -3,18 +3,19 @@
  * in the background of the engine's passes, finished runs past retention are deleted in small
  * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded.
  *
- * Cost: one settings read and one DELETE per table per sweep when there is nothing to delete
- * (each an index range over old rows only); a sweep with work deletes `BATCH` rows per
- * statement and yields between statements, so a materialise or claim pass is never queued
- * behind more than one batch (SQLite: one short write lock; PostgreSQL: another connection).
- * A sweep that stops at its batch budget with rows left comes back on the next pass instead
- * of after the full interval.
+ * Cost: with nothing to delete, one settings read, one primary-key probe (the oldest run is
+ * younger than the cut-off) and one outbox index probe per sweep; otherwise one pass over the
+ * old runs, a DELETE per `BATCH` of them (store/sql/prune-runs.ts), yielding between
+ * statements so a materialise or claim pass is never queued behind more than one of them
+ * (SQLite: one short write lock; PostgreSQL: another pooled connection). A sweep that stops
+ * at its statement budget with rows left comes back on the next pass, not a full interval
+ * later.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { parseDuration } from "../domain/duration.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
-import { pruneDeliveriesBatch, pruneRunsBatch } from "../store/sql/prune-runs.js";
+import { pruneDeliveriesBatch, pruneRunsChunk } from "../store/sql/prune-runs.js";
 import type { Store } from "../store/store.js";
 
 /** How often a scheduler looks for runs past retention. */
@@ -23,9 +24,9 @@ export const RETENTION_SWEEP_MS = 10 * 60_000;
 const FIRST_SWEEP_AFTER_MS = 60_000;
 export const DEFAULT_KEEP_FOR_MS = 30 * 24 * 60 * 60_000;
 export const DEFAULT_KEEP_PER_ROUTINE = 10;
-/** Rows per DELETE: a few milliseconds of write lock, events cascading included. */
-const BATCH = 500;
-/** Batches per sweep before it hands back to the next pass. */
+/** Rows looked at per DELETE: a few milliseconds of write lock, events cascading included. */
+const BATCH = 1000;
+/** Statements per sweep and table before it hands back to the next pass. */
 const MAX_BATCHES = 200;
 
 export interface Pruned {
@@ -57,21 +58,30 @@ export async function pruneFinished(
   const maxBatches = options.maxBatches ?? MAX_BATCHES;
   const cutoff = now - policy.keepForMs;
   const pruned = { runs: 0, deliveries: 0, more: false };
-  for (const [table, batch] of [
-    ["runs", () => pruneRunsBatch(store, { cutoff, keepPerRoutine: policy.keepPerRoutine, limit: BATCH })],
-    ["deliveries", () => pruneDeliveriesBatch(store, { cutoff, limit: BATCH })],
-  ] as const) {
-    for (let batches = 0; ; batches++) {
-      // A stop ends a sweep between batches, never before its first one.
-      if (batches >= maxBatches || (batches > 0 && options.stopped?.())) {
-        pruned.more = true;
-        break;
-      }
-      const deleted = await batch();
-      pruned[table] += deleted;
-      if (deleted < BATCH) break;
-      await yieldToLoop();
+  const keepPerRoutine = policy.keepPerRoutine;
+  // A stop ends a sweep between statements, never before its first one.
+  const over = (statements: number) => statements >= maxBatches || (statements > 0 && options.stopped?.());
+  let afterId = 0;
+  for (let statements = 0; ; statements++) {
+    if (over(statements)) {
+      pruned.more = true;
+      break;
     }
+    const chunk = await pruneRunsChunk(store, { cutoff, keepPerRoutine, limit: BATCH, afterId });
+    pruned.runs += chunk.deleted;
+    if (chunk.next === null) break;
+    afterId = chunk.next;
+    await yieldToLoop();
+  }
+  for (let statements = 0; ; statements++) {
+    if (over(statements)) {
+      pruned.more = true;
+      break;
+    }
+    const deleted = await pruneDeliveriesBatch(store, { cutoff, limit: BATCH });
+    pruned.deliveries += deleted;
+    if (deleted < BATCH) break;
+    await yieldToLoop();
   }
   return pruned;
 }

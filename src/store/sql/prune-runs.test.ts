@@ -12,7 +12,7 @@ import { recordLedger } from "../ledger.js";
 import { saveRunArtifacts } from "../run-artifacts.js";
 import { appendRunEvents } from "../run-events.js";
 import type { RunsTable } from "../schema.js";
-import { pruneDeliveriesBatch, pruneRunsBatch } from "./prune-runs.js";
+import { pruneDeliveriesBatch, pruneRunsChunk } from "./prune-runs.js";
 
 const DAY = 24 * 60 * 60_000;
 const NOW = Date.parse("2026-12-04T12:00:00Z");
@@ -99,15 +99,18 @@ describe.each(await testDialects())("%s: prune-runs", (dialect) => {
     expect(await ids("runs")).toEqual(left);
   });
 
-  it("deletes at most `limit` runs per statement, and a sweep stops at its batch budget with `more`", async () => {
+  it("looks at most `limit` runs per statement, oldest first, and stops at the first young one, and a sweep stops at its batch budget with `more`", async () => {
     const routine = (await routineRow(ctx.store, "many", { now: NOW })).id;
     for (let index = 0; index < 7; index++) await run(routine, 40);
     await run(routine, 0);
     const options = { cutoff: NOW - 30 * DAY, keepPerRoutine: 1, limit: 3 };
-    expect(await pruneRunsBatch(ctx.store, options)).toBe(3);
-    expect(await pruneRunsBatch(ctx.store, options)).toBe(3);
-    expect(await pruneRunsBatch(ctx.store, options)).toBe(1);
-    expect(await pruneRunsBatch(ctx.store, options)).toBe(0);
+    // Chunks of 3 runs by id: 3 + 3 + the last old one and the young one, then nothing after it.
+    const first = await pruneRunsChunk(ctx.store, { ...options, afterId: 0 });
+    expect(first.deleted).toBe(3);
+    const second = await pruneRunsChunk(ctx.store, { ...options, afterId: first.next! });
+    expect(second.deleted).toBe(3);
+    const third = await pruneRunsChunk(ctx.store, { ...options, afterId: second.next! });
+    expect(third).toEqual({ deleted: 1, next: null });
     expect((await ids("runs")).length).toBe(1);
 
     for (let index = 0; index < 3; index++) await run(routine, 40);

@@ -8,15 +8,14 @@
  * Notifications the outbox has finished with (delivered, dead, digested) go after the same
  * time.
  *
- * Each call deletes at most `limit` rows in one short statement, so SQLite's write lock is
- * held for one batch only and PostgreSQL claims are never blocked: the rows deleted are
- * finished runs, which no claim locks, and rows another transaction holds are skipped.
- *
- * Query cost: the candidates come from the `(status, not_before)` index (a finished run was
- * claimable no later than it finished, so `not_before < cutoff` bounds the range scan to old
- * rows) and each is checked against its routine's newer finished runs through
- * `(routine_id, id)`: one index range per old row, no table scan. A sweep with nothing to
- * delete reads only the old rows kept by `keepPerRoutine`.
+ * Runs are walked in id order, a chunk of `limit` rows per DELETE, from the oldest to the
+ * first one queued after the cut-off: each statement is a primary-key range of at most
+ * `limit` rows (one short write lock on SQLite; on PostgreSQL only finished rows, which no
+ * claim locks, and rows another transaction holds are skipped), and each old row is checked
+ * against its routine's newer runs through `(routine_id, id)`. A sweep reads every old row
+ * once (the deleted ones and those `keepPerRoutine` keeps) and no young row: with nothing to
+ * delete, one primary-key probe when the oldest run is young, else one pass over the kept
+ * old rows.
  */
 import { sql } from "kysely";
 import { OUTCOMES } from "../../domain/run-status.js";
@@ -30,33 +29,59 @@ export interface PruneOptions {
   cutoff: number;
   /** The newest this many finished runs of each routine stay whatever their age (≥ 1). */
   keepPerRoutine: number;
-  /** Rows per statement. */
+  /** Rows looked at per statement. */
   limit: number;
 }
 
-/** Deletes one batch of prunable runs (with their events and artifacts); returns how many. */
-export async function pruneRunsBatch(store: Store, options: PruneOptions): Promise<number> {
+/**
+ * Deletes the prunable runs among the `limit` runs after `afterId` (by id), with their events
+ * and artifacts. `next`: where the following chunk starts; null when the runs after
+ * `afterId` were all queued after the cut-off (ids grow with `queued_at`, and a run finishes
+ * after it was queued, so nothing further can be prunable) or there are none.
+ */
+export async function pruneRunsChunk(
+  store: Store,
+  options: PruneOptions & { afterId: number },
+): Promise<{ deleted: number; next: number | null }> {
+  const { afterId, cutoff, limit } = options;
+  const first = await store.db
+    .selectFrom("runs")
+    .select("queued_at")
+    .where("id", ">", afterId)
+    .orderBy("id")
+    .limit(1)
+    .executeTakeFirst();
+  if (!first || Number(first.queued_at) >= cutoff) return { deleted: 0, next: null };
+  const last = await store.db
+    .selectFrom("runs")
+    .select("id")
+    .where("id", ">", afterId)
+    .orderBy("id")
+    .offset(limit - 1)
+    .limit(1)
+    .executeTakeFirst();
+  const upTo = last ? Number(last.id) : Number.MAX_SAFE_INTEGER;
   const keep = Math.max(1, Math.trunc(options.keepPerRoutine));
   const outcomes = sql.join(OUTCOMES.map((status) => sql.lit(status)));
   // PostgreSQL: rows another transaction holds (a late verdict update) are left for next time.
   const skipLocked = store.dialect === "postgres" ? sql`for update skip locked` : sql``;
-  // "There are at least `keep` newer finished runs of the same routine": EXISTS with an
-  // OFFSET, which both dialects run as a bounded index range (no count of the whole history).
+  // "At least `keep` newer finished runs of the same routine": EXISTS with an OFFSET over
+  // `(routine_id, id)`. `not in` rather than `in (outcomes)` so PostgreSQL does not AND a
+  // bitmap of every finished run into it (measured: seconds per statement at 200,000 runs).
   const result = await sql`
     delete from runs where id in (
       select r.id from runs r
-      where r.status in (${outcomes})
-        and r.not_before < ${options.cutoff}
-        and r.finished_at < ${options.cutoff}
+      where r.id > ${afterId} and r.id <= ${upTo}
+        and r.status in (${outcomes})
+        and r.finished_at < ${cutoff}
         and exists (
           select 1 from runs n
-          where n.routine_id = r.routine_id and n.id > r.id and n.status in (${outcomes})
+          where n.routine_id = r.routine_id and n.id > r.id and n.status not in ('queued', 'running')
           order by n.id limit 1 offset ${keep - 1}
         )
-      limit ${options.limit}
       ${skipLocked}
     )`.execute(store.db);
-  return Number(result.numAffectedRows ?? 0n);
+  return { deleted: Number(result.numAffectedRows ?? 0n), next: last ? Number(last.id) : null };
 }
 
 /** Deletes one batch of finished outbox rows last attempted before the cut-off. */
