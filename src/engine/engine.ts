@@ -45,6 +45,7 @@ import type { Clock, EngineEvent, EngineHealth } from "./engine-events.js";
 import { RunEventBuffer } from "./event-sink.js";
 import { GatewayHost } from "./gateway-host.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { MaterialiseAheadStep } from "./materialise-ahead-step.js";
 import { delay, type RunAttemptDeps, runAttempt } from "./run-attempt.js";
 import { RunExecutor } from "./run-executor.js";
 import { RunRetention } from "./run-retention.js";
@@ -79,6 +80,12 @@ export interface EngineOptions {
   leaseMs?: number;
   backstopMs?: number;
   graceMs?: number;
+  /**
+   * Scheduler: occurrences due within this many ms are materialised ahead as queued runs that
+   * start at their due time, so the due instant costs a claim only (engine/materialise-ahead-step.ts;
+   * default 1 s, one run ahead per routine; 0: materialise at the due time).
+   */
+  aheadMs?: number;
   clock?: Clock;
   /** Worktrees for runs; without it every run works in its repo folder. */
   workspaces?: WorkspaceManager;
@@ -121,6 +128,7 @@ export class Engine {
   private readonly leases: LeaseKeeper;
   private readonly attempts: RunAttemptDeps;
   private readonly timer: WakeTimer;
+  private readonly ahead: MaterialiseAheadStep;
   private readonly presence: WorkerPresence | undefined;
   private readonly gateway: GatewayHost | null;
   private readonly retention: RunRetention | undefined;
@@ -189,7 +197,14 @@ export class Engine {
     this.timer = new WakeTimer({
       now: () => this.clock.now(),
       onWake: () => this.wake(),
-      onLate: (lateByMs) => this.emit({ type: "woke-late", lateByMs }),
+      onLate: (lateByMs) => {
+        this.ahead.woke();
+        this.emit({ type: "woke-late", lateByMs });
+      },
+    });
+    this.ahead = new MaterialiseAheadStep(this.store, {
+      ...(options.aheadMs !== undefined ? { horizonMs: options.aheadMs } : {}),
+      ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
     });
     this.storeHealth = new StoreHealth((event) => this.emit(event), this.store.location);
     this.leases = new LeaseKeeper({
@@ -380,7 +395,10 @@ export class Engine {
       await releaseStaleReservations(this.store, { createdBefore: staleBefore, now });
     }
     let queued = false;
-    if (schedule && due.nextDueAt !== null && due.nextDueAt <= now) {
+    // After a sleep or restart, runs materialised ahead and long past due go back to catch-up.
+    const rewound = schedule && (await this.ahead.rewindStale(due, now));
+    wrote ||= rewound;
+    if (schedule && (rewound || (due.nextDueAt !== null && due.nextDueAt <= now))) {
       wrote = true;
       const result = await materialiseDue(this.store, now, {
         ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}),
@@ -409,6 +427,16 @@ export class Engine {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
       wrote = true;
       await this.claimAndStart(this.clock.now());
+    }
+    if (schedule) {
+      // After the claim, so a due instant waits for nothing but it.
+      const ahead = await this.ahead.materialise(due, this.clock.now(), queued);
+      if (ahead.queued > 0) {
+        wrote = true;
+        this.emit({ type: "materialised", queued: ahead.queued, skipped: 0 });
+        await this.notifyOthers();
+      }
+      if (ahead.full) this.passAgain = true;
     }
     if (!wrote) this.unchangedRead = due;
   }
@@ -482,6 +510,7 @@ export class Engine {
       const canStart = this.options.roles.work && this.freeSlots() > 0;
       const candidates = [
         this.options.roles.schedule ? wakeups.nextDueAt : null,
+        this.options.roles.schedule ? this.ahead.wakeAt(wakeups, now) : null,
         // Runs left queued that this worker could not start (global cap, labels) would make
         // the timer spin; then only future starts count, and completions wake us for the rest.
         canStart ? (this.blocked ? wakeups.nextFutureQueuedAt : wakeups.nextQueuedAt) : null,
@@ -494,7 +523,8 @@ export class Engine {
     }
     // A worker's backstop read is its heartbeat: never further apart than the refresh period.
     const backstopMs = this.presence ? Math.min(this.backstopMs, WORKER_SEEN_EVERY_MS) : this.backstopMs;
-    const delayMs = next === null ? backstopMs : Math.min(Math.max(next - now, 0), backstopMs);
+    // From a clock read after the query: a delay counted from before it would wake that much late.
+    const delayMs = next === null ? backstopMs : Math.min(Math.max(next - this.clock.now(), 0), backstopMs);
     this.timer.arm(delayMs);
     this.emit({ type: "idle", inMs: delayMs });
   }

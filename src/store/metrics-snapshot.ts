@@ -25,6 +25,12 @@ export async function metricsSnapshot(db: Db, now: number): Promise<MetricsSnaps
     .selectFrom("runs")
     .select((eb) => ["status", eb.fn.countAll<number>().as("count")])
     .where("status", "in", ["queued", "running"])
+    // A run materialised ahead (store/sql/materialise-ahead.ts) is not queue depth until due.
+    .where((eb) =>
+      eb.not(
+        eb.and([eb("status", "=", "queued"), eb("due_at", ">", now), eb("queued_at", "<", eb.ref("due_at"))]),
+      ),
+    )
     .groupBy("status")
     .execute();
   const count = (status: string) => Number(byStatus.find((row) => row.status === status)?.count ?? 0);

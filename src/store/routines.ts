@@ -4,6 +4,7 @@ import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { Outcome, RoutineState } from "../domain/run-status.js";
 import { storedSpec } from "../domain/stored-spec.js";
 import type { Database, RoutineRow } from "./schema.js";
+import { rewindAhead } from "./sql/materialise-ahead.js";
 import type { Db } from "./store.js";
 
 export interface Routine {
@@ -77,6 +78,9 @@ export async function updateRoutineSpec(
     now: number;
   },
 ): Promise<void> {
+  // A run materialised ahead from the old spec must not run: the caller's `nextDueAt` (read
+  // through `toRoutine`, so it is that run's due time) takes its place.
+  await rewindAhead(db, { routineIds: [id], now: change.now });
   await db
     .updateTable("routines")
     .set({
@@ -103,6 +107,8 @@ export async function setRoutineState(
     now: number;
   },
 ): Promise<void> {
+  // A paused routine's run materialised ahead must not start; on resume it is planned afresh.
+  await rewindAhead(db, { routineIds: [id], now: change.now });
   await db
     .updateTable("routines")
     .set({
@@ -123,6 +129,7 @@ export async function findRoutineByName(db: Db, name: string): Promise<Routine |
     .selectFrom("routines")
     .selectAll("routines")
     .select(lastUnverified)
+    .select(aheadDueAt)
     .where("name", "=", name)
     .executeTakeFirst();
   return row ? toRoutine(row) : undefined;
@@ -133,9 +140,27 @@ export async function listRoutines(db: Db): Promise<Routine[]> {
     .selectFrom("routines")
     .selectAll("routines")
     .select(lastUnverified)
+    .select(aheadDueAt)
     .orderBy("name")
     .execute();
   return rows.map(toRoutine);
+}
+
+/**
+ * The due time of the routine's run materialised ahead (store/sql/materialise-ahead.ts), if
+ * one waits: that occurrence, not the one after it in `next_due_at`, is its next due time.
+ */
+function aheadDueAt(eb: ExpressionBuilder<Database, "routines">) {
+  return eb
+    .selectFrom("runs")
+    .select((inner) => inner.fn.min("runs.due_at").as("due"))
+    .whereRef("runs.routine_id", "=", "routines.id")
+    .where("runs.status", "=", "queued")
+    .where("runs.trigger", "=", "schedule")
+    .where("runs.started_at", "is", null)
+    .where("runs.reason", "is", null)
+    .whereRef("runs.queued_at", "<", "runs.due_at")
+    .as("ahead_due_at");
 }
 
 /** 1 when the run that finished last (at `last_run_at`) is flagged `unverified`. */
@@ -158,7 +183,10 @@ export async function deleteRoutine(db: Db, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-function toRoutine(row: RoutineRow & { last_unverified?: unknown }): Routine {
+function toRoutine(
+  row: RoutineRow & { last_unverified?: unknown; ahead_due_at?: number | string | null },
+): Routine {
+  const ahead = row.ahead_due_at === null || row.ahead_due_at === undefined ? null : Number(row.ahead_due_at);
   return {
     id: row.id,
     name: row.name,
@@ -168,7 +196,8 @@ function toRoutine(row: RoutineRow & { last_unverified?: unknown }): Routine {
     state: row.state,
     pausedReason: row.paused_reason,
     pausedCode: row.paused_code ?? null,
-    nextDueAt: row.next_due_at,
+    nextDueAt:
+      ahead !== null && (row.next_due_at === null || ahead < row.next_due_at) ? ahead : row.next_due_at,
     scheduledRuns: row.scheduled_runs,
     lastRunAt: row.last_run_at,
     lastOutcome: row.last_outcome,

@@ -134,7 +134,7 @@ function skippedRow(
 }
 
 /** Routines with an on-time run waiting (not a catch-up run, not one that started before). */
-async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
+export async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
   if (routineIds.length === 0) return new Set();
   const rows = await db
     .selectFrom("runs")
@@ -152,7 +152,7 @@ async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set
  * The batch's runs, one JSON parameter whatever their number (sql/values.ts); a run already
  * there (another scheduler was first) is left alone.
  */
-async function insertRuns(
+export async function insertRuns(
   db: Db,
   dialect: Dialect,
   rows: ReadonlyArray<Insertable<RunsTable>>,
@@ -192,7 +192,7 @@ async function insertRuns(
     on conflict (routine_id, due_at) do nothing`.execute(db);
 }
 
-async function advanceRoutines(
+export async function advanceRoutines(
   db: Db,
   dialect: Dialect,
   advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }>,

@@ -8,6 +8,7 @@ import type { NotifyEvent } from "../../domain/config-schema.js";
 import type { NotifyRuleSpec } from "../../domain/routine-spec.js";
 import { enqueueEvent } from "../outbox.js";
 import type { Db } from "../store.js";
+import { rewindAhead } from "./materialise-ahead.js";
 
 export interface SelfPause {
   routineId: number;
@@ -45,6 +46,8 @@ export async function pauseRoutineItself(db: Db, pause: SelfPause): Promise<bool
     .where("state", "=", "active")
     .executeTakeFirst();
   if (Number(paused.numUpdatedRows) === 0) return false;
+  // Its next run, if materialised ahead, must not start paused: it is put back (as on resume).
+  await rewindAhead(db, { routineIds: [pause.routineId], now: pause.now });
   await enqueueEvent(db, {
     type: "routine.paused",
     kind: pause.kind,
