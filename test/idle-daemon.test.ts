@@ -14,13 +14,14 @@ import { join } from "node:path";
 import type { LogEvent } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Daemon, type DaemonEvent, startDaemon } from "../src/daemon/daemon.js";
-import { DEFAULT_BACKSTOP_MS } from "../src/engine/engine.js";
+import { DEFAULT_BACKSTOP_MS, Engine, MISFIRE_SWEEP_MS } from "../src/engine/engine.js";
+import { shellHarness } from "../src/harness/shell.js";
 import { enqueueEvent } from "../src/store/outbox.js";
 import { CONFIG_SETTING, putSetting } from "../src/store/settings.js";
 import { openStore, type Store, type StoreOptions } from "../src/store/store.js";
 import { WORKER_SEEN_EVERY_MS, WORKER_SEEN_WITHIN_MS } from "../src/store/workers.js";
-import { addRoutine } from "./helpers/routines.js";
-import { dropSchema, TEST_POSTGRES_URL, testDialects } from "./helpers/stores.js";
+import { addRoutine, FakeClock } from "./helpers/routines.js";
+import { dropSchema, openTestStore, TEST_POSTGRES_URL, testDialects } from "./helpers/stores.js";
 import { waitUntil } from "./helpers/wait.js";
 
 const BACKSTOP_MS = 1_000;
@@ -166,6 +167,57 @@ describe.each(await testDialects())("%s: an idle daemon", (dialect) => {
       await new Promise((resolve) => server.close(resolve));
     }
   }, 30_000);
+});
+
+describe.each(await testDialects())("%s: the engine's periodic sweeps", (dialect) => {
+  it("cost no query on an idle store, and still run when the wake-up read says there is work", async () => {
+    const statements: string[] = [];
+    const ctx = await openTestStore(dialect, { onQuery: (event) => statements.push(event.query.sql) });
+    const clock = new FakeClock(Date.now());
+    const engine = new Engine({
+      store: ctx.store,
+      harnesses: new Map([["shell", shellHarness]]),
+      roles: { schedule: true, work: true },
+      clock,
+    });
+    const sweeps = () =>
+      statements.filter((sql) => /misfire_notified_at|update "budget_reservations"/.test(sql)).length;
+    try {
+      const now = clock.now();
+      await addRoutine(
+        ctx.store,
+        { name: "daily", command: "true", every: "1d" },
+        { repo: "/tmp", nextDueAt: now + 86_400_000, now },
+      );
+      await engine.pass(); // a process's first pass
+      clock.advance(MISFIRE_SWEEP_MS + 60_000); // both sweeps' periods are over
+      statements.length = 0;
+      await engine.pass();
+      expect(sweeps()).toBe(0);
+      // A reservation whose attempt is gone, older than the sweep's age: the read lets it run.
+      await ctx.store.db
+        .insertInto("budget_reservations")
+        .values({
+          run_id: 999,
+          attempt: 1,
+          routine_id: null,
+          amount_usd: 1,
+          created_at: clock.now() - MISFIRE_SWEEP_MS - 1,
+          settled_at: null,
+        })
+        .execute();
+      clock.advance(MISFIRE_SWEEP_MS + 60_000);
+      await engine.pass();
+      const open = await ctx.store.db
+        .selectFrom("budget_reservations")
+        .select("settled_at")
+        .executeTakeFirstOrThrow();
+      expect(open.settled_at).not.toBeNull();
+    } finally {
+      await engine.stop(0);
+      await ctx.dispose();
+    }
+  });
 });
 
 async function seenAt(store: Store): Promise<number> {
