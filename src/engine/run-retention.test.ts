@@ -2,7 +2,7 @@
  * The scheduler's retention sweep: it reads the applied `runs:` section, prunes in the
  * background at most once per interval, and reports what it deleted.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { routineRow, runRow } from "../../test/helpers/store-rows.js";
 import { openTestStore, type TestStore, testDialects } from "../../test/helpers/stores.js";
 import { CONFIG_SETTING, putSetting } from "../store/settings.js";
@@ -38,12 +38,25 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
         throw error;
       },
     });
+    const sweeps = () => retention.sweepsDone;
     retention.maybeSweep(); // not due yet: the first sweep waits one interval after start
     now += 1000;
     retention.maybeSweep();
     retention.maybeSweep(); // one sweep at a time
+    await vi.waitFor(() => expect(reports).toEqual([{ runs: 3, deliveries: 0 }]));
+    await vi.waitFor(() => expect(sweeps()).toBe(1));
+    // Nothing left: the next sweep finds nothing, and the one after waits two intervals.
+    now += 1000;
+    retention.maybeSweep();
+    await vi.waitFor(() => expect(sweeps()).toBe(2));
+    now += 1000;
+    retention.maybeSweep();
+    expect(sweeps()).toBe(2);
+    now += 1000;
+    retention.maybeSweep();
+    await vi.waitFor(() => expect(sweeps()).toBe(3));
     await retention.stop();
-    expect(reports).toEqual([{ runs: 3, deliveries: 0 }]);
+    expect(reports).toHaveLength(1);
     const left = await ctx.store.db.selectFrom("runs").select("due_at").execute();
     expect(left.map((row) => Number(row.due_at))).toEqual([NOW - 3 * HOUR + 3]);
   });

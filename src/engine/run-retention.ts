@@ -4,12 +4,13 @@
  * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded.
  *
  * Cost: with nothing to delete, one settings read, one primary-key probe (the oldest run is
- * younger than the cut-off) and one outbox index probe per sweep; otherwise one pass over the
- * old runs, a DELETE per `BATCH` of them (store/sql/prune-runs.ts), yielding between
- * statements so a materialise or claim pass is never queued behind more than one of them
- * (SQLite: one short write lock; PostgreSQL: another pooled connection). A sweep that stops
- * at its statement budget with rows left comes back on the next pass, not a full interval
- * later.
+ * younger than the cut-off) and one outbox index probe per sweep, and sweeps that find
+ * nothing space out (10, 20, 40, then every 60 minutes; the first 5 minutes after start):
+ * an idle daemon pays 3 queries an hour. Otherwise one pass over the old runs, a DELETE per
+ * `BATCH` of them (store/sql/prune-runs.ts), yielding between statements so a materialise or
+ * claim pass is never queued behind more than one of them (SQLite: one short write lock;
+ * PostgreSQL: another pooled connection). A sweep that stops at its statement budget with
+ * rows left comes back on the next pass, not a full interval later.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { parseDuration } from "../domain/duration.js";
@@ -21,7 +22,9 @@ import type { Store } from "../store/store.js";
 /** How often a scheduler looks for runs past retention. */
 export const RETENTION_SWEEP_MS = 10 * 60_000;
 /** The first sweep of a process: after start-up, not in its way. */
-const FIRST_SWEEP_AFTER_MS = 60_000;
+const FIRST_SWEEP_AFTER_MS = 5 * 60_000;
+/** Sweeps that find nothing space out, doubling up to this many intervals (an hour by default). */
+const MAX_EMPTY_BACKOFF = 6;
 export const DEFAULT_KEEP_FOR_MS = 30 * 24 * 60 * 60_000;
 export const DEFAULT_KEEP_PER_ROUTINE = 10;
 /** Rows looked at per DELETE: a few milliseconds of write lock, events cascading included. */
@@ -88,8 +91,12 @@ export async function pruneFinished(
 
 export class RunRetention {
   private nextSweepAt: number;
+  /** Intervals until the next sweep: 1, doubled after each sweep that deleted nothing. */
+  private backoff = 1;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  /** Sweeps finished (with or without anything deleted), for tests and diagnostics. */
+  sweepsDone = 0;
 
   constructor(
     private readonly options: {
@@ -111,7 +118,7 @@ export class RunRetention {
   maybeSweep(): void {
     const now = this.options.now();
     if (this.stopped || this.sweeping || now < this.nextSweepAt) return;
-    this.nextSweepAt = now + this.intervalMs;
+    this.nextSweepAt = now + this.backoff * this.intervalMs;
     this.sweeping = this.sweep(now)
       .catch(this.options.onError)
       .finally(() => {
@@ -130,8 +137,11 @@ export class RunRetention {
     const pruned = await pruneFinished(this.options.store, retentionPolicy(settings), now, {
       stopped: () => this.stopped,
     });
-    // Rows left after the batch budget: the next pass continues rather than the next interval.
-    if (pruned.more) this.nextSweepAt = now;
+    // An idle daemon's store rarely has anything to prune: its sweeps come hourly, not every 10 min.
+    this.backoff = pruned.runs + pruned.deliveries > 0 ? 1 : Math.min(this.backoff * 2, MAX_EMPTY_BACKOFF);
+    // Rows left after the statement budget: the next pass continues.
+    this.nextSweepAt = pruned.more ? now : now + this.backoff * this.intervalMs;
+    this.sweepsDone++;
     if (pruned.runs + pruned.deliveries > 0)
       this.options.onPruned({ runs: pruned.runs, deliveries: pruned.deliveries });
   }
