@@ -208,6 +208,6 @@ function settingsOf(config: Config): Record<string, unknown> {
     github: config.github ?? {},
     git: config.git ?? {},
     ...(config.sandbox !== undefined ? { sandbox: config.sandbox } : {}),
-    ...(config.runs !== undefined ? { runs: config.runs } : {}),
+    runs: config.runs ?? {},
   };
 }
