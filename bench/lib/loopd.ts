@@ -240,9 +240,19 @@ export async function loopdLateness(options: {
   routines: number;
   seconds: number;
   concurrency: number;
+  /** Logs the statements by total time over the window (BENCH_PROFILE=1), per tick. */
+  profile?: boolean;
 }): Promise<LatenessResult> {
   const { target, dispose } = freshTarget(options.dialect, "loopd_late");
-  const store = await openStore(storeOptions(target));
+  const statements = new Map<string, { count: number; ms: number }>();
+  const onQuery = (event: LogEvent) => {
+    const key = event.query.sql.replace(/\s+/g, " ").slice(0, 90);
+    const entry = statements.get(key) ?? { count: 0, ms: 0 };
+    entry.count++;
+    entry.ms += event.queryDurationMillis;
+    statements.set(key, entry);
+  };
+  const store = await openStore(storeOptions(target, options.profile ? onQuery : undefined));
   try {
     // First occurrence on a whole second ≥ 2 s from now, so every routine fires on the same tick.
     const first = Math.ceil((Date.now() + 2000) / 1000) * 1000;
@@ -251,6 +261,7 @@ export async function loopdLateness(options: {
       spec: routineSpec(`tick-${index}`, { kind: "every", every: "1s", everyMs: 1000 }),
       nextDueAt: first,
     }));
+    statements.clear(); // the window's statements only, not the set-up
     let errors = 0;
     const engine = new Engine({
       store,
@@ -268,6 +279,16 @@ export async function loopdLateness(options: {
     await delay(lastDue + 1000 - Date.now());
     const end = Date.now();
     await engine.stop(5000);
+    if (options.profile) {
+      log(
+        `profile ${options.dialect} lateness: statements by total time, ms per tick (${options.seconds} ticks)`,
+      );
+      for (const [key, entry] of [...statements].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12))
+        log(
+          `  ${(entry.count / options.seconds).toFixed(1)} × ${(entry.ms / entry.count).toFixed(2)} ms = ` +
+            `${(entry.ms / options.seconds).toFixed(1)} ms/tick: ${key}`,
+        );
+    }
     const rows = await store.db
       .selectFrom("runs")
       .select(["due_at", "started_at", "status"])

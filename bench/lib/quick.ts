@@ -47,7 +47,13 @@ export async function quick(): Promise<void> {
   const bareRate = median(bare.map(perSecond));
   const p99: Record<string, number> = {};
   for (const dialect of ["sqlite", "postgres"] as const) {
-    const result = await loopdLateness({ dialect, routines: 1000, seconds, concurrency: 1000 });
+    const result = await loopdLateness({
+      dialect,
+      routines: 1000,
+      seconds,
+      concurrency: 1000,
+      profile: Boolean(process.env.BENCH_PROFILE),
+    });
     p99[dialect] = result.p99;
     log(
       `lateness ${dialect}: first of tick ${fmt(result.firstOfTick)} ms, p50 ${fmt(result.p50)} ms, ` +
