@@ -4,7 +4,6 @@ import type { RoutineSpec } from "../domain/routine-spec.js";
 import type { Outcome, RoutineState } from "../domain/run-status.js";
 import { storedSpec } from "../domain/stored-spec.js";
 import type { Database, RoutineRow } from "./schema.js";
-import { rewindAhead } from "./sql/materialise-ahead.js";
 import type { Db } from "./store.js";
 
 export interface Routine {
@@ -80,7 +79,7 @@ export async function updateRoutineSpec(
 ): Promise<void> {
   // A run materialised ahead from the old spec must not run: the caller's `nextDueAt` (read
   // through `toRoutine`, so it is that run's due time) takes its place.
-  await rewindAhead(db, { routineIds: [id], now: change.now });
+  await (await materialiseAhead()).rewindAhead(db, { routineIds: [id], now: change.now });
   await db
     .updateTable("routines")
     .set({
@@ -108,7 +107,7 @@ export async function setRoutineState(
   },
 ): Promise<void> {
   // A paused routine's run materialised ahead must not start; on resume it is planned afresh.
-  await rewindAhead(db, { routineIds: [id], now: change.now });
+  await (await materialiseAhead()).rewindAhead(db, { routineIds: [id], now: change.now });
   await db
     .updateTable("routines")
     .set({
@@ -133,6 +132,15 @@ export async function findRoutineByName(db: Db, name: string): Promise<Routine |
     .where("name", "=", name)
     .executeTakeFirst();
   return row ? toRoutine(row) : undefined;
+}
+
+/**
+ * store/sql/materialise-ahead.ts loads on the first write that needs it, not with this module:
+ * it brings the occurrence planner and the routine spec's zod schema, 0.25 MB of bundle that
+ * `loopd ls` (which reads routines through here) would otherwise compile at every call.
+ */
+function materialiseAhead(): Promise<typeof import("./sql/materialise-ahead.js")> {
+  return import("./sql/materialise-ahead.js");
 }
 
 export async function listRoutines(db: Db): Promise<Routine[]> {
