@@ -18,7 +18,7 @@
  * old rows.
  */
 import { sql } from "kysely";
-import { OUTCOMES } from "../../domain/run-status.js";
+import { isFinalStatus, RUN_STATUSES } from "../../domain/run-status.js";
 import type { Store } from "../store.js";
 
 /** What the outbox is done with: never sent again (digested rows went out inside a digest). */
@@ -62,21 +62,25 @@ export async function pruneRunsChunk(
     .executeTakeFirst();
   const upTo = last ? Number(last.id) : Number.MAX_SAFE_INTEGER;
   const keep = Math.max(1, Math.trunc(options.keepPerRoutine));
-  const outcomes = sql.join(OUTCOMES.map((status) => sql.lit(status)));
+  const unfinished = sql.join(
+    RUN_STATUSES.filter((status) => !isFinalStatus(status)).map((status) => sql.lit(status)),
+  );
   // PostgreSQL: rows another transaction holds (a late verdict update) are left for next time.
   const skipLocked = store.dialect === "postgres" ? sql`for update skip locked` : sql``;
   // "At least `keep` newer finished runs of the same routine": EXISTS with an OFFSET over
-  // `(routine_id, id)`. `not in` rather than `in (outcomes)` so PostgreSQL does not AND a
-  // bitmap of every finished run into it (measured: seconds per statement at 200,000 runs).
+  // `(routine_id, id)`. Finished is spelled `not in (queued, running)` so neither dialect
+  // reaches for a status index: SQLite would walk every finished run instead of the id range,
+  // PostgreSQL AND a bitmap of them into each check (measured: seconds per statement at
+  // 200,000 runs).
   const result = await sql`
     delete from runs where id in (
       select r.id from runs r
       where r.id > ${afterId} and r.id <= ${upTo}
-        and r.status in (${outcomes})
+        and r.status not in (${unfinished})
         and r.finished_at < ${cutoff}
         and exists (
           select 1 from runs n
-          where n.routine_id = r.routine_id and n.id > r.id and n.status not in ('queued', 'running')
+          where n.routine_id = r.routine_id and n.id > r.id and n.status not in (${unfinished})
           order by n.id limit 1 offset ${keep - 1}
         )
       ${skipLocked}
