@@ -10,7 +10,8 @@
 // parts (pg's pg-native), or a CommonJS package loaded with a dynamic import() whose named
 // exports came out broken when inlined (standardwebhooks in app/inbound.ts: "is not a
 // constructor" on every signed hook delivery, test/inbound.test.ts). They are the package's
-// `dependencies`; everything else is inlined.
+// `dependencies`, with `ai` (harness/builtin/agent.ts reads its package.json for the version);
+// everything else is inlined, so it is a devDependency: `npm i -g loopd` does not fetch it.
 //
 // Usage: node scripts/build-cli.mjs [--outdir <dir>] [--metafile <file>]   (run by `npm run build`)
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";

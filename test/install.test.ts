@@ -107,6 +107,10 @@ describe("install from a clone", () => {
     );
     const installed = join(prefix, "lib", "node_modules", "loopd");
     expect(existsSync(join(installed, "node_modules", "vitest"))).toBe(false);
+    // Packages the bundle inlines are devDependencies: a user's install does not fetch them.
+    for (const inlined of ["kysely", "commander", "hono", "@modelcontextprotocol/sdk"]) {
+      expect(existsSync(join(installed, "node_modules", inlined)), inlined).toBe(false);
+    }
     const addon = join("node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node");
     mkdirSync(dirname(join(installed, addon)), { recursive: true });
     copyFileSync(join(ROOT, addon), join(installed, addon));
