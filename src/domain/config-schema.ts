@@ -16,8 +16,8 @@ import {
   routingRuleSchema,
 } from "./config-sections.js";
 import {
-  type CATCH_UP_POLICIES,
   boundedDuration,
+  type CATCH_UP_POLICIES,
   durationSchema,
   type HARNESSES,
   instantSchema,
@@ -159,7 +159,9 @@ export const configSchema = z
       .strictObject({
         keepFor: boundedDuration({ min: 60_000 })
           .optional()
-          .meta({ description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m)." }),
+          .meta({
+            description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m).",
+          }),
         keepPerRoutine: z.int().min(1).optional().meta({
           description: "Each routine's newest finished runs kept whatever their age (default 10).",
         }),
