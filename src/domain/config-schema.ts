@@ -157,11 +157,9 @@ export const configSchema = z
       .meta({ description: "The failure circuit breaker." }),
     runs: z
       .strictObject({
-        keepFor: boundedDuration({ min: 60_000 })
-          .optional()
-          .meta({
-            description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m).",
-          }),
+        keepFor: boundedDuration({ min: 60_000 }).optional().meta({
+          description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m).",
+        }),
         keepPerRoutine: z.int().min(1).optional().meta({
           description: "Each routine's newest finished runs kept whatever their age (default 10).",
         }),
