@@ -422,7 +422,7 @@ export class Engine {
       if (misfired.length > 0) this.emit({ type: "misfired", routines: misfired });
     }
     // In the background: deleting finished runs changes nothing this pass reads or arms from.
-    if (schedule) this.retention?.maybeSweep();
+    if (schedule) this.retention?.maybeSweep(due);
     if (work && (queued || requeued || (due.nextQueuedAt !== null && due.nextQueuedAt <= now))) {
       // A fresh clock reading: `started_at` records when the claim happened, after materialising.
       wrote = true;
@@ -456,6 +456,7 @@ export class Engine {
     if (this.freeSlots() <= 0) return;
     const settings = (await getSetting<ConfigSettings>(this.store.db, CONFIG_SETTING)) ?? {};
     // Whichever process applied them, the runs claimed below use the settings as they are now.
+    this.retention?.observeSettings(settings);
     const reloaded = this.options.refreshRuntime?.(settings) ?? [];
     if (reloaded.length > 0) this.emit({ type: "settings-reloaded", sections: reloaded });
     const limits = settings.limits ?? {};

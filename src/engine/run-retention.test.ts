@@ -13,8 +13,10 @@ const NOW = Date.parse("2026-12-04T12:00:00Z");
 
 describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
   let ctx: TestStore;
+  let queries = 0;
   beforeEach(async () => {
-    ctx = await openTestStore(dialect);
+    queries = 0;
+    ctx = await openTestStore(dialect, { onQuery: () => queries++ });
   });
   afterEach(async () => {
     await ctx?.dispose();
@@ -59,5 +61,75 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     expect(reports).toHaveLength(1);
     const left = await ctx.store.db.selectFrom("runs").select("due_at").execute();
     expect(left.map((row) => Number(row.due_at))).toEqual([NOW - 3 * HOUR + 3]);
+  });
+
+  it("skips a due sweep without a query when the wake-up read's oldest rows are younger than keepFor", async () => {
+    await putSetting(ctx.store.db, CONFIG_SETTING, { runs: { keepFor: "1h", keepPerRoutine: 1 } }, NOW);
+    const routineId = (await routineRow(ctx.store, "r", { now: NOW })).id;
+    for (let index = 0; index < 3; index++) {
+      const at = NOW - 3 * HOUR + index;
+      await runRow(ctx.store, { routine_id: routineId, due_at: at, status: "succeeded", finished_at: at });
+    }
+    let now = NOW + 1000;
+    const reports: Pruned[] = [];
+    const retention = new RunRetention({
+      store: ctx.store,
+      now: () => now,
+      intervalMs: 1000,
+      onPruned: (pruned) => reports.push(pruned),
+      onError: (error) => {
+        throw error;
+      },
+    });
+    // The engine's claims read the settings: the gate knows the policy without a query.
+    retention.observeSettings({ runs: { keepFor: "1h", keepPerRoutine: 1 } });
+    now += 1000; // the first sweep is due one interval after start
+    queries = 0;
+    retention.maybeSweep({ oldestRunQueuedAt: NOW - 30 * 60_000, oldestFinishedDeliveryAt: null });
+    await retention.stop();
+    expect(queries).toBe(0);
+    expect(retention.sweepsDone).toBe(0);
+
+    // Old rows in the read: the sweep runs and deletes.
+    const open = new RunRetention({
+      store: ctx.store,
+      now: () => now,
+      intervalMs: 1000,
+      onPruned: (pruned) => reports.push(pruned),
+      onError: (error) => {
+        throw error;
+      },
+    });
+    now += 1000;
+    open.maybeSweep({ oldestRunQueuedAt: NOW - 3 * HOUR, oldestFinishedDeliveryAt: null });
+    await vi.waitFor(() => expect(open.sweepsDone).toBe(1));
+    expect(reports).toEqual([{ runs: 2, deliveries: 0 }]);
+    await open.stop();
+  });
+
+  it("reads the policy itself (one query) when no claim told it, then gates on it", async () => {
+    await putSetting(ctx.store.db, CONFIG_SETTING, { runs: { keepFor: "1h" } }, NOW);
+    let now = NOW + 1000;
+    const retention = new RunRetention({
+      store: ctx.store,
+      now: () => now,
+      intervalMs: 1000,
+      onPruned: () => undefined,
+      onError: (error) => {
+        throw error;
+      },
+    });
+    now += 1000; // the first sweep is due one interval after start
+    queries = 0;
+    retention.maybeSweep({
+      oldestRunQueuedAt: NOW - 30 * 60_000,
+      oldestFinishedDeliveryAt: NOW - 10 * 60_000,
+    });
+    await vi.waitFor(() => expect(queries).toBe(1));
+    now += 1000;
+    retention.maybeSweep({ oldestRunQueuedAt: NOW - 30 * 60_000, oldestFinishedDeliveryAt: null });
+    await retention.stop();
+    expect(queries).toBe(1);
+    expect(retention.sweepsDone).toBe(0);
   });
 });

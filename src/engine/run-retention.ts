@@ -3,10 +3,13 @@
  * in the background of the engine's passes, finished runs past retention are deleted in small
  * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded.
  *
- * Cost: with nothing to delete, one settings read, one primary-key probe (the oldest run is
- * younger than the cut-off) and one outbox index probe per sweep, and sweeps that find
- * nothing space out (10, 20, 40, then every 60 minutes; the first 5 minutes after start):
- * an idle daemon pays 3 queries an hour. Otherwise one pass over the old runs, a DELETE per
+ * Cost: in the engine, a due sweep first looks at the gate its wake-up read already answers
+ * (the oldest run's `queued_at`, the oldest finished notification): when both are younger than
+ * `keepFor` nothing is pruned and no query is made (the policy is the one the engine's last
+ * claim read, re-read alone every 6 hours when nothing runs). Otherwise one settings read,
+ * one primary-key probe and one outbox index probe when nothing turns out to be deletable (a
+ * routine's newest runs are kept however old), and sweeps that find nothing space out (10,
+ * 20, 40, then every 60 minutes; the first 5 minutes after start). Otherwise one pass over the old runs, a DELETE per
  * `BATCH` of them (store/sql/prune-runs.ts), yielding between statements so a materialise or
  * claim pass is never queued behind more than one of them (SQLite: one short write lock;
  * PostgreSQL: another pooled connection). A sweep that stops at its statement budget with
@@ -89,8 +92,21 @@ export async function pruneFinished(
   return pruned;
 }
 
+/** What the engine's wake-up read says about the oldest rows (store/sql/next-wakeup.ts). */
+export interface RetentionGate {
+  oldestRunQueuedAt: number | null;
+  oldestFinishedDeliveryAt: number | null;
+}
+
+/**
+ * A policy the gate trusts this long without reading the settings again: a `runs.keepFor`
+ * shortened while nothing runs (a claim would read it) takes effect within this time.
+ */
+const POLICY_FRESH_MS = 6 * 60 * 60_000;
+
 export class RunRetention {
   private nextSweepAt: number;
+  private known: { policy: RetentionPolicy; at: number } | undefined;
   /** Intervals until the next sweep: 1, doubled after each sweep that deleted nothing. */
   private backoff = 1;
   private sweeping: Promise<void> | undefined;
@@ -114,16 +130,42 @@ export class RunRetention {
     return this.options.intervalMs ?? RETENTION_SWEEP_MS;
   }
 
-  /** Starts a sweep in the background when one is due; never waits for it. */
-  maybeSweep(): void {
+  /** The policy as the engine last read the settings (each claim reads them), for the gate. */
+  observeSettings(settings: ConfigSettings): void {
+    this.known = { policy: retentionPolicy(settings), at: this.options.now() };
+  }
+
+  /**
+   * Starts a sweep in the background when one is due; never waits for it. With `gate` (the
+   * wake-up read's oldest run and finished notification) a due sweep that could delete
+   * nothing under the known policy is skipped without a query; the policy is read again
+   * (one query) when nothing refreshed it for `POLICY_FRESH_MS`.
+   */
+  maybeSweep(gate?: RetentionGate): void {
     const now = this.options.now();
     if (this.stopped || this.sweeping || now < this.nextSweepAt) return;
     this.nextSweepAt = now + this.backoff * this.intervalMs;
-    this.sweeping = this.sweep(now)
+    this.sweeping = this.sweepUnlessYoung(now, gate)
       .catch(this.options.onError)
       .finally(() => {
         this.sweeping = undefined;
       });
+  }
+
+  private async sweepUnlessYoung(now: number, gate: RetentionGate | undefined): Promise<void> {
+    if (gate) {
+      if (this.known === undefined || now - this.known.at >= POLICY_FRESH_MS) {
+        const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
+        this.observeSettings(settings);
+      }
+      const cutoff = now - this.known!.policy.keepForMs;
+      const old = (at: number | null) => at !== null && at < cutoff;
+      if (!old(gate.oldestRunQueuedAt) && !old(gate.oldestFinishedDeliveryAt)) {
+        this.nextSweepAt = now + this.intervalMs;
+        return;
+      }
+    }
+    await this.sweep(now);
   }
 
   /** Ends a running sweep after its current batch (engine stop). */
@@ -134,6 +176,7 @@ export class RunRetention {
 
   private async sweep(now: number): Promise<void> {
     const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
+    this.observeSettings(settings);
     const pruned = await pruneFinished(this.options.store, retentionPolicy(settings), now, {
       stopped: () => this.stopped,
     });

@@ -49,6 +49,8 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
       nextLeaseExpiry: null,
       nextDeliveryAt: null,
       oldestOpenReservationAt: null,
+      oldestRunQueuedAt: null,
+      oldestFinishedDeliveryAt: null,
     });
   });
 
@@ -97,6 +99,9 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
       nextLeaseExpiry: NOW - 1_000,
       nextDeliveryAt: null,
       oldestOpenReservationAt: null,
+      // The first run inserted (lowest id), whatever its status: the retention sweep's gate.
+      oldestRunQueuedAt: NOW - 2_000,
+      oldestFinishedDeliveryAt: null,
     });
     // Later on, the start that was in the future is ready; nothing queued is in the future.
     expect(await nextWakeups(ctx.store.db, NOW + 7_000)).toMatchObject({
@@ -128,6 +133,7 @@ describe.each(await testDialects())("%s: next-wakeup", (dialect) => {
     expect(await nextWakeups(ctx.store.db, NOW)).toMatchObject({
       nextDeliveryAt: NOW + 4_000,
       oldestOpenReservationAt: NOW - 5_000,
+      oldestFinishedDeliveryAt: NOW - 9_000, // only a finished row counts
     });
     await ctx.store.db.deleteFrom("outbox").where("id", "=", "b").execute();
     expect((await nextWakeups(ctx.store.db, NOW)).nextDeliveryAt).toBe(NOW + 8_000);

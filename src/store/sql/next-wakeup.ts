@@ -2,7 +2,8 @@
  * When must this process look again? The earliest of: an active routine's next due time,
  * a queued run's start time, a running run's lease expiry — and for the process's other
  * timers: the outbox's next delivery (a pending row's `next_attempt_at`, a held digest's
- * `digest_until`) and the oldest unsettled budget reservation. One round trip; the answer
+ * `digest_until`), the oldest unsettled budget reservation, and the oldest run and finished
+ * notification (whether the retention sweep has anything to look at). One round trip; the answer
  * sets the process's single timer and the delivery worker's, so an idle daemon queries
  * nothing until then.
  *
@@ -13,6 +14,7 @@
  */
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../store.js";
+import { FINISHED_DELIVERIES } from "./prune-runs.js";
 
 export interface Wakeups {
   nextDueAt: number | null;
@@ -24,6 +26,13 @@ export interface Wakeups {
   nextDeliveryAt: number | null;
   /** The oldest budget reservation not settled yet (the stale-reservation sweep's gate). */
   oldestOpenReservationAt: number | null;
+  /**
+   * The retention sweep's gate: the oldest run's `queued_at` (a primary-key probe: ids grow
+   * with it) and the oldest finished notification's last attempt. Both younger than
+   * `runs.keepFor`: nothing can be pruned, and the sweep costs no query.
+   */
+  oldestRunQueuedAt: number | null;
+  oldestFinishedDeliveryAt: number | null;
 }
 
 interface Row {
@@ -34,6 +43,8 @@ interface Row {
   pending: number | string | null;
   held: number | string | null;
   reserved: number | string | null;
+  oldest_run: number | string | null;
+  oldest_sent: number | string | null;
 }
 
 function columns(now: number): RawBuilder<unknown> {
@@ -44,7 +55,10 @@ function columns(now: number): RawBuilder<unknown> {
       (select min(lease_until) from runs where status = 'running') as lease,
       (select min(next_attempt_at) from outbox where status = 'pending') as pending,
       (select min(digest_until) from outbox where status = 'held') as held,
-      (select min(created_at) from budget_reservations where settled_at is null) as reserved`;
+      (select min(created_at) from budget_reservations where settled_at is null) as reserved,
+      (select queued_at from runs order by id limit 1) as oldest_run,
+      (select min(next_attempt_at) from outbox
+        where status in (${sql.join(FINISHED_DELIVERIES.map((status) => sql.lit(status)))})) as oldest_sent`;
 }
 
 export async function nextWakeups(
@@ -77,5 +91,7 @@ export async function nextWakeups(
     nextLeaseExpiry: num(row?.lease),
     nextDeliveryAt: pending === null ? held : held === null ? pending : Math.min(pending, held),
     oldestOpenReservationAt: num(row?.reserved),
+    oldestRunQueuedAt: num(row?.oldest_run),
+    oldestFinishedDeliveryAt: num(row?.oldest_sent),
   };
 }

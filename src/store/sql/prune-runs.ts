@@ -22,7 +22,7 @@ import { isFinalStatus, RUN_STATUSES } from "../../domain/run-status.js";
 import type { Store } from "../store.js";
 
 /** What the outbox is done with: never sent again (digested rows went out inside a digest). */
-const FINISHED_DELIVERIES = ["delivered", "dead", "digested"] as const;
+export const FINISHED_DELIVERIES = ["delivered", "dead", "digested"] as const;
 
 export interface PruneOptions {
   /** Finished runs (and finished deliveries) before this instant may go. */
