@@ -18,19 +18,29 @@
  * `drain-ratio <x>` and `lateness-p99-ms sqlite=<ms> postgres=<ms>`; writes nothing.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { delay, fmt, log, median, PG_URL, perSecond, type Rep, withAdmin } from "./lib/common.js";
+import {
+  delay,
+  fmt,
+  log,
+  median,
+  PG_URL,
+  perSecond,
+  type Rep,
+  withAdmin,
+  writeResultsSection,
+} from "./lib/common.js";
 import { type CronerResult, cronerLateness } from "./lib/croner.js";
 import { startIdleDaemon } from "./lib/idle-daemon.js";
 import { type LatenessResult, loopdDrain, loopdLateness } from "./lib/loopd.js";
 import { bareDrain, graphileDrain, pgBossDrain } from "./lib/peers.js";
 import { quick } from "./lib/quick.js";
-import { scale, scaleResultsFile, writeScaleSection } from "./lib/scale.js";
+import { scale, scaleResultsFile } from "./lib/scale.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RUNS = env("BENCH_RUNS", 20_000);
@@ -289,8 +299,9 @@ async function main(): Promise<void> {
   process.stdout.write(markdown);
   const out = join(root, "bench", "results", "scheduler.md");
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, markdown);
-  log(`wrote ${out}`);
+  // Its own section only: the #23 before/after and scale sections below it stay.
+  writeResultsSection(out, "full", markdown);
+  log(`wrote the full run's section of ${out}`);
 }
 
 function report(input: {
@@ -401,6 +412,6 @@ else if (process.argv.includes("--scale")) {
   // Only on request: 100,000 routines for 5 minutes is not part of the plain run or --quick.
   const section = await scale();
   process.stdout.write(section);
-  writeScaleSection(scaleResultsFile(root), section);
+  writeResultsSection(scaleResultsFile(root), "scale", section);
   log(`wrote the scale section of ${scaleResultsFile(root)}`);
 } else await main();

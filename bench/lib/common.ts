@@ -1,6 +1,6 @@
 /** Shared pieces of the scheduler benchmark: PostgreSQL admin, statistics, the no-op harness. */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -183,4 +183,26 @@ export function machineCpu(): { busyMs: number; totalMs: number } {
   const tick = 10; // USER_HZ is 100 on Linux: one jiffy = 10 ms
   const busy = user + nice + system + irq + softirq + steal;
   return { busyMs: busy * tick, totalMs: (busy + idle + iowait) * tick };
+}
+
+/**
+ * Puts `section` into a results file between its `<!-- name:begin -->` / `<!-- name:end -->`
+ * markers (appended the first time), leaving every other section — hand-written analyses and
+ * other modes' results — as it is.
+ */
+export function writeResultsSection(file: string, name: string, section: string): void {
+  const begin = `<!-- ${name}:begin -->`;
+  const finish = `<!-- ${name}:end -->`;
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const block = `${begin}\n${section.trimEnd()}\n${finish}\n`;
+  const from = text.indexOf(begin);
+  const to = text.indexOf(finish);
+  writeFileSync(
+    file,
+    from >= 0 && to > from
+      ? text.slice(0, from) + block + text.slice(to + finish.length + 1)
+      : text.trim() === ""
+        ? block
+        : `${text.trimEnd()}\n\n${block}`,
+  );
 }

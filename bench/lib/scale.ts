@@ -23,7 +23,7 @@
  * (statements by total time). Prints a Markdown section and puts it into
  * bench/results/scheduler.md between the `scale` markers.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -337,22 +337,6 @@ export async function scale(): Promise<string> {
     await setup.close();
     await dropSchema(schema);
   }
-}
-
-/** Puts `section` into the results file between the scale markers (appended the first time). */
-export function writeScaleSection(file: string, section: string): void {
-  const begin = "<!-- scale:begin -->";
-  const finish = "<!-- scale:end -->";
-  const text = readFileSync(file, "utf8");
-  const block = `${begin}\n${section}${finish}\n`;
-  const from = text.indexOf(begin);
-  const to = text.indexOf(finish);
-  writeFileSync(
-    file,
-    from >= 0 && to > from
-      ? text.slice(0, from) + block + text.slice(to + finish.length + 1)
-      : `${text.trimEnd()}\n\n${block}`,
-  );
 }
 
 export const scaleResultsFile = (root: string) => join(root, "bench", "results", "scheduler.md");
