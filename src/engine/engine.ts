@@ -196,7 +196,8 @@ export class Engine {
       : undefined;
     this.timer = new WakeTimer({
       now: () => this.clock.now(),
-      onWake: () => this.wake(),
+      // Its own entry: only a wake-up with something new behind it makes retention re-read its policy.
+      onWake: () => this.wakeUp(),
       onLate: (lateByMs) => {
         this.ahead.woke();
         this.emit({ type: "woke-late", lateByMs });
@@ -262,6 +263,8 @@ export class Engine {
     // Registers this worker and recovers at once the runs of dead workers of this host.
     await this.presence?.start().catch((error: unknown) => this.emit({ type: "error", error }));
     await this.options.wake?.listen(() => this.wake());
+    // The retention sweep's gate starts out knowing the policy: an idle daemon never reads it again.
+    await this.retention?.loadPolicy().catch((error: unknown) => this.emit({ type: "error", error }));
     this.wake();
   }
 
@@ -276,8 +279,18 @@ export class Engine {
     };
   }
 
-  /** Runs a pass soon (coalesced with one already running). */
+  /**
+   * Runs a pass soon (coalesced with one already running). Something happened (a wake-up from
+   * another process, an applied config, a finished or recovered run): the retention sweep reads
+   * its policy again before it next trusts its gate.
+   */
   wake(): void {
+    this.retention?.forgetPolicy();
+    this.wakeUp();
+  }
+
+  /** A pass soon, for the timer: nothing new happened, only time passed. */
+  private wakeUp(): void {
     if (this.stopping) return;
     if (this.passing) {
       this.passAgain = true;

@@ -129,7 +129,24 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     now += 1000;
     retention.maybeSweep({ oldestRunQueuedAt: NOW - 30 * 60_000, oldestFinishedDeliveryAt: null });
     await retention.stop();
-    expect(queries).toBe(1);
+    expect(queries).toBe(1); // the gate knew the policy the second time: no query
     expect(retention.sweepsDone).toBe(0);
+
+    // A wake-up that is not the timer's (an apply, another process) forgets it: read again.
+    const woken = new RunRetention({
+      store: ctx.store,
+      now: () => now,
+      intervalMs: 1000,
+      onPruned: () => undefined,
+      onError: (error) => {
+        throw error;
+      },
+    });
+    woken.observeSettings({ runs: { keepFor: "1h" } });
+    woken.forgetPolicy();
+    now += 1000;
+    woken.maybeSweep({ oldestRunQueuedAt: NOW - 30 * 60_000, oldestFinishedDeliveryAt: null });
+    await woken.stop();
+    expect(queries).toBe(2);
   });
 });

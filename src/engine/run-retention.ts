@@ -5,11 +5,13 @@
  *
  * Cost: in the engine, a due sweep first looks at the gate its wake-up read already answers
  * (the oldest run's `queued_at`, the oldest finished notification): when both are younger than
- * `keepFor` nothing is pruned and no query is made (the policy is the one the engine's last
- * claim read, re-read alone every 6 hours when nothing runs). Otherwise one settings read,
- * one primary-key probe and one outbox index probe when nothing turns out to be deletable (a
- * routine's newest runs are kept however old), and sweeps that find nothing space out (10,
- * 20, 40, then every 60 minutes; the first 5 minutes after start). Otherwise one pass over the old runs, a DELETE per
+ * `keepFor` nothing can be pruned and no query is made. The gate's policy comes from the
+ * engine's start-up read and every claim's settings read; any wake-up but the timer's forgets
+ * it (settings change only through an apply, which wakes the daemons), and the next gate reads
+ * it again (one query). Past the gate: one settings read, one primary-key probe and one outbox
+ * index probe when nothing turns out to be deletable (a routine's newest runs are kept however
+ * old), and sweeps that find nothing space out (10, 20, 40, then every 60 minutes; the first 5
+ * minutes after start). With something to delete: one pass over the old runs, a DELETE per
  * `BATCH` of them (store/sql/prune-runs.ts), yielding between statements so a materialise or
  * claim pass is never queued behind more than one of them (SQLite: one short write lock;
  * PostgreSQL: another pooled connection). A sweep that stops at its statement budget with
@@ -98,15 +100,13 @@ export interface RetentionGate {
   oldestFinishedDeliveryAt: number | null;
 }
 
-/**
- * A policy the gate trusts this long without reading the settings again: a `runs.keepFor`
- * shortened while nothing runs (a claim would read it) takes effect within this time.
- */
-const POLICY_FRESH_MS = 6 * 60 * 60_000;
-
 export class RunRetention {
   private nextSweepAt: number;
-  private known: { policy: RetentionPolicy; at: number } | undefined;
+  /**
+   * The policy the gate trusts: read at start-up and by every claim, forgotten at every
+   * wake-up that is not the timer's (settings can only change through an apply, which wakes).
+   */
+  private known: RetentionPolicy | undefined;
   /** Intervals until the next sweep: 1, doubled after each sweep that deleted nothing. */
   private backoff = 1;
   private sweeping: Promise<void> | undefined;
@@ -132,14 +132,24 @@ export class RunRetention {
 
   /** The policy as the engine last read the settings (each claim reads them), for the gate. */
   observeSettings(settings: ConfigSettings): void {
-    this.known = { policy: retentionPolicy(settings), at: this.options.now() };
+    this.known = retentionPolicy(settings);
+  }
+
+  /** Reads the policy now (the engine's start-up), so the gate needs no query later. */
+  async loadPolicy(): Promise<void> {
+    this.observeSettings((await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {});
+  }
+
+  /** Settings may have changed (an apply, another process's wake-up): read them before the next gate. */
+  forgetPolicy(): void {
+    this.known = undefined;
   }
 
   /**
    * Starts a sweep in the background when one is due; never waits for it. With `gate` (the
    * wake-up read's oldest run and finished notification) a due sweep that could delete
-   * nothing under the known policy is skipped without a query; the policy is read again
-   * (one query) when nothing refreshed it for `POLICY_FRESH_MS`.
+   * nothing under the known policy is skipped without a query; a forgotten policy is read
+   * again first (one query).
    */
   maybeSweep(gate?: RetentionGate): void {
     const now = this.options.now();
@@ -154,11 +164,8 @@ export class RunRetention {
 
   private async sweepUnlessYoung(now: number, gate: RetentionGate | undefined): Promise<void> {
     if (gate) {
-      if (this.known === undefined || now - this.known.at >= POLICY_FRESH_MS) {
-        const settings = (await getSetting<ConfigSettings>(this.options.store.db, CONFIG_SETTING)) ?? {};
-        this.observeSettings(settings);
-      }
-      const cutoff = now - this.known!.policy.keepForMs;
+      if (this.known === undefined) await this.loadPolicy();
+      const cutoff = now - this.known!.keepForMs;
       const old = (at: number | null) => at !== null && at < cutoff;
       if (!old(gate.oldestRunQueuedAt) && !old(gate.oldestFinishedDeliveryAt)) {
         this.nextSweepAt = now + this.intervalMs;
