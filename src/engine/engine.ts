@@ -265,7 +265,7 @@ export class Engine {
     await this.options.wake?.listen(() => this.wake());
     // The retention sweep's gate starts out knowing the policy: an idle daemon never reads it again.
     await this.retention?.loadPolicy().catch((error: unknown) => this.emit({ type: "error", error }));
-    this.wake();
+    this.wakeUp();
   }
 
   health(): EngineHealth {
