@@ -14,6 +14,17 @@ const NOW = Date.parse("2026-12-04T12:00:00Z");
 describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
   let ctx: TestStore;
   let queries = 0;
+  /** A sweep every second of the test's clock, reporting what it deleted. */
+  const sweeper = (now: () => number, onPruned: (pruned: Pruned) => void = () => undefined) =>
+    new RunRetention({
+      store: ctx.store,
+      now,
+      intervalMs: 1000,
+      onPruned,
+      onError: (error) => {
+        throw error;
+      },
+    });
   beforeEach(async () => {
     queries = 0;
     ctx = await openTestStore(dialect, { onQuery: () => queries++ });
@@ -31,15 +42,10 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     }
     let now = NOW;
     const reports: Pruned[] = [];
-    const retention = new RunRetention({
-      store: ctx.store,
-      now: () => now,
-      intervalMs: 1000,
-      onPruned: (pruned) => reports.push(pruned),
-      onError: (error) => {
-        throw error;
-      },
-    });
+    const retention = sweeper(
+      () => now,
+      (pruned) => reports.push(pruned),
+    );
     const sweeps = () => retention.sweepsDone;
     retention.maybeSweep(); // not due yet: the first sweep waits one interval after start
     now += 1000;
@@ -72,15 +78,10 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     }
     let now = NOW + 1000;
     const reports: Pruned[] = [];
-    const retention = new RunRetention({
-      store: ctx.store,
-      now: () => now,
-      intervalMs: 1000,
-      onPruned: (pruned) => reports.push(pruned),
-      onError: (error) => {
-        throw error;
-      },
-    });
+    const retention = sweeper(
+      () => now,
+      (pruned) => reports.push(pruned),
+    );
     // The engine's claims read the settings: the gate knows the policy without a query.
     retention.observeSettings({ runs: { keepFor: "1h", keepPerRoutine: 1 } });
     now += 1000; // the first sweep is due one interval after start
@@ -91,15 +92,10 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     expect(retention.sweepsDone).toBe(0);
 
     // Old rows in the read: the sweep runs and deletes.
-    const open = new RunRetention({
-      store: ctx.store,
-      now: () => now,
-      intervalMs: 1000,
-      onPruned: (pruned) => reports.push(pruned),
-      onError: (error) => {
-        throw error;
-      },
-    });
+    const open = sweeper(
+      () => now,
+      (pruned) => reports.push(pruned),
+    );
     now += 1000;
     open.maybeSweep({ oldestRunQueuedAt: NOW - 3 * HOUR, oldestFinishedDeliveryAt: null });
     await vi.waitFor(() => expect(open.sweepsDone).toBe(1));
@@ -110,15 +106,7 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
   it("reads the policy itself (one query) when no claim told it, then gates on it", async () => {
     await putSetting(ctx.store.db, CONFIG_SETTING, { runs: { keepFor: "1h" } }, NOW);
     let now = NOW + 1000;
-    const retention = new RunRetention({
-      store: ctx.store,
-      now: () => now,
-      intervalMs: 1000,
-      onPruned: () => undefined,
-      onError: (error) => {
-        throw error;
-      },
-    });
+    const retention = sweeper(() => now);
     now += 1000; // the first sweep is due one interval after start
     queries = 0;
     retention.maybeSweep({
@@ -133,15 +121,7 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     expect(retention.sweepsDone).toBe(0);
 
     // A wake-up that is not the timer's (an apply, another process) forgets it: read again.
-    const woken = new RunRetention({
-      store: ctx.store,
-      now: () => now,
-      intervalMs: 1000,
-      onPruned: () => undefined,
-      onError: (error) => {
-        throw error;
-      },
-    });
+    const woken = sweeper(() => now);
     woken.observeSettings({ runs: { keepFor: "1h" } });
     woken.forgetPolicy();
     now += 1000;

@@ -20,11 +20,10 @@ import type { Insertable } from "kysely";
 import { jitterFor } from "../../domain/backoff.js";
 import { DEFAULT_GRACE_MS, planOccurrences } from "../../domain/occurrences.js";
 import { maxAttemptsOf } from "../../domain/routine-spec.js";
-import { storedSpec } from "../../domain/stored-spec.js";
 import { cadenceTrigger } from "../../domain/watch-cadence.js";
 import type { RunsTable } from "../schema.js";
 import type { Db, Store } from "../store.js";
-import { advanceRoutines, insertRuns, routinesWithWaitingRun } from "./materialise-due.js";
+import { advanceRoutines, insertRuns, specsAndWaiting } from "./materialise-due.js";
 
 /** How far ahead of its due time an occurrence is materialised by default. */
 export const DEFAULT_AHEAD_MS = 1_000;
@@ -65,11 +64,7 @@ export async function materialiseAhead(
       .execute();
     if (routines.length === 0) return { routines: 0, queued: 0 };
 
-    const specs = new Map(routines.map((routine) => [routine.id, storedSpec(routine.spec)]));
-    const waiting = await routinesWithWaitingRun(
-      trx,
-      routines.filter((routine) => specs.get(routine.id)!.overlap === "queue").map((routine) => routine.id),
-    );
+    const { specs, waiting } = await specsAndWaiting(trx, routines);
     const rows: Array<Insertable<RunsTable>> = [];
     const advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }> = [];
     for (const routine of routines) {

@@ -40,11 +40,7 @@ export async function materialiseDue(
       .execute();
     if (routines.length === 0) return { routines: 0, queued: 0, skipped: 0 };
 
-    const specs = new Map(routines.map((routine) => [routine.id, storedSpec(routine.spec)]));
-    const waiting = await routinesWithWaitingRun(
-      trx,
-      routines.filter((routine) => specs.get(routine.id)!.overlap === "queue").map((routine) => routine.id),
-    );
+    const { specs, waiting } = await specsAndWaiting(trx, routines);
 
     const rows: Array<Insertable<RunsTable>> = [];
     const advances: Array<{ id: number; nextDueAt: number | null; scheduledRuns: number }> = [];
@@ -133,8 +129,24 @@ function skippedRow(
   };
 }
 
+/**
+ * The batch's specs, and which of its `overlap: queue` routines already have an on-time run
+ * waiting (materialise-ahead.ts plans from the same two).
+ */
+export async function specsAndWaiting(
+  db: Db,
+  routines: ReadonlyArray<{ id: number; spec: string }>,
+): Promise<{ specs: Map<number, ReturnType<typeof storedSpec>>; waiting: Set<number> }> {
+  const specs = new Map(routines.map((routine) => [routine.id, storedSpec(routine.spec)]));
+  const waiting = await routinesWithWaitingRun(
+    db,
+    routines.filter((routine) => specs.get(routine.id)!.overlap === "queue").map((routine) => routine.id),
+  );
+  return { specs, waiting };
+}
+
 /** Routines with an on-time run waiting (not a catch-up run, not one that started before). */
-export async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
+async function routinesWithWaitingRun(db: Db, routineIds: number[]): Promise<Set<number>> {
   if (routineIds.length === 0) return new Set();
   const rows = await db
     .selectFrom("runs")
