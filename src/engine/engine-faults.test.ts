@@ -178,6 +178,52 @@ describe.each(await testDialects())("%s: engine under faults", (dialect) => {
     expect(e.health()).toMatchObject({ store: "ok", downSince: null });
   });
 
+  it("a wake-up read that fails after a good pass is an outage (reported, retried soon), not a minute's sleep", async () => {
+    // The routine is due, so the pass writes (materialises) and the timer is armed from a fresh
+    // wake-up read; that read is the one the store fails (the server went away in between).
+    await addRoutine(
+      ctx.store,
+      { name: "due", command: "true", every: "1h" },
+      {
+        repo,
+        nextDueAt: Date.now() - 1000,
+        now: Date.now(),
+      },
+    );
+    let wakeupReads = 0;
+    const failSecondRead: KyselyPlugin = {
+      transformQuery(args) {
+        // The wake-up read is raw SQL whose columns are a nested fragment: look through it all.
+        if (args.node.kind === "RawNode" && JSON.stringify(args.node).includes("min(next_due_at)")) {
+          wakeupReads++;
+          if (wakeupReads === 2)
+            throw Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+        }
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const events: EngineEvent[] = [];
+    const e = engine(
+      {
+        store: { ...ctx.store, db: ctx.store.db.withPlugin(failSecondRead) },
+        roles: { schedule: true, work: false },
+      },
+      events,
+    );
+    await e.start();
+    await waitUntil(
+      () => events.some((event) => event.type === "store-up"),
+      "the store back after one retry",
+      { state: () => ({ wakeupReads, events: events.map((event) => event.type) }) },
+    );
+    const types = events.map((event) => event.type);
+    expect(types.indexOf("store-down")).toBeGreaterThanOrEqual(0);
+    expect(types.indexOf("store-down")).toBeLessThan(types.indexOf("store-up"));
+    expect(types).not.toContain("error");
+    expect(wakeupReads).toBeGreaterThanOrEqual(3);
+  });
+
   it.each([
     [
       "skip",

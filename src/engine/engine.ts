@@ -533,6 +533,13 @@ export class Engine {
       next = candidates.length > 0 ? Math.min(...candidates) : null;
       this.options.planDeliveries?.(wakeups.nextDeliveryAt);
     } catch (error) {
+      if (isConnectionFault(error)) {
+        // The store went away between the pass and this read: an outage like a failed pass's
+        // (reported once, retried with backoff), not a minute's sleep at the backstop.
+        this.storeHealth.failed(error);
+        this.armRetry();
+        return;
+      }
       this.emit({ type: "error", error });
     }
     // A worker's backstop read is its heartbeat: never further apart than the refresh period.
