@@ -3,10 +3,10 @@
  * `trigger`, the dashboard (which imports this module, so it describes triggers in the
  * browser's own zone): lower case, whole words ("every 30 seconds", "every 2 hours",
  * "at 09:00, Monday through Friday"), 24-hour times, and the zone only when it differs from
- * the viewer's. Kept apart from trigger.ts so the dashboard bundle needs no scheduler.
+ * the viewer's. Kept apart from trigger.ts so the dashboard bundle needs no scheduler
+ * (croner, Temporal): wall times come from the runtime's own Intl.
  */
 import cronstrue from "cronstrue";
-import { Temporal } from "temporal-polyfill";
 import type { TriggerSpec } from "./trigger.js";
 
 export interface DescribeOptions {
@@ -70,9 +70,27 @@ function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
+/** Formatters by zone: building one costs more than formatting with it. */
+const wallFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "2026-12-09 09:00": the instant's wall-clock date and time in `tz`, 24-hour. */
 function describeWall(instant: string, tz: string): string {
-  const wall = Temporal.Instant.from(instant).toZonedDateTimeISO(tz);
-  return `${wall.toPlainDate().toString()} ${wall.toPlainTime().toString({ smallestUnit: "minute" })}`;
+  let format = wallFormats.get(tz);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    wallFormats.set(tz, format);
+  }
+  const part: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
+  for (const { type, value } of format.formatToParts(Date.parse(instant))) part[type] = value;
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
 }
 
 const UNITS: Array<[ms: number, singular: string, plural: string]> = [
