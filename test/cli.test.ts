@@ -3,11 +3,13 @@
  * store. Covers the foundation's "done means": init → apply → ls, re-apply diffs, config
  * errors with codes and paths, not-found, JSON output.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { json, runCli } from "./helpers/cli.js";
+import { json, LOOPD_BIN, runCli } from "./helpers/cli.js";
 import { openTestStore, type TestStore, testDialects } from "./helpers/stores.js";
 
 interface RoutineJson {
@@ -250,6 +252,19 @@ describe("loopd CLI without a store", () => {
     const badCount = await runCli(["runs", "-n", "zero"]);
     expect(badCount.code).toBe(2);
     expect(badCount.stderr).toContain("expected a positive whole number");
+  });
+
+  it("stops quietly when its reader closes the pipe (`loopd schema | head`)", async () => {
+    // 75 KB of schema: more than a pipe holds, so the rest is written after the reader left.
+    const child = spawn(process.execPath, [LOOPD_BIN, "schema"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("rejects a LOOPD_DATABASE_URL that is not PostgreSQL", async () => {

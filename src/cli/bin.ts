@@ -7,6 +7,15 @@
 import { packageVersion } from "../lib/package-root.js";
 
 const argv = process.argv.slice(2);
+
+// `loopd ls | head`: the reader has what it wanted and closed the pipe. Stop quietly, as Unix
+// tools do, not with Node's stack trace. `serve` and `worker` keep running (their log file has
+// the rest): a daemon's work does not end with whoever watched its console.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  if (!argv.some((arg) => arg === "serve" || arg === "worker")) process.exit(0);
+});
+
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
