@@ -6,7 +6,7 @@
  * exit. Targets (issue #22): `--version` ≤ 2×, `ls` on a 1,000-routine SQLite store ≤ 3×
  * `node -e 0`, and `loopd mcp` answering `initialize` within 300 ms of spawn.
  *
- * - `loopd` is dist/cli/bin.js, the esbuild bundle `npm run build` makes (run it first).
+ * - `loopd` is dist/cli/bin.js, the rolldown bundle `npm run build` makes (run it first).
  * - "unbundled" is the same source compiled file by file by tsc (this benchmark's own
  *   dist-bench/src/cli/bin.js): what Node's module loader costs without the bundle.
  * - BENCH_CLI_BASELINE=<bin.js> adds one more executable (e.g. an older build), named by
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     "",
     `loopd ${commit} · ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores (${cpu}) · Node ${process.version} · ${fmt((performance.now() - started) / 1000, 1)} s · load average ${fmt(loadavg()[0] ?? 0, 1)} at the end (the machine is shared: absolute times move with it, the ratios much less)`,
     "",
-    `Wall time from spawn to exit (mcp: to the \`initialize\` response), ${ROUNDS} rounds after ${WARMUP} warm-up, the commands taking turns within each round. **loopd** is dist/cli/bin.js (\`npm run build\`: the esbuild bundle); **unbundled** is the same source as tsc emits it, file by file. \`ls\` reads a SQLite store of ${fmt(ROUTINES)} routines (half \`every\`, half cron in two zones) with no daemon running.`,
+    `Wall time from spawn to exit (mcp: to the \`initialize\` response), ${ROUNDS} rounds after ${WARMUP} warm-up, the commands taking turns within each round. **loopd** is dist/cli/bin.js (\`npm run build\`: the rolldown bundle); **unbundled** is the same source as tsc emits it, file by file. \`ls\` reads a SQLite store of ${fmt(ROUTINES)} routines (half \`every\`, half cron in two zones) with no daemon running.`,
     "",
     "| command | median | mean ± σ | min | ÷ node -e 0 (median) |",
     "|---|--:|--:|--:|--:|",

@@ -6,11 +6,12 @@
 //
 // Chunks: split by use alone (which lazy imports reach a module), the commands people type
 // most (`ls`, `show`, `runs`, `status` on a store) loaded 44 chunks, many under 1 KB, and
-// Node's ESM loader costs about half a millisecond a file. So two chunks are named here:
-// `boot` (what bin.js needs to answer `--version`) and `core` (what a store-backed listing
-// needs: the command tree, the client, the store, the routine and run views, and the
-// libraries under them). Everything else is split by use as before. `loopd mcp` and `serve`
-// load `core` too; they need most of it.
+// Node's ESM loader costs about half a millisecond a file. So three chunks are named here:
+// `boot` (what bin.js needs to answer `--version`), `cli` (the command tree and error
+// rendering every other command loads) and `core` (what a store-backed listing adds: the
+// client, the store, the routine and run views, and the libraries under them). Everything
+// else is split by use as before. `loopd mcp` loads `cli` but not `core` before it answers
+// `initialize`; `serve` loads all of it.
 //
 // Packages stay external (loaded from node_modules at run time) when bundling would break
 // them: native addons (better-sqlite3), files they read or spawn next to their own code
@@ -44,13 +45,15 @@ export const EXTERNAL = [
 /** The entry: its static imports form the `boot` chunk. */
 const ENTRY = "src/cli/bin.ts";
 
+/** Where the `cli` chunk starts: the command tree and error rendering every command loads. */
+const CLI_ROOTS = ["src/cli/main.ts"];
+
 /**
- * Where the `core` chunk starts: these modules and all they import statically (less `boot`).
- * The path of `loopd ls` crosses these lazy imports: bin → main → the routines commands →
- * connect → the local client → the store and the routine use-cases.
+ * Where the `core` chunk starts: these modules and all they import statically (less `boot`
+ * and `cli`). The path of `loopd ls` crosses these lazy imports: bin → main → the routines
+ * commands → connect → the local client → the store and the routine use-cases.
  */
 const CORE_ROOTS = [
-  "src/cli/main.ts",
   "src/cli/commands/routines.ts",
   "src/cli/commands/runs.ts",
   "src/app/client/connect.ts",
@@ -99,9 +102,11 @@ function importGraph() {
     if (groups === undefined) {
       const boot = closure([ENTRY]);
       boot.delete(join(root, ENTRY));
+      const cli = closure(CLI_ROOTS);
+      for (const id of boot) cli.delete(id);
       const core = closure(CORE_ROOTS);
-      for (const id of boot) core.delete(id);
-      groups = { boot, core };
+      for (const id of [...boot, ...cli]) core.delete(id);
+      groups = { boot, cli, core };
     }
     return groups;
   };
@@ -113,6 +118,7 @@ function importGraph() {
       },
     },
     inBoot: (id) => membership().boot.has(id),
+    inCli: (id) => membership().cli.has(id),
     inCore: (id) => membership().core.has(id),
   };
 }
@@ -144,7 +150,8 @@ const result = await build({
     chunkFileNames: "chunks/[name]-[hash].js",
     codeSplitting: {
       groups: [
-        { name: "boot", test: graph.inBoot, priority: 2 },
+        { name: "boot", test: graph.inBoot, priority: 3 },
+        { name: "cli", test: graph.inCli, priority: 2 },
         { name: "core", test: graph.inCore, priority: 1 },
       ],
     },
