@@ -26,6 +26,11 @@ budgets:
 channels:
   me: { type: desktop }
 
+# Finished runs older than this are deleted, beyond each routine's newest keepPerRoutine.
+runs:
+  keepFor: 30d
+  keepPerRoutine: 10
+
 routines:
   # The smallest routine: a shell command, no API key needed.
   # Runs in this folder (the default repo) every 10 seconds.
