@@ -338,39 +338,3 @@ export async function loopdLateness(options: {
     await dispose();
   }
 }
-
-/**
- * (d): an engine (scheduler + worker) with `routines` routines due a day from now. The caller
- * reads the query counter around its measurement window; CPU and RSS are the process's.
- */
-export async function startIdleEngine(options: {
-  dialect: "postgres" | "sqlite";
-  routines: number;
-}): Promise<{ queries(): number; dispose(): Promise<void> }> {
-  const { target, dispose } = freshTarget(options.dialect, "loopd_idle");
-  let queries = 0;
-  const store = await openStore(storeOptions(target, () => queries++));
-  const nextDue = Date.now() + 86_400_000;
-  await insertRoutines(store, options.routines, (index) => ({
-    name: `daily-${index}`,
-    spec: routineSpec(`daily-${index}`, { kind: "every", every: "1d", everyMs: 86_400_000 }, "skip"),
-    nextDueAt: nextDue,
-  }));
-  const engine = new Engine({
-    store,
-    harnesses: noopHarnesses,
-    roles: { schedule: true, work: true },
-    concurrency: 64,
-    leaseMs: 30_000,
-  });
-  queries = 0; // from here on: the engine's own queries
-  await engine.start();
-  return {
-    queries: () => queries,
-    async dispose() {
-      await engine.stop(1000);
-      await store.close();
-      await dispose();
-    },
-  };
-}
