@@ -141,16 +141,23 @@ describe("opencode harness (real opencode)", () => {
     "stops opencode at maxTurns",
     async () => {
       const { input, run } = await setup(
-        (request) => ({
-          toolCalls: [{ name: "write", input: { filePath: `f${request.turn}.txt`, content: "x\n" } }],
-        }),
+        (request) =>
+          request.turn < 2
+            ? { toolCalls: [{ name: "write", input: { filePath: `f${request.turn}.txt`, content: "x\n" } }] }
+            : // opencode asks for the next response as soon as a step's tools ran, racing the
+              // stop: a third request may reach the model, but it is never answered.
+              {
+                holdMs: 120_000,
+                toolCalls: [{ name: "write", input: { filePath: "f2.txt", content: "x\n" } }],
+              },
         { maxTurns: 2 },
       );
       const result = await run();
       expect(result.error?.code).toBe("LOOPD_TURN_LIMIT");
-      expect(model?.turns()).toHaveLength(2);
       expect(result.turns).toBe(2);
-      // Both responses ran their tools; a third was never asked for.
+      expect(model?.turns().length).toBeGreaterThanOrEqual(2);
+      expect(model?.turns().length).toBeLessThanOrEqual(3);
+      // Both responses ran their tools; a third never ran.
       expect(existsSync(join(input.cwd, "f1.txt"))).toBe(true);
       expect(existsSync(join(input.cwd, "f2.txt"))).toBe(false);
     },

@@ -28,6 +28,11 @@ export interface ScriptedReply {
   /** Answer with this HTTP status and a protocol-shaped error body instead (401 → auth error). */
   status?: number;
   errorMessage?: string;
+  /**
+   * Hold the answer this long, or until the client hangs up: a slow model, so a client stopped
+   * while this request is in flight never gets it.
+   */
+  holdMs?: number;
 }
 
 export interface ModelRequest {

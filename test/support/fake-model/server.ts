@@ -159,7 +159,19 @@ export async function startFakeModelServer(options: FakeModelServerOptions): Pro
     };
     const reply = rejectKeys ? { status: 401 } : nextReply(request);
     requests.push({ ...request, reply });
+    if (reply.holdMs !== undefined && !(await held(res, reply.holdMs))) return;
     route.handler(request, reply, res);
+  }
+
+  /** Resolves true after `ms`, or false as soon as the client hangs up. */
+  function held(res: ServerResponse, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(true), ms);
+      res.once("close", () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
