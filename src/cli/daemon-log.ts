@@ -189,7 +189,7 @@ export function describeEvent(event: DaemonEvent): string | null {
     }
     case "runs-pruned":
       return pc.dim(
-        `retention: ${event.runs} finished run(s) deleted with their events · ${event.deliveries} finished notification(s)`,
+        `retention: ${event.runs} finished run(s) deleted with their events · ${event.deliveries} finished notification(s) · ${event.reservations} settled budget reservation(s) · ${event.testResults} test result(s) · ${event.inbound} inbound delivery id(s)`,
       );
     case "pruned": {
       const { removed, deletedBranches, keptBranches } = event.result;

@@ -32,7 +32,14 @@ export type EngineEvent =
   /** Routines found misfiring (nothing scheduled them for two periods); each is notified once. */
   | { type: "misfired"; routines: NotifiedMisfire[] }
   /** The retention sweep deleted finished runs (with their events) and finished deliveries. */
-  | { type: "runs-pruned"; runs: number; deliveries: number }
+  | {
+      type: "runs-pruned";
+      runs: number;
+      deliveries: number;
+      reservations: number;
+      testResults: number;
+      inbound: number;
+    }
   | {
       type: "routine-paused";
       routine: string;

@@ -51,7 +51,9 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     now += 1000;
     retention.maybeSweep();
     retention.maybeSweep(); // one sweep at a time
-    await vi.waitFor(() => expect(reports).toEqual([{ runs: 3, deliveries: 0 }]));
+    await vi.waitFor(() =>
+      expect(reports).toEqual([{ runs: 3, deliveries: 0, reservations: 0, testResults: 0, inbound: 0 }]),
+    );
     await vi.waitFor(() => expect(sweeps()).toBe(1));
     // Nothing left: the next sweep finds nothing, and the one after waits two intervals.
     now += 1000;
@@ -99,7 +101,7 @@ describe.each(await testDialects())("%s: run retention sweep", (dialect) => {
     now += 1000;
     open.maybeSweep({ oldestRunQueuedAt: NOW - 3 * HOUR, oldestFinishedDeliveryAt: null });
     await vi.waitFor(() => expect(open.sweepsDone).toBe(1));
-    expect(reports).toEqual([{ runs: 2, deliveries: 0 }]);
+    expect(reports).toEqual([{ runs: 2, deliveries: 0, reservations: 0, testResults: 0, inbound: 0 }]);
     await open.stop();
   });
 

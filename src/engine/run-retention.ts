@@ -1,7 +1,9 @@
 /**
  * The scheduler's retention sweep (`runs.keepFor`, `runs.keepPerRoutine`): every few minutes,
  * in the background of the engine's passes, finished runs past retention are deleted in small
- * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded.
+ * batches (store/sql/prune-runs.ts) so the runs and run_events tables stay bounded; the same
+ * sweep then deletes settled budget reservations, ci-health test results outside each
+ * routine's window and inbound delivery ids past retention (store/sql/prune-history.ts).
  *
  * Cost: in the engine, a due sweep first looks at the gate its wake-up read already answers
  * (the oldest run's `queued_at`, the oldest finished notification): when both are younger than
@@ -16,11 +18,25 @@
  * claim pass is never queued behind more than one of them (SQLite: one short write lock;
  * PostgreSQL: another pooled connection). A sweep that stops at its statement budget with
  * rows left comes back on the next pass, not a full interval later.
+ *
+ * The other tables ride on the same gate rather than adding a probe to the wake-up read (the
+ * idle statement stays as it is; `inbound_deliveries` has no index on its age): their rows
+ * come with runs (a reservation per attempt, test results per ci-health run), so a store
+ * whose runs are all younger than `keepFor` rarely has them old, and any run that ages past
+ * `keepFor` opens the gate. Past the gate with nothing to delete they cost one statement each
+ * (test results: one more per routine that has results older than `keepFor`), and a pass over the
+ * inbound ids.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { parseDuration } from "../domain/duration.js";
 import type { ConfigSettings } from "../domain/settings.js";
 import { CONFIG_SETTING, getSetting } from "../store/settings.js";
+import {
+  pruneInboundBatch,
+  pruneReservationsBatch,
+  pruneTestResultsBatch,
+  testResultsToPrune,
+} from "../store/sql/prune-history.js";
 import { pruneDeliveriesBatch, pruneRunsChunk } from "../store/sql/prune-runs.js";
 import type { Store } from "../store/store.js";
 
@@ -40,6 +56,16 @@ const MAX_BATCHES = 200;
 export interface Pruned {
   runs: number;
   deliveries: number;
+  /** Settled budget reservations. */
+  reservations: number;
+  /** ci-health test results outside their routine's window. */
+  testResults: number;
+  /** Ids of accepted inbound hook deliveries. */
+  inbound: number;
+}
+
+function prunedTotal(pruned: Pruned): number {
+  return pruned.runs + pruned.deliveries + pruned.reservations + pruned.testResults + pruned.inbound;
 }
 
 export interface RetentionPolicy {
@@ -65,32 +91,48 @@ export async function pruneFinished(
 ): Promise<Pruned & { more: boolean }> {
   const maxBatches = options.maxBatches ?? MAX_BATCHES;
   const cutoff = now - policy.keepForMs;
-  const pruned = { runs: 0, deliveries: 0, more: false };
+  const pruned = { runs: 0, deliveries: 0, reservations: 0, testResults: 0, inbound: 0, more: false };
   const keepPerRoutine = policy.keepPerRoutine;
   // A stop ends a sweep between statements, never before its first one.
-  const over = (statements: number) => statements >= maxBatches || (statements > 0 && options.stopped?.());
+  let ran = 0;
+  const over = (statements: number) => statements >= maxBatches || (ran > 0 && options.stopped?.() === true);
   let afterId = 0;
   for (let statements = 0; ; statements++) {
     if (over(statements)) {
       pruned.more = true;
       break;
     }
+    ran++;
     const chunk = await pruneRunsChunk(store, { cutoff, keepPerRoutine, limit: BATCH, afterId });
     pruned.runs += chunk.deleted;
     if (chunk.next === null) break;
     afterId = chunk.next;
     await yieldToLoop();
   }
-  for (let statements = 0; ; statements++) {
-    if (over(statements)) {
-      pruned.more = true;
-      break;
+  /** Runs `batch` until it deletes fewer than a batch or the statement budget is spent. */
+  const drain = async (batch: () => Promise<number>): Promise<number> => {
+    let total = 0;
+    for (let statements = 0; ; statements++) {
+      if (over(statements)) {
+        pruned.more = true;
+        return total;
+      }
+      ran++;
+      const deleted = await batch();
+      total += deleted;
+      if (deleted < BATCH) return total;
+      await yieldToLoop();
     }
-    const deleted = await pruneDeliveriesBatch(store, { cutoff, limit: BATCH });
-    pruned.deliveries += deleted;
-    if (deleted < BATCH) break;
-    await yieldToLoop();
+  };
+  pruned.deliveries = await drain(() => pruneDeliveriesBatch(store, { cutoff, limit: BATCH }));
+  pruned.reservations = await drain(() => pruneReservationsBatch(store, { cutoff, now, limit: BATCH }));
+  const testResults = over(0) ? [] : await testResultsToPrune(store, cutoff);
+  for (const routine of testResults) {
+    pruned.testResults += await drain(() =>
+      pruneTestResultsBatch(store, { ...routine, cutoff, limit: BATCH }),
+    );
   }
+  pruned.inbound = await drain(() => pruneInboundBatch(store, { cutoff, now, limit: BATCH }));
   return pruned;
 }
 
@@ -188,11 +230,13 @@ export class RunRetention {
       stopped: () => this.stopped,
     });
     // An idle daemon's store rarely has anything to prune: its sweeps come hourly, not every 10 min.
-    this.backoff = pruned.runs + pruned.deliveries > 0 ? 1 : Math.min(this.backoff * 2, MAX_EMPTY_BACKOFF);
+    this.backoff = prunedTotal(pruned) > 0 ? 1 : Math.min(this.backoff * 2, MAX_EMPTY_BACKOFF);
     // Rows left after the statement budget: the next pass continues.
     this.nextSweepAt = pruned.more ? now : now + this.backoff * this.intervalMs;
     this.sweepsDone++;
-    if (pruned.runs + pruned.deliveries > 0)
-      this.options.onPruned({ runs: pruned.runs, deliveries: pruned.deliveries });
+    if (prunedTotal(pruned) > 0) {
+      const { more: _more, ...counts } = pruned;
+      this.options.onPruned(counts);
+    }
   }
 }

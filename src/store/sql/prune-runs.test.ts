@@ -85,7 +85,14 @@ describe.each(await testDialects())("%s: prune-runs", (dialect) => {
     const ledgerBefore = await ids("ledger");
 
     const policy = { keepForMs: 30 * DAY, keepPerRoutine: 2 };
-    expect(await pruneFinished(ctx.store, policy, NOW)).toEqual({ runs: 3, deliveries: 0, more: false });
+    expect(await pruneFinished(ctx.store, policy, NOW)).toEqual({
+      runs: 3,
+      deliveries: 0,
+      reservations: 0,
+      testResults: 0,
+      inbound: 0,
+      more: false,
+    });
 
     const left = [stuckQueued, oldRunning, kept1, recent, quietOnly];
     expect(await ids("runs")).toEqual(left);
@@ -95,7 +102,14 @@ describe.each(await testDialects())("%s: prune-runs", (dialect) => {
     expect(ledgerBefore).toEqual(allIds);
 
     // Idempotent: the next sweep has nothing to do.
-    expect(await pruneFinished(ctx.store, policy, NOW)).toEqual({ runs: 0, deliveries: 0, more: false });
+    expect(await pruneFinished(ctx.store, policy, NOW)).toEqual({
+      runs: 0,
+      deliveries: 0,
+      reservations: 0,
+      testResults: 0,
+      inbound: 0,
+      more: false,
+    });
     expect(await ids("runs")).toEqual(left);
   });
 
@@ -116,7 +130,7 @@ describe.each(await testDialects())("%s: prune-runs", (dialect) => {
     for (let index = 0; index < 3; index++) await run(routine, 40);
     expect(
       await pruneFinished(ctx.store, { keepForMs: 30 * DAY, keepPerRoutine: 1 }, NOW, { maxBatches: 0 }),
-    ).toEqual({ runs: 0, deliveries: 0, more: true });
+    ).toEqual({ runs: 0, deliveries: 0, reservations: 0, testResults: 0, inbound: 0, more: true });
   });
 
   it("deletes finished notifications past retention, never pending ones", async () => {
