@@ -158,7 +158,8 @@ export const configSchema = z
     runs: z
       .strictObject({
         keepFor: boundedDuration({ min: 60_000 }).optional().meta({
-          description: "Delete finished runs, their events and artifacts after (default 30d; at least 1m).",
+          description:
+            "Delete finished runs, their events and artifacts after (default 30d; at least 1m); settled budget reservations, ci-health test results outside a routine's window and inbound hook ids (kept at least 7d) go after it too.",
         }),
         keepPerRoutine: z.int().min(1).optional().meta({
           description: "Each routine's newest finished runs kept whatever their age (default 10).",
