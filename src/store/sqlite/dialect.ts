@@ -5,7 +5,6 @@
  * database file's mode, so making that one first is enough; older, wider files are narrowed.
  */
 import { chmodSync, closeSync, openSync, statSync } from "node:fs";
-import Database from "better-sqlite3";
 import { SqliteDialect } from "kysely";
 
 const PRIVATE_MODE = 0o600;
@@ -17,6 +16,9 @@ export function createSqliteDialect(file: string): SqliteDialect {
   return new SqliteDialect({
     database: async () => {
       if (file !== ":memory:") makePrivate(file);
+      // Loaded on open, not with the store module: a command answered by a running daemon over
+      // HTTP (`loopd ls` with `serve` up) never loads the native addon.
+      const { default: Database } = await import("better-sqlite3");
       const db = new Database(file);
       db.pragma("journal_mode = WAL");
       db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
