@@ -7,6 +7,8 @@
 import { packageVersion } from "../lib/package-root.js";
 
 const argv = process.argv.slice(2);
+/** `serve`, `worker` and `mcp` run until stopped, and end on their own terms. */
+const longRunning = argv.some((arg) => arg === "serve" || arg === "worker" || arg === "mcp");
 
 // `loopd ls | head`: the reader has what it wanted and closed the pipe. Stop quietly, as Unix
 // tools do, not with Node's stack trace. `serve` and `worker` keep running (their log file has
@@ -26,4 +28,15 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     env: process.env,
     now: () => Date.now(),
   });
+  // The command is done and its output written: leave now, not when the event loop drains.
+  // After a request to the daemon, fetch's idle keep-alive socket holds the loop ≈ 70 ms more.
+  if (!longRunning) {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit();
+  }
+}
+
+/** Resolves once what was written to the stream before has gone out (a pipe is written async). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write("", () => resolve()));
 }

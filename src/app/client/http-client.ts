@@ -1,5 +1,5 @@
 /**
- * loopd through a running daemon: a small typed client of /api/v1 (global fetch) answering
+ * loopd through a running daemon: a small typed client of /api/v1 (lib/http-request.ts) answering
  * with the same views the use-cases return. API error bodies become the LoopdErrors they were
  * on the daemon; a daemon that does not answer is LOOPD_DAEMON_UNREACHABLE. Every request names
  * its face in `X-Loopd-Client`, which also makes it one a web page cannot send
@@ -15,6 +15,7 @@ import type { DeliveryStatus } from "../../domain/delivery-status.js";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.js";
 import { LoopdError } from "../../domain/errors.js";
 import { parseSince } from "../../domain/since.js";
+import { type HttpAnswer, request } from "../../lib/http-request.js";
 import type { ApplyResult } from "../apply-config.js";
 import type { CheckView } from "../checks.js";
 import type { CostsView } from "../costs.js";
@@ -274,11 +275,13 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   async wake(): Promise<void> {
-    await fetch(`${this.baseUrl}/wake`, {
+    await request(`${this.baseUrl}/wake`, {
       method: "POST",
       headers: { "x-loopd-client": this.face },
       signal: AbortSignal.timeout(1000),
-    }).catch(() => {});
+    })
+      .then((response) => response.text())
+      .catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -295,11 +298,11 @@ export class HttpLoopdClient implements LoopdClient {
     path: string,
     body: unknown,
     options: { accept?: string; signal?: AbortSignal },
-  ): Promise<Response> {
+  ): Promise<HttpAnswer> {
     const url = `${this.baseUrl}${API_BASE}${path}`;
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(url, {
+      response = await request(url, {
         method,
         headers: {
           accept: options.accept ?? "application/json",
@@ -318,18 +321,20 @@ export class HttpLoopdClient implements LoopdClient {
   }
 
   private unreachable(error: unknown): LoopdError {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    const why =
-      error instanceof Error && error.name === "TimeoutError"
-        ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`
-        : `is not answering (${cause?.code ?? (error instanceof Error ? error.message : String(error))})`;
+    // Node's network errors carry their `code`; an aborted request carries the signal's reason.
+    const failure = error as { name?: string; code?: string; cause?: { name?: string; code?: string } };
+    const timedOut = failure.name === "TimeoutError" || failure.cause?.name === "TimeoutError";
+    const code = failure.cause?.code ?? failure.code;
+    const why = timedOut
+      ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`
+      : `is not answering (${code ?? (error instanceof Error ? error.message : String(error))})`;
     return new LoopdError("LOOPD_DAEMON_UNREACHABLE", `the loopd daemon at ${this.baseUrl} ${why}`, {
       cause: error,
     });
   }
 
   /** The daemon's `{ error }` body as the LoopdError it threw; anything else is not loopd's API. */
-  private async errorOf(response: Response): Promise<LoopdError> {
+  private async errorOf(response: HttpAnswer): Promise<LoopdError> {
     const text = await response.text().catch(() => "");
     let error: { code?: string; message?: string; hint?: string; details?: unknown } | undefined;
     try {

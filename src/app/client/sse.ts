@@ -1,11 +1,13 @@
 /** Server-Sent Events of a response body: `event` (default "message") and joined `data` lines. */
-export async function* sseMessages(response: Response): AsyncGenerator<{ event: string; data: string }> {
+export async function* sseMessages(response: {
+  body: AsyncIterable<Uint8Array> | null;
+}): AsyncGenerator<{ event: string; data: string }> {
   if (!response.body) return;
   const decoder = new TextDecoder();
   let buffer = "";
   let event = "message";
   let data: string[] = [];
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline = buffer.search(/\r?\n/);
     while (newline >= 0) {
