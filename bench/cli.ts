@@ -11,6 +11,9 @@
  *   dist-bench/src/cli/bin.js): what Node's module loader costs without the bundle.
  * - BENCH_CLI_BASELINE=<bin.js> adds one more executable (e.g. an older build), named by
  *   BENCH_CLI_BASELINE_LABEL (default "baseline").
+ * - "ls, serve up" is `ls` answered by a running `loopd serve` over its API (the usual case once
+ *   `loopd service install` ran), on a second home of 1,000 routines none of which comes due
+ *   while the benchmark runs, so the daemon answers and does nothing else.
  *
  * A benchmark, not a test: prints Markdown and writes bench/results/cli.md.
  */
@@ -42,10 +45,22 @@ const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", LOOPD_HOME: join
 delete env.LOOPD_URL;
 delete env.LOOPD_DATABASE_URL;
 
-function timeExit(args: readonly string[]): Promise<number> {
+/** The home a `loopd serve` runs on during the benchmark. */
+const servedHome = mkdtempSync(join(tmpdir(), "loopd-bench-cli-served-"));
+const servedEnv: NodeJS.ProcessEnv = { ...env, LOOPD_HOME: join(servedHome, ".loopd") };
+
+/**
+ * `served`: in the served home, with its env (a `.loopd` in the working directory is found
+ * before LOOPD_HOME, so the folder matters as much as the variable).
+ */
+function timeExit(args: readonly string[], served = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: home, env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: served ? servedHome : home,
+      env: served ? servedEnv : env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -90,25 +105,59 @@ function timeMcpInitialize(bin: string): Promise<number> {
   });
 }
 
-/** 1,000 shell routines with the schedules a real store mixes: intervals and a spread of crons. */
-function writeConfig(): void {
+/**
+ * 1,000 shell routines with the schedules a real store mixes: intervals and a spread of crons.
+ * `idle`: the same mix, none due within months (days, and a month half a year away), for the
+ * served home.
+ */
+function writeConfig(dir: string, idle = false): void {
+  const month = ((new Date().getUTCMonth() + 6) % 12) + 1;
   const lines = ["routines:"];
   for (let i = 0; i < ROUTINES; i++) {
     const trigger =
       i % 2 === 0
-        ? `every: ${(i % 57) + 1}m`
-        : `cron: "${i % 60} ${i % 24} * * ${i % 3 === 0 ? "1-5" : "*"}"\n    tz: ${i % 5 === 0 ? "Europe/Berlin" : "UTC"}`;
+        ? `every: ${(i % 57) + 1}${idle ? "d" : "m"}`
+        : `cron: "${i % 60} ${i % 24} ${idle ? `1 ${month}` : "* *"} ${i % 3 === 0 ? "1-5" : "*"}"\n    tz: ${i % 5 === 0 ? "Europe/Berlin" : "UTC"}`;
     lines.push(`  - name: routine-${i}`, `    command: echo ${i}`, `    ${trigger}`);
   }
-  writeFileSync(join(home, "loopd.yaml"), `${lines.join("\n")}\n`);
+  writeFileSync(join(dir, "loopd.yaml"), `${lines.join("\n")}\n`);
+}
+
+/** Starts `loopd serve` on the served home and resolves once it is ready. */
+function startServe(): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const serve = spawn(process.execPath, [bundled, "--json", "serve", "--port", "0", "--no-log-file"], {
+      cwd: servedHome,
+      env: servedEnv,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    serve.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('"type":"ready"')) resolve(serve);
+    });
+    serve.on("error", reject);
+    serve.on("exit", (code) => reject(new Error(`loopd serve exited ${code} before it was ready`)));
+  });
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
-  writeConfig();
+  writeConfig(home);
   log(`applying ${ROUTINES} routines into ${home}`);
   execFileSync(process.execPath, [bundled, "apply"], { cwd: home, env, stdio: "ignore" });
+  writeConfig(servedHome, true);
+  execFileSync(process.execPath, [bundled, "apply"], { cwd: servedHome, env: servedEnv, stdio: "ignore" });
+  const serve = await startServe();
+  log(`loopd serve up on ${servedHome}`);
+  try {
+    await measure(started);
+  } finally {
+    serve.kill("SIGTERM");
+  }
+}
 
+async function measure(started: number): Promise<void> {
   const executables: Array<[string, string]> = [
     ["loopd", bundled],
     ["unbundled", unbundled],
@@ -121,6 +170,10 @@ async function main(): Promise<void> {
     cases.push(
       { name: `${label} --version`, run: () => timeExit([bin, "--version"]) },
       { name: `${label} ls (${fmt(ROUTINES)} routines)`, run: () => timeExit([bin, "ls"]) },
+      {
+        name: `${label} ls, serve up (${fmt(ROUTINES)} routines)`,
+        run: () => timeExit([bin, "ls"], true),
+      },
       { name: `${label} mcp → initialize`, run: () => timeMcpInitialize(bin) },
     );
   }
@@ -154,7 +207,7 @@ async function main(): Promise<void> {
     "",
     `loopd ${commit} · ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores (${cpu}) · Node ${process.version} · ${fmt((performance.now() - started) / 1000, 1)} s · load average ${fmt(loadavg()[0] ?? 0, 1)} at the end (the machine is shared: absolute times move with it, the ratios much less)`,
     "",
-    `Wall time from spawn to exit (mcp: to the \`initialize\` response), ${ROUNDS} rounds after ${WARMUP} warm-up, the commands taking turns within each round. **loopd** is dist/cli/bin.js (\`npm run build\`: the rolldown bundle); **unbundled** is the same source as tsc emits it, file by file. \`ls\` reads a SQLite store of ${fmt(ROUTINES)} routines (half \`every\`, half cron in two zones) with no daemon running.`,
+    `Wall time from spawn to exit (mcp: to the \`initialize\` response), ${ROUNDS} rounds after ${WARMUP} warm-up, the commands taking turns within each round. **loopd** is dist/cli/bin.js (\`npm run build\`: the rolldown bundle); **unbundled** is the same source as tsc emits it, file by file. \`ls\` reads a SQLite store of ${fmt(ROUTINES)} routines (half \`every\`, half cron in two zones) with no daemon running; "ls, serve up" asks a \`loopd serve\` of another such store (none of its routines due) over its API.`,
     "",
     "| command | median | mean ± σ | min | ÷ node -e 0 (median) |",
     "|---|--:|--:|--:|--:|",
@@ -176,4 +229,5 @@ try {
   await main();
 } finally {
   rmSync(home, { recursive: true, force: true });
+  rmSync(servedHome, { recursive: true, force: true });
 }
