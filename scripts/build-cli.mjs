@@ -97,16 +97,15 @@ function importGraph() {
     return seen;
   };
   let groups;
-  /** Computed once, when chunking asks: the graph is complete by then. */
+  /**
+   * Computed once, when chunking asks: the graph is complete by then. A module in several
+   * trees goes to the group of highest priority (boot, then cli, then core).
+   */
   const membership = () => {
     if (groups === undefined) {
       const boot = closure([ENTRY]);
       boot.delete(join(root, ENTRY));
-      const cli = closure(CLI_ROOTS);
-      for (const id of boot) cli.delete(id);
-      const core = closure(CORE_ROOTS);
-      for (const id of [...boot, ...cli]) core.delete(id);
-      groups = { boot, cli, core };
+      groups = { boot, cli: closure(CLI_ROOTS), core: closure(CORE_ROOTS) };
     }
     return groups;
   };

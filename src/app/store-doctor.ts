@@ -6,6 +6,7 @@
  * when a loopd process on this host looks, or when their leases expire).
  */
 import { liveDaemon } from "../engine/wake.js";
+import { request } from "../lib/http-request.js";
 import { hostKey, processAlive } from "../lib/local-host.js";
 import type { Store } from "../store/store.js";
 import { listWorkers } from "../store/workers.js";
@@ -61,7 +62,7 @@ async function daemonHealth(home: string): Promise<StoreDoctorView["daemon"]> {
   const daemon = liveDaemon(home);
   if (!daemon) return null;
   try {
-    const response = await fetch(new URL("/healthz", daemon.url), { signal: AbortSignal.timeout(2000) });
+    const response = await request(new URL("/healthz", daemon.url), { signal: AbortSignal.timeout(2000) });
     const health = (await response.json()) as Record<string, unknown>;
     return {
       url: daemon.url,

@@ -7,15 +7,16 @@
 import { packageVersion } from "../lib/package-root.js";
 
 const argv = process.argv.slice(2);
-/** `serve`, `worker` and `mcp` run until stopped, and end on their own terms. */
-const longRunning = argv.some((arg) => arg === "serve" || arg === "worker" || arg === "mcp");
+const daemon = argv.some((arg) => arg === "serve" || arg === "worker");
+/** Runs until stopped and ends on its own terms: a daemon, or an MCP server on stdio. */
+const longRunning = daemon || argv.includes("mcp");
 
 // `loopd ls | head`: the reader has what it wanted and closed the pipe. Stop quietly, as Unix
 // tools do, not with Node's stack trace. `serve` and `worker` keep running (their log file has
 // the rest): a daemon's work does not end with whoever watched its console.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
-  if (!argv.some((arg) => arg === "serve" || arg === "worker")) process.exit(0);
+  if (!daemon) process.exit(0);
 });
 
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
@@ -28,8 +29,8 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     env: process.env,
     now: () => Date.now(),
   });
-  // The command is done and its output written: leave now, not when the event loop drains.
-  // After a request to the daemon, fetch's idle keep-alive socket holds the loop ≈ 70 ms more.
+  // The command is done: leave once its output is out, not when the event loop drains (what a
+  // library leaves behind, an idle socket or its teardown, is not the user's wait).
   if (!longRunning) {
     await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.exit();
