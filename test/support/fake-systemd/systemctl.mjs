@@ -10,7 +10,7 @@
  * State and a log of calls (calls.log, one JSON argv a line) go to $FAKE_SYSTEMD_STATE.
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 
@@ -19,7 +19,16 @@ const read = (name, fallback) => {
   const file = join(stateDir, name);
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : fallback;
 };
-const write = (name, value) => writeFileSync(join(stateDir, name), JSON.stringify(value));
+/**
+ * Written whole, then renamed into place: the supervisor and a concurrent systemctl call read
+ * these files, and a reader must never see one half written (an empty main.json during a
+ * restart failed a clean-clone run with "Unexpected end of JSON input").
+ */
+const write = (name, value) => {
+  const partial = join(stateDir, `${name}.${process.pid}.tmp`);
+  writeFileSync(partial, JSON.stringify(value));
+  renameSync(partial, join(stateDir, name));
+};
 
 if (process.argv[2] === "--supervise") {
   // The manager's side: the service in its own process group (its "cgroup"), reaped on exit.
